@@ -1,0 +1,51 @@
+# casacal — `make run` and `make test` work on a fresh Debian 12 machine as root.
+
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+DEBS  := cmake g++ make pkg-config ca-certificates zlib1g-dev \
+         libboost1.74-dev libcurl4-openssl-dev libical-dev libsqlite3-dev \
+         libtomlplusplus-dev libsystemd-dev nlohmann-json3-dev catch2 \
+         python3 python3-icalendar python3-recurring-ical-events python3-aiosmtpd \
+         tzdata sqlite3 curl
+BENCH_DEBS := wrk nginx-light hyperfine postfix
+
+RELEASE := build/release
+TESTBUILD := build/test
+CONFIG ?= examples/casaco/casacal.toml
+
+.PHONY: all deps build run test bench clean node-deps
+
+all: build
+
+# Installs only what is missing, so it is quick when nothing is.
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v node >/dev/null || { echo "installing: nodejs"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+
+node-deps: deps
+	@if [ ! -d tests/integration/node_modules/ical.js ]; then cd tests/integration && npm ci --no-audit --no-fund --silent; fi
+
+build: deps
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCASACAL_TESTS=OFF >/dev/null
+	cmake --build $(RELEASE) -j$(JOBS) --target casacal
+
+run: build
+	$(RELEASE)/daemon/casacal serve -c $(CONFIG)
+
+test: deps node-deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DCASACAL_SANITIZE=ON >/dev/null
+	cmake --build $(TESTBUILD) -j$(JOBS)
+	cd $(TESTBUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	@missing=$$(for p in $(BENCH_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+	/usr/bin/python3 bench/run.py --binary $(RELEASE)/daemon/casacal
+
+clean:
+	rm -rf build

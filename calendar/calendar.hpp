@@ -1,0 +1,106 @@
+#pragma once
+// The calendar of a site: validated events, their occurrences and the
+// iCalendar feeds. Pure values and functions: no I/O, no clock reads (the
+// current time is always passed in), no global mutable state of ours.
+// libical keeps a process-wide zone cache; call these from one thread at a
+// time (the daemon's rebuild worker, or the CLI).
+
+#include "config/site.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace casacal::calendar {
+
+/// Seconds since the Unix epoch, UTC.
+using unix_time = std::int64_t;
+
+/// One occurrence as the feed implies it, after RRULE, EXDATE and overrides.
+struct occurrence {
+    std::string uid;      ///< the VEVENT's UID ({id}@{domain}, sessions {id}-{n}@{domain})
+    std::string event_id; ///< the event or programme id
+    int session = 0;      ///< 1-based session number, 0 when not a session
+    std::string title;
+    std::string category;
+    std::string location;
+    std::string description;
+    std::string url;
+    config::status status = config::status::confirmed;
+    bool all_day = false;
+    unix_time start = 0; ///< all-day: midnight UTC of the first day (for sorting)
+    unix_time end = 0;   ///< exclusive
+    config::civil start_local; ///< wall clock in the event's zone (all-day: the date)
+    config::civil end_local;   ///< exclusive; all-day: the day after the last
+    int start_offset = 0;      ///< UTC offset in seconds at start (0 for all-day)
+    int end_offset = 0;
+    std::string timezone;      ///< IANA name of the event's zone
+    /// For occurrences of recurring events: the original start, as RFC 3339
+    /// (or a date for all-day series); empty otherwise.
+    std::string recurrence_id;
+    bool moved = false; ///< an override changed its start or end
+};
+
+/// The content fingerprint of one VEVENT (master or override): changes iff
+/// what a client would show changes. Used to bump SEQUENCE.
+struct fingerprint {
+    std::string uid;
+    std::string hash; ///< hex digest of the VEVENT content without DTSTAMP/SEQUENCE/LAST-MODIFIED
+};
+
+/// What the store remembers of a UID; see store::revisions.
+struct revision {
+    int sequence = 0;
+    unix_time modified = 0;
+};
+using revision_map = std::map<std::string, revision>;
+
+/// A feed route and its body, before HTTP concerns (ETag, gzip).
+struct rendered_feed {
+    std::string path; ///< "/calendar.ics", "/calendar/apero.ics", "/events/casapero.ics"
+    std::string body; ///< CRLF, folded, UTF-8
+};
+
+class model;
+
+struct build_result {
+    std::shared_ptr<const model> calendar; ///< null when problems has errors
+    config::diagnostics problems;          ///< errors and warnings (DST gaps/overlaps...)
+};
+
+/// Validates time zones, RRULEs, ends, overrides... on top of config::load's
+/// checks and resolves every event to UTC instants.
+build_result build(const config::site& site);
+
+/// One fingerprint per VEVENT the feeds can contain, sorted by UID.
+std::vector<fingerprint> fingerprints(const model& m);
+
+/// Every feed of the site: /calendar.ics, one per category, one per event.
+/// `now` decides which past events `[feeds] keep_past` leaves out (at day
+/// granularity, so the bytes change at most once a day without an edit).
+std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,
+                                        unix_time now);
+
+/// Occurrences starting in [from, to), sorted by start then UID; cancelled
+/// occurrences are included with status cancelled. Empty category: all.
+std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
+                               const std::string& category = {});
+
+/// The /api/events document for these occurrences (see product.md).
+std::string agenda_json(const std::vector<occurrence>& occurrences);
+
+/// One VEVENT (with its VTIMEZONE) for a reminder attachment: a VCALENDAR
+/// with METHOD:PUBLISH holding that occurrence alone, RECURRENCE-ID set for
+/// recurring events.
+std::string occurrence_calendar(const model& m, const occurrence& o, const revision_map& revisions);
+
+/// Midnight at the start of the local date `d` in the site's zone.
+unix_time site_midnight(const model& m, const config::civil& d);
+
+/// The site this model was built from.
+const config::site& site_of(const model& m);
+
+} // namespace casacal::calendar
