@@ -104,3 +104,10 @@ unix_time site_midnight(const model& m, const config::civil& d);
 const config::site& site_of(const model& m);
 
 } // namespace casacal::calendar
+
+namespace casacal::calendar {
+
+/// Lower-case hex SHA-256 of `bytes` (fingerprints, ETags, token hashes).
+std::string sha256_hex(std::string_view bytes);
+
+} // namespace casacal::calendar
