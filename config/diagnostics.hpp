@@ -15,7 +15,8 @@ struct position {
 
 enum class severity { error, warning };
 
-/// One problem, printed as `path:line:column: error: message`.
+/// One problem, printed as `path:line:column: error: message` (or
+/// `warning:`); `path: error: message` when the line is unknown.
 struct diagnostic {
     position where;
     severity level = severity::error;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace casacal::config {
@@ -38,7 +39,7 @@ struct duration {
     int days = 0;
     std::int64_t seconds = 0;
     std::string text; ///< as written, e.g. "PT2H"
-    position where;
+    position where;   ///< the value; line 0 for a default
 
     friend bool operator==(const duration& a, const duration& b) {
         return a.days == b.days && a.seconds == b.seconds;
@@ -54,8 +55,8 @@ struct site_section {
     std::string timezone = "Europe/Paris";
     position timezone_at;
     std::string locale = "fr"; ///< "fr" | "en"
-    std::filesystem::path events_dir;   ///< absolute
-    std::filesystem::path members_file; ///< absolute
+    std::filesystem::path events_dir;   ///< resolved against site::base_dir
+    std::filesystem::path members_file; ///< resolved against site::base_dir
 };
 
 struct http_section {
@@ -65,17 +66,17 @@ struct http_section {
 };
 
 struct storage_section {
-    std::filesystem::path database; ///< absolute
+    std::filesystem::path database; ///< resolved against site::base_dir
 };
 
 struct smtp_section {
     std::string url;                    ///< empty: pickup transport
     std::string starttls = "required"; ///< "required" | "opportunistic" | "off"
     std::string username;
-    std::filesystem::path password_file; ///< absolute or empty
-    std::string from;                    ///< "Name <addr>" or "addr"
+    std::filesystem::path password_file; ///< resolved against site::base_dir, or empty
+    std::string from;                    ///< "Name <addr>" or "addr"; default "agenda@{domain}"
     int max_per_minute = 120;
-    std::filesystem::path pickup_dir; ///< absolute
+    std::filesystem::path pickup_dir; ///< resolved against site::base_dir
 };
 
 struct reminders_section {
@@ -89,8 +90,8 @@ struct feeds_section {
 
 struct category {
     std::string key; ///< the table name under [categories]
-    std::string name;
-    std::string color; ///< "#rrggbb" or empty
+    std::string name;  ///< defaults to the key
+    std::string color; ///< "#rrggbb" (lower case) or empty
     std::optional<std::vector<duration>> offsets;
     position where;
 };
@@ -112,7 +113,7 @@ struct session_def {
     std::string title;
     when start;
     std::optional<when> end;
-    std::optional<duration> duration;
+    std::optional<config::duration> duration;
     std::string location;
     std::string description;
     position where;
@@ -126,7 +127,7 @@ struct event_def {
     std::string title;
     std::string category;
     position category_at;
-    std::optional<when> start; ///< absent only for programmes
+    std::optional<when> start; ///< absent for programmes (and when in error)
     std::optional<when> end;
     std::optional<config::duration> duration;
     std::string rrule; ///< as written, empty when none
@@ -147,8 +148,8 @@ struct event_def {
 };
 
 struct member {
-    std::string email;
-    std::string name;
+    std::string email; ///< the bare address, even when written "Name <addr>"
+    std::string name;  ///< defaults to the display name of `email`
     std::vector<std::string> categories; ///< may hold "*"
     std::optional<std::vector<duration>> offsets;
     std::string locale; ///< empty: site.locale
@@ -156,10 +157,11 @@ struct member {
 };
 
 /// Everything the site's files say. Value type; cheap enough to copy once
-/// per reload.
+/// per reload. Paths stay relative when the main file was given relative,
+/// so diagnostics print them as the user typed them.
 struct site {
-    std::filesystem::path main_file; ///< absolute
-    std::filesystem::path base_dir;  ///< folder of main_file
+    std::filesystem::path main_file; ///< as given, lexically normalised
+    std::filesystem::path base_dir;  ///< folder of main_file, "." when none
     site_section site;
     http_section http;
     storage_section storage;
@@ -182,11 +184,18 @@ struct load_result {
 /// every problem lands in `problems`; `site` holds whatever could be read.
 load_result load(const std::filesystem::path& main_file);
 
-/// Parses "P1D", "PT2H30M", "P1W"... Returns nullopt when malformed.
+/// Parses "P1D", "PT2H30M", "P1W"... (P[nW][nD][T[nH][nM][nS]], unsigned,
+/// at least one part, upper case). Returns nullopt when malformed; `where`
+/// is left empty.
 std::optional<duration> parse_duration(std::string_view text);
 
-/// Checks the addr-spec of "Name <addr>" or "addr" (RFC 5322, dot-atom
-/// domain, no CR/LF/NUL anywhere). Sets `address` and `display` on success.
+/// Checks the addr-spec of "Name <addr>" or "addr" (RFC 5322 dot-atom,
+/// ASCII, a domain of at least two labels, no control character anywhere).
+/// Sets `address` and `display` (unquoted) on success; either may be null.
 bool parse_mailbox(std::string_view text, std::string* display, std::string* address);
+
+/// Like parse_mailbox(), but returns why `text` is not a mailbox ("missing
+/// '@'"), or an empty string when it is one.
+std::string check_mailbox(std::string_view text, std::string* display, std::string* address);
 
 } // namespace casacal::config

@@ -1,0 +1,137 @@
+#include "config/events_file.hpp"
+#include "config/main_file.hpp"
+#include "config/members_file.hpp"
+#include "config/site.hpp"
+#include "config/source_file.hpp"
+
+#include <algorithm>
+#include <map>
+#include <system_error>
+
+namespace casacal::config {
+namespace {
+
+duration default_duration(std::string_view text, const position& where) {
+    duration d = *parse_duration(text);
+    d.where = where;
+    return d;
+}
+
+void apply_defaults(site& s) {
+    const position nowhere{s.main_file.string(), 0, 0};
+    s.site.timezone_at = {s.main_file.string(), 1, 1};
+    s.site.events_dir = resolve(s.base_dir, "events.d");
+    s.site.members_file = resolve(s.base_dir, "members.toml");
+    s.storage.database = resolve(s.base_dir, "casacal.db");
+    s.smtp.pickup_dir = resolve(s.base_dir, "outbox");
+    s.reminders.offsets = {default_duration("P1D", nowhere), default_duration("PT2H", nowhere)};
+    s.reminders.grace = default_duration("PT30M", nowhere);
+    s.feeds.keep_past = default_duration("P90D", nowhere);
+}
+
+// *.toml files of the folder, by name; dot files (editor leftovers) skipped.
+std::vector<std::filesystem::path> event_files(const std::filesystem::path& dir,
+                                               std::error_code& ec) {
+    std::vector<std::filesystem::path> files;
+    std::filesystem::directory_iterator it(dir, ec);
+    if (ec) return files;
+    for (const std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
+        const std::filesystem::path name = it->path().filename();
+        std::error_code ignored;
+        if (name.extension() == ".toml" && !name.string().starts_with('.') &&
+            !it->is_directory(ignored)) {
+            files.push_back(name);
+        }
+    }
+    if (ec) return {};
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+void read_events(const file_references& refs, site& s, diagnostics& out) {
+    std::error_code ec;
+    const auto files = event_files(s.site.events_dir, ec);
+    if (ec) {
+        out.error(refs.events_at, "cannot read events folder '" + s.site.events_dir.string() +
+                                      "': " + ec.message());
+        return;
+    }
+    for (const std::filesystem::path& name : files) {
+        const std::filesystem::path file = s.site.events_dir / name;
+        const std::string shown = file.string();
+        if (auto root = load_source(file, shown, out)) {
+            read_events_file(*root, shown, s.categories, s.events, out);
+        }
+    }
+}
+
+std::string place(const position& p) {
+    return p.path + ":" + std::to_string(p.line) + ":" + std::to_string(p.column);
+}
+
+// Events and programmes share one id space across all files: ids become
+// UIDs and URLs.
+void check_ids(const std::vector<event_def>& events, diagnostics& out) {
+    std::map<std::string, position, std::less<>> first;
+    for (const event_def& e : events) {
+        if (e.id.empty()) continue;
+        const auto [it, inserted] = first.emplace(e.id, e.id_at);
+        if (!inserted) {
+            out.error(e.id_at,
+                      "duplicate id '" + e.id + "' (first defined at " + place(it->second) + ")");
+        }
+    }
+}
+
+void read_members(const file_references& refs, site& s, diagnostics& out) {
+    std::error_code ec;
+    if (!refs.members_given && !std::filesystem::exists(s.site.members_file, ec)) return;
+    const std::string shown = s.site.members_file.string();
+    std::string error;
+    const auto content = read_source(s.site.members_file, &error);
+    if (!content) {
+        // An unreadable members file is the fault of the line that names it.
+        out.error(refs.members_at, "cannot read members file '" + shown + "': " + error);
+        return;
+    }
+    if (auto root = parse_source(*content, shown, out)) {
+        read_members_file(*root, shown, s.categories, s.members, out);
+    }
+}
+
+void load_into(const std::filesystem::path& main_file, load_result& result) {
+    site& s = result.site;
+    diagnostics& out = result.problems;
+    s.main_file = main_file.lexically_normal();
+    s.base_dir = s.main_file.parent_path();
+    if (s.base_dir.empty()) s.base_dir = ".";
+    apply_defaults(s);
+    const auto root = load_source(s.main_file, s.main_file.string(), out);
+    if (!root) return; // without the main file there is no telling where the rest is
+    const file_references refs = read_main_file(*root, s, out);
+    read_events(refs, s, out);
+    check_ids(s.events, out);
+    read_members(refs, s, out);
+}
+
+} // namespace
+
+const category* site::find_category(std::string_view key) const {
+    const auto it =
+        std::lower_bound(categories.begin(), categories.end(), key,
+                         [](const category& c, std::string_view k) { return c.key < k; });
+    return it != categories.end() && it->key == key ? &*it : nullptr;
+}
+
+load_result load(const std::filesystem::path& main_file) {
+    load_result result;
+    try {
+        load_into(main_file, result);
+    } catch (const std::exception& e) {
+        result.problems.error({main_file.string(), 1, 1},
+                              std::string("cannot load the configuration: ") + e.what());
+    }
+    return result;
+}
+
+} // namespace casacal::config

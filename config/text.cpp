@@ -1,0 +1,70 @@
+#include "config/text.hpp"
+
+#include <cstdio>
+
+namespace casacal::config {
+
+std::string in_quotes(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (u < 0x20 || u == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    out += '\'';
+    return out;
+}
+
+std::string to_string(const when& w) {
+    const civil& c = w.value;
+    char buf[48];
+    if (w.type == when::kind::date) {
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    } else {
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%s", c.year, c.month, c.day,
+                      c.hour, c.minute, c.second, w.type == when::kind::utc ? "Z" : "");
+    }
+    return buf;
+}
+
+std::string_view kind_name(when::kind k) {
+    switch (k) {
+    case when::kind::date:
+        return "a date";
+    case when::kind::local:
+        return "a local date-time";
+    case when::kind::utc:
+        return "an offset date-time";
+    }
+    return "a date-time";
+}
+
+std::string text_problem(std::string_view key, std::string_view value, text_rule rule) {
+    bool line_break = false, control = false;
+    for (char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n' || c == '\r') {
+            line_break = true;
+        } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+            control = true;
+        }
+    }
+    if (control) return "'" + std::string(key) + "' must not contain control characters";
+    if (line_break && rule == text_rule::single_line) {
+        return "'" + std::string(key) + "' must not contain line breaks";
+    }
+    return {};
+}
+
+} // namespace casacal::config

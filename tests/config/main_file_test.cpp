@@ -1,0 +1,192 @@
+#include "site_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using casacal::config::testing::minimal_main;
+using casacal::config::testing::site_dir;
+using lines = std::vector<std::string>;
+
+namespace {
+
+// minimal_main is 11 lines long: what is appended starts on line 12.
+std::vector<std::string> problems_with(const std::string& appended) {
+    site_dir dir;
+    dir.write("casacal.toml", minimal_main + appended);
+    dir.mkdir("events.d");
+    return dir.problems();
+}
+
+} // namespace
+
+TEST_CASE("unknown tables and keys of the main file", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", R"(verbose = true
+[site]
+name = "Casaco"
+base_url = "https://agenda.casaco.example"
+domain = "casaco.example"
+[htpp]
+listen = "127.0.0.1:80"
+[smtp]
+urll = "smtp://mail.casaco.example"
+)");
+    dir.mkdir("events.d");
+    CHECK(dir.problems() ==
+          lines{
+              "casacal.toml:1:1: error: unknown key 'verbose' at top level",
+              "casacal.toml:6:2: error: unknown table [htpp]; did you mean [http]?",
+              "casacal.toml:9:1: error: unknown key 'urll' in [smtp]; did you mean 'url'?",
+          });
+}
+
+TEST_CASE("the [site] table and its required keys", "[config]") {
+    SECTION("no [site] at all") {
+        site_dir dir;
+        dir.write("casacal.toml", "[http]\nlisten = \"127.0.0.1:9000\"\n");
+        dir.mkdir("events.d");
+        CHECK(dir.problems() == lines{"casacal.toml:1:1: error: missing required table [site]"});
+    }
+    SECTION("keys left out or malformed") {
+        site_dir dir;
+        dir.write("casacal.toml", R"(
+[site]
+base_url = "ftp://agenda.casaco.example"
+domain = "casaco example"
+timezone = "Europe/Paris "
+locale = "de"
+)");
+        dir.mkdir("events.d");
+        CHECK(dir.problems() ==
+              lines{
+                  "casacal.toml:2:1: error: missing required key 'name' in [site]",
+                  "casacal.toml:3:12: error: invalid base_url 'ftp://agenda.casaco.example': it "
+                  "must start with http:// or https://",
+                  "casacal.toml:4:10: error: invalid domain 'casaco example': expected a host name "
+                  "like \"casaco.example\"",
+                  "casacal.toml:5:12: error: invalid time zone 'Europe/Paris ': expected an IANA "
+                  "name like \"Europe/Paris\"",
+                  "casacal.toml:6:10: error: 'locale' must be \"fr\" or \"en\", not 'de'",
+              });
+    }
+}
+
+TEST_CASE("wrong types in the main file", "[config]") {
+    CHECK(problems_with(R"([smtp]
+max_per_minute = 0
+[reminders]
+grace = 30
+offsets = "P1D"
+[feeds]
+keep_past = "90 days"
+)") == lines{
+           "casacal.toml:13:18: error: 'max_per_minute' must be a positive integer",
+           "casacal.toml:15:9: error: 'grace' must be a duration like \"PT2H\", not an integer",
+           "casacal.toml:16:11: error: 'offsets' must be an array of durations like \"PT2H\"",
+           "casacal.toml:18:13: error: invalid duration '90 days': expected ISO 8601 like \"PT2H\" "
+           "or \"P1D\"",
+       });
+    CHECK(problems_with("http = \"127.0.0.1:8080\"\n") ==
+          lines{
+              // a key after [categories.weekend] belongs to it
+              "casacal.toml:12:1: error: unknown key 'http' in [categories.weekend]",
+          });
+}
+
+TEST_CASE("listen addresses", "[config]") {
+    CHECK(problems_with("[http]\nlisten = \"8080\"\n") ==
+          lines{
+              "casacal.toml:13:10: error: invalid listen address '8080': expected \"host:port\" "
+              "like \"127.0.0.1:8080\" or \"[::1]:8080\"",
+          });
+    CHECK(problems_with("[http]\nlisten = \"::1:8080\"\n") ==
+          lines{
+              "casacal.toml:13:10: error: invalid listen address '::1:8080': expected "
+              "\"host:port\" like \"127.0.0.1:8080\" or \"[::1]:8080\"",
+          });
+    CHECK(problems_with("[http]\nlisten = \"127.0.0.1:70000\"\n") ==
+          lines{
+              "casacal.toml:13:10: error: invalid listen address '127.0.0.1:70000': the port must "
+              "be between 1 and 65535",
+          });
+    CHECK(problems_with("[http]\nlisten = \"0.0.0.0:80\"\n").empty());
+}
+
+TEST_CASE("smtp settings", "[config]") {
+    CHECK(problems_with(R"([smtp]
+url = "http://mail.casaco.example"
+starttls = "yes"
+from = "Agenda <agenda@@casaco.example>"
+)") == lines{
+           "casacal.toml:13:7: error: invalid smtp url 'http://mail.casaco.example': it must start "
+           "with smtp:// or smtps://",
+           "casacal.toml:14:12: error: 'starttls' must be \"required\", \"opportunistic\" or "
+           "\"off\", not 'yes'",
+           "casacal.toml:15:8: error: invalid email address 'Agenda <agenda@@casaco.example>': "
+           "invalid character '@' before '@'",
+       });
+    CHECK(problems_with("[smtp]\nurl = \"smtp://\"\n") ==
+          lines{
+              "casacal.toml:13:7: error: invalid smtp url 'smtp://': expected smtp://host[:port] "
+              "or smtps://host[:port]",
+          });
+    CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\nstarttls = \"required\"\n").empty());
+}
+
+TEST_CASE("categories", "[config]") {
+    CHECK(problems_with(R"([categories.fete]
+color = "orange"
+colr = "#ffffff"
+[categories.Concerts]
+name = "Concerts"
+)") == lines{
+           "casacal.toml:13:9: error: invalid color 'orange': expected \"#rrggbb\"",
+           "casacal.toml:14:1: error: unknown key 'colr' in [categories.fete]; did you mean "
+           "'color'?",
+           "casacal.toml:15:13: error: invalid category key 'Concerts': use only a-z, 0-9 and '-'",
+       });
+}
+
+TEST_CASE("a syntax error in the main file stops there", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", "[site]\nname = \"Casaco\n");
+    dir.write("events.d/a.toml", "garbage");
+    const auto found = dir.problems();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].starts_with("casacal.toml:2:"));
+    CHECK(found[0].find(": error: Error while parsing string: ") != std::string::npos);
+}
+
+TEST_CASE("a missing events folder is reported where it is named", "[config]") {
+    SECTION("defaulted: at [site]") {
+        site_dir dir;
+        dir.write("casacal.toml", minimal_main);
+        CHECK(dir.problems() == lines{
+                                    "casacal.toml:1:1: error: cannot read events folder "
+                                    "'events.d': No such file or directory",
+                                });
+    }
+    SECTION("given: at the value") {
+        site_dir dir;
+        dir.write("casacal.toml",
+                  "[site]\nname = \"Casaco\"\nbase_url = \"https://agenda.casaco.example\"\n"
+                  "domain = \"casaco.example\"\nevents = \"x/../agenda\"\n");
+        CHECK(dir.problems() == lines{
+                                    "casacal.toml:5:10: error: cannot read events folder 'agenda': "
+                                    "No such file or directory",
+                                });
+    }
+}
+
+TEST_CASE("the members file is optional unless named", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", minimal_main);
+    dir.mkdir("events.d");
+    CHECK(dir.problems().empty());
+    dir.write("casacal.toml",
+              "[site]\nname = \"Casaco\"\nbase_url = \"https://agenda.casaco.example\"\n"
+              "domain = \"casaco.example\"\nmembers = \"people.toml\"\n");
+    CHECK(dir.problems() == lines{
+                                "casacal.toml:5:11: error: cannot read members file 'people.toml': "
+                                "No such file or directory",
+                            });
+}

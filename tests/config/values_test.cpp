@@ -1,0 +1,82 @@
+#include "config/site.hpp"
+#include "config/suggest.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <array>
+
+using namespace casacal::config;
+
+TEST_CASE("parse_duration reads ISO 8601 durations", "[config]") {
+    const auto d = parse_duration("P1W2DT3H4M5S");
+    REQUIRE(d);
+    CHECK(d->days == 9);
+    CHECK(d->seconds == 3 * 3600 + 4 * 60 + 5);
+    CHECK(d->text == "P1W2DT3H4M5S");
+    CHECK(parse_duration("PT0S")->seconds == 0);
+    CHECK(parse_duration("PT90M")->seconds == 5400);
+    CHECK(parse_duration("P1D")->days == 1);
+    for (const char* bad : {"", "P", "PT", "P1DT", "1D", "P1X", "PT1D", "P1H", "P-1D", "pt2h",
+                            "PT2H1H", "PT1M2H", "P1.5D", "PT2H ", "P1234567890D", "P1D2W"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_duration(bad));
+    }
+}
+
+TEST_CASE("parse_mailbox accepts plain and named addresses", "[config]") {
+    std::string display, address;
+    CHECK(parse_mailbox("Aurélien <aurelien@casaco.example>", &display, &address));
+    CHECK(display == "Aurélien");
+    CHECK(address == "aurelien@casaco.example");
+    CHECK(parse_mailbox("\"Casaco, Lyon\" <agenda@casaco.example>", &display, &address));
+    CHECK(display == "Casaco, Lyon");
+    CHECK(parse_mailbox("first.last+tag@sub.example.org", &display, &address));
+    CHECK(display.empty());
+    CHECK(address == "first.last+tag@sub.example.org");
+    CHECK(check_mailbox("a@b.example\r\nBcc: x@y.example", nullptr, nullptr) ==
+          "it contains a line break");
+    CHECK(check_mailbox(std::string_view("a\0@b.example", 12), nullptr, nullptr) ==
+          "it contains a control character");
+    CHECK(check_mailbox("@b.example", nullptr, nullptr) == "nothing before '@'");
+    CHECK(check_mailbox("a@", nullptr, nullptr) == "nothing after '@'");
+    CHECK(check_mailbox("a..b@b.example", nullptr, nullptr) == "misplaced '.' before '@'");
+    CHECK(check_mailbox("a@b..example", nullptr, nullptr) ==
+          "the domain 'b..example' is not a host name like \"example.org\"");
+    CHECK(check_mailbox("Bad <name> <a@b.example>", nullptr, nullptr) ==
+          "the name must not contain '\"', '<', '>' or '\\'");
+    CHECK(check_mailbox("", nullptr, nullptr) == "it is empty");
+}
+
+TEST_CASE("edit distance counts a swap as one edit", "[config]") {
+    CHECK(edit_distance("titel", "title") == 1);
+    CHECK(edit_distance("colour", "color") == 1);
+    CHECK(edit_distance("", "abc") == 3);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+    constexpr std::array<std::string_view, 3> keys = {"id", "title", "end"};
+    CHECK(closest("titel", keys) == "title");
+    CHECK(closest("x", keys).empty()); // two edits from "id", but only one letter long
+    CHECK(closest("ed", keys) == "id");
+    CHECK(did_you_mean("colour_scheme", keys).empty());
+}
+
+TEST_CASE("diagnostics format and sort by place", "[config]") {
+    diagnostics d;
+    d.error({"b.toml", 1, 1}, "second file");
+    d.warning({"a.toml", 10, 2}, "later");
+    d.error({"a.toml", 2, 30}, "earlier");
+    d.error({"a.toml", 2, 30}, "same place, found after");
+    CHECK(d.has_errors());
+    std::vector<std::string> out;
+    for (const auto& x : d.sorted())
+        out.push_back(x.format());
+    CHECK(out == std::vector<std::string>{
+                     "a.toml:2:30: error: earlier",
+                     "a.toml:2:30: error: same place, found after",
+                     "a.toml:10:2: warning: later",
+                     "b.toml:1:1: error: second file",
+                 });
+    diagnostics w;
+    w.warning({"x", 0, 0}, "no position");
+    CHECK_FALSE(w.has_errors());
+    CHECK(w.items()[0].format() == "x: warning: no position");
+}
