@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace casacal::calendar {
@@ -31,24 +32,30 @@ struct occurrence {
     std::string url;
     config::status status = config::status::confirmed;
     bool all_day = false;
-    unix_time start = 0; ///< all-day: midnight UTC of the first day (for sorting)
-    unix_time end = 0;   ///< exclusive
+    unix_time start = 0;       ///< all-day: local midnight of the first day in the event's zone
+    unix_time end = 0;         ///< exclusive; all-day: local midnight of the day after the last
     config::civil start_local; ///< wall clock in the event's zone (all-day: the date)
     config::civil end_local;   ///< exclusive; all-day: the day after the last
     int start_offset = 0;      ///< UTC offset in seconds at start (0 for all-day)
     int end_offset = 0;
-    std::string timezone;      ///< IANA name of the event's zone
+    std::string timezone; ///< IANA name of the event's zone
     /// For occurrences of recurring events: the original start, as RFC 3339
     /// (or a date for all-day series); empty otherwise.
+    /// UTC-kind events show the event's zone (the site's unless set).
     std::string recurrence_id;
+    /// For occurrences of recurring events: the start the RRULE generated, in
+    /// the master DTSTART's frame (wall clock, UTC, or date), as RECURRENCE-ID
+    /// writes it.
+    config::civil original_start;
     bool moved = false; ///< an override changed its start or end
 };
 
-/// The content fingerprint of one VEVENT (master or override): changes iff
-/// what a client would show changes. Used to bump SEQUENCE.
+/// The content fingerprint of one UID (its master VEVENT and every
+/// RECURRENCE-ID override): changes iff what a client would show changes,
+/// category name and colour included. Used to bump SEQUENCE.
 struct fingerprint {
     std::string uid;
-    std::string hash; ///< hex digest of the VEVENT content without DTSTAMP/SEQUENCE/LAST-MODIFIED
+    std::string hash; ///< hex SHA-256 of those VEVENTs without DTSTAMP/SEQUENCE/LAST-MODIFIED
 };
 
 /// What the store remembers of a UID; see store::revisions.
@@ -72,32 +79,49 @@ struct build_result {
 };
 
 /// Validates time zones, RRULEs, ends, overrides... on top of config::load's
-/// checks and resolves every event to UTC instants.
+/// checks (it does not repeat them: an unknown category is shown by its key)
+/// and resolves every event to UTC instants. Wall-clock times follow RFC 5545
+/// §3.3.5: in a DST overlap the first instant, in a gap the offset before the
+/// gap; each such time written in the files gets a warning.
 build_result build(const config::site& site);
 
-/// One fingerprint per VEVENT the feeds can contain, sorted by UID.
+/// One fingerprint per UID the feeds can contain, sorted by UID.
 std::vector<fingerprint> fingerprints(const model& m);
 
-/// Every feed of the site: /calendar.ics, one per category, one per event.
-/// `now` decides which past events `[feeds] keep_past` leaves out (at day
-/// granularity, so the bytes change at most once a day without an edit).
+/// Every feed of the site: /calendar.ics, then /calendar/{key}.ics for every
+/// category (sorted by key, even when empty), then /events/{id}.ics for every
+/// event and programme (sorted by id). `now` decides which past events
+/// `[feeds] keep_past` leaves out of the first two kinds (at day granularity,
+/// so the bytes change at most once a day without an edit): those whose last
+/// occurrence ended before local midnight, site zone, keep_past days before
+/// today; series without end always stay, bounded series stay whole.
+/// Single-event feeds are never trimmed. DTSTAMP/LAST-MODIFIED/SEQUENCE come
+/// from `revisions`; a UID missing there gets sequence 0 and the largest
+/// `modified` of the map (the epoch when empty) — the daemon passes a
+/// complete map.
 std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,
                                         unix_time now);
 
-/// Occurrences starting in [from, to), sorted by start then UID; cancelled
-/// occurrences are included with status cancelled. Empty category: all.
+/// Occurrences starting in [from, to), sorted by start then UID, exactly as a
+/// client expands the feeds. Occurrences of a cancelled event are included
+/// with status cancelled; occurrences cancelled by an override are not (the
+/// feed writes them as EXDATE). Empty category: all.
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                                const std::string& category = {});
 
-/// The /api/events document for these occurrences (see product.md).
+/// The /api/events document for these occurrences (see product.md), keys in
+/// the documented order, no spaces. `location` is "" when unknown;
+/// `recurrence_id` is null for events that do not repeat.
 std::string agenda_json(const std::vector<occurrence>& occurrences);
 
 /// One VEVENT (with its VTIMEZONE) for a reminder attachment: a VCALENDAR
-/// with METHOD:PUBLISH holding that occurrence alone, RECURRENCE-ID set for
-/// recurring events.
+/// with METHOD:PUBLISH holding that occurrence alone (same UID as the feed,
+/// no RRULE), RECURRENCE-ID set for recurring events. Times, title,
+/// location, description and status come from `o`.
 std::string occurrence_calendar(const model& m, const occurrence& o, const revision_map& revisions);
 
-/// Midnight at the start of the local date `d` in the site's zone.
+/// Midnight at the start of the local date `d` in the site's zone (RFC 5545
+/// reading when midnight falls in a gap).
 unix_time site_midnight(const model& m, const config::civil& d);
 
 /// The site this model was built from.

@@ -1,0 +1,446 @@
+#include "calendar/model.hpp"
+
+#include <algorithm>
+
+namespace casacal::calendar {
+
+using config::civil;
+using config::when;
+
+unix_time series::instant_of(const civil& original) const {
+    switch (master.kind) {
+    case when::kind::utc:
+        return seconds_of(original);
+    case when::kind::date:
+        return to_utc(zone, date_of(original)).utc;
+    case when::kind::local:
+        break;
+    }
+    return to_utc(zone, original).utc;
+}
+
+vevent series::instance(const civil& original) const {
+    vevent v = master;
+    v.start = original;
+    v.start_utc = instant_of(original);
+    if (all_day()) {
+        v.end = add_days(original, static_cast<int>(length));
+        v.end_utc = to_utc(zone, v.end).utc;
+    } else {
+        v.end_utc = v.start_utc + length;
+        v.end = master.kind == when::kind::utc ? civil_of(v.end_utc) : to_local(zone, v.end_utc);
+    }
+    if (rrule) v.recurrence_id = original;
+    return v;
+}
+
+bool series::excluded(const civil& original) const {
+    return std::binary_search(exdates.begin(), exdates.end(), original);
+}
+
+const vevent* series::override_at(const civil& original) const {
+    for (const vevent& o : overrides)
+        if (o.recurrence_id == original) return &o;
+    return nullptr;
+}
+
+bool series::generates(const civil& original) const {
+    if (!rrule) return original == master.start;
+    rule_iterator it(*rrule, master.start, all_day());
+    while (auto c = it.next()) {
+        if (*c == original) return true;
+        if (*c > original) return false;
+    }
+    return false;
+}
+
+const series* model::find(const std::string& uid) const {
+    auto it =
+        std::lower_bound(all.begin(), all.end(), uid,
+                         [](const series& s, const std::string& u) { return s.master.uid < u; });
+    return it != all.end() && it->master.uid == uid ? &*it : nullptr;
+}
+
+namespace {
+
+bool timed(when::kind k) {
+    return k != when::kind::date;
+}
+
+std::string written(const when& w) {
+    if (w.type == when::kind::date) return iso_text(w.value, true);
+    return iso_text(w.value) + (w.type == when::kind::utc ? "Z" : "");
+}
+
+const config::position& at(const config::position& preferred, const config::position& fallback) {
+    return preferred.line > 0 || !preferred.path.empty() ? preferred : fallback;
+}
+
+class builder {
+  public:
+    builder(model& m, config::diagnostics& d) : m_(m), d_(d) {}
+
+    void add_event(const config::event_def& e);
+
+  private:
+    struct resolved {
+        civil frame; ///< in the series' frame
+        unix_time utc = 0;
+    };
+
+    resolved resolve(const series& s, const when& w, when::kind frame);
+    bool set_times(series& s, const when& start, const std::optional<when>& end,
+                   const std::optional<config::duration>& length, const std::string& who,
+                   const config::position& where);
+    void add_overrides(series& s, const config::event_def& e);
+    std::optional<civil> to_frame(const series& s, const when& w);
+    vevent base(const config::event_def& e, zone_ptr zone);
+    void finish(series& s);
+
+    model& m_;
+    config::diagnostics& d_;
+};
+
+builder::resolved builder::resolve(const series& s, const when& w, when::kind frame) {
+    resolved r;
+    switch (w.type) {
+    case when::kind::date: {
+        const resolved_time t = to_utc(s.zone, date_of(w.value));
+        r.utc = t.utc;
+        r.frame = date_of(w.value);
+        return r;
+    }
+    case when::kind::utc:
+        r.utc = seconds_of(w.value);
+        break;
+    case when::kind::local: {
+        const resolved_time t = to_utc(s.zone, w.value);
+        r.utc = t.utc;
+        const std::string warn = fold_warning(w.value, s.zone_name, t, s.zone);
+        if (!warn.empty()) d_.warning(w.where, warn);
+        if (frame == when::kind::local) {
+            r.frame = w.value;
+            return r;
+        }
+        break;
+    }
+    }
+    r.frame = frame == when::kind::utc ? civil_of(r.utc) : to_local(s.zone, r.utc);
+    return r;
+}
+
+bool builder::set_times(series& s, const when& start, const std::optional<when>& end,
+                        const std::optional<config::duration>& length, const std::string& who,
+                        const config::position& where) {
+    vevent& v = s.master;
+    v.kind = start.type;
+    const resolved b = resolve(s, start, start.type);
+    v.start = b.frame;
+    v.start_utc = b.utc;
+    if (start.type == when::kind::date) {
+        int days = 1;
+        if (end) {
+            if (end->type != when::kind::date) {
+                d_.error(end->where, "end of " + who + " must be a date, like its start");
+                return false;
+            }
+            if (end->value < start.value) {
+                d_.error(end->where, "end of " + who + " is before its start");
+                return false;
+            }
+            days = static_cast<int>(
+                       days_from_civil(end->value.year, end->value.month, end->value.day) -
+                       days_from_civil(v.start.year, v.start.month, v.start.day)) +
+                   1;
+        } else if (length) {
+            if (length->seconds != 0 || length->days <= 0) {
+                d_.error(length->where, "duration of all-day " + who + " must be whole days");
+                return false;
+            }
+            days = length->days;
+        }
+        s.length = days;
+        v.end = add_days(v.start, days);
+        v.end_utc = to_utc(s.zone, v.end).utc;
+        return true;
+    }
+    if (end) {
+        if (end->type == when::kind::date) {
+            d_.error(end->where, "end of " + who + " must be a date-time, like its start");
+            return false;
+        }
+        const resolved e = resolve(s, *end, start.type);
+        if (e.utc < v.start_utc) {
+            d_.error(end->where, "end of " + who + " is before its start");
+            return false;
+        }
+        v.end = e.frame;
+        v.end_utc = e.utc;
+    } else if (length) {
+        if (length->days < 0 || length->seconds < 0) {
+            d_.error(length->where, "duration of " + who + " is negative");
+            return false;
+        }
+        // Days are nominal (wall clock), the rest exact.
+        if (start.type == when::kind::local)
+            v.end_utc = to_utc(s.zone, add_days(v.start, length->days)).utc + length->seconds;
+        else
+            v.end_utc = v.start_utc + std::int64_t{length->days} * 86400 + length->seconds;
+        v.end = start.type == when::kind::utc ? civil_of(v.end_utc) : to_local(s.zone, v.end_utc);
+    } else {
+        d_.error(where, who + " needs 'end' or 'duration'");
+        return false;
+    }
+    s.length = v.end_utc - v.start_utc;
+    return true;
+}
+
+std::optional<civil> builder::to_frame(const series& s, const when& w) {
+    if (s.all_day() != (w.type == when::kind::date)) return std::nullopt;
+    return resolve(s, w, s.master.kind).frame;
+}
+
+vevent builder::base(const config::event_def& e, zone_ptr) {
+    vevent v;
+    v.event_id = e.id;
+    v.title = e.title;
+    v.category = e.category;
+    v.category_name = e.category;
+    if (const config::category* c = m_.site.find_category(e.category)) {
+        if (!c->name.empty()) v.category_name = c->name;
+        v.color = css_color_name(c->color);
+    }
+    v.location = e.location;
+    v.description = e.description;
+    v.organizer = e.organizer;
+    v.url = e.url.empty() ? m_.site.site.base_url + "/events/" + e.id : e.url;
+    v.status = e.status;
+    return v;
+}
+
+std::string with_price(const std::string& description, const std::string& price,
+                       const std::string& locale) {
+    if (price.empty()) return description;
+    const std::string line = (locale == "en" ? "Price: " : "Tarif : ") + price;
+    return description.empty() ? line : description + "\n\n" + line;
+}
+
+void builder::add_overrides(series& s, const config::event_def& e) {
+    const std::string who = "'" + e.id + "'";
+    for (const config::override_def& o : e.overrides) {
+        if (!s.rrule) {
+            d_.error(o.where, "override of " + who + " needs a recurring event (rrule)");
+            continue;
+        }
+        const std::optional<civil> rid = to_frame(s, o.recurrence_id);
+        if (!rid || !s.generates(*rid)) {
+            d_.error(at(o.recurrence_id.where, o.where), "override matches no occurrence of " +
+                                                             who + " (recurrence_id " +
+                                                             written(o.recurrence_id) + ")");
+            continue;
+        }
+        if (s.override_at(*rid) || s.excluded(*rid)) {
+            d_.error(at(o.recurrence_id.where, o.where), "occurrence " + written(o.recurrence_id) +
+                                                             " of " + who +
+                                                             " is already overridden or excluded");
+            continue;
+        }
+        if (o.status == config::status::cancelled) {
+            s.exdates.insert(std::upper_bound(s.exdates.begin(), s.exdates.end(), *rid), *rid);
+            continue;
+        }
+        const vevent original = s.instance(*rid);
+        vevent v = original;
+        if (o.title) v.title = *o.title;
+        if (o.location) v.location = *o.location;
+        if (o.description) v.description = with_price(*o.description, e.price, m_.site.site.locale);
+        if (o.status) v.status = *o.status;
+        if (o.start) {
+            if (timed(o.start->type) != timed(s.master.kind)) {
+                d_.error(o.start->where,
+                         "start of an override of " + who +
+                             (s.all_day() ? " must be a date" : " must be a date-time"));
+                continue;
+            }
+            const resolved r = resolve(s, *o.start, o.start->type);
+            v.kind = o.start->type;
+            v.start = r.frame;
+            v.start_utc = r.utc;
+        }
+        if (o.end) {
+            if (timed(o.end->type) != timed(s.master.kind)) {
+                d_.error(o.end->where,
+                         "end of an override of " + who +
+                             (s.all_day() ? " must be a date" : " must be a date-time"));
+                continue;
+            }
+            const resolved r = resolve(s, *o.end, v.kind);
+            v.end = s.all_day() ? add_days(r.frame, 1) : r.frame;
+            v.end_utc = s.all_day() ? to_utc(s.zone, v.end).utc : r.utc;
+        } else if (o.start) {
+            if (s.all_day()) {
+                v.end = add_days(v.start, static_cast<int>(s.length));
+                v.end_utc = to_utc(s.zone, v.end).utc;
+            } else {
+                v.end_utc = v.start_utc + s.length;
+                v.end =
+                    v.kind == when::kind::utc ? civil_of(v.end_utc) : to_local(s.zone, v.end_utc);
+            }
+        }
+        if (v.end_utc < v.start_utc) {
+            d_.error(o.end ? o.end->where : o.where,
+                     "end of an override of " + who + " is before its start");
+            continue;
+        }
+        v.moved = v.start_utc != original.start_utc || v.end_utc != original.end_utc;
+        v.recurrence_id = *rid;
+        s.overrides.push_back(std::move(v));
+    }
+    std::sort(s.overrides.begin(), s.overrides.end(),
+              [](const vevent& a, const vevent& b) { return a.recurrence_id < b.recurrence_id; });
+}
+
+void builder::finish(series& s) {
+    unix_time first = s.master.start_utc;
+    s.uses_zone = s.master.kind == when::kind::local;
+    for (const vevent& o : s.overrides) {
+        first = std::min(first, o.start_utc);
+        s.uses_zone = s.uses_zone || o.kind == when::kind::local;
+    }
+    s.zone_year = civil_of(first).year;
+    if (s.uses_zone) {
+        const auto key = std::make_pair(s.zone_name, s.zone_year);
+        if (!m_.vtimezones.count(key))
+            m_.vtimezones.emplace(key, vtimezone_lines(s.zone, s.zone_name, s.zone_year));
+    }
+    m_.all.push_back(std::move(s));
+}
+
+void builder::add_event(const config::event_def& e) {
+    series proto;
+    proto.zone_name = e.timezone.empty() ? m_.site.site.timezone : e.timezone;
+    proto.zone = find_zone(proto.zone_name);
+    if (!proto.zone) {
+        if (!e.timezone.empty())
+            d_.error(at(e.timezone_at, e.where), "unknown time zone '" + e.timezone + "'");
+        return; // an unknown site zone is reported once, by build
+    }
+    const std::string& domain = m_.site.site.domain;
+    const std::string& locale = m_.site.site.locale;
+
+    if (e.programme) {
+        int n = 0;
+        for (const config::session_def& sd : e.sessions) {
+            ++n;
+            series s = proto;
+            s.master = base(e, s.zone);
+            s.master.uid = e.id + "-" + std::to_string(n) + "@" + domain;
+            s.master.session = n;
+            s.master.title = sd.title.empty() ? e.title : e.title + " — " + sd.title;
+            if (!sd.location.empty()) s.master.location = sd.location;
+            s.master.description = with_price(
+                sd.description.empty() ? e.description : sd.description, e.price, locale);
+            const std::string who = "session " + std::to_string(n) + " of '" + e.id + "'";
+            if (set_times(s, sd.start, sd.end, sd.duration, who, at(sd.where, e.where))) finish(s);
+        }
+        return;
+    }
+
+    series s = std::move(proto);
+    s.master = base(e, s.zone);
+    s.master.uid = e.id + "@" + domain;
+    s.master.description = with_price(e.description, e.price, locale);
+    if (!e.start) {
+        d_.error(e.where, "event '" + e.id + "' needs 'start'");
+        return;
+    }
+    bool ok = set_times(s, *e.start, e.end, e.duration, "event '" + e.id + "'", e.where);
+    if (ok && !e.rrule.empty()) {
+        std::string error;
+        s.rrule = parse_rule(e.rrule, s.master.kind, s.zone, s.master.start, &error);
+        if (!s.rrule) {
+            d_.error(at(e.rrule_at, e.where), error);
+            ok = false;
+        }
+    }
+    if (!ok) return;
+    for (const when& x : e.exdates) {
+        const std::optional<civil> c = to_frame(s, x);
+        if (!c || !s.rrule || !s.generates(*c)) {
+            d_.warning(at(x.where, e.where),
+                       "exdate " + written(x) + " matches no occurrence of '" + e.id + "'");
+            continue;
+        }
+        s.exdates.push_back(*c);
+    }
+    std::sort(s.exdates.begin(), s.exdates.end());
+    s.exdates.erase(std::unique(s.exdates.begin(), s.exdates.end()), s.exdates.end());
+    add_overrides(s, e);
+    finish(s);
+}
+
+} // namespace
+
+build_result build(const config::site& site) {
+    auto m = std::make_shared<model>();
+    m->site = site;
+    config::diagnostics problems;
+    m->site_zone = find_zone(site.site.timezone);
+    if (!m->site_zone) {
+        problems.error(site.site.timezone_at, "unknown time zone '" + site.site.timezone + "'");
+        return {nullptr, std::move(problems)};
+    }
+    builder b(*m, problems);
+    for (const config::event_def& e : site.events)
+        b.add_event(e);
+    std::stable_sort(m->all.begin(), m->all.end(),
+                     [](const series& a, const series& b) { return a.master.uid < b.master.uid; });
+    if (problems.has_errors()) return {nullptr, std::move(problems)};
+    return {std::move(m), std::move(problems)};
+}
+
+unix_time site_midnight(const model& m, const config::civil& d) {
+    return to_utc(m.site_zone, date_of(d)).utc;
+}
+
+const config::site& site_of(const model& m) {
+    return m.site;
+}
+
+occurrence make_occurrence(const series& s, const vevent& v, const std::optional<civil>& original) {
+    occurrence o;
+    o.uid = v.uid;
+    o.event_id = v.event_id;
+    o.session = v.session;
+    o.title = v.title;
+    o.category = v.category;
+    o.location = v.location;
+    o.description = v.description;
+    o.url = v.url;
+    o.status = v.status;
+    o.all_day = s.all_day();
+    o.start = v.start_utc;
+    o.end = v.end_utc;
+    o.timezone = s.zone_name;
+    if (o.all_day) {
+        o.start_local = date_of(v.start);
+        o.end_local = date_of(v.end);
+    } else {
+        o.start_local = to_local(s.zone, v.start_utc, &o.start_offset);
+        o.end_local = to_local(s.zone, v.end_utc, &o.end_offset);
+    }
+    if (s.rrule && original) {
+        o.original_start = *original;
+        if (o.all_day) {
+            o.recurrence_id = iso_text(*original, true);
+        } else {
+            int off = 0;
+            const civil shown = to_local(s.zone, s.instant_of(*original), &off);
+            o.recurrence_id = iso_text(shown) + offset_text(off);
+        }
+    }
+    o.moved = v.moved;
+    return o;
+}
+
+} // namespace casacal::calendar

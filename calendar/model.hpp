@@ -1,0 +1,83 @@
+#pragma once
+// The resolved calendar: every event as one series (master VEVENT, rule,
+// exceptions, overrides) with its times resolved to instants. Built once per
+// configuration by `build`, then read-only.
+
+#include "calendar/calendar.hpp"
+#include "calendar/recurrence.hpp"
+#include "calendar/zone.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace casacal::calendar {
+
+/// What one VEVENT says: a master, a session or an override.
+struct vevent {
+    std::string uid;
+    std::string event_id;
+    int session = 0;
+    std::string title;
+    std::string category;      ///< key
+    std::string category_name; ///< display name
+    std::string color;         ///< CSS3 colour name or empty
+    std::string location;
+    std::string description; ///< with the price line appended
+    std::string organizer;   ///< as written
+    std::string url;         ///< the event's or {base_url}/events/{id}
+    config::status status = config::status::confirmed;
+    config::when::kind kind = config::when::kind::local; ///< how DTSTART/DTEND are written
+    config::civil start;                                 ///< in that kind's frame
+    config::civil end; ///< same frame; all-day: the day after the last
+    unix_time start_utc = 0;
+    unix_time end_utc = 0;                      ///< all-day: local midnights in the series' zone
+    std::optional<config::civil> recurrence_id; ///< overrides: original start, master's frame
+    bool moved = false;
+};
+
+/// One VEVENT UID: a master with its rule, exceptions and overrides.
+struct series {
+    vevent master;
+    zone_ptr zone = nullptr; ///< the event's zone (display zone of UTC starts too)
+    std::string zone_name;
+    std::optional<rule> rrule;
+    std::vector<config::civil> exdates; ///< master's frame, sorted; cancelled overrides too
+    std::vector<vevent> overrides;      ///< sorted by recurrence id
+    std::int64_t length = 0;            ///< exact seconds, or days for all-day series
+    bool uses_zone = false;             ///< some DTSTART/DTEND carries TZID
+    int zone_year = 0;                  ///< first year its VTIMEZONE must cover
+
+    bool all_day() const { return master.kind == config::when::kind::date; }
+    /// The instant an original start (master's frame) stands for.
+    unix_time instant_of(const config::civil& original) const;
+    /// The occurrence the rule generates at `original`, before overrides.
+    vevent instance(const config::civil& original) const;
+    bool excluded(const config::civil& original) const;
+    const vevent* override_at(const config::civil& original) const;
+    /// Whether the rule generates `original` (bounded by max_occurrences).
+    bool generates(const config::civil& original) const;
+};
+
+class model {
+  public:
+    config::site site;
+    zone_ptr site_zone = nullptr;
+    std::vector<series> all; ///< sorted by UID
+    /// Unfolded VTIMEZONE lines by (IANA name, first year).
+    std::map<std::pair<std::string, int>, std::vector<std::string>> vtimezones;
+
+    const series* find(const std::string& uid) const;
+};
+
+/// The occurrence `v` of `s`; `original` is its original start for
+/// recurring series.
+occurrence make_occurrence(const series& s, const vevent& v,
+                           const std::optional<config::civil>& original);
+
+/// The CSS3 colour keyword nearest to "#rrggbb"; empty when not such a colour.
+std::string css_color_name(const std::string& hex);
+
+} // namespace casacal::calendar

@@ -1,0 +1,166 @@
+#include "calendar/recurrence.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+namespace casacal::calendar {
+
+namespace {
+
+int part_rank(std::string_view part) {
+    static constexpr std::array<std::string_view, 15> order = {
+        "FREQ",     "UNTIL",     "COUNT",      "INTERVAL", "BYMONTH",
+        "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY",    "BYHOUR",
+        "BYMINUTE", "BYSECOND",  "BYSETPOS",   "WKST",     "RSCALE"};
+    const std::string_view name = part.substr(0, part.find('='));
+    for (std::size_t i = 0; i < order.size(); ++i)
+        if (order[i] == name) return static_cast<int>(i);
+    return static_cast<int>(order.size());
+}
+
+icaltimetype ical_of(const config::civil& c, bool date, bool utc) {
+    icaltimetype t = date ? icaltime_null_date() : icaltime_null_time();
+    t.year = c.year;
+    t.month = c.month;
+    t.day = c.day;
+    if (!date) {
+        t.hour = c.hour;
+        t.minute = c.minute;
+        t.second = c.second;
+    }
+    t.is_date = date ? 1 : 0;
+    t.zone = utc ? icaltimezone_get_utc_timezone() : nullptr;
+    return t;
+}
+
+config::civil civil_of_ical(const icaltimetype& t) {
+    if (t.is_date) return config::civil{t.year, t.month, t.day, 0, 0, 0};
+    return config::civil{t.year, t.month, t.day, t.hour, t.minute, t.second};
+}
+
+} // namespace
+
+std::string rrule_text(const icalrecurrencetype& r) {
+    icalrecurrencetype copy = r;
+    char* raw = icalrecurrencetype_as_string_r(&copy);
+    const std::string text(raw ? raw : "");
+    std::free(raw);
+    std::vector<std::string> parts;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        const std::size_t end = std::min(text.find(';', begin), text.size());
+        if (end > begin) parts.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    std::stable_sort(parts.begin(), parts.end(), [](const std::string& a, const std::string& b) {
+        return part_rank(a) < part_rank(b);
+    });
+    std::string out;
+    for (const std::string& p : parts) {
+        if (!out.empty()) out += ';';
+        out += p;
+    }
+    return out;
+}
+
+std::optional<rule> parse_rule(const std::string& text, config::when::kind kind, zone_ptr zone,
+                               const config::civil& dtstart, std::string* error) {
+    using config::when;
+    const std::string prefix = "invalid rrule '" + text + "': ";
+    icalerror_clear_errno();
+    icalrecurrencetype r = icalrecurrencetype_from_string(text.c_str());
+    if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
+        *error = prefix + "not a valid RFC 5545 recurrence rule";
+        icalerror_clear_errno();
+        return std::nullopt;
+    }
+    if (r.count > 0 && !icaltime_is_null_time(r.until)) {
+        *error = prefix + "COUNT and UNTIL cannot both be set";
+        return std::nullopt;
+    }
+    if (r.count < 0 || r.interval < 1) {
+        *error = prefix + "COUNT and INTERVAL must be positive";
+        return std::nullopt;
+    }
+    for (int i = 0; i < ICAL_BY_MONTH_SIZE && r.by_month[i] != ICAL_RECURRENCE_ARRAY_MAX; ++i) {
+        if (icalrecurrencetype_month_is_leap(r.by_month[i]) ||
+            icalrecurrencetype_month_month(r.by_month[i]) > 12) {
+            *error = prefix + "BYMONTH must be between 1 and 12";
+            return std::nullopt;
+        }
+    }
+    const bool all_day = kind == when::kind::date;
+    if (all_day && (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE ||
+                    r.freq == ICAL_HOURLY_RECURRENCE)) {
+        *error = prefix + "an all-day event cannot repeat more often than daily";
+        return std::nullopt;
+    }
+
+    rule out;
+    out.iteration = r;
+    icalrecurrencetype feed = r;
+    if (!icaltime_is_null_time(r.until)) {
+        const icaltimetype u = r.until;
+        const config::civil written = civil_of_ical(u);
+        const bool written_utc = !u.is_date && icaltime_is_utc(u);
+        if (all_day) {
+            // An all-day series counts whole days: UNTIL is a DATE.
+            config::civil day = written;
+            if (written_utc) day = to_local(zone, seconds_of(written));
+            // libical 3.0 mis-steps weekly rules on DATE starts, so all-day
+            // series iterate on midnights and keep only the date.
+            out.iteration.until =
+                ical_of(config::civil{day.year, day.month, day.day, 23, 59, 59}, false, false);
+            feed.until = ical_of(date_of(day), true, false);
+        } else {
+            // The last instant that still counts, as a UTC instant.
+            unix_time last = 0;
+            if (written_utc)
+                last = seconds_of(written);
+            else if (u.is_date)
+                last = to_utc(zone,
+                              config::civil{written.year, written.month, written.day, 23, 59, 59})
+                           .utc;
+            else
+                last = to_utc(zone, written).utc;
+            const config::civil frame =
+                kind == when::kind::utc ? civil_of(last) : to_local(zone, last);
+            out.iteration.until = ical_of(frame, false, false);
+            feed.until = ical_of(civil_of(last), false, true);
+        }
+    }
+    out.feed_text = rrule_text(feed);
+
+    icalrecur_iterator* probe =
+        icalrecur_iterator_new(out.iteration, ical_of(dtstart, false, false));
+    if (!probe) {
+        *error = prefix + "libical cannot expand this rule";
+        icalerror_clear_errno();
+        return std::nullopt;
+    }
+    icalrecur_iterator_free(probe);
+    return out;
+}
+
+rule_iterator::rule_iterator(const rule& r, const config::civil& dtstart, bool all_day)
+    : it_(icalrecur_iterator_new(r.iteration,
+                                 ical_of(all_day ? date_of(dtstart) : dtstart, false, false))),
+      all_day_(all_day) {}
+
+rule_iterator::~rule_iterator() {
+    if (it_) icalrecur_iterator_free(it_);
+}
+
+std::optional<config::civil> rule_iterator::next() {
+    if (!it_ || produced_ >= max_occurrences) return std::nullopt;
+    const icaltimetype t = icalrecur_iterator_next(it_);
+    if (icaltime_is_null_time(t)) return std::nullopt;
+    ++produced_;
+    const config::civil c = civil_of_ical(t);
+    return all_day_ ? date_of(c) : c;
+}
+
+} // namespace casacal::calendar

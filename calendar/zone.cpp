@@ -1,0 +1,269 @@
+#include "calendar/zone.hpp"
+
+#include "calendar/recurrence.hpp"
+
+#include <libical/ical.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace casacal::calendar {
+
+std::int64_t days_from_civil(int year, int month, int day) {
+    const std::int64_t y = month <= 2 ? year - 1 : year;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const std::int64_t yoe = y - era * 400;
+    const std::int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+config::civil civil_from_days(std::int64_t days) {
+    days += 719468;
+    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const std::int64_t doe = days - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    const int year = static_cast<int>(yoe + era * 400 + (month <= 2 ? 1 : 0));
+    return config::civil{year, month, day, 0, 0, 0};
+}
+
+std::int64_t seconds_of(const config::civil& c) {
+    return days_from_civil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 +
+           c.second;
+}
+
+config::civil civil_of(std::int64_t seconds) {
+    std::int64_t days = seconds / 86400;
+    std::int64_t rest = seconds % 86400;
+    if (rest < 0) {
+        rest += 86400;
+        --days;
+    }
+    config::civil c = civil_from_days(days);
+    c.hour = static_cast<int>(rest / 3600);
+    c.minute = static_cast<int>(rest / 60 % 60);
+    c.second = static_cast<int>(rest % 60);
+    return c;
+}
+
+config::civil add_days(const config::civil& c, int days) {
+    config::civil d = civil_from_days(days_from_civil(c.year, c.month, c.day) + days);
+    d.hour = c.hour;
+    d.minute = c.minute;
+    d.second = c.second;
+    return d;
+}
+
+config::civil date_of(const config::civil& c) {
+    return config::civil{c.year, c.month, c.day, 0, 0, 0};
+}
+
+std::string iso_text(const config::civil& c, bool date_only) {
+    char buf[40];
+    if (date_only)
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    else
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", c.year, c.month, c.day,
+                      c.hour, c.minute, c.second);
+    return buf;
+}
+
+std::string ics_text(const config::civil& c, bool date_only) {
+    char buf[40];
+    if (date_only)
+        std::snprintf(buf, sizeof buf, "%04d%02d%02d", c.year, c.month, c.day);
+    else
+        std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d", c.year, c.month, c.day, c.hour,
+                      c.minute, c.second);
+    return buf;
+}
+
+std::string offset_text(int offset_seconds) {
+    const char sign = offset_seconds < 0 ? '-' : '+';
+    const int a = std::abs(offset_seconds);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d", sign, a / 3600, a / 60 % 60);
+    return buf;
+}
+
+zone_ptr find_zone(const std::string& name) {
+    if (name.empty()) return nullptr;
+    return icaltimezone_get_builtin_timezone(name.c_str());
+}
+
+int utc_offset(zone_ptr zone, unix_time t) {
+    icaltimetype tt =
+        icaltime_from_timet_with_zone(static_cast<time_t>(t), 0, icaltimezone_get_utc_timezone());
+    int is_daylight = 0;
+    return icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &is_daylight);
+}
+
+resolved_time to_utc(zone_ptr zone, const config::civil& local) {
+    const std::int64_t wall = seconds_of(local);
+    // Zones change offset at most once in two days, so the offsets in force a
+    // day either side are the only candidates.
+    const int before = utc_offset(zone, wall - 86400);
+    const int after = utc_offset(zone, wall + 86400);
+    const bool before_fits = utc_offset(zone, wall - before) == before;
+    const bool after_fits = utc_offset(zone, wall - after) == after;
+    if (before_fits && after_fits) {
+        if (before == after) return {wall - before, before, fold::none};
+        const int first = before > after ? before : after; // larger offset = earlier instant
+        return {wall - first, first, fold::overlap};
+    }
+    if (before_fits) return {wall - before, before, fold::none};
+    if (after_fits) return {wall - after, after, fold::none};
+    return {wall - before, before, fold::gap};
+}
+
+config::civil to_local(zone_ptr zone, unix_time t, int* offset) {
+    const int off = utc_offset(zone, t);
+    if (offset) *offset = off;
+    return civil_of(t + off);
+}
+
+std::string fold_warning(const config::civil& local, const std::string& zone_name,
+                         const resolved_time& r, zone_ptr zone) {
+    if (r.kind == fold::gap) {
+        int off = 0;
+        const config::civil shown = to_local(zone, r.utc, &off);
+        char hm[8];
+        std::snprintf(hm, sizeof hm, "%02d:%02d", shown.hour, shown.minute);
+        return iso_text(local) + " does not exist in " + zone_name +
+               " (clocks go forward); read as " + hm + " (UTC" + offset_text(off) +
+               ") per RFC 5545";
+    }
+    if (r.kind == fold::overlap)
+        return iso_text(local) + " happens twice in " + zone_name + "; read as the first (UTC" +
+               offset_text(r.offset) + ") per RFC 5545";
+    return {};
+}
+
+namespace {
+
+struct component_deleter {
+    void operator()(icalcomponent* c) const { icalcomponent_free(c); }
+};
+using component_ptr = std::unique_ptr<icalcomponent, component_deleter>;
+
+std::string property_line(icalproperty* p) {
+    char* raw = icalproperty_as_ical_string_r(p);
+    std::string text(raw ? raw : "");
+    std::free(raw);
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r' || text[i] == '\n') {
+            // Unfold: CRLF followed by one space or tab is no line break.
+            std::size_t j = i;
+            if (text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ++j;
+            if (j + 1 < text.size() && (text[j + 1] == ' ' || text[j + 1] == '\t')) j += 1;
+            i = j;
+            continue;
+        }
+        out += text[i];
+    }
+    return out;
+}
+
+std::string rule_without_until(icalproperty* rrule) {
+    icalrecurrencetype r = icalproperty_get_rrule(rrule);
+    r.until = icaltime_null_time();
+    char* s = icalrecurrencetype_as_string_r(&r);
+    std::string out(s ? s : "");
+    std::free(s);
+    return out;
+}
+
+std::string text_of(icalcomponent* c, icalproperty_kind kind) {
+    icalproperty* p = icalcomponent_get_first_property(c, kind);
+    return p ? property_line(p) : std::string();
+}
+
+// libical's tables stop around 2037 and continue with a second, open-ended
+// copy of each rule. Join such pairs so a rule still observed never ends.
+void join_split_rules(icalcomponent* vtz) {
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        std::vector<icalcomponent*> parts;
+        for (icalcomponent* c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
+             c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT))
+            parts.push_back(c);
+        for (icalcomponent* a : parts) {
+            icalproperty* ar = icalcomponent_get_first_property(a, ICAL_RRULE_PROPERTY);
+            if (!ar || icaltime_is_null_time(icalproperty_get_rrule(ar).until)) continue;
+            const icaltimetype until = icalproperty_get_rrule(ar).until;
+            for (icalcomponent* b : parts) {
+                if (b == a || icalcomponent_isa(b) != icalcomponent_isa(a)) continue;
+                icalproperty* br = icalcomponent_get_first_property(b, ICAL_RRULE_PROPERTY);
+                if (!br || rule_without_until(ar) != rule_without_until(br) ||
+                    text_of(a, ICAL_TZOFFSETFROM_PROPERTY) !=
+                        text_of(b, ICAL_TZOFFSETFROM_PROPERTY) ||
+                    text_of(a, ICAL_TZOFFSETTO_PROPERTY) != text_of(b, ICAL_TZOFFSETTO_PROPERTY) ||
+                    text_of(a, ICAL_TZNAME_PROPERTY) != text_of(b, ICAL_TZNAME_PROPERTY) ||
+                    icaltime_compare_date_only(icalcomponent_get_dtstart(b), until) < 0)
+                    continue;
+                icalrecurrencetype joined = icalproperty_get_rrule(ar);
+                joined.until = icalproperty_get_rrule(br).until;
+                icalproperty_set_rrule(ar, joined);
+                icalcomponent_remove_component(vtz, b);
+                icalcomponent_free(b);
+                changed = true;
+                break;
+            }
+            if (changed) break;
+        }
+    }
+}
+
+} // namespace
+
+std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name, int start_year) {
+    std::vector<std::string> lines;
+    icalcomponent* source = icaltimezone_get_component(zone);
+    if (!source) {
+        // libical's built-in UTC zone has no component: one fixed rule.
+        return {"BEGIN:VTIMEZONE",    "TZID:" + name,     "BEGIN:STANDARD",          "TZNAME:UTC",
+                "TZOFFSETFROM:+0000", "TZOFFSETTO:+0000", "DTSTART:19700101T000000", "END:STANDARD",
+                "END:VTIMEZONE"};
+    }
+    component_ptr vtz(icalcomponent_new_clone(source));
+    // A month of margin: the feed's first wall-clock date may lie before
+    // January 1st UTC (zones east of Greenwich).
+    icaltimetype from = icaltime_null_time();
+    from.year = start_year - 1;
+    from.month = 12;
+    from.day = 1;
+    from.zone = icaltimezone_get_utc_timezone();
+    icaltimezone_truncate_vtimezone(vtz.get(), from, icaltime_null_time(), 1);
+    join_split_rules(vtz.get());
+
+    lines.push_back("BEGIN:VTIMEZONE");
+    lines.push_back("TZID:" + name);
+    for (icalcomponent* c = icalcomponent_get_first_component(vtz.get(), ICAL_ANY_COMPONENT); c;
+         c = icalcomponent_get_next_component(vtz.get(), ICAL_ANY_COMPONENT)) {
+        const char* kind = icalcomponent_kind_to_string(icalcomponent_isa(c));
+        lines.push_back(std::string("BEGIN:") + kind);
+        for (icalproperty* p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p;
+             p = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY)) {
+            const icalproperty_kind pk = icalproperty_isa(p);
+            if (pk == ICAL_X_PROPERTY || pk == ICAL_TZUNTIL_PROPERTY) continue;
+            if (pk == ICAL_RRULE_PROPERTY) {
+                icalrecurrencetype r = icalproperty_get_rrule(p);
+                lines.push_back("RRULE:" + rrule_text(r));
+                continue;
+            }
+            lines.push_back(property_line(p));
+        }
+        lines.push_back(std::string("END:") + kind);
+    }
+    lines.push_back("END:VTIMEZONE");
+    return lines;
+}
+
+} // namespace casacal::calendar

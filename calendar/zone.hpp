@@ -1,0 +1,66 @@
+#pragma once
+// Civil-time arithmetic and time zones on top of libical's UTC-offset tables.
+// libical's own local-to-UTC conversion does not follow RFC 5545 at DST
+// edges, so local times are resolved here (RFC 5545 §3.3.5).
+
+#include "calendar/calendar.hpp"
+
+#include <string>
+#include <vector>
+
+struct _icaltimezone;
+
+namespace casacal::calendar {
+
+using zone_ptr = _icaltimezone*;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+std::int64_t days_from_civil(int year, int month, int day);
+/// The date `days` after 1970-01-01 (time fields zero).
+config::civil civil_from_days(std::int64_t days);
+/// Seconds since the epoch of `c` read as UTC.
+std::int64_t seconds_of(const config::civil& c);
+/// The UTC wall clock of an instant.
+config::civil civil_of(std::int64_t seconds);
+config::civil add_days(const config::civil& c, int days);
+/// Only the date part of `c` (time fields zero).
+config::civil date_of(const config::civil& c);
+
+/// "2026-12-03T18:30:00" or, with `date_only`, "2026-12-03".
+std::string iso_text(const config::civil& c, bool date_only = false);
+/// "20261203T183000" or "20261203".
+std::string ics_text(const config::civil& c, bool date_only = false);
+/// "+02:00" / "-05:00" / "+00:00".
+std::string offset_text(int offset_seconds);
+
+/// The zone libical knows under an IANA name; nullptr when unknown.
+zone_ptr find_zone(const std::string& name);
+
+/// UTC offset in seconds in force at an instant.
+int utc_offset(zone_ptr zone, unix_time t);
+
+/// How a wall-clock time maps to an instant.
+enum class fold { none, gap, overlap };
+
+struct resolved_time {
+    unix_time utc = 0;
+    int offset = 0; ///< the offset the wall clock was read with
+    fold kind = fold::none;
+};
+
+/// RFC 5545 §3.3.5: in an overlap the first occurrence; in a gap, the
+/// offset in force before the gap.
+resolved_time to_utc(zone_ptr zone, const config::civil& local);
+
+/// The wall clock of an instant in `zone`; sets `*offset` when non-null.
+config::civil to_local(zone_ptr zone, unix_time t, int* offset = nullptr);
+
+/// The warning `build` gives for a time in a gap or overlap; empty when none.
+std::string fold_warning(const config::civil& local, const std::string& zone_name,
+                         const resolved_time& r, zone_ptr zone);
+
+/// The unfolded content lines of a VTIMEZONE for `zone` named `name`, with
+/// only the rules in force from January 1st of `start_year` on.
+std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name, int start_year);
+
+} // namespace casacal::calendar

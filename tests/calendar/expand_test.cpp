@@ -1,0 +1,115 @@
+#include "calendar/model.hpp"
+#include "fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal;
+using namespace casacal::calendar;
+using namespace casacal::calendar::testing;
+
+namespace {
+
+std::shared_ptr<const model> built(const config::site& s) {
+    build_result r = build(s);
+    REQUIRE(r.calendar);
+    return r.calendar;
+}
+
+std::string rfc3339(const occurrence& o) {
+    return iso_text(o.start_local) + offset_text(o.start_offset);
+}
+
+} // namespace
+
+TEST_CASE("a monthly 18:30 stays at 18:30 local across the DST change", "[calendar]") {
+    const auto m = built(casapero_site());
+    const auto list = expand(*m, site_midnight(*m, {2027, 3, 1}), site_midnight(*m, {2027, 4, 30}));
+    REQUIRE(list.size() == 2);
+    CHECK(rfc3339(list[0]) == "2027-03-04T18:30:00+01:00");
+    CHECK(rfc3339(list[1]) == "2027-04-01T18:30:00+02:00");
+    CHECK(list[0].start == seconds_of({2027, 3, 4, 17, 30, 0}));
+    CHECK(list[1].start == seconds_of({2027, 4, 1, 16, 30, 0}));
+    CHECK(list[1].end - list[1].start == 9000);
+    CHECK(list[1].recurrence_id == "2027-04-01T18:30:00+02:00");
+}
+
+TEST_CASE("a daily occurrence in the spring gap follows RFC 5545", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 3, 27, 2, 30);
+    s.events[0].end = local(2027, 3, 27, 3, 0);
+    s.events[0].rrule = "FREQ=DAILY;COUNT=3";
+    const auto m = built(s);
+    const auto list = expand(*m, 0, seconds_of({2028, 1, 1}));
+    REQUIRE(list.size() == 3);
+    CHECK(rfc3339(list[0]) == "2027-03-27T02:30:00+01:00");
+    CHECK(rfc3339(list[1]) == "2027-03-28T03:30:00+02:00");
+    CHECK(list[1].start == seconds_of({2027, 3, 28, 1, 30, 0}));
+    CHECK(list[1].original_start == config::civil{2027, 3, 28, 2, 30, 0});
+    CHECK(rfc3339(list[2]) == "2027-03-29T02:30:00+02:00");
+}
+
+TEST_CASE("a weekly occurrence in the autumn overlap is the first instant", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 10, 24, 2, 30);
+    s.events[0].end = local(2027, 10, 24, 3, 0);
+    s.events[0].rrule = "FREQ=WEEKLY;COUNT=2";
+    const auto list = expand(*built(s), 0, seconds_of({2028, 1, 1}));
+    REQUIRE(list.size() == 2);
+    CHECK(rfc3339(list[1]) == "2027-10-31T02:30:00+02:00");
+    CHECK(list[1].start == seconds_of({2027, 10, 31, 0, 30, 0}));
+}
+
+TEST_CASE("expansion applies exdates, overrides and the window", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].exdates = {local(2027, 1, 7, 18, 30)};
+    config::override_def moved;
+    moved.recurrence_id = local(2027, 2, 4, 18, 30);
+    moved.start = local(2027, 3, 1, 19, 0); // moved into the next month
+    config::override_def cancelled;
+    cancelled.recurrence_id = local(2027, 3, 4, 18, 30);
+    cancelled.status = config::status::cancelled;
+    s.events[0].overrides = {moved, cancelled};
+    const auto m = built(s);
+    const auto list = expand(*m, site_midnight(*m, {2027, 1, 1}), site_midnight(*m, {2027, 4, 1}));
+    REQUIRE(list.size() == 1);
+    CHECK(rfc3339(list[0]) == "2027-03-01T19:00:00+01:00");
+    CHECK(list[0].moved);
+    CHECK(list[0].recurrence_id == "2027-02-04T18:30:00+01:00");
+    CHECK(expand(*m, site_midnight(*m, {2027, 1, 1}), site_midnight(*m, {2027, 4, 1}), "weekend")
+              .empty());
+}
+
+TEST_CASE("a cancelled event expands with status cancelled", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].status = config::status::cancelled;
+    const auto m = built(s);
+    const auto list = expand(*m, site_midnight(*m, {2026, 12, 1}), site_midnight(*m, {2027, 1, 1}));
+    REQUIRE(list.size() == 1);
+    CHECK(list[0].status == config::status::cancelled);
+}
+
+TEST_CASE("agenda_json writes the documented document", "[calendar]") {
+    config::site s = casapero_site();
+    config::event_def e;
+    e.id = "marche";
+    e.title = "Marché de Noël";
+    e.category = "weekend";
+    e.start = day(2026, 12, 12);
+    e.end = day(2026, 12, 13);
+    s.events.push_back(e);
+    const auto m = built(s);
+    const auto list =
+        expand(*m, site_midnight(*m, {2026, 12, 1}), site_midnight(*m, {2026, 12, 31}));
+    CHECK(
+        agenda_json(list) ==
+        R"({"occurrences":[)"
+        R"({"uid":"casapero@casaco.example","event":"casapero","title":"Casapéro",)"
+        R"("category":"apero","start":"2026-12-03T18:30:00+01:00","end":"2026-12-03T21:00:00+01:00",)"
+        R"("all_day":false,"location":"Espace convivial, rez-de-chaussée","status":"confirmed",)"
+        R"("recurrence_id":"2026-12-03T18:30:00+01:00","url":"https://agenda.casaco.example/events/casapero"},)"
+        R"({"uid":"marche@casaco.example","event":"marche","title":"Marché de Noël",)"
+        R"("category":"weekend","start":"2026-12-12","end":"2026-12-14","all_day":true,)"
+        R"("location":"","status":"confirmed","recurrence_id":null,)"
+        R"("url":"https://agenda.casaco.example/events/marche"}]})");
+    CHECK(agenda_json({}) == R"({"occurrences":[]})");
+}

@@ -1,0 +1,170 @@
+#include "calendar/model.hpp"
+#include "fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal;
+using namespace casacal::calendar;
+using namespace casacal::calendar::testing;
+
+namespace {
+
+std::string problems_of(const build_result& r) {
+    std::string out;
+    for (const config::diagnostic& d : r.problems.items())
+        out += d.where.path + ":" + std::to_string(d.where.line) + ":" +
+               std::to_string(d.where.column) +
+               (d.level == config::severity::error ? ": error: " : ": warning: ") + d.message +
+               "\n";
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the monthly Casapero builds without problems", "[calendar]") {
+    const build_result r = build(casapero_site());
+    CHECK(problems_of(r) == "");
+    REQUIRE(r.calendar);
+    CHECK(r.calendar->all.size() == 1);
+    CHECK(r.calendar->all[0].master.uid == "casapero@casaco.example");
+}
+
+TEST_CASE("an unknown site zone is an error at its position", "[calendar]") {
+    config::site s = casapero_site();
+    s.site.timezone = "Europe/Pariss";
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) == "casacal.toml:5:13: error: unknown time zone 'Europe/Pariss'\n");
+}
+
+TEST_CASE("an unknown event zone is an error at its position", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].timezone = "Europe/Pariss";
+    s.events[0].timezone_at = pos(9, 15);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:9:15: error: unknown time zone 'Europe/Pariss'\n");
+}
+
+TEST_CASE("an invalid rrule is an error at its position", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule = "FREQ=MONTLY";
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=MONTLY': not a "
+          "valid RFC 5545 recurrence rule\n");
+}
+
+TEST_CASE("end before start is an error at the end", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].end = local(2026, 12, 3, 17, 0, 6);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:6:15: error: end of event 'casapero' is before its start\n");
+}
+
+TEST_CASE("a timed event needs an end or a duration", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].end.reset();
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:1:1: error: event 'casapero' needs 'end' or 'duration'\n");
+    s.events[0].duration = config::duration{1, 1800, "P1DT30M", {}};
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(r.calendar->all[0].master.end == config::civil{2026, 12, 4, 19, 0, 0});
+}
+
+TEST_CASE("an all-day end is inclusive in the files and exclusive in the model", "[calendar]") {
+    config::site s = base_site();
+    config::event_def e;
+    e.id = "weekend";
+    e.title = "Week-end";
+    e.category = "weekend";
+    e.start = day(2026, 12, 12);
+    e.end = day(2026, 12, 13);
+    s.events.push_back(e);
+    s.events.push_back(e);
+    s.events[1].id = "one-day";
+    s.events[1].end.reset();
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(r.calendar->find("weekend@casaco.example")->master.end == config::civil{2026, 12, 14});
+    CHECK(r.calendar->find("one-day@casaco.example")->master.end == config::civil{2026, 12, 13});
+}
+
+TEST_CASE("times in a DST gap or overlap are warnings", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule.clear();
+    s.events[0].start = local(2027, 3, 28, 2, 30, 5);
+    s.events[0].end = local(2027, 10, 31, 2, 30, 6);
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:5:15: warning: 2027-03-28T02:30:00 does not exist in "
+          "Europe/Paris (clocks go forward); read as 03:30 (UTC+02:00) per RFC 5545\n"
+          "events.d/casapero.toml:6:15: warning: 2027-10-31T02:30:00 happens twice in "
+          "Europe/Paris; read as the first (UTC+02:00) per RFC 5545\n");
+}
+
+TEST_CASE("an override that matches no occurrence is an error at its position", "[calendar]") {
+    config::site s = casapero_site();
+    config::override_def o;
+    o.recurrence_id = local(2026, 12, 24, 18, 30, 12);
+    o.start = local(2026, 12, 23, 18, 30, 13);
+    o.where = pos(11);
+    s.events[0].overrides.push_back(o);
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:12:15: error: override matches no occurrence of "
+          "'casapero' (recurrence_id 2026-12-24T18:30:00)\n");
+}
+
+TEST_CASE("overrides move, change or cancel one occurrence", "[calendar]") {
+    config::site s = casapero_site();
+    config::override_def moved;
+    moved.recurrence_id = local(2027, 2, 4, 18, 30);
+    moved.start = local(2027, 2, 5, 19, 0);
+    config::override_def renamed;
+    renamed.recurrence_id = local(2026, 12, 3, 18, 30);
+    renamed.title = "Casapéro de Noël";
+    config::override_def cancelled;
+    cancelled.recurrence_id = local(2027, 3, 4, 18, 30);
+    cancelled.status = config::status::cancelled;
+    s.events[0].overrides = {moved, renamed, cancelled};
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    const series& c = r.calendar->all[0];
+    CHECK(c.exdates == std::vector<config::civil>{{2027, 3, 4, 18, 30, 0}});
+    REQUIRE(c.overrides.size() == 2);
+    CHECK(c.overrides[0].title == "Casapéro de Noël");
+    CHECK(!c.overrides[0].moved);
+    CHECK(c.overrides[1].moved);
+    // A changed start without end keeps the duration.
+    CHECK(c.overrides[1].end == config::civil{2027, 2, 5, 21, 30, 0});
+}
+
+TEST_CASE("an exdate that matches no occurrence is a warning", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].exdates = {local(2027, 1, 8, 18, 30, 8), local(2027, 1, 7, 18, 30, 9)};
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(problems_of(r) == "events.d/casapero.toml:8:15: warning: exdate 2027-01-08T18:30:00 "
+                            "matches no occurrence of 'casapero'\n");
+    CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 1, 7, 18, 30, 0}});
+}
+
+TEST_CASE("site_midnight is local midnight in the site zone", "[calendar]") {
+    const build_result r = build(casapero_site());
+    REQUIRE(r.calendar);
+    CHECK(site_midnight(*r.calendar, {2026, 12, 3}) == seconds_of({2026, 12, 2, 23, 0, 0}));
+    CHECK(site_midnight(*r.calendar, {2027, 7, 1}) == seconds_of({2027, 6, 30, 22, 0, 0}));
+    CHECK(&site_of(*r.calendar) != nullptr);
+}
+
+TEST_CASE("CSS3 colour names approximate hex colours", "[calendar]") {
+    CHECK(css_color_name("#e67e22") == "chocolate");
+    CHECK(css_color_name("#ff0000") == "red");
+    CHECK(css_color_name("#FFFFFE") == "white");
+    CHECK(css_color_name("") == "");
+    CHECK(css_color_name("#zzzzzz") == "");
+}

@@ -1,0 +1,262 @@
+#include "calendar/ics_writer.hpp"
+#include "calendar/model.hpp"
+#include "fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <libical/ical.h>
+
+using namespace casacal;
+using namespace casacal::calendar;
+using namespace casacal::calendar::testing;
+
+namespace {
+
+constexpr unix_time now_2026_11_24 = 1795536000; // 2026-11-24T16:00:00Z
+
+config::site full_site() {
+    config::site s = casapero_site();
+    config::override_def moved;
+    moved.recurrence_id = local(2027, 2, 4, 18, 30);
+    moved.start = local(2027, 2, 5, 19, 0);
+    moved.title = "Casapéro spécial";
+    config::override_def cancelled;
+    cancelled.recurrence_id = local(2027, 3, 4, 18, 30);
+    cancelled.status = config::status::cancelled;
+    s.events[0].overrides = {moved, cancelled};
+    s.events[0].exdates = {local(2027, 1, 7, 18, 30)};
+    config::event_def w;
+    w.programme = true;
+    w.id = "weekend-entrepreneurs-2026-12";
+    w.title = "Week-end entrepreneurial";
+    w.category = "weekend";
+    w.description = "Deux jours pour tester son idée.";
+    config::session_def pitch;
+    pitch.title = "Pitchs";
+    pitch.start = local(2026, 12, 12, 10, 0);
+    pitch.end = local(2026, 12, 12, 12, 0);
+    pitch.location = "Salle 2";
+    config::session_def workshop;
+    workshop.title = "Ateliers business model";
+    workshop.start = local(2026, 12, 12, 14, 0);
+    workshop.end = local(2026, 12, 12, 18, 0);
+    w.sessions = {pitch, workshop};
+    s.events.push_back(w);
+    return s;
+}
+
+std::shared_ptr<const model> built(const config::site& s) {
+    build_result r = build(s);
+    REQUIRE(r.calendar);
+    return r.calendar;
+}
+
+const std::string& feed(const std::vector<rendered_feed>& feeds, const std::string& path) {
+    for (const rendered_feed& f : feeds)
+        if (f.path == path) return f.body;
+    FAIL("no feed " << path);
+    static const std::string none;
+    return none;
+}
+
+/// The unfolded lines between BEGIN:VEVENT and END:VEVENT of the first
+/// VEVENT whose UID line is `uid`, joined by "\n".
+std::string vevent_text(const std::string& body, const std::string& uid, int nth = 0) {
+    const std::string text = unfold(body);
+    std::size_t at = 0;
+    for (int i = 0; i <= nth; ++i) {
+        at = text.find("BEGIN:VEVENT\nUID:" + uid + "\n", at + (i ? 1 : 0));
+        if (at == std::string::npos) return {};
+    }
+    const std::size_t end = text.find("END:VEVENT\n", at);
+    return text.substr(at, end + 11 - at);
+}
+
+} // namespace
+
+TEST_CASE("a recurring event renders as master, override and EXDATE", "[calendar]") {
+    const auto m = built(full_site());
+    const revision_map revisions{{"casapero@casaco.example", {3, 1795000000}}};
+    const auto feeds = render_feeds(*m, revisions, now_2026_11_24);
+    const std::string& all = feed(feeds, "/calendar.ics");
+    CHECK(vevent_text(all, "casapero@casaco.example") ==
+          "BEGIN:VEVENT\n"
+          "UID:casapero@casaco.example\n"
+          "DTSTAMP:20261118T110640Z\n"
+          "LAST-MODIFIED:20261118T110640Z\n"
+          "SEQUENCE:3\n"
+          "DTSTART;TZID=Europe/Paris:20261203T183000\n"
+          "DTEND;TZID=Europe/Paris:20261203T210000\n"
+          "RRULE:FREQ=MONTHLY;BYDAY=1TH\n"
+          "EXDATE;TZID=Europe/Paris:20270107T183000,20270304T183000\n"
+          "SUMMARY:Casapéro\n"
+          "DESCRIPTION:Apéro mensuel des coworkers.\\nChacun apporte quelque chose \\; on "
+          "s'occupe des boissons.\\n\\nTarif : Prix libre\n"
+          "LOCATION:Espace convivial\\, rez-de-chaussée\n"
+          "CATEGORIES:Apéros\n"
+          "ORGANIZER;CN=\"Aurélien\":mailto:aurelien@casaco.example\n"
+          "URL:https://agenda.casaco.example/events/casapero\n"
+          "STATUS:CONFIRMED\n"
+          "COLOR:chocolate\n"
+          "END:VEVENT\n");
+    const std::string override_event = vevent_text(all, "casapero@casaco.example", 1);
+    CHECK(override_event.find("DTSTART;TZID=Europe/Paris:20270205T190000\n"
+                              "DTEND;TZID=Europe/Paris:20270205T213000\n"
+                              "RECURRENCE-ID;TZID=Europe/Paris:20270204T183000\n"
+                              "SUMMARY:Casapéro spécial\n") != std::string::npos);
+    CHECK(override_event.find("RRULE") == std::string::npos);
+}
+
+TEST_CASE("the calendar header and VTIMEZONE come first", "[calendar]") {
+    const auto m = built(full_site());
+    const auto feeds = render_feeds(*m, {}, now_2026_11_24);
+    const std::string& apero = feed(feeds, "/calendar/apero.ics");
+    CHECK(apero.rfind("BEGIN:VCALENDAR\r\n"
+                      "PRODID:-//casacal//casacal//EN\r\n"
+                      "VERSION:2.0\r\n"
+                      "CALSCALE:GREGORIAN\r\n"
+                      "METHOD:PUBLISH\r\n"
+                      "NAME:Casaco — Apéros\r\n"
+                      "X-WR-CALNAME:Casaco — Apéros\r\n"
+                      "X-WR-TIMEZONE:Europe/Paris\r\n"
+                      "REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n"
+                      "X-PUBLISHED-TTL:PT1H\r\n"
+                      "BEGIN:VTIMEZONE\r\n"
+                      "TZID:Europe/Paris\r\n",
+                      0) == 0);
+    CHECK(apero.find("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n") != std::string::npos);
+    CHECK(apero.find("1891") == std::string::npos);
+    CHECK(apero.find("X-LIC") == std::string::npos);
+    CHECK(apero.find("freeassociation") == std::string::npos);
+    CHECK(apero.find("weekend-entrepreneurs") == std::string::npos);
+    CHECK(apero.substr(apero.size() - 15) == "END:VCALENDAR\r\n");
+}
+
+TEST_CASE("feeds exist for the site, every category and every event", "[calendar]") {
+    const auto m = built(full_site());
+    const auto feeds = render_feeds(*m, {}, now_2026_11_24);
+    std::vector<std::string> paths;
+    for (const rendered_feed& f : feeds)
+        paths.push_back(f.path);
+    CHECK(paths == std::vector<std::string>{"/calendar.ics", "/calendar/apero.ics",
+                                            "/calendar/weekend.ics", "/events/casapero.ics",
+                                            "/events/weekend-entrepreneurs-2026-12.ics"});
+    const std::string& weekend = feed(feeds, "/events/weekend-entrepreneurs-2026-12.ics");
+    CHECK(weekend.find("X-WR-CALNAME:Week-end entrepreneurial\r\n") != std::string::npos);
+    CHECK(vevent_text(weekend, "weekend-entrepreneurs-2026-12-1@casaco.example")
+              .find("SUMMARY:Week-end entrepreneurial — Pitchs\nDESCRIPTION:Deux jours pour "
+                    "tester son idée.\nLOCATION:Salle 2\n") != std::string::npos);
+    CHECK(!vevent_text(weekend, "weekend-entrepreneurs-2026-12-2@casaco.example").empty());
+}
+
+TEST_CASE("all-day events write exclusive DATE ends", "[calendar]") {
+    config::site s = base_site();
+    config::event_def e;
+    e.id = "marche";
+    e.title = "Marché de Noël";
+    e.category = "weekend";
+    e.start = day(2026, 12, 12);
+    e.end = day(2026, 12, 13);
+    e.rrule = "FREQ=YEARLY;UNTIL=20301231";
+    e.exdates = {day(2027, 12, 12)};
+    s.events.push_back(e);
+    const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
+    const std::string v = vevent_text(feed(feeds, "/calendar.ics"), "marche@casaco.example");
+    CHECK(v.find("DTSTART;VALUE=DATE:20261212\nDTEND;VALUE=DATE:20261214\n"
+                 "RRULE:FREQ=YEARLY;UNTIL=20301231\nEXDATE;VALUE=DATE:20271212\n") !=
+          std::string::npos);
+    CHECK(feed(feeds, "/calendar.ics").find("BEGIN:VTIMEZONE") == std::string::npos);
+}
+
+TEST_CASE("rendering is deterministic", "[calendar]") {
+    const revision_map revisions{{"casapero@casaco.example", {2, 1795000000}}};
+    const auto a = render_feeds(*built(full_site()), revisions, now_2026_11_24);
+    const auto b = render_feeds(*built(full_site()), revisions, now_2026_11_24 + 3600);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        CHECK(a[i].body == b[i].body);
+}
+
+TEST_CASE("every feed parses back with libical without errors", "[calendar]") {
+    const auto feeds = render_feeds(*built(full_site()), {}, now_2026_11_24);
+    for (const rendered_feed& f : feeds) {
+        INFO(f.path);
+        icalcomponent* c = icalparser_parse_string(f.body.c_str());
+        REQUIRE(c);
+        CHECK(icalcomponent_count_errors(c) == 0);
+        CHECK(icalcomponent_isa(c) == ICAL_VCALENDAR_COMPONENT);
+        icalcomponent_free(c);
+    }
+}
+
+TEST_CASE("fingerprints are stable and change with the content", "[calendar]") {
+    const auto a = fingerprints(*built(full_site()));
+    const auto b = fingerprints(*built(full_site()));
+    REQUIRE(a.size() == 3);
+    CHECK(a[0].uid == "casapero@casaco.example");
+    CHECK(a[0].hash.size() == 64);
+    CHECK(a[0].hash == b[0].hash);
+
+    config::site edited = full_site();
+    edited.events[0].overrides[0].title = "Casapéro très spécial";
+    const auto c = fingerprints(*built(edited));
+    CHECK(c[0].hash != a[0].hash);
+    CHECK(c[1].hash == a[1].hash);
+
+    config::site recoloured = full_site();
+    recoloured.categories[0].color = "#0000ff";
+    CHECK(fingerprints(*built(recoloured))[0].hash != a[0].hash);
+}
+
+TEST_CASE("keep_past leaves out events that ended long ago", "[calendar]") {
+    config::site s = full_site();
+    config::event_def old;
+    old.id = "old";
+    old.title = "Ancien";
+    old.category = "apero";
+    old.start = local(2026, 6, 1, 18, 0);
+    old.end = local(2026, 6, 1, 20, 0);
+    s.events.push_back(old);
+    config::event_def bounded = old;
+    bounded.id = "bounded";
+    bounded.rrule = "FREQ=WEEKLY;COUNT=20";
+    s.events.push_back(bounded);
+    config::event_def recent = old;
+    recent.id = "recent";
+    recent.start = local(2026, 9, 1, 18, 0);
+    recent.end = local(2026, 9, 1, 20, 0);
+    s.events.push_back(recent);
+    const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
+    const std::string& all = feed(feeds, "/calendar.ics");
+    CHECK(all.find("UID:old@") == std::string::npos);
+    CHECK(all.find("UID:bounded@") != std::string::npos); // last of 20 weeks ends 2026-10-12
+    CHECK(all.find("UID:recent@") != std::string::npos);
+    CHECK(feed(feeds, "/events/old.ics").find("UID:old@") != std::string::npos);
+}
+
+TEST_CASE("a cancelled event stays in the feed as CANCELLED", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].status = config::status::cancelled;
+    const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
+    CHECK(feed(feeds, "/calendar.ics").find("STATUS:CANCELLED\r\n") != std::string::npos);
+}
+
+TEST_CASE("an occurrence calendar holds that occurrence alone", "[calendar]") {
+    const auto m = built(full_site());
+    const auto occurrences =
+        expand(*m, seconds_of({2027, 2, 1, 0, 0, 0}), seconds_of({2027, 2, 28, 0, 0, 0}), "apero");
+    REQUIRE(occurrences.size() == 1);
+    const revision_map revisions{{"casapero@casaco.example", {4, 1795000000}}};
+    const std::string ics = occurrence_calendar(*m, occurrences[0], revisions);
+    CHECK(ics.find("METHOD:PUBLISH\r\n") != std::string::npos);
+    CHECK(ics.find("BEGIN:VTIMEZONE\r\n") != std::string::npos);
+    const std::string v = vevent_text(ics, "casapero@casaco.example");
+    CHECK(v.find("SEQUENCE:4\nDTSTART;TZID=Europe/Paris:20270205T190000\n"
+                 "DTEND;TZID=Europe/Paris:20270205T213000\n"
+                 "RECURRENCE-ID;TZID=Europe/Paris:20270204T183000\n"
+                 "SUMMARY:Casapéro spécial\n") != std::string::npos);
+    CHECK(ics.find("RRULE:FREQ=MONTHLY") == std::string::npos);
+    icalcomponent* c = icalparser_parse_string(ics.c_str());
+    REQUIRE(c);
+    CHECK(icalcomponent_count_errors(c) == 0);
+    icalcomponent_free(c);
+}

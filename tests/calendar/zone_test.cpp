@@ -1,0 +1,133 @@
+#include "calendar/zone.hpp"
+#include "fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <libical/ical.h>
+
+using namespace casacal;
+using namespace casacal::calendar;
+
+namespace {
+
+std::string instant(unix_time t) {
+    return iso_text(civil_of(t)) + "Z";
+}
+
+unix_time libical_to_utc(zone_ptr zone, const config::civil& c) {
+    icaltimetype t = icaltime_null_time();
+    t.year = c.year;
+    t.month = c.month;
+    t.day = c.day;
+    t.hour = c.hour;
+    t.minute = c.minute;
+    t.second = c.second;
+    return icaltime_as_timet_with_zone(t, zone);
+}
+
+} // namespace
+
+TEST_CASE("civil day arithmetic round-trips", "[calendar]") {
+    CHECK(days_from_civil(1970, 1, 1) == 0);
+    CHECK(days_from_civil(2000, 3, 1) == 11017);
+    CHECK(civil_from_days(11017) == config::civil{2000, 3, 1, 0, 0, 0});
+    CHECK(add_days(config::civil{2027, 2, 28, 18, 30, 0}, 1) ==
+          config::civil{2027, 3, 1, 18, 30, 0});
+    CHECK(civil_of(-1) == config::civil{1969, 12, 31, 23, 59, 59});
+    CHECK(offset_text(-5 * 3600 - 1800) == "-05:30");
+}
+
+TEST_CASE("wall clock away from DST edges maps to one instant", "[calendar]") {
+    zone_ptr paris = find_zone("Europe/Paris");
+    REQUIRE(paris);
+    const resolved_time winter = to_utc(paris, {2026, 12, 3, 18, 30, 0});
+    CHECK(instant(winter.utc) == "2026-12-03T17:30:00Z");
+    CHECK(winter.offset == 3600);
+    CHECK(winter.kind == fold::none);
+    const resolved_time summer = to_utc(paris, {2027, 7, 1, 18, 30, 0});
+    CHECK(instant(summer.utc) == "2027-07-01T16:30:00Z");
+    CHECK(summer.kind == fold::none);
+}
+
+TEST_CASE("a time in the spring gap reads with the offset before the gap", "[calendar]") {
+    zone_ptr paris = find_zone("Europe/Paris");
+    const config::civil gap{2027, 3, 28, 2, 30, 0};
+    const resolved_time r = to_utc(paris, gap);
+    CHECK(r.kind == fold::gap);
+    CHECK(instant(r.utc) == "2027-03-28T01:30:00Z");
+    int offset = 0;
+    CHECK(iso_text(to_local(paris, r.utc, &offset)) == "2027-03-28T03:30:00");
+    CHECK(offset == 7200);
+    CHECK(fold_warning(gap, "Europe/Paris", r, paris) ==
+          "2027-03-28T02:30:00 does not exist in Europe/Paris (clocks go forward); read as 03:30 "
+          "(UTC+02:00) per RFC 5545");
+    // libical's own conversion disagrees with RFC 5545 here.
+    CHECK(instant(libical_to_utc(paris, gap)) != instant(r.utc));
+}
+
+TEST_CASE("a time in the autumn overlap reads as the first instant", "[calendar]") {
+    zone_ptr paris = find_zone("Europe/Paris");
+    const config::civil twice{2027, 10, 31, 2, 30, 0};
+    const resolved_time r = to_utc(paris, twice);
+    CHECK(r.kind == fold::overlap);
+    CHECK(instant(r.utc) == "2027-10-31T00:30:00Z");
+    CHECK(r.offset == 7200);
+    CHECK(fold_warning(twice, "Europe/Paris", r, paris) ==
+          "2027-10-31T02:30:00 happens twice in Europe/Paris; read as the first (UTC+02:00) per "
+          "RFC 5545");
+    CHECK(instant(libical_to_utc(paris, twice)) == "2027-10-31T01:30:00Z");
+    // Just outside the overlap there is one reading.
+    CHECK(to_utc(paris, {2027, 10, 31, 3, 0, 0}).kind == fold::none);
+    CHECK(instant(to_utc(paris, {2027, 10, 31, 3, 0, 0}).utc) == "2027-10-31T02:00:00Z");
+}
+
+TEST_CASE("unknown zone names are not found", "[calendar]") {
+    CHECK(find_zone("Europe/Pariss") == nullptr);
+    CHECK(find_zone("") == nullptr);
+    CHECK(find_zone("America/New_York") != nullptr);
+}
+
+TEST_CASE("VTIMEZONE keeps only open-ended rules in RRULE form", "[calendar]") {
+    const std::vector<std::string> lines =
+        vtimezone_lines(find_zone("Europe/Paris"), "Europe/Paris", 2026);
+    std::string text;
+    for (const std::string& l : lines)
+        text += l + "\n";
+    CHECK(text == "BEGIN:VTIMEZONE\n"
+                  "TZID:Europe/Paris\n"
+                  "BEGIN:DAYLIGHT\n"
+                  "TZNAME:CEST\n"
+                  "TZOFFSETFROM:+0100\n"
+                  "TZOFFSETTO:+0200\n"
+                  "DTSTART:19810329T020000\n"
+                  "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\n"
+                  "END:DAYLIGHT\n"
+                  "BEGIN:STANDARD\n"
+                  "TZNAME:CET\n"
+                  "TZOFFSETFROM:+0200\n"
+                  "TZOFFSETTO:+0100\n"
+                  "DTSTART:19961027T030000\n"
+                  "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\n"
+                  "END:STANDARD\n"
+                  "END:VTIMEZONE\n");
+}
+
+TEST_CASE("VTIMEZONE of a zone without DST starts before the feed", "[calendar]") {
+    const std::vector<std::string> lines =
+        vtimezone_lines(find_zone("Asia/Tokyo"), "Asia/Tokyo", 2026);
+    REQUIRE(lines.size() >= 4);
+    CHECK(lines[1] == "TZID:Asia/Tokyo");
+    bool found = false;
+    for (const std::string& l : lines)
+        if (l.rfind("DTSTART:", 0) == 0) {
+            found = true;
+            CHECK(l <= "DTSTART:20260101T000000");
+        }
+    CHECK(found);
+}
+
+TEST_CASE("VTIMEZONE of UTC is one fixed rule", "[calendar]") {
+    const std::vector<std::string> lines = vtimezone_lines(find_zone("UTC"), "UTC", 2026);
+    REQUIRE(lines.size() == 9);
+    CHECK(lines[1] == "TZID:UTC");
+    CHECK(lines[5] == "TZOFFSETTO:+0000");
+}
