@@ -1,0 +1,172 @@
+#include "store/database.hpp"
+
+#include "store/error.hpp"
+#include "store/schema.hpp"
+#include "store/transaction.hpp"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace casacal::store {
+
+namespace {
+
+constexpr int busy_timeout_ms = 5000;
+
+} // namespace
+
+int database::schema_version() noexcept {
+    return static_cast<int>(detail::migrations().size());
+}
+
+database database::open(const std::string& path, open_mode mode) {
+    const int flags = (mode == open_mode::read_only ? SQLITE_OPEN_READONLY
+                                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    sqlite3* handle = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+        sqlite3_close(handle);
+        throw error(make_sqlite_error(rc), "cannot open database: " + message, path);
+    }
+    database db(handle, path);
+    sqlite3_extended_result_codes(handle, 1);
+    sqlite3_busy_timeout(handle, busy_timeout_ms);
+    db.check_and_migrate(mode);
+    return db;
+}
+
+database::database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+database::~database() {
+    close();
+}
+
+database::database(database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)),
+      cache_(std::move(other.cache_)) {}
+
+database& database::operator=(database&& other) noexcept {
+    if (this != &other) {
+        close();
+        db_ = std::exchange(other.db_, nullptr);
+        path_ = std::move(other.path_);
+        cache_ = std::move(other.cache_);
+    }
+    return *this;
+}
+
+void database::close() noexcept {
+    cache_.clear(); // statements are finalized before their connection is closed
+    if (db_) sqlite3_close(db_);
+    db_ = nullptr;
+}
+
+void database::fail(int code, const std::string& context) const {
+    std::string message = sqlite3_errmsg(db_);
+    if (!context.empty()) message += " in: " + context;
+    throw error(make_sqlite_error(code), message, path_);
+}
+
+void database::exec(std::string_view sql) {
+    const std::string text(sql);
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
+        std::string what = message ? message : sqlite3_errstr(rc);
+        sqlite3_free(message);
+        throw error(make_sqlite_error(sqlite3_extended_errcode(db_)), what + " in: " + text, path_);
+    }
+}
+
+statement& database::prepare(std::string_view sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+        it = cache_.emplace(std::string(sql), std::make_unique<statement>(db_, sql)).first;
+    } else {
+        it->second->reset();
+    }
+    return *it->second;
+}
+
+void database::set_durability(durability d) {
+    exec(d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+int database::user_version() {
+    statement st(db_, "PRAGMA user_version");
+    return st.step() ? static_cast<int>(st.get_int64(0)) : 0;
+}
+
+std::int64_t database::changes() const noexcept {
+    return sqlite3_changes64(db_);
+}
+
+// Order matters: nothing that writes (journal_mode=WAL rewrites the header)
+// runs before the file is known to be ours and not from a newer version.
+void database::check_and_migrate(open_mode mode) {
+    int version = 0;
+    int app_id = 0;
+    bool has_tables = false;
+    try {
+        version = user_version();
+        statement id(db_, "PRAGMA application_id");
+        app_id = id.step() ? static_cast<int>(id.get_int64(0)) : 0;
+        statement tables(db_, "SELECT count(*) FROM sqlite_schema");
+        has_tables = tables.step() && tables.get_int64(0) > 0;
+    } catch (const error& e) {
+        if ((e.code().value() & 0xff) == SQLITE_NOTADB) {
+            throw error(e.code(), "not an SQLite database (refusing to touch it)", path_);
+        }
+        throw;
+    }
+    const int known = schema_version();
+    if (app_id != 0 && app_id != detail::application_id) {
+        throw error(make_sqlite_error(SQLITE_MISMATCH),
+                    "an SQLite database of another program (application_id " +
+                        std::to_string(app_id) + "), refusing to touch it",
+                    path_);
+    }
+    if (app_id == 0 && version == 0 && has_tables) {
+        throw error(make_sqlite_error(SQLITE_MISMATCH),
+                    "an SQLite database that casacal did not create, refusing to touch it", path_);
+    }
+    if (version > known) {
+        throw error(make_sqlite_error(SQLITE_MISMATCH),
+                    "schema version " + std::to_string(version) +
+                        " is newer than this casacal knows (" + std::to_string(known) +
+                        "); run a newer casacal or restore a backup",
+                    path_);
+    }
+
+    exec("PRAGMA foreign_keys=ON");
+    if (mode == open_mode::read_only) {
+        if (version < known) {
+            throw error(make_sqlite_error(SQLITE_MISMATCH),
+                        "schema version " + std::to_string(version) + " is older than " +
+                            std::to_string(known) + "; start `casacal serve` once to upgrade it",
+                        path_);
+        }
+        return;
+    }
+
+    if (path_ != ":memory:" && !path_.empty()) exec("PRAGMA journal_mode=WAL");
+    set_durability(durability::normal);
+
+    const auto steps = detail::migrations();
+    while (version < known) {
+        transaction tx(*this);
+        // Another process may have migrated between our read and BEGIN IMMEDIATE.
+        version = user_version();
+        if (version >= known) break;
+        exec(steps[static_cast<std::size_t>(version)]);
+        exec("PRAGMA application_id=" + std::to_string(detail::application_id));
+        exec("PRAGMA user_version=" + std::to_string(version + 1));
+        tx.commit();
+        ++version;
+    }
+}
+
+} // namespace casacal::store

@@ -1,0 +1,328 @@
+#include "store/outbox.hpp"
+
+#include "store/transaction.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+namespace casacal::store {
+
+namespace {
+
+constexpr std::array<std::string_view, 4> kind_names = {"reminder", "update", "cancellation",
+                                                        "test"};
+constexpr std::array<std::string_view, 7> state_names = {
+    "planned", "sending", "sent", "deferred", "failed", "missed", "cancelled"};
+
+// Column 23 (vanished) is read only by plan().
+#define CASACAL_OUTBOX_COLUMNS                                                                     \
+    "id, key, kind, event_id, uid, occurrence, occurrence_start, \"offset\", recipient, "          \
+    "recipient_name, locale, state, due, next_attempt, lease_until, attempts, last_error, "        \
+    "message_id, date_header, sent_at, payload, created, updated, vanished"
+
+outbox_row read_row(const statement& st) {
+    outbox_row r;
+    r.id = st.get_int64(0);
+    r.key = st.get_text(1);
+    // The schema's CHECK constraints keep kind and state within the enums.
+    r.kind = parse_message_kind(st.get_text(2)).value_or(message_kind::reminder);
+    r.event_id = st.get_text(3);
+    r.uid = st.get_text(4);
+    r.occurrence = st.get_text(5);
+    r.occurrence_start = st.get_int64(6);
+    r.offset = st.get_text(7);
+    r.recipient = st.get_text(8);
+    r.recipient_name = st.get_text(9);
+    r.locale = st.get_text(10);
+    r.state = parse_delivery_state(st.get_text(11)).value_or(delivery_state::failed);
+    r.due = st.get_int64(12);
+    r.next_attempt = st.get_int64(13);
+    r.lease_until = st.get_optional_int64(14);
+    r.attempts = static_cast<int>(st.get_int64(15));
+    r.last_error = st.get_text(16);
+    r.message_id = st.get_text(17);
+    r.date_header = st.get_optional_int64(18);
+    r.sent_at = st.get_optional_int64(19);
+    r.payload = st.get_text(20);
+    r.created = st.get_int64(21);
+    r.updated = st.get_int64(22);
+    return r;
+}
+
+bool pending(delivery_state s) {
+    return s == delivery_state::planned || s == delivery_state::deferred;
+}
+
+bool differs(const outbox_row& old, const planned_row& row) {
+    return old.due != row.due || old.occurrence != row.occurrence ||
+           old.occurrence_start != row.occurrence_start ||
+           old.recipient_name != row.recipient_name || old.locale != row.locale ||
+           old.payload != row.payload;
+}
+
+int insert(database& db, const planned_row& row, calendar::unix_time now) {
+    db.prepare("INSERT OR IGNORE INTO outbox (key, kind, event_id, uid, occurrence, "
+               "occurrence_start, \"offset\", recipient, recipient_name, locale, state, due, "
+               "next_attempt, attempts, message_id, payload, created, updated) VALUES (?1, ?2, ?3, "
+               "?4, ?5, ?6, ?7, ?8, ?9, ?10, 'planned', ?11, ?11, 0, ?12, ?13, ?14, ?14)")
+        .bind(1, row.key)
+        .bind(2, to_string(row.kind))
+        .bind(3, row.event_id)
+        .bind(4, row.uid)
+        .bind(5, row.occurrence)
+        .bind(6, row.occurrence_start)
+        .bind(7, row.offset)
+        .bind(8, row.recipient)
+        .bind(9, row.recipient_name)
+        .bind(10, row.locale)
+        .bind(11, row.due)
+        .bind(12, row.message_id)
+        .bind(13, row.payload)
+        .bind(14, now)
+        .run();
+    return static_cast<int>(db.changes());
+}
+
+// Rewrites what the planner owns; state, message_id, attempts and Date stay
+// unless `revive` (a cancelled row planned again).
+void replan(database& db, const outbox_row& old, const planned_row& row, bool revive,
+            calendar::unix_time now) {
+    const calendar::unix_time next = old.due != row.due || revive ? row.due : old.next_attempt;
+    db.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, recipient_name = ?4, "
+               "locale = ?5, due = ?6, next_attempt = ?7, payload = ?8, updated = ?9, "
+               "state = CASE WHEN ?10 THEN 'planned' ELSE state END WHERE id = ?1")
+        .bind(1, old.id)
+        .bind(2, row.occurrence)
+        .bind(3, row.occurrence_start)
+        .bind(4, row.recipient_name)
+        .bind(5, row.locale)
+        .bind(6, row.due)
+        .bind(7, next)
+        .bind(8, row.payload)
+        .bind(9, now)
+        .bind(10, revive ? 1 : 0)
+        .run();
+}
+
+} // namespace
+
+std::string_view to_string(message_kind k) noexcept {
+    return kind_names[static_cast<int>(k)];
+}
+
+std::string_view to_string(delivery_state s) noexcept {
+    return state_names[static_cast<int>(s)];
+}
+
+std::optional<message_kind> parse_message_kind(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < kind_names.size(); ++i) {
+        if (kind_names[i] == text) return static_cast<message_kind>(i);
+    }
+    return std::nullopt;
+}
+
+std::optional<delivery_state> parse_delivery_state(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < state_names.size(); ++i) {
+        if (state_names[i] == text) return static_cast<delivery_state>(i);
+    }
+    return std::nullopt;
+}
+
+plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope& scope,
+                         calendar::unix_time now) {
+    plan_result result;
+    std::set<std::string_view> keys;
+    transaction tx(db_);
+
+    for (const auto& row : rows) {
+        if (!keys.insert(row.key).second) continue; // the first of duplicate keys wins
+        auto& find = db_.prepare("SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox WHERE key = ?1");
+        find.bind(1, row.key);
+        if (!find.step()) {
+            result.inserted += insert(db_, row, now);
+            continue;
+        }
+        const outbox_row old = read_row(find);
+        const bool was_vanished = !find.is_null(23);
+        find.reset();
+
+        if (pending(old.state)) {
+            if (differs(old, row)) {
+                replan(db_, old, row, false, now);
+                ++result.updated;
+            }
+        } else if (old.state == delivery_state::cancelled) {
+            replan(db_, old, row, true, now);
+            ++result.updated;
+        } else if (old.state == delivery_state::sent &&
+                   (old.occurrence_start != row.occurrence_start || was_vanished)) {
+            // Record the new start so that the move is reported once.
+            db_.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, due = ?4, "
+                        "payload = ?5, vanished = NULL, updated = ?6 WHERE id = ?1")
+                .bind(1, old.id)
+                .bind(2, row.occurrence)
+                .bind(3, row.occurrence_start)
+                .bind(4, row.due)
+                .bind(5, row.payload)
+                .bind(6, now)
+                .run();
+            result.moved.push_back(old);
+        }
+    }
+
+    std::vector<outbox_row> gone;
+    {
+        auto& in_scope = db_.prepare(
+            "SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox WHERE kind = 'reminder' AND "
+            "occurrence_start >= ?1 AND occurrence_start < ?2 AND "
+            "(state IN ('planned', 'deferred') OR (state = 'sent' AND vanished IS NULL))");
+        in_scope.bind(1, scope.from).bind(2, scope.to);
+        while (in_scope.step()) {
+            auto row = read_row(in_scope);
+            if (!keys.contains(row.key)) gone.push_back(std::move(row));
+        }
+    }
+    for (auto& row : gone) {
+        if (pending(row.state)) {
+            db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?2 WHERE id = ?1")
+                .bind(1, row.id)
+                .bind(2, now)
+                .run();
+            ++result.cancelled;
+        } else {
+            db_.prepare("UPDATE outbox SET vanished = ?2, updated = ?2 WHERE id = ?1")
+                .bind(1, row.id)
+                .bind(2, now)
+                .run();
+            result.vanished.push_back(std::move(row));
+        }
+    }
+
+    tx.commit();
+    return result;
+}
+
+int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time now) {
+    int added = 0;
+    transaction tx(db_);
+    for (const auto& row : rows)
+        added += insert(db_, row, now);
+    tx.commit();
+    return added;
+}
+
+std::optional<calendar::unix_time> outbox::next_due() {
+    auto& st = db_.prepare(
+        "SELECT min(t) FROM (SELECT min(next_attempt) AS t FROM outbox WHERE state IN "
+        "('planned', 'deferred') UNION ALL SELECT min(lease_until) FROM outbox WHERE state = "
+        "'sending')");
+    std::optional<calendar::unix_time> due;
+    if (st.step()) due = st.get_optional_int64(0);
+    st.reset();
+    return due;
+}
+
+std::vector<outbox_row> outbox::claim(calendar::unix_time now, int limit,
+                                      calendar::unix_time lease_seconds) {
+    std::vector<outbox_row> claimed;
+    if (limit <= 0) return claimed;
+    transaction tx(db_);
+    {
+        auto& st = db_.prepare(
+            "UPDATE outbox SET state = 'sending', lease_until = ?1 + ?2, attempts = attempts + 1, "
+            "date_header = coalesce(date_header, ?1), updated = ?1 WHERE id IN (SELECT id FROM "
+            "outbox WHERE (state IN ('planned', 'deferred') AND next_attempt <= ?1) OR (state = "
+            "'sending' AND lease_until < ?1) ORDER BY next_attempt, id LIMIT ?3) "
+            "RETURNING " CASACAL_OUTBOX_COLUMNS);
+        st.bind(1, now).bind(2, lease_seconds).bind(3, limit);
+        while (st.step())
+            claimed.push_back(read_row(st));
+    }
+    tx.commit();
+    // RETURNING gives no order.
+    std::sort(claimed.begin(), claimed.end(), [](const outbox_row& a, const outbox_row& b) {
+        return std::tie(a.next_attempt, a.id) < std::tie(b.next_attempt, b.id);
+    });
+    return claimed;
+}
+
+void outbox::record(const std::vector<delivery_result>& results, calendar::unix_time now) {
+    for (const auto& r : results) {
+        if (r.state == delivery_state::planned || r.state == delivery_state::sending ||
+            r.state == delivery_state::cancelled) {
+            throw std::invalid_argument("outbox::record: a delivery ends sent, deferred, failed "
+                                        "or missed, not " +
+                                        std::string(to_string(r.state)));
+        }
+    }
+    if (results.empty()) return;
+
+    transaction tx(db_, durability::full);
+    for (const auto& r : results) {
+        // Only a row still sending takes a result: a late duplicate cannot
+        // turn a sent row back into a deferred one.
+        if (r.state == delivery_state::sent) {
+            db_.prepare("UPDATE outbox SET state = 'sent', sent_at = ?2, lease_until = NULL, "
+                        "last_error = NULL, updated = ?2 WHERE id = ?1 AND state = 'sending'")
+                .bind(1, r.id)
+                .bind(2, now)
+                .run();
+        } else {
+            db_.prepare("UPDATE outbox SET state = ?2, next_attempt = CASE WHEN ?2 = 'deferred' "
+                        "THEN ?3 ELSE next_attempt END, last_error = ?4, lease_until = NULL, "
+                        "updated = ?5 WHERE id = ?1 AND state = 'sending'")
+                .bind(1, r.id)
+                .bind(2, to_string(r.state))
+                .bind(3, r.next_attempt)
+                .bind(4, r.error)
+                .bind(5, now)
+                .run();
+        }
+    }
+    tx.commit();
+}
+
+int outbox::cancel_recipient(std::string_view email, calendar::unix_time now) {
+    transaction tx(db_);
+    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?2 WHERE recipient = ?1 COLLATE "
+                "NOCASE AND state IN ('planned', 'deferred')")
+        .bind(1, email)
+        .bind(2, now)
+        .run();
+    const auto n = static_cast<int>(db_.changes());
+    tx.commit();
+    return n;
+}
+
+std::vector<outbox_row> outbox::list() {
+    std::vector<outbox_row> rows;
+    auto& st = db_.prepare("SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox ORDER BY due, id");
+    while (st.step())
+        rows.push_back(read_row(st));
+    return rows;
+}
+
+std::optional<outbox_row> outbox::find(std::string_view key) {
+    auto& st = db_.prepare("SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox WHERE key = ?1");
+    st.bind(1, key);
+    std::optional<outbox_row> row;
+    if (st.step()) row = read_row(st);
+    st.reset();
+    return row;
+}
+
+std::map<delivery_state, std::int64_t> outbox::counts() {
+    std::map<delivery_state, std::int64_t> result;
+    for (std::size_t i = 0; i < state_names.size(); ++i)
+        result[static_cast<delivery_state>(i)] = 0;
+    auto& st = db_.prepare("SELECT state, count(*) FROM outbox GROUP BY state");
+    while (st.step()) {
+        if (auto s = parse_delivery_state(st.get_text(0))) result[*s] = st.get_int64(1);
+    }
+    return result;
+}
+
+} // namespace casacal::store

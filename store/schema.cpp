@@ -1,0 +1,86 @@
+#include "store/schema.hpp"
+
+#include <array>
+
+namespace casacal::store::detail {
+
+namespace {
+
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE revisions (
+    uid      TEXT PRIMARY KEY,
+    hash     TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    deleted  INTEGER
+);
+
+CREATE TABLE feed_states (
+    path     TEXT PRIMARY KEY,
+    hash     TEXT NOT NULL,
+    modified INTEGER NOT NULL
+);
+
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    key              TEXT UNIQUE NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('reminder', 'update', 'cancellation', 'test')),
+    event_id         TEXT NOT NULL,
+    uid              TEXT NOT NULL,
+    occurrence       TEXT NOT NULL,
+    occurrence_start INTEGER NOT NULL,
+    offset           TEXT NOT NULL,
+    recipient        TEXT NOT NULL,
+    recipient_name   TEXT NOT NULL,
+    locale           TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'sent', 'deferred',
+                                                    'failed', 'missed', 'cancelled')),
+    due              INTEGER NOT NULL,
+    next_attempt     INTEGER NOT NULL,
+    lease_until      INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    message_id       TEXT NOT NULL,
+    date_header      INTEGER,
+    sent_at          INTEGER,
+    payload          TEXT NOT NULL,
+    created          INTEGER NOT NULL,
+    updated          INTEGER NOT NULL,
+    -- set when a sent row's occurrence vanished and the caller was told once
+    vanished         INTEGER
+);
+CREATE INDEX outbox_by_state ON outbox (state, next_attempt);
+CREATE INDEX outbox_by_recipient ON outbox (recipient COLLATE NOCASE);
+
+CREATE TABLE subscribers (
+    email        TEXT PRIMARY KEY COLLATE NOCASE,
+    name         TEXT NOT NULL,
+    categories   TEXT NOT NULL,
+    locale       TEXT NOT NULL,
+    confirmed    INTEGER,
+    confirm_hash TEXT UNIQUE,
+    created      INTEGER NOT NULL
+);
+
+CREATE TABLE unsubscribed (
+    email TEXT PRIMARY KEY COLLATE NOCASE,
+    at    INTEGER NOT NULL
+);
+
+CREATE TABLE tokens (
+    hash    TEXT PRIMARY KEY,
+    email   TEXT NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('unsubscribe', 'confirm', 'feed')),
+    created INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 1> all = {v1};
+
+} // namespace
+
+std::span<const std::string_view> migrations() noexcept {
+    return all;
+}
+
+} // namespace casacal::store::detail

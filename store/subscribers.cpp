@@ -1,0 +1,155 @@
+#include "store/subscribers.hpp"
+
+#include "store/transaction.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace casacal::store {
+
+namespace {
+
+// Category keys are [a-z0-9-]+ or "*", so a comma never occurs inside one.
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += ',';
+        out += item;
+    }
+    return out;
+}
+
+std::vector<std::string> split(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const auto item = text.substr(0, comma);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+} // namespace
+
+std::string_view to_string(token_purpose p) noexcept {
+    switch (p) {
+    case token_purpose::unsubscribe:
+        return "unsubscribe";
+    case token_purpose::confirm:
+        return "confirm";
+    case token_purpose::feed:
+        return "feed";
+    }
+    return "unsubscribe";
+}
+
+add_outcome subscribers::add_pending(const subscriber& s, std::string_view confirm_hash,
+                                     calendar::unix_time now) {
+    transaction tx(db_);
+    // An address that unsubscribed since its confirmation may opt in again.
+    auto& find = db_.prepare("SELECT 1 FROM subscribers WHERE email = ?1 AND confirmed IS NOT NULL "
+                             "AND email NOT IN (SELECT email FROM unsubscribed)");
+    find.bind(1, s.email);
+    const bool confirmed = find.step();
+    find.reset();
+    if (confirmed) return add_outcome::already_confirmed;
+
+    db_.prepare("INSERT INTO subscribers (email, name, categories, locale, confirmed, "
+                "confirm_hash, created) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) ON CONFLICT (email) "
+                "DO UPDATE SET email = excluded.email, name = excluded.name, categories = "
+                "excluded.categories, locale = excluded.locale, confirmed = NULL, confirm_hash = "
+                "excluded.confirm_hash, created = excluded.created")
+        .bind(1, s.email)
+        .bind(2, s.name)
+        .bind(3, join(s.categories))
+        .bind(4, s.locale)
+        .bind(5, confirm_hash)
+        .bind(6, now)
+        .run();
+    tx.commit();
+    return add_outcome::pending;
+}
+
+std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
+                                                calendar::unix_time now) {
+    transaction tx(db_);
+    auto& find =
+        db_.prepare("SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL");
+    find.bind(1, confirm_hash);
+    if (!find.step()) return std::nullopt;
+    std::string email = find.get_text(0);
+    find.reset();
+
+    db_.prepare("UPDATE subscribers SET confirmed = ?2, confirm_hash = NULL WHERE email = ?1")
+        .bind(1, email)
+        .bind(2, now)
+        .run();
+    db_.prepare("DELETE FROM unsubscribed WHERE email = ?1").bind(1, email).run();
+    tx.commit();
+    return email;
+}
+
+std::vector<subscriber> subscribers::confirmed() {
+    std::vector<subscriber> out;
+    auto& st = db_.prepare(
+        "SELECT email, name, categories, locale, confirmed, created FROM subscribers WHERE "
+        "confirmed IS NOT NULL AND email NOT IN (SELECT email FROM unsubscribed) ORDER BY email");
+    while (st.step()) {
+        out.push_back({st.get_text(0), st.get_text(1), split(st.get_text(2)), st.get_text(3),
+                       st.get_optional_int64(4), st.get_int64(5)});
+    }
+    return out;
+}
+
+void subscribers::unsubscribe(std::string_view email, calendar::unix_time now) {
+    db_.prepare("INSERT OR IGNORE INTO unsubscribed (email, at) VALUES (?1, ?2)")
+        .bind(1, email)
+        .bind(2, now)
+        .run();
+}
+
+bool subscribers::is_unsubscribed(std::string_view email) {
+    auto& st = db_.prepare("SELECT 1 FROM unsubscribed WHERE email = ?1");
+    st.bind(1, email);
+    const bool found = st.step();
+    st.reset();
+    return found;
+}
+
+std::set<std::string> subscribers::unsubscribed() {
+    std::set<std::string> out;
+    auto& st = db_.prepare("SELECT email FROM unsubscribed");
+    while (st.step())
+        out.insert(lower(st.get_text(0)));
+    return out;
+}
+
+void subscribers::store_token(std::string_view hash, std::string_view email, token_purpose purpose,
+                              calendar::unix_time now) {
+    db_.prepare("INSERT OR IGNORE INTO tokens (hash, email, purpose, created) VALUES (?1, ?2, ?3, "
+                "?4)")
+        .bind(1, hash)
+        .bind(2, email)
+        .bind(3, to_string(purpose))
+        .bind(4, now)
+        .run();
+}
+
+std::optional<std::string> subscribers::find_token(std::string_view hash, token_purpose purpose) {
+    auto& st = db_.prepare("SELECT email FROM tokens WHERE hash = ?1 AND purpose = ?2");
+    st.bind(1, hash).bind(2, to_string(purpose));
+    std::optional<std::string> email;
+    if (st.step()) email = st.get_text(0);
+    st.reset();
+    return email;
+}
+
+} // namespace casacal::store

@@ -1,0 +1,79 @@
+#pragma once
+// Web subscriptions (double opt-in), unsubscriptions and the hashes of the
+// tokens in emailed links.
+
+#include "calendar/calendar.hpp"
+#include "store/database.hpp"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace casacal::store {
+
+enum class token_purpose { unsubscribe, confirm, feed };
+
+std::string_view to_string(token_purpose p) noexcept;
+
+/// A person who subscribed from the web page.
+struct subscriber {
+    std::string email;
+    std::string name;
+    std::vector<std::string> categories; ///< category keys, or {"*"} for everything
+    std::string locale;
+    std::optional<calendar::unix_time> confirmed; ///< when the address was confirmed
+    calendar::unix_time created = 0;
+};
+
+enum class add_outcome {
+    pending,           ///< stored (or replaced) as pending, waiting for the confirm link
+    already_confirmed, ///< the address is confirmed already; nothing changed
+};
+
+/// The tables `subscribers`, `unsubscribed` and `tokens`. Emails compare
+/// case-insensitively (ASCII). Only hashes of tokens are stored: generating
+/// and hashing them is the caller's. Borrows the database, which must
+/// outlive it; same thread as the database.
+class subscribers {
+  public:
+    explicit subscribers(database& db) : db_(db) {}
+
+    /// Stores a pending subscription whose confirm link carries the token
+    /// hashed as `confirm_hash`. A pending one for the same address is
+    /// replaced (a new link, new categories); a confirmed one is left alone,
+    /// so that nobody can change another person's subscription, unless that
+    /// address unsubscribed since (it then starts over as pending).
+    add_outcome add_pending(const subscriber& s, std::string_view confirm_hash,
+                            calendar::unix_time now);
+
+    /// Confirms the pending subscription whose confirm hash is `confirm_hash`
+    /// and lifts an earlier unsubscription of that address (a fresh opt-in).
+    /// Returns its email, or nothing when no pending subscription has it.
+    std::optional<std::string> confirm(std::string_view confirm_hash, calendar::unix_time now);
+
+    /// Confirmed subscribers that have not unsubscribed, by email.
+    std::vector<subscriber> confirmed();
+
+    /// Stops every reminder to `email` (web subscriber or member of the file).
+    /// The time of the first unsubscription is kept.
+    void unsubscribe(std::string_view email, calendar::unix_time now);
+
+    bool is_unsubscribed(std::string_view email);
+
+    /// Every unsubscribed address, lower-cased (for the planner, in one read).
+    std::set<std::string> unsubscribed();
+
+    /// Remembers that the token hashed as `hash` stands for `email` and `purpose`.
+    void store_token(std::string_view hash, std::string_view email, token_purpose purpose,
+                     calendar::unix_time now);
+
+    /// The email of the token hashed as `hash`, if it was stored for `purpose`.
+    std::optional<std::string> find_token(std::string_view hash, token_purpose purpose);
+
+  private:
+    database& db_;
+};
+
+} // namespace casacal::store

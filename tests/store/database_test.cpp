@@ -1,0 +1,237 @@
+#include "store/database.hpp"
+#include "store/error.hpp"
+#include "store/transaction.hpp"
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+using namespace casacal::store;
+using casacal::store::testing::read_bytes;
+using casacal::store::testing::temp_dir;
+using casacal::store::testing::write_bytes;
+
+namespace {
+
+std::int64_t scalar(database& db, const std::string& sql) {
+    auto& st = db.prepare(sql);
+    REQUIRE(st.step());
+    const auto value = st.get_int64(0);
+    st.reset();
+    return value;
+}
+
+std::string text(database& db, const std::string& sql) {
+    auto& st = db.prepare(sql);
+    REQUIRE(st.step());
+    auto value = st.get_text(0);
+    st.reset();
+    return value;
+}
+
+std::string open_error(const std::string& path, open_mode mode = open_mode::read_write) {
+    try {
+        database::open(path, mode);
+    } catch (const error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]") {
+    temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    CHECK(db.user_version() == database::schema_version());
+    CHECK(database::schema_version() == 1);
+    CHECK(text(db, "PRAGMA journal_mode") == "wal");
+    CHECK(scalar(db, "PRAGMA synchronous") == 1); // NORMAL
+    CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
+    CHECK(scalar(db, "PRAGMA busy_timeout") == 5000);
+    CHECK(scalar(db, "PRAGMA application_id") == 0x4343414c);
+    CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                     "('revisions', 'feed_states', 'outbox', 'subscribers', 'unsubscribed', "
+                     "'tokens')") == 6);
+    CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = "
+                     "'outbox_by_state'") == 1);
+}
+
+TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        auto db = database::open(path);
+        db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/calendar.ics', 'h', 42)");
+    }
+    auto db = database::open(path);
+    CHECK(db.user_version() == 1);
+    CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
+}
+
+TEST_CASE("a database from a newer casacal is refused and left untouched", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(raw,
+                             "PRAGMA application_id=1128481100; PRAGMA user_version=7; "
+                             "CREATE TABLE future (x)",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    const auto before = read_bytes(path);
+    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (1); "
+                                     "run a newer casacal or restore a backup");
+    CHECK(open_error(path, open_mode::read_only) == open_error(path));
+    CHECK(read_bytes(path) == before);
+}
+
+TEST_CASE("a file that is not a database is refused, named and left untouched", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("notes.txt");
+    const std::string garbage(4096, 'x');
+    write_bytes(path, garbage);
+
+    try {
+        database::open(path);
+        FAIL("opened a garbage file");
+    } catch (const error& e) {
+        CHECK(std::string(e.what()) == path + ": not an SQLite database (refusing to touch it)");
+        CHECK(e.path() == path);
+        CHECK(e.code() == make_sqlite_error(SQLITE_NOTADB));
+        CHECK(e.code().category().name() == std::string("sqlite"));
+        CHECK(e.code().message() == "file is not a database");
+    }
+    CHECK(read_bytes(path) == garbage);
+}
+
+TEST_CASE("an SQLite database of another program is refused", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("other.db");
+    {
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(raw, "CREATE TABLE contacts (name TEXT)", nullptr, nullptr, nullptr) ==
+                SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    const auto before = read_bytes(path);
+    CHECK(open_error(path) ==
+          path + ": an SQLite database that casacal did not create, refusing to touch it");
+    CHECK(read_bytes(path) == before);
+}
+
+TEST_CASE("read-only opening needs an existing, current database", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+
+    SECTION("a missing file is an error naming it, and is not created") {
+        CHECK(open_error(path, open_mode::read_only) ==
+              path + ": cannot open database: unable to open database file");
+        CHECK_FALSE(std::filesystem::exists(path));
+    }
+    SECTION("a current database can be read but not written") {
+        database::open(path).exec(
+            "INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 1)");
+        auto db = database::open(path, open_mode::read_only);
+        CHECK(scalar(db, "SELECT count(*) FROM feed_states") == 1);
+        CHECK_THROWS_AS(db.exec("DELETE FROM feed_states"), error);
+    }
+}
+
+TEST_CASE("a transaction rolls back unless committed", "[store]") {
+    auto db = database::open(":memory:");
+    const auto count = [&] { return scalar(db, "SELECT count(*) FROM feed_states"); };
+
+    SECTION("destroyed without commit") {
+        {
+            transaction tx(db);
+            db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 1)");
+            CHECK(count() == 1);
+        }
+        CHECK(count() == 0);
+    }
+    SECTION("an exception unwinds through it") {
+        try {
+            transaction tx(db);
+            db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 1)");
+            db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 2)");
+            tx.commit();
+        } catch (const error& e) {
+            CHECK(e.code() == make_sqlite_error(SQLITE_CONSTRAINT_PRIMARYKEY));
+        }
+        CHECK(count() == 0);
+        transaction again(db); // the connection is usable again
+        again.commit();
+    }
+    SECTION("committed") {
+        {
+            transaction tx(db);
+            db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 1)");
+            tx.commit();
+        }
+        CHECK(count() == 1);
+    }
+}
+
+TEST_CASE("a full-durability transaction commits with synchronous=FULL, then back to NORMAL",
+          "[store]") {
+    temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    {
+        transaction tx(db, durability::full);
+        CHECK(scalar(db, "PRAGMA synchronous") == 2);
+        tx.commit();
+    }
+    CHECK(scalar(db, "PRAGMA synchronous") == 1);
+    { transaction tx(db, durability::full); }
+    CHECK(scalar(db, "PRAGMA synchronous") == 1);
+}
+
+TEST_CASE("statements bind and read integers, text, NULL and optionals", "[store]") {
+    auto db = database::open(":memory:");
+    auto& st = db.prepare("SELECT ?1, ?2, ?3, ?4, ?5, ?6");
+    st.bind(1, std::int64_t{1} << 40)
+        .bind(2, "Casapéro")
+        .bind(3, std::nullopt)
+        .bind(4, std::optional<std::int64_t>{})
+        .bind(5, std::optional<std::string>{"x"})
+        .bind(6, std::string_view{});
+    REQUIRE(st.step());
+    CHECK(st.get_int64(0) == std::int64_t{1} << 40);
+    CHECK(st.get_text(1) == "Casapéro");
+    CHECK(st.is_null(2));
+    CHECK(st.get_optional_int64(3) == std::nullopt);
+    CHECK(st.get_optional_text(4) == std::optional<std::string>{"x"});
+    CHECK(st.get_optional_text(5) == std::optional<std::string>{""});
+    CHECK_FALSE(st.step());
+
+    SECTION("prepare returns the cached statement, reset and unbound") {
+        auto& again = db.prepare("SELECT ?1, ?2, ?3, ?4, ?5, ?6");
+        CHECK(&again == &st);
+        REQUIRE(again.step());
+        CHECK(again.is_null(0));
+    }
+}
+
+TEST_CASE("a bad statement throws an error naming SQLite's message and the SQL", "[store]") {
+    auto db = database::open(":memory:");
+    try {
+        db.prepare("SELECT nope FROM outbox");
+        FAIL("prepared");
+    } catch (const error& e) {
+        CHECK(std::string(e.what()) ==
+              "(memory database): no such column: nope in: SELECT nope FROM outbox");
+    }
+}
+
+TEST_CASE("a database can be moved", "[store]") {
+    auto a = database::open(":memory:");
+    a.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/a.ics', 'h', 1)");
+    a.prepare("SELECT count(*) FROM feed_states");
+    database b = std::move(a);
+    CHECK(scalar(b, "SELECT count(*) FROM feed_states") == 1);
+    CHECK(b.path() == ":memory:");
+}

@@ -1,0 +1,382 @@
+#include "store/outbox.hpp"
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal;
+using namespace casacal::store;
+
+namespace {
+
+constexpr calendar::unix_time start = 1'796'319'000; // an occurrence start
+constexpr calendar::unix_time day = 86'400;
+constexpr plan_scope horizon{start - 30 * day, start + 60 * day};
+
+planned_row reminder(const std::string& recipient, calendar::unix_time occurrence_start = start,
+                     const std::string& offset = "P1D") {
+    planned_row r;
+    r.key = "casapero@casaco.example/2026-12-03T18:30:00+01:00/" + offset + "/" + recipient;
+    r.event_id = "casapero";
+    r.uid = "casapero@casaco.example";
+    r.occurrence = "2026-12-03T18:30:00+01:00";
+    r.occurrence_start = occurrence_start;
+    r.offset = offset;
+    r.recipient = recipient;
+    r.recipient_name = "Camille";
+    r.locale = "fr";
+    r.due = occurrence_start - (offset == "P1D" ? day : 7200);
+    r.message_id = "<r-" + offset + "-" + recipient + "@casaco.example>";
+    r.payload = R"({"title":"Casapéro"})";
+    return r;
+}
+
+delivery_state state_of(outbox& box, const planned_row& r) {
+    auto row = box.find(r.key);
+    REQUIRE(row);
+    return row->state;
+}
+
+} // namespace
+
+TEST_CASE("outbox: planning inserts rows once", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const std::vector rows = {reminder("camille@example.org"), reminder("sam@example.org")};
+
+    auto first = box.plan(rows, horizon, 1000);
+    CHECK(first.inserted == 2);
+    CHECK(first.updated == 0);
+    CHECK(first.cancelled == 0);
+
+    auto row = box.find(rows[0].key);
+    REQUIRE(row);
+    CHECK(row->state == delivery_state::planned);
+    CHECK(row->kind == message_kind::reminder);
+    CHECK(row->due == start - day);
+    CHECK(row->next_attempt == start - day);
+    CHECK(row->attempts == 0);
+    CHECK(row->message_id == "<r-P1D-camille@example.org@casaco.example>");
+    CHECK(row->date_header == std::nullopt);
+    CHECK(row->sent_at == std::nullopt);
+    CHECK(row->payload == R"({"title":"Casapéro"})");
+    CHECK(row->created == 1000);
+
+    auto second = box.plan(rows, horizon, 2000);
+    CHECK(second.inserted == 0);
+    CHECK(second.updated == 0);
+    CHECK(second.cancelled == 0);
+    CHECK(second.moved.empty());
+    CHECK(second.vanished.empty());
+    CHECK(box.find(rows[0].key)->updated == 1000);
+    CHECK(box.list().size() == 2);
+}
+
+TEST_CASE("outbox: a moved occurrence keeps its message_id and Date", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    box.plan({reminder("camille@example.org")}, horizon, 1000);
+
+    SECTION("planned") {
+        auto moved = reminder("camille@example.org", start + 3600);
+        moved.message_id = "<a-new-id@casaco.example>";
+        moved.payload = R"json({"title":"Casapéro (moved)"})json";
+        auto result = box.plan({moved}, horizon, 2000);
+        CHECK(result.inserted == 0);
+        CHECK(result.updated == 1);
+        auto row = box.find(moved.key);
+        CHECK(row->message_id == "<r-P1D-camille@example.org@casaco.example>");
+        CHECK(row->occurrence_start == start + 3600);
+        CHECK(row->due == start + 3600 - day);
+        CHECK(row->next_attempt == start + 3600 - day);
+        CHECK(row->payload == R"json({"title":"Casapéro (moved)"})json");
+        CHECK(row->state == delivery_state::planned);
+    }
+    SECTION("deferred after a first attempt") {
+        auto claimed = box.claim(start - day, 10, 300);
+        REQUIRE(claimed.size() == 1);
+        box.record({{claimed[0].id, delivery_state::deferred, start - day + 60, "421 try later"}},
+                   start - day + 5);
+        auto result = box.plan({reminder("camille@example.org", start + 3600)}, horizon, 2000);
+        CHECK(result.updated == 1);
+        auto row = box.find(claimed[0].key);
+        CHECK(row->state == delivery_state::deferred);
+        CHECK(row->message_id == "<r-P1D-camille@example.org@casaco.example>");
+        CHECK(row->date_header == start - day); // the Date of the first attempt
+        CHECK(row->attempts == 1);
+        CHECK(row->next_attempt == start + 3600 - day);
+    }
+}
+
+TEST_CASE("outbox: rows of the scope that vanished from the plan are cancelled", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto camille = reminder("camille@example.org");
+    const auto sam = reminder("sam@example.org");
+    auto later = reminder("sam@example.org", start + 365 * day); // beyond the horizon
+    later.key += "/next-year";
+    box.plan({camille, sam, later}, {start - 30 * day, start + 400 * day}, 1000);
+
+    auto result = box.plan({camille}, horizon, 2000);
+    CHECK(result.cancelled == 1);
+    CHECK(state_of(box, camille) == delivery_state::planned);
+    CHECK(state_of(box, sam) == delivery_state::cancelled);
+    CHECK(state_of(box, later) == delivery_state::planned); // outside the scope: untouched
+
+    SECTION("and planned again when they come back, with the same message_id") {
+        auto back = box.plan({camille, sam}, horizon, 3000);
+        CHECK(back.updated == 1);
+        CHECK(back.inserted == 0);
+        CHECK(state_of(box, sam) == delivery_state::planned);
+        CHECK(box.find(sam.key)->message_id == sam.message_id);
+    }
+    SECTION("notices are never cancelled by a plan") {
+        auto notice = reminder("camille@example.org");
+        notice.key = "update/" + notice.key;
+        notice.kind = message_kind::update;
+        CHECK(box.enqueue({notice}, 2500) == 1);
+        CHECK(box.enqueue({notice}, 2600) == 0);
+        box.plan({camille}, horizon, 3000);
+        CHECK(state_of(box, notice) == delivery_state::planned);
+        CHECK(box.find(notice.key)->kind == message_kind::update);
+    }
+}
+
+TEST_CASE("outbox: sent rows are never planned again; moves and removals are reported once",
+          "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto camille = reminder("camille@example.org");
+    box.plan({camille}, horizon, 1000);
+    auto claimed = box.claim(start - day, 10, 300);
+    REQUIRE(claimed.size() == 1);
+    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+
+    SECTION("the same plan changes nothing") {
+        auto result = box.plan({camille}, horizon, 2000);
+        CHECK(result.inserted + result.updated + result.cancelled == 0);
+        CHECK(result.moved.empty());
+        auto row = box.find(camille.key);
+        CHECK(row->state == delivery_state::sent);
+        CHECK(row->sent_at == start - day + 2);
+        CHECK(box.claim(start, 10, 300).empty());
+    }
+    SECTION("a moved occurrence is reported with what was sent") {
+        auto result = box.plan({reminder("camille@example.org", start + 3600)}, horizon, 2000);
+        CHECK(result.updated == 0);
+        REQUIRE(result.moved.size() == 1);
+        CHECK(result.moved[0].key == camille.key);
+        CHECK(result.moved[0].occurrence_start == start);
+        CHECK(result.moved[0].state == delivery_state::sent);
+        CHECK(state_of(box, camille) == delivery_state::sent);
+
+        auto again = box.plan({reminder("camille@example.org", start + 3600)}, horizon, 3000);
+        CHECK(again.moved.empty());
+    }
+    SECTION("a vanished occurrence is reported, the row stays sent") {
+        auto result = box.plan({}, horizon, 2000);
+        CHECK(result.cancelled == 0);
+        REQUIRE(result.vanished.size() == 1);
+        CHECK(result.vanished[0].key == camille.key);
+        CHECK(state_of(box, camille) == delivery_state::sent);
+        CHECK(box.plan({}, horizon, 3000).vanished.empty());
+
+        // Coming back (the cancellation was undone) is reported as a change too.
+        auto back = box.plan({camille}, horizon, 4000);
+        CHECK(back.moved.size() == 1);
+        CHECK(back.inserted == 0);
+        CHECK(box.plan({camille}, horizon, 5000).moved.empty());
+    }
+}
+
+TEST_CASE("outbox: claim respects next_attempt, limit and leases", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto one_day = reminder("camille@example.org", start, "P1D");
+    const auto two_hours = reminder("camille@example.org", start, "PT2H");
+    box.plan({two_hours, one_day}, horizon, 1000);
+    CHECK(box.next_due() == start - day);
+
+    CHECK(box.claim(start - day - 1, 10, 300).empty());
+
+    auto first = box.claim(start - day, 10, 300);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].key == one_day.key);
+    CHECK(first[0].state == delivery_state::sending);
+    CHECK(first[0].attempts == 1);
+    CHECK(first[0].lease_until == start - day + 300);
+    CHECK(first[0].date_header == start - day);
+    CHECK(box.next_due() == start - day + 300); // the lease, then the other row
+
+    SECTION("a row sending under a live lease is not claimed again") {
+        CHECK(box.claim(start - day + 300, 10, 300).empty());
+    }
+    SECTION("a row left sending by a crash is claimed again once its lease expired") {
+        auto again = box.claim(start - day + 301, 10, 300);
+        REQUIRE(again.size() == 1);
+        CHECK(again[0].id == first[0].id);
+        CHECK(again[0].attempts == 2);
+        CHECK(again[0].date_header == start - day); // Date: unchanged on retries
+        CHECK(again[0].message_id == first[0].message_id);
+        CHECK(again[0].lease_until == start - day + 601);
+    }
+    SECTION("the limit caps a claim, earliest first") {
+        auto both = box.claim(start, 1, 300);
+        REQUIRE(both.size() == 1);
+        CHECK(both[0].key == one_day.key); // lease expired, and due first
+        auto rest = box.claim(start, 5, 300);
+        REQUIRE(rest.size() == 1);
+        CHECK(rest[0].key == two_hours.key);
+        CHECK(box.next_due() == start + 300);
+    }
+    SECTION("counts show the row in flight") {
+        CHECK(box.counts()[delivery_state::sending] == 1);
+        CHECK(box.counts()[delivery_state::planned] == 1);
+    }
+}
+
+TEST_CASE("outbox: a crash during a send leaves the row to claim after restart", "[store]") {
+    store::testing::temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    std::int64_t id = 0;
+    {
+        auto db = database::open(path);
+        outbox box(db);
+        box.plan({reminder("camille@example.org")}, horizon, 1000);
+        auto claimed = box.claim(start - day, 10, 300);
+        REQUIRE(claimed.size() == 1);
+        id = claimed[0].id;
+    } // no record(): the process died mid-send
+    auto db = database::open(path);
+    outbox box(db);
+    CHECK(box.next_due() == start - day + 300);
+    CHECK(box.claim(start - day + 100, 10, 300).empty());
+    auto again = box.claim(start - day + 400, 10, 300);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == id);
+    CHECK(again[0].attempts == 2);
+}
+
+TEST_CASE("outbox: record applies the results of one turn together", "[store]") {
+    store::testing::temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    outbox box(db);
+    const std::vector rows = {reminder("a@example.org"), reminder("b@example.org"),
+                              reminder("c@example.org"), reminder("d@example.org")};
+    box.plan(rows, horizon, 1000);
+    auto claimed = box.claim(start - day, 10, 300);
+    REQUIRE(claimed.size() == 4);
+    std::map<std::string, std::int64_t> id;
+    for (const auto& r : claimed)
+        id[r.recipient] = r.id;
+
+    const auto now = start - day + 10;
+    box.record({{id["a@example.org"], delivery_state::sent, 0, ""},
+                {id["b@example.org"], delivery_state::deferred, now + 60, "421 4.7.0 try later"},
+                {id["c@example.org"], delivery_state::failed, 0, "550 5.1.1 no such user"},
+                {id["d@example.org"], delivery_state::missed, 0, "more than PT30M late"}},
+               now);
+
+    auto a = box.find(rows[0].key);
+    CHECK(a->state == delivery_state::sent);
+    CHECK(a->sent_at == now);
+    CHECK(a->lease_until == std::nullopt);
+    auto b = box.find(rows[1].key);
+    CHECK(b->state == delivery_state::deferred);
+    CHECK(b->next_attempt == now + 60);
+    CHECK(b->last_error == "421 4.7.0 try later");
+    auto c = box.find(rows[2].key);
+    CHECK(c->state == delivery_state::failed);
+    CHECK(c->last_error == "550 5.1.1 no such user");
+    CHECK(box.find(rows[3].key)->state == delivery_state::missed);
+
+    CHECK(box.next_due() == now + 60);
+    CHECK(box.claim(now + 59, 10, 300).empty());
+    auto retry = box.claim(now + 60, 10, 300);
+    REQUIRE(retry.size() == 1);
+    CHECK(retry[0].recipient == "b@example.org");
+    CHECK(retry[0].attempts == 2);
+
+    SECTION("a late result for a row no longer sending is ignored") {
+        box.record({{id["a@example.org"], delivery_state::deferred, now + 600, "late"}}, now + 61);
+        CHECK(box.find(rows[0].key)->state == delivery_state::sent);
+    }
+    SECTION("a result that is not an outcome is refused") {
+        CHECK_THROWS_AS(box.record({{id["b@example.org"], delivery_state::planned, 0, ""}}, now),
+                        std::invalid_argument);
+    }
+
+    const auto counts = box.counts();
+    CHECK(counts.size() == 7);
+    CHECK(counts.at(delivery_state::sent) == 1);
+    CHECK(counts.at(delivery_state::sending) == 1);
+    CHECK(counts.at(delivery_state::failed) == 1);
+    CHECK(counts.at(delivery_state::missed) == 1);
+    CHECK(counts.at(delivery_state::planned) == 0);
+}
+
+TEST_CASE("outbox: next_due is empty when nothing is pending", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    CHECK(box.next_due() == std::nullopt);
+    box.plan({reminder("camille@example.org")}, horizon, 1000);
+    CHECK(box.next_due() == start - day);
+    box.cancel_recipient("camille@example.org", 2000);
+    CHECK(box.next_due() == std::nullopt);
+}
+
+TEST_CASE("outbox: cancel_recipient cancels that recipient's pending rows only", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto p1d = reminder("Camille@Example.org", start, "P1D");
+    const auto pt2h = reminder("Camille@Example.org", start, "PT2H");
+    const auto sam = reminder("sam@example.org");
+    box.plan({p1d, pt2h, sam}, horizon, 1000);
+    auto claimed = box.claim(start - day, 10, 300); // p1d and sam's
+    REQUIRE(claimed.size() == 2);
+    for (const auto& r : claimed)
+        box.record({{r.id, delivery_state::sent, 0, ""}}, start - day);
+
+    CHECK(box.cancel_recipient("camille@example.org", 2000) == 1);
+    CHECK(state_of(box, p1d) == delivery_state::sent);
+    CHECK(state_of(box, pt2h) == delivery_state::cancelled);
+    CHECK(state_of(box, sam) == delivery_state::sent);
+    CHECK(box.cancel_recipient("camille@example.org", 3000) == 0);
+}
+
+TEST_CASE("outbox: list is ordered by due and carries what `casacal reminders` prints", "[store]") {
+    store::testing::temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        auto db = database::open(path);
+        outbox box(db);
+        box.plan(
+            {reminder("a@example.org", start, "PT2H"), reminder("a@example.org", start, "P1D")},
+            horizon, 1000);
+    }
+    auto db = database::open(path, open_mode::read_only);
+    outbox box(db);
+    const auto rows = box.list();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].offset == "P1D");
+    CHECK(rows[1].offset == "PT2H");
+    CHECK(rows[0].event_id == "casapero");
+    CHECK(rows[0].uid == "casapero@casaco.example");
+    CHECK(rows[0].occurrence == "2026-12-03T18:30:00+01:00");
+    CHECK(rows[0].recipient == "a@example.org");
+    CHECK(to_string(rows[0].state) == "planned");
+    CHECK(rows[0].attempts == 0);
+    CHECK(rows[0].last_error.empty());
+    CHECK(rows[0].message_id == "<r-P1D-a@example.org@casaco.example>");
+}
+
+TEST_CASE("outbox: kinds and states convert to and from their names", "[store]") {
+    for (auto s : {delivery_state::planned, delivery_state::sending, delivery_state::sent,
+                   delivery_state::deferred, delivery_state::failed, delivery_state::missed,
+                   delivery_state::cancelled}) {
+        CHECK(parse_delivery_state(to_string(s)) == s);
+    }
+    CHECK(to_string(delivery_state::cancelled) == "cancelled");
+    CHECK(parse_delivery_state("done") == std::nullopt);
+    CHECK(to_string(message_kind::cancellation) == "cancellation");
+    CHECK(parse_message_kind("test") == message_kind::test);
+}

@@ -1,0 +1,106 @@
+#include "store/revisions.hpp"
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal;
+using store::database;
+using store::revisions;
+
+namespace {
+
+// (sequence, modified): revision has no operator== of its own.
+using seq_mod = std::pair<int, calendar::unix_time>;
+
+seq_mod rev(int sequence, calendar::unix_time modified) {
+    return {sequence, modified};
+}
+
+seq_mod of(const calendar::revision& r) {
+    return {r.sequence, r.modified};
+}
+
+std::map<std::string, seq_mod> of(const calendar::revision_map& m) {
+    std::map<std::string, seq_mod> out;
+    for (const auto& [uid, r] : m)
+        out[uid] = of(r);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("revisions: new, unchanged, changed, deleted and returning UIDs", "[store]") {
+    auto db = database::open(":memory:");
+    revisions table(db);
+
+    auto first = table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 100);
+    REQUIRE(first.size() == 2);
+    CHECK(of(first["a@casaco.example"]) == rev(0, 100));
+    CHECK(of(first["b@casaco.example"]) == rev(0, 100));
+
+    SECTION("unchanged hashes keep sequence and modified") {
+        auto again = table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 200);
+        CHECK(of(again["a@casaco.example"]) == rev(0, 100));
+        CHECK(of(again["b@casaco.example"]) == rev(0, 100));
+    }
+    SECTION("a changed hash bumps the sequence and moves modified") {
+        auto changed = table.apply({{"a@casaco.example", "h1*"}, {"b@casaco.example", "h2"}}, 200);
+        CHECK(of(changed["a@casaco.example"]) == rev(1, 200));
+        CHECK(of(changed["b@casaco.example"]) == rev(0, 100));
+        auto twice = table.apply({{"a@casaco.example", "h1**"}, {"b@casaco.example", "h2"}}, 300);
+        CHECK(of(twice["a@casaco.example"]) == rev(2, 300));
+    }
+    SECTION("a UID left out is marked deleted, and continues its sequence when it returns") {
+        auto without = table.apply({{"a@casaco.example", "h1"}}, 200);
+        CHECK(without.size() == 1);
+        CHECK(table.current().count("b@casaco.example") == 0);
+        // Leaving it out again does not move the deletion time.
+        table.apply({{"a@casaco.example", "h1"}}, 250);
+        auto& st = db.prepare("SELECT deleted FROM revisions WHERE uid = 'b@casaco.example'");
+        REQUIRE(st.step());
+        CHECK(st.get_int64(0) == 200);
+        st.reset();
+
+        auto back = table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 300);
+        CHECK(of(back["b@casaco.example"]) == rev(1, 300));
+        CHECK(of(table.current()["b@casaco.example"]) == rev(1, 300));
+    }
+    SECTION("a master and its overrides share one UID and one revision") {
+        auto with_override = table.apply(
+            {{"a@casaco.example", "h1"}, {"a@casaco.example", "o1"}, {"b@casaco.example", "h2"}},
+            200);
+        CHECK(with_override.size() == 2);
+        CHECK(of(with_override["a@casaco.example"]) == rev(1, 200));
+        auto same = table.apply(
+            {{"a@casaco.example", "h1"}, {"a@casaco.example", "o1"}, {"b@casaco.example", "h2"}},
+            300);
+        CHECK(of(same["a@casaco.example"]) == rev(1, 200));
+        auto override_changed = table.apply(
+            {{"a@casaco.example", "h1"}, {"a@casaco.example", "o2"}, {"b@casaco.example", "h2"}},
+            400);
+        CHECK(of(override_changed["a@casaco.example"]) == rev(2, 400));
+    }
+    SECTION("an empty site marks everything deleted") {
+        CHECK(table.apply({}, 200).empty());
+        CHECK(table.current().empty());
+    }
+}
+
+TEST_CASE("revisions survive a restart and applying them again changes nothing", "[store]") {
+    store::testing::temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    const std::vector<calendar::fingerprint> site = {{"a@casaco.example", "h1"},
+                                                     {"b@casaco.example", "h2"}};
+    {
+        auto db = database::open(path);
+        revisions table(db);
+        table.apply(site, 100);
+        table.apply({{"a@casaco.example", "h1*"}, {"b@casaco.example", "h2"}}, 200);
+    }
+    auto db = database::open(path);
+    revisions table(db);
+    auto map = table.apply({{"a@casaco.example", "h1*"}, {"b@casaco.example", "h2"}}, 900);
+    CHECK(of(map["a@casaco.example"]) == rev(1, 200));
+    CHECK(of(map["b@casaco.example"]) == rev(0, 100));
+    CHECK(of(table.current()) == of(map));
+}

@@ -1,0 +1,118 @@
+#include "store/subscribers.hpp"
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal;
+using namespace casacal::store;
+
+namespace {
+
+subscriber camille() {
+    return {"camille@example.org", "Camille", {"apero", "casacademie"}, "fr", std::nullopt, 0};
+}
+
+} // namespace
+
+TEST_CASE("subscribers: double opt-in", "[store]") {
+    auto db = database::open(":memory:");
+    subscribers subs(db);
+
+    CHECK(subs.add_pending(camille(), "hash-1", 1000) == add_outcome::pending);
+    CHECK(subs.confirmed().empty());
+
+    SECTION("an unknown hash confirms nothing") {
+        CHECK(subs.confirm("hash-x", 1100) == std::nullopt);
+        CHECK(subs.confirmed().empty());
+    }
+    SECTION("a second request replaces the pending one and its link") {
+        auto changed = camille();
+        changed.categories = {"*"};
+        CHECK(subs.add_pending(changed, "hash-2", 1050) == add_outcome::pending);
+        CHECK(subs.confirm("hash-1", 1100) == std::nullopt);
+        CHECK(subs.confirm("hash-2", 1100) == std::optional<std::string>{"camille@example.org"});
+        REQUIRE(subs.confirmed().size() == 1);
+        CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
+    }
+    SECTION("the link confirms once") {
+        CHECK(subs.confirm("hash-1", 1100) == std::optional<std::string>{"camille@example.org"});
+        CHECK(subs.confirm("hash-1", 1200) == std::nullopt);
+        const auto list = subs.confirmed();
+        REQUIRE(list.size() == 1);
+        CHECK(list[0].email == "camille@example.org");
+        CHECK(list[0].name == "Camille");
+        CHECK(list[0].categories == std::vector<std::string>{"apero", "casacademie"});
+        CHECK(list[0].locale == "fr");
+        CHECK(list[0].confirmed == 1100);
+        CHECK(list[0].created == 1000);
+
+        // Nobody can change a confirmed subscription by subscribing it again.
+        auto other = camille();
+        other.email = "CAMILLE@example.org";
+        other.categories = {};
+        CHECK(subs.add_pending(other, "hash-3", 1300) == add_outcome::already_confirmed);
+        CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"apero", "casacademie"});
+    }
+}
+
+TEST_CASE("subscribers: unsubscribing stops a subscriber and a member alike", "[store]") {
+    store::testing::temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        auto db = database::open(path);
+        subscribers subs(db);
+        subs.add_pending(camille(), "hash-1", 1000);
+        subs.confirm("hash-1", 1100);
+
+        CHECK_FALSE(subs.is_unsubscribed("camille@example.org"));
+        subs.unsubscribe("Camille@Example.org", 2000);
+        subs.unsubscribe("camille@example.org", 3000); // a second click changes nothing
+        subs.unsubscribe("member@example.org", 2000);  // from members.toml
+        CHECK(subs.confirmed().empty());
+    }
+    auto db = database::open(path);
+    subscribers subs(db);
+    CHECK(subs.is_unsubscribed("camille@example.org"));
+    CHECK(subs.is_unsubscribed("MEMBER@example.org"));
+    CHECK_FALSE(subs.is_unsubscribed("sam@example.org"));
+    CHECK(subs.unsubscribed() ==
+          std::set<std::string>{"camille@example.org", "member@example.org"});
+    auto& at = db.prepare("SELECT at FROM unsubscribed WHERE email = 'camille@example.org'");
+    REQUIRE(at.step());
+    CHECK(at.get_int64(0) == 2000);
+    at.reset();
+
+    SECTION("subscribing again and confirming lifts the unsubscription") {
+        auto again = camille();
+        again.categories = {"apero"};
+        CHECK(subs.add_pending(again, "hash-again", 5000) == add_outcome::pending);
+        CHECK(subs.is_unsubscribed("camille@example.org")); // until the link is followed
+        CHECK(subs.confirmed().empty());
+        CHECK(subs.confirm("hash-again", 5100) ==
+              std::optional<std::string>{"camille@example.org"});
+        CHECK_FALSE(subs.is_unsubscribed("camille@example.org"));
+        const auto list = subs.confirmed();
+        REQUIRE(list.size() == 1);
+        CHECK(list[0].categories == std::vector<std::string>{"apero"});
+        CHECK(list[0].confirmed == 5100);
+    }
+}
+
+TEST_CASE("subscribers: tokens are found by hash and purpose", "[store]") {
+    auto db = database::open(":memory:");
+    subscribers subs(db);
+    subs.store_token("u-hash", "camille@example.org", token_purpose::unsubscribe, 1000);
+    subs.store_token("f-hash", "camille@example.org", token_purpose::feed, 1000);
+
+    CHECK(subs.find_token("u-hash", token_purpose::unsubscribe) ==
+          std::optional<std::string>{"camille@example.org"});
+    CHECK(subs.find_token("f-hash", token_purpose::feed) ==
+          std::optional<std::string>{"camille@example.org"});
+    CHECK(subs.find_token("u-hash", token_purpose::feed) == std::nullopt);
+    CHECK(subs.find_token("nope", token_purpose::unsubscribe) == std::nullopt);
+
+    // Storing the same hash again keeps the first owner.
+    subs.store_token("u-hash", "mallory@example.org", token_purpose::unsubscribe, 2000);
+    CHECK(subs.find_token("u-hash", token_purpose::unsubscribe) ==
+          std::optional<std::string>{"camille@example.org"});
+}
