@@ -214,6 +214,14 @@ int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time no
     return added;
 }
 
+int outbox::recover(calendar::unix_time now) {
+    auto& st = db_.prepare("UPDATE outbox SET lease_until = ?1 - 1, updated = ?1 WHERE state = "
+                           "'sending' AND lease_until >= ?1");
+    st.bind(1, now);
+    st.run();
+    return static_cast<int>(db_.changes());
+}
+
 std::optional<calendar::unix_time> outbox::next_due() {
     auto& st = db_.prepare(
         "SELECT min(t) FROM (SELECT min(next_attempt) AS t FROM outbox WHERE state IN "

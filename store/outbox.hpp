@@ -126,6 +126,12 @@ class outbox {
     /// emails): rows whose key exists are left alone. Returns the number added.
     int enqueue(const std::vector<planned_row>& rows, calendar::unix_time now);
 
+    /// At start-up, before the first claim: rows left sending by a previous
+    /// process (it crashed, or lost power, mid-send) may be claimed at once
+    /// instead of when their lease runs out. Only one process sends from a
+    /// database. Returns the number of such rows.
+    int recover(calendar::unix_time now);
+
     /// When the single timer should fire next: the earliest next_attempt of a
     /// planned or deferred row, or lease_until of a row left sending.
     std::optional<calendar::unix_time> next_due();

@@ -256,6 +256,26 @@ TEST_CASE("outbox: a crash during a send leaves the row to claim after restart",
     CHECK(again[0].attempts == 2);
 }
 
+TEST_CASE("outbox: recover at start-up makes rows left sending claimable at once", "[store]") {
+    store::testing::temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        auto db = database::open(path);
+        outbox box(db);
+        box.plan({reminder("camille@example.org"), reminder("dominique@example.org")}, horizon, 1000);
+        REQUIRE(box.claim(start - day, 1, 600).size() == 1);
+    } // the process died mid-send
+    auto db = database::open(path);
+    outbox box(db);
+    const auto restart = start - day + 10;
+    CHECK(box.recover(restart) == 1);
+    CHECK(box.recover(restart) == 0);
+    CHECK(box.next_due() == start - day); // the other row's due, and the lease now past
+    auto again = box.claim(restart, 10, 600);
+    REQUIRE(again.size() == 2);
+    CHECK(again[0].attempts + again[1].attempts == 3);
+}
+
 TEST_CASE("outbox: record applies the results of one turn together", "[store]") {
     store::testing::temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
