@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 
 namespace casacal::calendar {
 
@@ -91,7 +92,20 @@ std::string offset_text(int offset_seconds) {
     return buf;
 }
 
+namespace {
+// libical fills each zone's table of changes lazily and loads built-in zones
+// on first use, without a lock of its own in 3.0 (data races on those
+// caches). The daemon's rebuild worker and its io thread both read zones,
+// so every libical zone call goes through this one lock; uncontended, it
+// costs a few nanoseconds.
+std::mutex& zone_cache_lock() {
+    static std::mutex lock;
+    return lock;
+}
+} // namespace
+
 zone_ptr find_zone(const std::string& name) {
+    std::lock_guard guard(zone_cache_lock());
     if (name.empty()) return nullptr;
     return icaltimezone_get_builtin_timezone(name.c_str());
 }
@@ -100,6 +114,7 @@ int utc_offset(zone_ptr zone, unix_time t) {
     icaltimetype tt =
         icaltime_from_timet_with_zone(static_cast<time_t>(t), 0, icaltimezone_get_utc_timezone());
     int is_daylight = 0;
+    std::lock_guard guard(zone_cache_lock());
     return icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &is_daylight);
 }
 
@@ -225,6 +240,7 @@ void join_split_rules(icalcomponent* vtz) {
 
 std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name, int start_year) {
     std::vector<std::string> lines;
+    std::unique_lock guard(zone_cache_lock());
     icalcomponent* source = icaltimezone_get_component(zone);
     if (!source) {
         // libical's built-in UTC zone has no component: one fixed rule.
@@ -233,6 +249,7 @@ std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name,
                 "END:VTIMEZONE"};
     }
     component_ptr vtz(icalcomponent_new_clone(source));
+    guard.unlock();
     // A month of margin: the feed's first wall-clock date may lie before
     // January 1st UTC (zones east of Greenwich).
     icaltimetype from = icaltime_null_time();
