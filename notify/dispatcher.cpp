@@ -1,0 +1,182 @@
+#include "notify/dispatcher.hpp"
+
+#include "notify/reminder_mail.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace casacal::notify {
+
+std::string new_token() {
+    unsigned char bytes[16];
+    std::size_t got = 0;
+    while (got < sizeof bytes) {
+        auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : bytes) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
+                       store::subscribers& subscribers, transport& transport,
+                       dispatch_settings settings, std::function<calendar::unix_time()> clock)
+    : io_(io), outbox_(outbox), subscribers_(subscribers), transport_(transport),
+      settings_(std::move(settings)), clock_(std::move(clock)), timer_(io) {}
+
+dispatcher::~dispatcher() { *alive_ = false; }
+
+void dispatcher::update(calendar_view view, const std::vector<recipient>& recipients) {
+    view_ = std::move(view);
+    if (!view_.model) return;
+    auto now = clock_();
+    auto p = make_plan(*view_.model, recipients, now);
+    auto result = outbox_.plan(p.rows, p.scope, now);
+
+    std::vector<store::planned_row> notices;
+    for (const auto& sent : result.moved) {
+        auto row = notice_for(sent, store::message_kind::update, now, settings_.domain);
+        if (auto current = outbox_.find(sent.key)) row.occurrence_start = current->occurrence_start;
+        notices.push_back(std::move(row));
+    }
+    for (const auto& sent : result.vanished)
+        notices.push_back(notice_for(sent, store::message_kind::cancellation, now, settings_.domain));
+    if (!notices.empty()) outbox_.enqueue(notices, now);
+    arm();
+}
+
+void dispatcher::poke() { arm(); }
+
+void dispatcher::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void dispatcher::arm() {
+    if (stopped_) return;
+    auto next = outbox_.next_due();
+    timer_.cancel();
+    if (!next) return;
+    timer_.expires_at(std::chrono::system_clock::time_point(std::chrono::seconds(*next)));
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted || !*alive) return;
+        run_due();
+    });
+}
+
+void dispatcher::run_due() {
+    if (stopped_ || !view_.model) return;
+    auto now = clock_();
+    auto busy = handed_;
+    if (busy >= settings_.window) return; // finish() re-arms as slots free up
+    auto rows = outbox_.claim(now, static_cast<int>(settings_.window - busy), settings_.lease);
+    for (const auto& row : rows) start_one(row, now);
+    flush();
+}
+
+void dispatcher::start_one(const store::outbox_row& row, calendar::unix_time now) {
+    auto give_up = [&](store::delivery_state state, std::string why) {
+        if (state == store::delivery_state::missed) ++status_.missed;
+        results_.push_back({row.id, state, now + settings_.first_retry, std::move(why)});
+    };
+    const bool reminder = row.kind == store::message_kind::reminder;
+    if (row.kind != store::message_kind::test && now >= row.occurrence_start)
+        return give_up(store::delivery_state::missed, "the event had started");
+    if (reminder && now > row.due + settings_.grace)
+        return give_up(store::delivery_state::missed, "more than the grace period late");
+
+    std::vector<calendar::occurrence> about;
+    if (row.kind != store::message_kind::cancellation) {
+        about = find_subject(*view_.model, row);
+        if (about.empty())
+            return give_up(store::delivery_state::missed, "the occurrence no longer exists");
+    }
+
+    std::string unsubscribe;
+    try {
+        auto token = new_token();
+        subscribers_.store_token(calendar::sha256_hex(token), row.recipient,
+                                 store::token_purpose::unsubscribe, now);
+        unsubscribe = settings_.base_url + "/unsubscribe/" + token;
+    } catch (const std::exception& e) {
+        return give_up(store::delivery_state::deferred, std::string("cannot store token: ") + e.what());
+    }
+
+    auto msg = compose(*view_.model, view_.revisions, row, about, settings_.from, unsubscribe);
+    ++handed_;
+    auto started = std::chrono::steady_clock::now();
+    transport_.send(std::move(msg), [this, alive = alive_, row, started](const send_result& r) {
+        if (!*alive) return;
+        finish(row, r, started);
+    });
+}
+
+void dispatcher::finish(const store::outbox_row& row, const send_result& r,
+                        std::chrono::steady_clock::time_point started) {
+    --handed_;
+    auto now = clock_();
+    status_.last_latency_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
+    auto why = r.reply.empty() ? r.error : r.reply;
+    switch (r.outcome) {
+    case outcome::accepted:
+        ++status_.sent;
+        status_.last_error.clear();
+        break;
+    case outcome::permanent:
+        ++status_.failed;
+        d.state = store::delivery_state::failed;
+        d.error = why;
+        break;
+    case outcome::transient: {
+        status_.last_error = why;
+        auto shift = std::min(row.attempts > 0 ? row.attempts - 1 : 0, 20);
+        auto next = now + (settings_.first_retry << shift);
+        d.error = why;
+        if (row.kind != store::message_kind::test && next >= row.occurrence_start) {
+            ++status_.missed;
+            d.state = store::delivery_state::missed;
+            d.error = "gave up at the event start: " + why;
+        } else {
+            ++status_.deferred;
+            d.state = store::delivery_state::deferred;
+            d.next_attempt = next;
+        }
+        break;
+    }
+    }
+    results_.push_back(std::move(d));
+    if (!flush_posted_) {
+        flush_posted_ = true;
+        boost::asio::post(io_, [this, alive = alive_] {
+            if (!*alive) return;
+            flush_posted_ = false;
+            flush();
+            run_due();
+        });
+    }
+}
+
+void dispatcher::flush() {
+    if (!results_.empty()) {
+        outbox_.record(results_, clock_());
+        results_.clear();
+    }
+    arm();
+}
+
+} // namespace casacal::notify

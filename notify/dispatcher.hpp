@@ -1,0 +1,101 @@
+#pragma once
+// Sends what the outbox says is due: one system_timer armed for the next
+// due row (no polling, no CPU while idle), rows claimed in batches, handed
+// to the transport, and the outcomes of one loop turn recorded in one
+// transaction (group commit).
+//
+// io thread only: the timer, the outbox's database connection and the
+// transport all live on the one thread that runs the io_context.
+
+#include "calendar/calendar.hpp"
+#include "notify/planner.hpp"
+#include "notify/transport.hpp"
+#include "store/outbox.hpp"
+#include "store/subscribers.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace casacal::notify {
+
+struct dispatch_settings {
+    mailbox from;
+    std::string base_url;          ///< for unsubscribe links
+    std::string domain;            ///< Message-ID right-hand side of notices
+    calendar::unix_time grace = 1800;
+    calendar::unix_time lease = 600;    ///< a claimed row is sent again after this, if we crashed
+    calendar::unix_time first_retry = 60; ///< then doubling, never past the event start
+    std::size_t window = 20;            ///< rows handed to the transport at a time
+};
+
+/// What the daemon reads for /healthz and /metrics.
+struct dispatch_status {
+    std::uint64_t sent = 0, deferred = 0, failed = 0, missed = 0;
+    std::string last_error; ///< last transport failure, "" after a success
+    double last_latency_seconds = 0;
+};
+
+/// The current calendar, as the dispatcher needs it.
+struct calendar_view {
+    std::shared_ptr<const calendar::model> model;
+    calendar::revision_map revisions;
+};
+
+class dispatcher {
+public:
+    /// `outbox`, `subscribers` and `transport` must outlive the dispatcher.
+    /// `clock` returns the current Unix time (a seam for tests).
+    dispatcher(boost::asio::io_context& io, store::outbox& outbox, store::subscribers& subscribers,
+               transport& transport, dispatch_settings settings,
+               std::function<calendar::unix_time()> clock);
+    dispatcher(const dispatcher&) = delete;
+    dispatcher& operator=(const dispatcher&) = delete;
+    ~dispatcher();
+
+    /// Takes a new calendar (after a reload, and periodically): replans the
+    /// outbox, queues update and cancellation notices for reminders already
+    /// sent, and re-arms the timer.
+    void update(calendar_view view, const std::vector<recipient>& recipients);
+
+    /// Re-arms the timer after the outbox changed behind our back
+    /// (an unsubscription cancelled rows, a test message was queued).
+    void poke();
+
+    /// Stops the timer; in-flight transfers are the transport's to drain.
+    void stop();
+
+    const dispatch_status& status() const { return status_; }
+
+private:
+    void arm();
+    void run_due();
+    void start_one(const store::outbox_row& row, calendar::unix_time now);
+    void finish(const store::outbox_row& row, const send_result& r,
+                std::chrono::steady_clock::time_point started);
+    void flush();
+
+    boost::asio::io_context& io_;
+    store::outbox& outbox_;
+    store::subscribers& subscribers_;
+    transport& transport_;
+    dispatch_settings settings_;
+    std::function<calendar::unix_time()> clock_;
+    boost::asio::system_timer timer_;
+    calendar_view view_;
+    std::vector<store::delivery_result> results_;
+    bool flush_posted_ = false;
+    bool stopped_ = false;
+    std::size_t handed_ = 0; ///< rows given to the transport, not yet recorded
+    dispatch_status status_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+/// A fresh unsubscribe token: 128 random bits from the kernel, as 32 hex digits.
+std::string new_token();
+
+} // namespace casacal::notify

@@ -1,0 +1,178 @@
+#include "notify/planner.hpp"
+
+#include "calendar/zone.hpp"
+#include "notify/reminder_mail.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace casacal::notify {
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+bool follows(const recipient& r, const std::string& category) {
+    return std::any_of(r.categories.begin(), r.categories.end(),
+                       [&](const std::string& c) { return c == "*" || c == category; });
+}
+
+const config::event_def* find_event(const config::site& site, const std::string& id) {
+    for (const auto& e : site.events)
+        if (e.id == id) return &e;
+    return nullptr;
+}
+
+/// member > event > category > [reminders]
+const std::vector<config::duration>& offsets_for(const config::site& site, const recipient& r,
+                                                 const config::event_def* e,
+                                                 const std::string& category) {
+    if (r.offsets) return *r.offsets;
+    if (e && e->offsets) return *e->offsets;
+    if (const auto* c = site.find_category(category); c && c->offsets) return *c->offsets;
+    return site.reminders.offsets;
+}
+
+calendar::unix_time longest_offset(const config::site& site,
+                                   const std::vector<recipient>& recipients) {
+    calendar::unix_time longest = 0;
+    auto consider = [&](const std::vector<config::duration>& offsets) {
+        for (const auto& d : offsets)
+            longest = std::max(longest, d.days * calendar::unix_time{86400} + d.seconds);
+    };
+    consider(site.reminders.offsets);
+    for (const auto& c : site.categories)
+        if (c.offsets) consider(*c.offsets);
+    for (const auto& e : site.events)
+        if (e.offsets) consider(*e.offsets);
+    for (const auto& r : recipients)
+        if (r.offsets) consider(*r.offsets);
+    return longest + 2 * 3600; // a DST change can lengthen a nominal day
+}
+
+/// What a reminder is about: one occurrence, or a whole programme.
+struct subject {
+    const calendar::occurrence* first; ///< the occurrence (first session of a programme)
+    std::string identity;              ///< uid|occurrence, or programme:id
+    std::string occurrence;            ///< recurrence id, or start as RFC 3339
+};
+
+} // namespace
+
+std::vector<recipient> recipients_of(const config::site& site,
+                                     const std::vector<store::subscriber>& confirmed,
+                                     const std::set<std::string>& unsubscribed) {
+    std::vector<recipient> out;
+    std::unordered_set<std::string> seen;
+    for (const auto& m : site.members) {
+        auto key = lower(m.email);
+        if (unsubscribed.count(key) || !seen.insert(key).second) continue;
+        out.push_back({m.email, m.name, m.locale, m.categories, m.offsets});
+    }
+    for (const auto& s : confirmed) {
+        auto key = lower(s.email);
+        if (unsubscribed.count(key) || !seen.insert(key).second) continue;
+        out.push_back({s.email, s.name, s.locale, s.categories, std::nullopt});
+    }
+    return out;
+}
+
+std::string canonical_duration(const config::duration& d) {
+    std::string out = "P";
+    if (d.days) out += std::to_string(d.days) + "D";
+    auto s = d.seconds;
+    if (s || !d.days) {
+        out += "T";
+        if (s / 3600) out += std::to_string(s / 3600) + "H";
+        if (s % 3600 / 60) out += std::to_string(s % 3600 / 60) + "M";
+        if (s % 60 || s == 0) out += std::to_string(s % 60) + "S";
+    }
+    return out;
+}
+
+calendar::unix_time before(calendar::unix_time start, const std::string& zone,
+                           const config::duration& d) {
+    auto t = start;
+    if (d.days) {
+        auto z = calendar::find_zone(zone);
+        if (z) {
+            auto local = calendar::to_local(z, start);
+            t = calendar::to_utc(z, calendar::add_days(local, -d.days)).utc;
+        } else {
+            t -= d.days * calendar::unix_time{86400};
+        }
+    }
+    return t - d.seconds;
+}
+
+std::string occurrence_text(const calendar::occurrence& o) {
+    if (!o.recurrence_id.empty()) return o.recurrence_id;
+    if (o.all_day) return calendar::iso_text(o.start_local, true);
+    return calendar::iso_text(o.start_local) + calendar::offset_text(o.start_offset);
+}
+
+std::string message_id_for(const std::string& key, const std::string& domain) {
+    return calendar::sha256_hex(key).substr(0, 32) + "@" + domain;
+}
+
+plan make_plan(const calendar::model& m, const std::vector<recipient>& recipients,
+               calendar::unix_time now) {
+    const auto& site = calendar::site_of(m);
+    plan out;
+    out.scope = {now, now + planning_horizon + longest_offset(site, recipients)};
+    if (recipients.empty()) return out;
+
+    // Looking back a month finds the first session of a programme that has
+    // begun already: such a programme gets no more reminders.
+    constexpr calendar::unix_time programme_lookback = 31 * 24 * 3600;
+    auto occurrences = calendar::expand(m, now - programme_lookback, out.scope.to);
+
+    // Programmes: one subject per programme, at its first session.
+    std::vector<subject> subjects;
+    std::set<std::string> programmes_seen;
+    for (const auto& o : occurrences) {
+        if (o.status == config::status::cancelled) continue;
+        if (o.session > 0) {
+            if (!programmes_seen.insert(o.event_id).second || o.start < now) continue;
+            subjects.push_back({&o, "programme:" + o.event_id, occurrence_text(o)});
+            continue;
+        }
+        if (o.start < now) continue;
+        auto occ = occurrence_text(o);
+        subjects.push_back({&o, o.uid + "|" + occ, occ});
+    }
+
+    const auto horizon_end = now + planning_horizon;
+    for (const auto& s : subjects) {
+        const auto& o = *s.first;
+        const auto* event = find_event(site, o.event_id);
+        for (const auto& r : recipients) {
+            if (!follows(r, o.category)) continue;
+            for (const auto& d : offsets_for(site, r, event, o.category)) {
+                auto due = before(o.start, o.timezone, d);
+                if (due >= horizon_end) continue;
+                store::planned_row row;
+                row.kind = store::message_kind::reminder;
+                row.offset = canonical_duration(d);
+                row.key = s.identity + "|" + row.offset + "|" + lower(r.email);
+                row.event_id = o.event_id;
+                row.uid = o.uid;
+                row.occurrence = s.occurrence;
+                row.occurrence_start = o.start;
+                row.recipient = r.email;
+                row.recipient_name = r.name;
+                row.locale = r.locale.empty() ? site.site.locale : r.locale;
+                row.due = due;
+                row.message_id = message_id_for(row.key, site.site.domain);
+                row.payload = payload_for(o, row.locale);
+                out.rows.push_back(std::move(row));
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace casacal::notify

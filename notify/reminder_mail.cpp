@@ -1,0 +1,195 @@
+#include "notify/reminder_mail.hpp"
+
+#include "notify/planner.hpp"
+#include "notify/wording.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace casacal::notify {
+namespace {
+
+constexpr calendar::unix_time day = 24 * 3600;
+
+bool is_programme(const store::outbox_row& row) { return row.key.rfind("programme:", 0) == 0; }
+
+std::string html_escape(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\n': out += "<br>\n"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string payload_field(const std::string& payload, const char* name) {
+    auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_object() && j.contains(name) && j[name].is_string()) return j[name].get<std::string>();
+    return {};
+}
+
+std::string category_name(const config::site& site, const std::string& key) {
+    const auto* c = site.find_category(key);
+    return c && !c->name.empty() ? c->name : key;
+}
+
+/// Plain text and HTML, built side by side from the same lines.
+struct body {
+    std::string text, html;
+    void paragraph(const std::string& line) {
+        text += line + "\n\n";
+        html += "<p>" + html_escape(line) + "</p>\n";
+    }
+    void heading(const std::string& line) {
+        text += line + "\n";
+        html += "<h2 style=\"margin:0 0 4px\">" + html_escape(line) + "</h2>\n";
+    }
+    void line(const std::string& l) {
+        text += l + "\n";
+        html += "<div>" + html_escape(l) + "</div>\n";
+    }
+    void link(const std::string& label, const std::string& url) {
+        text += label + " : " + url + "\n";
+        html += "<p><a href=\"" + html_escape(url) + "\">" + html_escape(label) + "</a></p>\n";
+    }
+};
+
+} // namespace
+
+std::vector<calendar::occurrence> find_subject(const calendar::model& m,
+                                               const store::outbox_row& row) {
+    std::vector<calendar::occurrence> out;
+    if (is_programme(row)) {
+        for (auto& o : calendar::expand(m, row.occurrence_start - day, row.occurrence_start + 62 * day))
+            if (o.event_id == row.event_id && o.session > 0) out.push_back(std::move(o));
+        return out;
+    }
+    for (auto& o : calendar::expand(m, row.occurrence_start - day, row.occurrence_start + day)) {
+        if (o.uid != row.uid) continue;
+        if (occurrence_text(o) == row.occurrence ||
+            (row.occurrence.empty() && o.start == row.occurrence_start)) {
+            out.push_back(std::move(o));
+            break;
+        }
+    }
+    return out;
+}
+
+std::string payload_for(const calendar::occurrence& o, const std::string& locale) {
+    auto title = o.session > 0 ? o.title.substr(0, o.title.find(" — ")) : o.title;
+    return nlohmann::json{{"title", title}, {"when", when_text(o, language_of(locale))}}.dump();
+}
+
+message compose(const calendar::model& m, const calendar::revision_map& revisions,
+                const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
+                const mailbox& from, const std::string& unsubscribe_url) {
+    const auto& site = calendar::site_of(m);
+    const auto lang = language_of(row.locale);
+    const auto& w = words(lang);
+    const auto kind = row.kind == store::message_kind::update         ? notice::update
+                      : row.kind == store::message_kind::cancellation ? notice::cancellation
+                                                                      : notice::reminder;
+    const bool programme = is_programme(row);
+
+    std::string title = payload_field(row.payload, "title");
+    std::string when = payload_field(row.payload, "when");
+    if (!about.empty()) {
+        const auto& first = about.front();
+        if (title.empty() || kind != notice::cancellation)
+            title = programme ? first.title.substr(0, first.title.find(" — ")) : first.title;
+        if (kind != notice::cancellation) when = when_text(first, lang);
+    }
+
+    message msg;
+    msg.from = from;
+    msg.to = {row.recipient_name, row.recipient};
+    msg.subject = subject_line(kind, title, when, lang);
+    msg.date = row.date_header.value_or(row.due);
+    msg.message_id = row.message_id;
+    msg.list_id_domain = site.site.domain;
+    msg.list_unsubscribe = unsubscribe_url;
+
+    body b;
+    b.paragraph(std::string(w.greeting) + (row.recipient_name.empty() ? "" : " " + row.recipient_name) + ",");
+    b.paragraph(kind == notice::reminder ? w.intro_reminder
+                : kind == notice::update ? w.intro_update
+                                         : w.intro_cancellation);
+    b.heading(title);
+    if (about.empty()) {
+        b.line(when);
+    } else if (programme) {
+        for (const auto& s : about) {
+            auto session = s.title.substr(std::min(s.title.size(), s.title.find(" — ") == std::string::npos
+                                                                       ? s.title.size()
+                                                                       : s.title.find(" — ") + 5));
+            b.line("• " + span_text(s, lang) + " : " + session + (s.location.empty() ? "" : " (" + s.location + ")"));
+        }
+    } else {
+        b.line(span_text(about.front(), lang));
+        if (!about.front().location.empty()) b.line(about.front().location);
+    }
+    b.text += "\n";
+    if (!about.empty() && !about.front().description.empty()) b.paragraph(about.front().description);
+    if (!about.empty() && !about.front().url.empty()) b.link(w.more, about.front().url);
+    auto category = about.empty() ? std::string{} : category_name(site, about.front().category);
+    b.text += "-- \n";
+    b.html += "<hr>\n";
+    if (!category.empty())
+        b.line(std::string(w.why) + " « " + category + " » (" + site.site.name + ").");
+    if (!unsubscribe_url.empty()) b.link(w.unsubscribe, unsubscribe_url);
+    msg.text = std::move(b.text);
+    msg.html = "<!DOCTYPE html>\n<html lang=\"" + std::string(lang == language::en ? "en" : "fr") +
+               "\"><head><meta charset=\"utf-8\"><title>" + html_escape(msg.subject) +
+               "</title></head>\n<body style=\"font-family:sans-serif;line-height:1.4\">\n" + b.html +
+               "</body></html>\n";
+
+    if (kind != notice::cancellation && !about.empty()) {
+        calendar_attachment a;
+        if (programme) {
+            a.ics = calendar::occurrence_calendar(m, about.front(), revisions);
+            for (std::size_t i = 1; i < about.size(); ++i) {
+                // One VCALENDAR holding every session: splice the VEVENTs in.
+                auto more = calendar::occurrence_calendar(m, about[i], revisions);
+                auto from_at = more.find("BEGIN:VEVENT");
+                auto to_at = more.rfind("END:VCALENDAR");
+                auto insert_at = a.ics.rfind("END:VCALENDAR");
+                if (from_at != std::string::npos && to_at != std::string::npos && insert_at != std::string::npos)
+                    a.ics.insert(insert_at, more.substr(from_at, to_at - from_at));
+            }
+        } else {
+            a.ics = calendar::occurrence_calendar(m, about.front(), revisions);
+        }
+        a.filename = kind == notice::reminder ? "invitation.ics" : "event.ics";
+        msg.calendar = std::move(a);
+    }
+    return msg;
+}
+
+store::planned_row notice_for(const store::outbox_row& sent, store::message_kind kind,
+                              calendar::unix_time now, const std::string& domain) {
+    store::planned_row row;
+    row.kind = kind;
+    row.key = sent.key + (kind == store::message_kind::update
+                              ? "|update|" + std::to_string(sent.occurrence_start)
+                              : std::string("|cancellation"));
+    row.event_id = sent.event_id;
+    row.uid = sent.uid;
+    row.occurrence = sent.occurrence;
+    row.occurrence_start = sent.occurrence_start;
+    row.offset = sent.offset;
+    row.recipient = sent.recipient;
+    row.recipient_name = sent.recipient_name;
+    row.locale = sent.locale;
+    row.due = now;
+    row.message_id = message_id_for(row.key, domain);
+    row.payload = sent.payload;
+    return row;
+}
+
+} // namespace casacal::notify

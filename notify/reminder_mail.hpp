@@ -1,0 +1,35 @@
+#pragma once
+// The reminder, update and cancellation emails of an outbox row, built from
+// the current calendar snapshot.
+
+#include "calendar/calendar.hpp"
+#include "notify/message.hpp"
+#include "store/outbox.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace casacal::notify {
+
+/// What a row is about, found again in the current calendar: the occurrence,
+/// or every session of a programme. Empty when it no longer exists.
+std::vector<calendar::occurrence> find_subject(const calendar::model& m,
+                                               const store::outbox_row& row);
+
+/// The payload the planner stores with a row: what a cancellation notice
+/// needs once the occurrence is gone (title, and when it was, in words).
+std::string payload_for(const calendar::occurrence& o, const std::string& locale);
+
+/// Builds the email for `row`. `about` comes from find_subject (it may be
+/// empty for a cancellation notice). `unsubscribe_url` is the one-click URL.
+message compose(const calendar::model& m, const calendar::revision_map& revisions,
+                const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
+                const mailbox& from, const std::string& unsubscribe_url);
+
+/// The key and due time of a notice telling the recipients of a sent
+/// reminder that its occurrence moved (`update`) or vanished (`cancellation`).
+store::planned_row notice_for(const store::outbox_row& sent, store::message_kind kind,
+                              calendar::unix_time now, const std::string& domain);
+
+} // namespace casacal::notify
