@@ -1,0 +1,264 @@
+#include "notify/header_text.hpp"
+
+#include <array>
+#include <cassert>
+#include <cstdio>
+#include <ctime>
+
+namespace casacal::notify {
+namespace {
+
+constexpr std::string_view k_word_prefix = "=?UTF-8?B?";
+constexpr std::string_view k_word_suffix = "?=";
+constexpr std::string_view k_base64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::size_t base64_length(std::size_t bytes) { return (bytes + 2) / 3 * 4; }
+
+std::string base64(std::string_view bytes) {
+    std::string out;
+    out.reserve(base64_length(bytes.size()));
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) |
+                       (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) |
+                       std::uint32_t(std::uint8_t(bytes[i + 2]));
+        out += k_base64[(n >> 18) & 63];
+        out += k_base64[(n >> 12) & 63];
+        out += k_base64[(n >> 6) & 63];
+        out += k_base64[n & 63];
+    }
+    if (const auto rest = bytes.size() - i; rest > 0) {
+        auto n = std::uint32_t(std::uint8_t(bytes[i])) << 16;
+        if (rest == 2)
+            n |= std::uint32_t(std::uint8_t(bytes[i + 1])) << 8;
+        out += k_base64[(n >> 18) & 63];
+        out += k_base64[(n >> 12) & 63];
+        out += rest == 2 ? k_base64[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+    if (c < 0x80) {
+        out += char(c);
+    } else if (c < 0x800) {
+        out += char(0xC0 | (c >> 6));
+        out += char(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        out += char(0xE0 | (c >> 12));
+        out += char(0x80 | ((c >> 6) & 0x3F));
+        out += char(0x80 | (c & 0x3F));
+    } else {
+        out += char(0xF0 | (c >> 18));
+        out += char(0x80 | ((c >> 12) & 0x3F));
+        out += char(0x80 | ((c >> 6) & 0x3F));
+        out += char(0x80 | (c & 0x3F));
+    }
+}
+
+/// Decodes one UTF-8 character at `text[i]`; returns its length, or 0 when
+/// the bytes there are not a valid, shortest-form scalar value.
+std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c) {
+    const auto b0 = std::uint8_t(text[i]);
+    std::size_t len = 0;
+    char32_t min = 0;
+    if (b0 < 0x80) {
+        c = b0;
+        return 1;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        len = 2, c = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3, c = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4, c = b0 & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + len > text.size())
+        return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto b = std::uint8_t(text[i + k]);
+        if ((b & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (b & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+std::size_t utf8_length_at(std::string_view valid, std::size_t i) {
+    char32_t c = 0;
+    const auto len = decode_utf8(valid, i, c);
+    assert(len > 0 && "single_line output is valid UTF-8");
+    return len == 0 ? 1 : len;
+}
+
+bool is_atext(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+bool is_plain_ascii(std::string_view text) {
+    for (const char c : text)
+        if (std::uint8_t(c) < 0x20 || std::uint8_t(c) > 0x7E)
+            return false;
+    return text.find("=?") == std::string_view::npos;
+}
+
+std::string join_folded(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty())
+            out += "\r\n ";
+        out += w;
+    }
+    return out;
+}
+
+/// Folds printable ASCII at spaces so that lines stay within
+/// max_folded_line where possible; returns "" when some line would still
+/// exceed RFC 5322's hard limit of 998 characters.
+std::string fold_ascii(std::string_view name, std::string_view text) {
+    std::string out;
+    std::size_t line = name.size() + 2; // "Name: "
+    std::size_t start = 0;
+    while (start < text.size()) {
+        // A chunk is a run of spaces followed by a run of non-spaces.
+        auto end = text.find_first_not_of(' ', start);
+        end = end == std::string_view::npos ? text.size() : text.find(' ', end);
+        if (end == std::string_view::npos)
+            end = text.size();
+        const auto chunk = text.substr(start, end - start);
+        if (start > 0 && chunk.front() == ' ' && line + chunk.size() > max_folded_line) {
+            out += "\r\n";
+            line = 0;
+        }
+        out += chunk;
+        line += chunk.size();
+        if (line > 998)
+            return {};
+        start = end;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string single_line(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t c = 0;
+        const auto len = decode_utf8(text, i, c);
+        if (len == 0) {
+            append_utf8(out, 0xFFFD);
+            ++i;
+            continue;
+        }
+        i += len;
+        if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F))
+            c = ' ';
+        append_utf8(out, c);
+    }
+    const auto first = out.find_first_not_of(' ');
+    if (first == std::string::npos)
+        return {};
+    return out.substr(first, out.find_last_not_of(' ') - first + 1);
+}
+
+std::vector<std::string> encoded_words(std::string_view text, std::size_t first_room) {
+    const auto overhead = k_word_prefix.size() + k_word_suffix.size();
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto room = words.empty() ? std::min(first_room, max_encoded_word) : max_encoded_word;
+        // Always fit at least one character (4 bytes -> 8 base64 chars).
+        room = std::max(room, overhead + 8);
+        std::size_t end = i;
+        while (end < text.size()) {
+            const auto next = end + utf8_length_at(text, end);
+            if (overhead + base64_length(next - i) > room)
+                break;
+            end = next;
+        }
+        words.push_back(std::string(k_word_prefix) + base64(text.substr(i, end - i)) +
+                        std::string(k_word_suffix));
+        i = end;
+    }
+    return words;
+}
+
+std::string unstructured_value(std::string_view name, std::string_view text) {
+    const auto clean = single_line(text);
+    if (is_plain_ascii(clean)) {
+        if (auto folded = fold_ascii(name, clean); !folded.empty() || clean.empty())
+            return folded;
+    }
+    const auto first_room = max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
+    return join_folded(encoded_words(clean, first_room));
+}
+
+bool is_safe_address(std::string_view address) {
+    if (address.empty() || address.size() > 254)
+        return false;
+    for (const char c : address) {
+        if (std::uint8_t(c) <= 0x20 || std::uint8_t(c) >= 0x7F)
+            return false;
+        if (std::string_view("<>()[],;:\\\"").find(c) != std::string_view::npos)
+            return false;
+    }
+    const auto at = address.rfind('@');
+    return at != std::string_view::npos && at > 0 && at + 1 < address.size() &&
+           address.find('@') == at;
+}
+
+std::string mailbox_value(std::string_view name, std::string_view display,
+                          std::string_view address) {
+    const auto clean = single_line(display);
+    if (clean.empty())
+        return std::string(address);
+    const auto angle = " <" + std::string(address) + ">";
+    if (!is_plain_ascii(clean)) {
+        const auto first_room = max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
+        return join_folded(encoded_words(clean, first_room)) + angle;
+    }
+    bool atoms = true;
+    char previous = ' ';
+    for (const char c : clean) {
+        if (!(is_atext(c) || (c == ' ' && previous != ' ')))
+            atoms = false;
+        previous = c;
+    }
+    if (atoms)
+        return clean + angle;
+    std::string quoted = "\"";
+    for (const char c : clean) {
+        if (c == '"' || c == '\\')
+            quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "\"" + angle;
+}
+
+std::string rfc5322_date(std::int64_t unix_seconds, int utc_offset_minutes) {
+    static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed",
+                                                        "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> months = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto local = static_cast<std::time_t>(unix_seconds + std::int64_t(utc_offset_minutes) * 60);
+    std::tm tm{};
+    gmtime_r(&local, &tm);
+    const int offset = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%s, %02d %s %04lld %02d:%02d:%02d %c%02d%02d",
+                  days[std::size_t(tm.tm_wday)], tm.tm_mday, months[std::size_t(tm.tm_mon)],
+                  static_cast<long long>(tm.tm_year) + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  utc_offset_minutes < 0 ? '-' : '+', offset / 60, offset % 60);
+    return buffer;
+}
+
+} // namespace casacal::notify

@@ -1,0 +1,620 @@
+#include "notify/smtp_transport.hpp"
+
+#include "notify/curl_error.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cassert>
+#include <deque>
+#include <map>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace casacal::notify {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+const char* to_string(outcome o) noexcept {
+    switch (o) {
+    case outcome::accepted:
+        return "accepted";
+    case outcome::transient:
+        return "transient";
+    case outcome::permanent:
+        return "permanent";
+    }
+    return "?";
+}
+
+std::optional<tls_mode> parse_tls_mode(std::string_view text) {
+    if (text == "required")
+        return tls_mode::required;
+    if (text == "opportunistic")
+        return tls_mode::opportunistic;
+    if (text == "off")
+        return tls_mode::off;
+    return std::nullopt;
+}
+
+namespace {
+
+struct job {
+    message msg;
+    send_handler handler;
+};
+
+/// The SMTP command a reply answers, as far as classification cares.
+enum class phase { connect, setup, recipient, data };
+
+/// One transaction on one easy handle.
+struct transfer {
+    job work;
+    mime_body body;
+    curl_slist* recipients = nullptr;
+    std::string reply;      ///< last complete reply line received
+    phase stage = phase::connect;
+    bool quitting = false;  ///< QUIT sent: later replies are not about this message
+    char error[CURL_ERROR_SIZE] = {};
+
+    transfer() = default;
+    transfer(const transfer&) = delete;
+    transfer& operator=(const transfer&) = delete;
+    ~transfer() { curl_slist_free_all(recipients); }
+};
+
+/// One socket curl asked us to watch. The descriptor is curl's: it is only
+/// ever released, never closed, by us.
+struct watch {
+    explicit watch(asio::io_context& io) : descriptor(io) {}
+    watch(const watch&) = delete;
+    watch& operator=(const watch&) = delete;
+    ~watch() { forget(); }
+
+    void forget() noexcept {
+        live = false;
+        wanted = 0;
+        if (descriptor.is_open())
+            (void)descriptor.release();
+    }
+
+    asio::posix::stream_descriptor descriptor;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    int wanted = 0; ///< CURL_POLL_IN / CURL_POLL_OUT bits
+    bool reading = false;
+    bool writing = false;
+    bool live = true;
+};
+
+int reply_code(std::string_view line) {
+    if (line.size() < 3)
+        return 0;
+    for (std::size_t i = 0; i < 3; ++i)
+        if (line[i] < '0' || line[i] > '9')
+            return 0;
+    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size())
+        return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        auto c = text[i];
+        if (c >= 'a' && c <= 'z')
+            c = char(c - 'a' + 'A');
+        if (c != prefix[i])
+            return false;
+    }
+    return true;
+}
+
+std::string scrub(std::string text, const std::string& secret) {
+    if (secret.empty())
+        return text;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+        text.replace(at, secret.size(), "***");
+    return text;
+}
+
+send_result classify(CURLcode code, const transfer& t, const std::string& password) {
+    send_result result;
+    result.reply = t.reply;
+    result.smtp_code = reply_code(t.reply);
+    if (code == CURLE_OK) {
+        result.outcome = outcome::accepted;
+        return result;
+    }
+    result.code = make_error_code(code);
+    result.error = scrub(t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code),
+                         password);
+    const bool about_message = t.stage == phase::recipient || t.stage == phase::data;
+    if (result.smtp_code >= 500 && result.smtp_code < 600 && about_message &&
+        code != CURLE_LOGIN_DENIED)
+        result.outcome = outcome::permanent;
+    else
+        result.outcome = outcome::transient;
+    return result;
+}
+
+send_result not_attempted(std::string why) {
+    send_result r;
+    r.outcome = outcome::transient;
+    r.error = std::move(why);
+    r.code = std::make_error_code(std::errc::operation_canceled);
+    return r;
+}
+
+} // namespace
+
+struct smtp_transport::core : std::enable_shared_from_this<core> {
+    core(asio::io_context& io_context, smtp_settings s)
+        : io(io_context), settings(std::move(s)), curl_timer(io), rate_timer(io), drain_timer(io) {}
+    core(const core&) = delete;
+    core& operator=(const core&) = delete;
+
+    ~core() { shutdown(); }
+
+    void open();
+    void shutdown() noexcept;
+    void enqueue(message msg, send_handler handler);
+    void pump();
+    bool take_token();
+    void start(job work);
+    void configure(CURL* easy, transfer& t);
+    void act(curl_socket_t fd, int events);
+    void collect();
+    void deliver(send_handler handler, send_result result);
+    void arm(const std::shared_ptr<watch>& w);
+    void on_ready(const std::shared_ptr<watch>& w, int poll_bit, boost::system::error_code ec);
+    void begin_drain(clock::time_point deadline, std::function<void()> done);
+    void finish_drain();
+
+    static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp) noexcept;
+    static int on_timer(CURLM* multi, long timeout_ms, void* self) noexcept;
+    static int on_debug(CURL* easy, curl_infotype type, char* data, size_t size, void* t) noexcept;
+
+    asio::io_context& io;
+    smtp_settings settings;
+    bool global_initialised = false;
+    CURLM* multi = nullptr;
+    asio::steady_timer curl_timer;  // the single timer curl asks for
+    asio::steady_timer rate_timer;  // wakes the queue when a rate token returns
+    asio::steady_timer drain_timer; // the drain deadline
+    std::deque<job> waiting;
+    std::map<CURL*, std::unique_ptr<transfer>> active;
+    std::vector<CURL*> idle;
+    std::deque<clock::time_point> tokens_back; ///< when each spent token returns
+    std::map<curl_socket_t, std::shared_ptr<watch>> watches;
+    std::vector<std::pair<send_handler, send_result>> done_list;
+    bool stopped = false;
+    bool draining = false;
+    std::function<void()> drained;
+};
+
+void smtp_transport::core::open() {
+    if (!settings.url.starts_with("smtp://") && !settings.url.starts_with("smtps://"))
+        throw std::invalid_argument("smtp url must start with smtp:// or smtps://");
+    if (settings.max_in_flight == 0)
+        settings.max_in_flight = 1;
+    if (const auto rc = curl_global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK)
+        throw std::system_error(make_error_code(rc), "curl_global_init");
+    global_initialised = true;
+    multi = curl_multi_init();
+    if (!multi)
+        throw std::system_error(make_error_code(CURLM_OUT_OF_MEMORY), "curl_multi_init");
+    const auto limit = static_cast<long>(settings.max_in_flight);
+    for (const auto rc : {curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &core::on_socket),
+                          curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this),
+                          curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &core::on_timer),
+                          curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this),
+                          curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, limit),
+                          curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, limit),
+                          curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, limit)})
+        if (rc != CURLM_OK)
+            throw std::system_error(make_error_code(rc), "curl_multi_setopt");
+}
+
+void smtp_transport::core::shutdown() noexcept {
+    stopped = true;
+    waiting.clear();
+    done_list.clear();
+    drained = nullptr;
+    curl_timer.cancel();
+    rate_timer.cancel();
+    drain_timer.cancel();
+    if (multi) {
+        for (auto& [easy, t] : active) {
+            curl_multi_remove_handle(multi, easy);
+            curl_easy_cleanup(easy);
+        }
+        active.clear();
+        // May still call on_socket (REMOVE) for cached connections; `this`
+        // is intact until it returns.
+        curl_multi_cleanup(multi);
+        multi = nullptr;
+    }
+    for (auto* easy : idle)
+        curl_easy_cleanup(easy);
+    idle.clear();
+    for (auto& [fd, w] : watches)
+        w->forget();
+    watches.clear();
+    if (global_initialised) {
+        curl_global_cleanup();
+        global_initialised = false;
+    }
+}
+
+void smtp_transport::core::enqueue(message msg, send_handler handler) {
+    if (stopped)
+        return;
+    if (draining) {
+        deliver(std::move(handler), not_attempted("not attempted: the transport is stopping"));
+        return;
+    }
+    waiting.push_back(job{std::move(msg), std::move(handler)});
+    pump();
+}
+
+bool smtp_transport::core::take_token() {
+    if (settings.max_per_minute <= 0)
+        return true;
+    const auto now = clock::now();
+    while (!tokens_back.empty() && tokens_back.front() <= now)
+        tokens_back.pop_front();
+    if (tokens_back.size() >= static_cast<std::size_t>(settings.max_per_minute))
+        return false;
+    tokens_back.push_back(now + settings.rate_period);
+    return true;
+}
+
+void smtp_transport::core::pump() {
+    while (!stopped && !draining && !waiting.empty() && active.size() < settings.max_in_flight) {
+        if (!take_token()) {
+            // Invariant: tokens_back is full, so its front is the next return.
+            rate_timer.expires_at(tokens_back.front());
+            rate_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+                if (ec == asio::error::operation_aborted)
+                    return;
+                if (auto self = weak.lock(); self && !self->stopped)
+                    self->pump();
+            });
+            return;
+        }
+        auto work = std::move(waiting.front());
+        waiting.pop_front();
+        start(std::move(work));
+    }
+}
+
+void smtp_transport::core::start(job work) {
+    CURL* easy = nullptr;
+    if (!idle.empty()) {
+        easy = idle.back();
+        idle.pop_back();
+    } else {
+        easy = curl_easy_init();
+    }
+    if (!easy) {
+        deliver(std::move(work.handler), not_attempted("libcurl could not create a handle"));
+        return;
+    }
+    auto t = std::make_unique<transfer>();
+    t->work = std::move(work);
+    if (auto ec = build_mime(easy, t->work.msg, t->body)) {
+        send_result r;
+        r.outcome = ec == message_error::curl_failure ? outcome::transient : outcome::permanent;
+        r.error = ec.message();
+        r.code = ec;
+        idle.push_back(easy);
+        deliver(std::move(t->work.handler), std::move(r));
+        return;
+    }
+    const auto rcpt = "<" + t->work.msg.to.address + ">";
+    t->recipients = curl_slist_append(nullptr, rcpt.c_str());
+    configure(easy, *t);
+    if (const auto rc = curl_multi_add_handle(multi, easy); !t->recipients || rc != CURLM_OK) {
+        send_result r = not_attempted("libcurl refused the transfer");
+        if (rc != CURLM_OK)
+            r.code = make_error_code(rc);
+        curl_easy_reset(easy);
+        idle.push_back(easy);
+        deliver(std::move(t->work.handler), std::move(r));
+        return;
+    }
+    active.emplace(easy, std::move(t));
+}
+
+void smtp_transport::core::configure(CURL* easy, transfer& t) {
+    const auto& s = settings;
+    const auto envelope_from =
+        "<" + (s.envelope_from.empty() ? t.work.msg.from.address : s.envelope_from) + ">";
+    // Options that only copy or store a value cannot fail for a valid
+    // handle; a failure would surface as the transfer's CURLcode.
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(easy, CURLOPT_URL, s.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    switch (s.starttls) {
+    case tls_mode::required:
+        curl_easy_setopt(easy, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+        break;
+    case tls_mode::opportunistic:
+        curl_easy_setopt(easy, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+        break;
+    case tls_mode::off:
+        curl_easy_setopt(easy, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+        break;
+    }
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!s.ca_file.empty())
+        curl_easy_setopt(easy, CURLOPT_CAINFO, s.ca_file.c_str());
+    if (!s.username.empty()) {
+        curl_easy_setopt(easy, CURLOPT_USERNAME, s.username.c_str());
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, s.password.c_str());
+    }
+    curl_easy_setopt(easy, CURLOPT_MAIL_FROM, envelope_from.c_str());
+    curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, t.recipients);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(easy, CURLOPT_MIMEPOST, t.body.mime());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t.body.headers());
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(s.connect_timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(s.transfer_timeout.count()));
+    const auto response_seconds =
+        std::chrono::ceil<std::chrono::seconds>(s.response_timeout).count();
+    curl_easy_setopt(easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                     static_cast<long>(response_seconds > 0 ? response_seconds : 1));
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.error);
+    // Verbose output goes only to on_debug, which keeps server replies and
+    // discards everything else (including AUTH lines).
+    curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, &core::on_debug);
+    curl_easy_setopt(easy, CURLOPT_DEBUGDATA, &t);
+    curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+    if (!s.unix_socket.empty())
+        curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, s.unix_socket.c_str());
+}
+
+void smtp_transport::core::act(curl_socket_t fd, int events) {
+    if (stopped)
+        return;
+    int running = 0;
+    // The only failure here is CURLM_BAD_SOCKET for a socket curl already
+    // dropped; transfers report their own errors through info_read.
+    (void)curl_multi_socket_action(multi, fd, events, &running);
+    collect();
+}
+
+void smtp_transport::core::collect() {
+    auto self = shared_from_this();
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL* easy = m->easy_handle;
+        const CURLcode code = m->data.result;
+        auto found = active.find(easy);
+        if (found == active.end())
+            continue;
+        auto t = std::move(found->second);
+        active.erase(found);
+        curl_multi_remove_handle(multi, easy);
+        auto result = classify(code, *t, settings.password);
+        curl_easy_reset(easy);
+        idle.push_back(easy);
+        done_list.emplace_back(std::move(t->work.handler), std::move(result));
+    }
+    pump();
+    // Handlers run last, outside any curl call; one of them may stop or
+    // destroy the transport, which `self` survives and `stopped` reports.
+    auto finished = std::move(done_list);
+    done_list.clear();
+    for (auto& [handler, result] : finished) {
+        if (stopped)
+            return;
+        if (handler)
+            handler(result);
+    }
+    if (draining && active.empty())
+        finish_drain();
+}
+
+void smtp_transport::core::deliver(send_handler handler, send_result result) {
+    asio::post(io, [weak = weak_from_this(), handler = std::move(handler),
+                    result = std::move(result)]() {
+        if (auto self = weak.lock(); self && !self->stopped && handler)
+            handler(result);
+    });
+}
+
+void smtp_transport::core::arm(const std::shared_ptr<watch>& w) {
+    if (!w->live)
+        return;
+    if ((w->wanted & CURL_POLL_IN) && !w->reading) {
+        w->reading = true;
+        w->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                 [weak = weak_from_this(), w](boost::system::error_code ec) {
+                                     w->reading = false;
+                                     if (auto self = weak.lock())
+                                         self->on_ready(w, CURL_POLL_IN, ec);
+                                 });
+    }
+    if ((w->wanted & CURL_POLL_OUT) && !w->writing) {
+        w->writing = true;
+        w->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                                 [weak = weak_from_this(), w](boost::system::error_code ec) {
+                                     w->writing = false;
+                                     if (auto self = weak.lock())
+                                         self->on_ready(w, CURL_POLL_OUT, ec);
+                                 });
+    }
+}
+
+void smtp_transport::core::on_ready(const std::shared_ptr<watch>& w, int poll_bit,
+                                    boost::system::error_code ec) {
+    // A wait may complete after curl dropped the socket, or after curl
+    // stopped wanting this direction: then it is stale and ignored.
+    if (ec == asio::error::operation_aborted || stopped || !w->live || !(w->wanted & poll_bit))
+        return;
+    int events = poll_bit == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
+    if (ec)
+        events = CURL_CSELECT_ERR;
+    act(w->fd, events);
+    arm(w);
+}
+
+int smtp_transport::core::on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr,
+                                    void*) noexcept {
+    auto* self = static_cast<core*>(self_ptr);
+    try {
+        auto found = self->watches.find(fd);
+        if (what == CURL_POLL_REMOVE) {
+            if (found != self->watches.end()) {
+                found->second->forget();
+                self->watches.erase(found);
+            }
+            return 0;
+        }
+        if (found == self->watches.end()) {
+            auto w = std::make_shared<watch>(self->io);
+            boost::system::error_code ec;
+            w->descriptor.assign(fd, ec);
+            if (ec)
+                return -1;
+            w->fd = fd;
+            found = self->watches.emplace(fd, std::move(w)).first;
+        }
+        found->second->wanted = what;
+        self->arm(found->second);
+        return 0;
+    } catch (...) {
+        return -1;
+    }
+}
+
+int smtp_transport::core::on_timer(CURLM*, long timeout_ms, void* self_ptr) noexcept {
+    auto* self = static_cast<core*>(self_ptr);
+    try {
+        if (timeout_ms < 0) {
+            self->curl_timer.cancel();
+            return 0;
+        }
+        // Even a 0 timeout goes through the io_context: curl must not be
+        // re-entered from inside its own callback.
+        self->curl_timer.expires_after(std::chrono::milliseconds(timeout_ms));
+        self->curl_timer.async_wait([weak = self->weak_from_this()](boost::system::error_code ec) {
+            if (ec == asio::error::operation_aborted)
+                return;
+            if (auto s = weak.lock())
+                s->act(CURL_SOCKET_TIMEOUT, 0);
+        });
+        return 0;
+    } catch (...) {
+        return -1;
+    }
+}
+
+int smtp_transport::core::on_debug(CURL*, curl_infotype type, char* data, size_t size,
+                                   void* t_ptr) noexcept {
+    auto* t = static_cast<transfer*>(t_ptr);
+    try {
+        const std::string_view text(data, size);
+        if (type == CURLINFO_HEADER_OUT) {
+            if (starts_with_nocase(text, "QUIT"))
+                t->quitting = true;
+            else if (starts_with_nocase(text, "RCPT"))
+                t->stage = phase::recipient;
+            else if (starts_with_nocase(text, "DATA"))
+                t->stage = phase::data;
+            else if (t->stage == phase::connect || starts_with_nocase(text, "MAIL") ||
+                     starts_with_nocase(text, "EHLO"))
+                t->stage = phase::setup;
+        } else if (type == CURLINFO_HEADER_IN && !t->quitting) {
+            std::size_t start = 0;
+            while (start < text.size()) {
+                auto end = text.find('\n', start);
+                if (end == std::string_view::npos)
+                    end = text.size();
+                auto line = text.substr(start, end - start);
+                while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+                    line.remove_suffix(1);
+                if (!line.empty())
+                    t->reply.assign(line.substr(0, 512));
+                start = end + 1;
+            }
+        }
+    } catch (...) {
+    }
+    return 0;
+}
+
+void smtp_transport::core::begin_drain(clock::time_point deadline, std::function<void()> done) {
+    if (stopped)
+        return;
+    draining = true;
+    rate_timer.cancel();
+    auto pending = std::move(waiting);
+    waiting.clear();
+    for (auto& work : pending)
+        deliver(std::move(work.handler), not_attempted("not attempted: the transport is stopping"));
+    drained = std::move(done);
+    if (active.empty()) {
+        asio::post(io, [weak = weak_from_this()] {
+            if (auto self = weak.lock(); self && !self->stopped)
+                self->finish_drain();
+        });
+        return;
+    }
+    drain_timer.expires_at(deadline);
+    drain_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted)
+            return;
+        auto self = weak.lock();
+        if (!self || self->stopped)
+            return;
+        auto aborted = std::move(self->active);
+        self->active.clear();
+        for (auto& [easy, t] : aborted) {
+            curl_multi_remove_handle(self->multi, easy);
+            curl_easy_reset(easy);
+            self->idle.push_back(easy);
+            auto r = not_attempted("aborted at shutdown; the server may or may not have it");
+            r.reply = t->reply;
+            r.smtp_code = reply_code(t->reply);
+            self->done_list.emplace_back(std::move(t->work.handler), std::move(r));
+        }
+        self->collect();
+    });
+}
+
+void smtp_transport::core::finish_drain() {
+    drain_timer.cancel();
+    if (auto done = std::exchange(drained, nullptr))
+        done();
+}
+
+smtp_transport::smtp_transport(asio::io_context& io, smtp_settings settings)
+    : core_(std::make_shared<core>(io, std::move(settings))) {
+    core_->open();
+}
+
+smtp_transport::~smtp_transport() { stop(); }
+
+void smtp_transport::send(message msg, send_handler handler) {
+    core_->enqueue(std::move(msg), std::move(handler));
+}
+
+void smtp_transport::drain(clock::time_point deadline, std::function<void()> done) {
+    core_->begin_drain(deadline, std::move(done));
+}
+
+void smtp_transport::stop() noexcept { core_->shutdown(); }
+
+std::size_t smtp_transport::queued() const noexcept { return core_->waiting.size(); }
+
+std::size_t smtp_transport::in_flight() const noexcept { return core_->active.size(); }
+
+} // namespace casacal::notify

@@ -1,0 +1,67 @@
+#pragma once
+// What the reminder dispatcher needs from a mail transport: hand over one
+// message, hear back once how it went. smtp_transport talks to a real
+// server; pickup_transport writes .eml files through the same code path.
+
+#include "notify/message.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <system_error>
+
+namespace casacal::notify {
+
+/// How a send ended, as far as retrying is concerned.
+enum class outcome {
+    accepted,  ///< the server took responsibility for the message (2xx after DATA)
+    transient, ///< 4xx, connection/TLS/timeout failure, or not attempted: retry later
+    permanent, ///< 5xx to RCPT or DATA, or a message that cannot be built: do not retry
+};
+
+/// "accepted", "transient" or "permanent".
+const char* to_string(outcome o) noexcept;
+
+/// The result of one send.
+struct send_result {
+    notify::outcome outcome = outcome::transient;
+    int smtp_code = 0;     ///< the reply code behind `reply`, 0 when there was none
+    std::string reply;     ///< the server's last reply line, e.g. "250 2.0.0 Ok: queued as ABC"
+    std::string error;     ///< why it was not accepted (curl's error text or ours); never a password
+    std::error_code code;  ///< a CURLcode (curl_easy_category) or message_error; empty when accepted
+};
+
+/// Called exactly once per send, on the io thread, unless the transport is
+/// stopped or destroyed first.
+using send_handler = std::function<void(const send_result&)>;
+
+/// A mail transport bound to one io_context. io thread only.
+class transport {
+public:
+    transport() = default;
+    transport(const transport&) = delete;
+    transport& operator=(const transport&) = delete;
+    virtual ~transport() = default;
+
+    /// Queues `msg` for its single recipient `msg.to`. Never calls `handler`
+    /// before returning.
+    virtual void send(message msg, send_handler handler) = 0;
+
+    /// For shutdown: starts nothing new (queued messages complete at once as
+    /// transient, "not attempted"), lets transfers in flight finish until
+    /// `deadline`, then aborts the rest (transient) and calls `done`.
+    virtual void drain(std::chrono::steady_clock::time_point deadline,
+                       std::function<void()> done) = 0;
+
+    /// Abandons everything at once; no handler is called afterwards.
+    virtual void stop() noexcept = 0;
+
+    /// Messages waiting for a connection slot or a rate token.
+    virtual std::size_t queued() const noexcept = 0;
+
+    /// Transfers currently talking to the server.
+    virtual std::size_t in_flight() const noexcept = 0;
+};
+
+} // namespace casacal::notify

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""A scriptable SMTP server for the notify tests (aiosmtpd from Debian).
+
+usage: smtp_sink.py PORT FOLDER
+
+The recipient's local part chooses the behaviour:
+  rcpt451*  -> 451 to RCPT TO          rcpt550*  -> 550 to RCPT TO
+  data451*  -> 451 after the data      data554*  -> 554 after the data
+  slow*     -> waits 0.5 s before accepting the data
+anything else is accepted. Accepted messages are written as FOLDER/NNNN.eml
+(the bytes received, after dot-unstuffing) with FOLDER/NNNN.rcpt holding the
+envelope recipients. FOLDER/connections holds the number of connections
+accepted so far, FOLDER/ready appears once the port is listening.
+"""
+
+import asyncio
+import pathlib
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+
+class Recorder:
+    def __init__(self, folder):
+        self.folder = folder
+        self.accepted = 0
+        self.connections = 0
+
+    def connected(self):
+        self.connections += 1
+        (self.folder / "connections").write_text(str(self.connections))
+
+    async def handle_RCPT(self, server, smtp_state, envelope, address, rcpt_options):
+        local = address.split("@", 1)[0]
+        if local.startswith("rcpt451"):
+            return "451 4.3.0 Mailbox busy, try later"
+        if local.startswith("rcpt550"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, smtp_state, envelope):
+        local = envelope.rcpt_tos[0].split("@", 1)[0]
+        if local.startswith("data451"):
+            return "451 4.3.0 Queue full, try later"
+        if local.startswith("data554"):
+            return "554 5.7.1 Message refused"
+        if local.startswith("slow"):
+            await asyncio.sleep(0.5)
+        self.accepted += 1
+        stem = self.folder / f"{self.accepted:04d}"
+        stem.with_suffix(".rcpt").write_text("\n".join(envelope.rcpt_tos))
+        stem.with_suffix(".eml").write_bytes(envelope.original_content)
+        return f"250 2.0.0 Ok: queued as Q{self.accepted:04d}"
+
+
+class CountingSMTP(SMTP):
+    def connection_made(self, transport):
+        self.event_handler.connected()
+        super().connection_made(transport)
+
+
+async def main():
+    port = int(sys.argv[1])
+    folder = pathlib.Path(sys.argv[2])
+    folder.mkdir(parents=True, exist_ok=True)
+    recorder = Recorder(folder)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: CountingSMTP(recorder, hostname="sink.test"), "127.0.0.1", port)
+    (folder / "ready").write_text("ready")
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,298 @@
+#include "notify/smtp_transport.hpp"
+
+#include "notify/curl_error.hpp"
+
+#include "mail_reader.hpp"
+#include "notify_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace casacal::notify;
+using namespace casacal::notify::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A TCP port that was free a moment ago.
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+/// tests/notify/smtp_sink.py (aiosmtpd) on a free port, for one test.
+class smtp_sink {
+public:
+    smtp_sink() : port_(free_port()) {
+        const auto script = std::string(CASACAL_SOURCE_DIR) + "/tests/notify/smtp_sink.py";
+        const auto port = std::to_string(port_);
+        const auto folder = scratch_.path().string() + "/sink";
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::execl("/usr/bin/python3", "python3", script.c_str(), port.c_str(), folder.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        const auto deadline = std::chrono::steady_clock::now() + 15s;
+        while (!std::filesystem::exists(scratch_.path() / "sink" / "ready")) {
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("the SMTP sink did not start");
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    ~smtp_sink() {
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    smtp_sink(const smtp_sink&) = delete;
+    smtp_sink& operator=(const smtp_sink&) = delete;
+
+    std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_) + "/casaco.example"; }
+    std::filesystem::path folder() const { return scratch_.path() / "sink"; }
+    int connections() const { return std::stoi(read_file(folder() / "connections")); }
+
+private:
+    scratch_dir scratch_;
+    int port_;
+    pid_t pid_ = -1;
+};
+
+smtp_settings plain(const std::string& url) {
+    smtp_settings s;
+    s.url = url;
+    s.starttls = tls_mode::off;
+    s.connect_timeout = 5s;
+    s.response_timeout = 10s;
+    return s;
+}
+
+message to(const std::string& address) {
+    auto m = sample_message();
+    m.to = {"Camille", address};
+    return m;
+}
+
+send_result send_one(boost::asio::io_context& io, transport& t, message m) {
+    std::optional<send_result> result;
+    t.send(std::move(m), [&](const send_result& r) { result = r; });
+    REQUIRE(run_until(io, [&] { return result.has_value(); }));
+    return *result;
+}
+
+} // namespace
+
+TEST_CASE("an accepted message reaches the server whole", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    smtp_transport transport(io, plain(sink.url()));
+    const auto r = send_one(io, transport, to("camille@example.org"));
+    INFO(r.error);
+    CHECK(r.outcome == outcome::accepted);
+    CHECK(r.smtp_code == 250);
+    CHECK(r.reply == "250 2.0.0 Ok: queued as Q0001");
+    CHECK_FALSE(r.code);
+    CHECK(read_file(sink.folder() / "0001.rcpt") == "camille@example.org");
+    const auto top = parse_entity(read_file(sink.folder() / "0001.eml"));
+    CHECK(decode_words(unfold(top.header("Subject"))) == sample_message().subject);
+    CHECK(top.header("Message-ID") ==
+          "<reminder.casapero.20261203T1830.p1d.camille@casaco.example>");
+    CHECK(decoded_body(split_multipart(top).at(1)) == k_ics);
+}
+
+// What libcurl 7.88 reports, measured against aiosmtpd:
+//   451 to RCPT TO          -> CURLE_SEND_ERROR (55) "RCPT failed: 451"
+//   550 to RCPT TO          -> CURLE_SEND_ERROR (55) "RCPT failed: 550"
+//   451 after the data      -> CURLE_WEIRD_SERVER_REPLY (8)
+//   554 after the data      -> CURLE_WEIRD_SERVER_REPLY (8)
+//   nobody listening        -> CURLE_COULDNT_CONNECT (7), no reply
+TEST_CASE("server replies decide between transient and permanent", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    smtp_transport transport(io, plain(sink.url()));
+
+    SECTION("451 to RCPT is transient") {
+        const auto r = send_one(io, transport, to("rcpt451@example.org"));
+        CHECK(r.outcome == outcome::transient);
+        CHECK(r.smtp_code == 451);
+        CHECK(r.reply == "451 4.3.0 Mailbox busy, try later");
+        CHECK(r.code == make_error_code(CURLE_SEND_ERROR));
+        CHECK(r.error == "RCPT failed: 451");
+    }
+    SECTION("550 to RCPT is permanent") {
+        const auto r = send_one(io, transport, to("rcpt550@example.org"));
+        CHECK(r.outcome == outcome::permanent);
+        CHECK(r.smtp_code == 550);
+        CHECK(r.reply == "550 5.1.1 No such user here");
+        CHECK(r.code == make_error_code(CURLE_SEND_ERROR));
+    }
+    SECTION("451 after the data is transient") {
+        const auto r = send_one(io, transport, to("data451@example.org"));
+        CHECK(r.outcome == outcome::transient);
+        CHECK(r.smtp_code == 451);
+        CHECK(r.reply == "451 4.3.0 Queue full, try later");
+        CHECK(r.code == make_error_code(CURLE_WEIRD_SERVER_REPLY));
+    }
+    SECTION("554 after the data is permanent") {
+        const auto r = send_one(io, transport, to("data554@example.org"));
+        CHECK(r.outcome == outcome::permanent);
+        CHECK(r.smtp_code == 554);
+        CHECK(r.reply == "554 5.7.1 Message refused");
+        CHECK(r.code == make_error_code(CURLE_WEIRD_SERVER_REPLY));
+    }
+    SECTION("the next message after a failure is still accepted") {
+        CHECK(send_one(io, transport, to("rcpt550@example.org")).outcome == outcome::permanent);
+        CHECK(send_one(io, transport, to("camille@example.org")).outcome == outcome::accepted);
+    }
+}
+
+TEST_CASE("a refused connection is transient", "[notify]") {
+    boost::asio::io_context io;
+    smtp_transport transport(io, plain("smtp://127.0.0.1:" + std::to_string(free_port())));
+    const auto r = send_one(io, transport, to("camille@example.org"));
+    CHECK(r.outcome == outcome::transient);
+    CHECK(r.smtp_code == 0);
+    CHECK(r.reply.empty());
+    CHECK(r.code == make_error_code(CURLE_COULDNT_CONNECT));
+    CHECK_FALSE(r.error.empty());
+}
+
+TEST_CASE("the password never shows in a result", "[notify][slow]") {
+    smtp_sink sink; // offers no AUTH: curl 7.88 then sends none and goes on
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.username = "agenda";
+    s.password = "s3cret-Pa55";
+    smtp_transport transport(io, s);
+    for (const auto* address : {"camille@example.org", "rcpt550@example.org"}) {
+        const auto r = send_one(io, transport, to(address));
+        CHECK(r.error.find("s3cret") == std::string::npos);
+        CHECK(r.reply.find("s3cret") == std::string::npos);
+    }
+    const auto r = send_one(io, transport, to("data451@example.org"));
+    CHECK(r.error.find("s3cret") == std::string::npos);
+    CHECK(r.reply.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("messages in flight share a few reused connections", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.max_in_flight = 2;
+    smtp_transport transport(io, s);
+    std::vector<send_result> results;
+    std::size_t most_in_flight = 0;
+    for (int i = 0; i < 6; ++i)
+        transport.send(to("slow" + std::to_string(i) + "@example.org"),
+                       [&](const send_result& r) { results.push_back(r); });
+    CHECK(transport.queued() + transport.in_flight() == 6);
+    REQUIRE(run_until(io, [&] {
+        most_in_flight = std::max(most_in_flight, transport.in_flight());
+        return results.size() == 6;
+    }));
+    for (const auto& r : results)
+        CHECK(r.outcome == outcome::accepted);
+    CHECK(most_in_flight == 2);
+    CHECK(sink.connections() == 2);
+}
+
+TEST_CASE("max_per_minute holds messages back until a token returns", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.max_per_minute = 2;
+    s.rate_period = 1s; // the same rule, on a shorter clock
+    smtp_transport transport(io, s);
+    std::vector<std::chrono::steady_clock::duration> done_at;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 5; ++i)
+        transport.send(to("camille@example.org"), [&](const send_result& r) {
+            CHECK(r.outcome == outcome::accepted);
+            done_at.push_back(std::chrono::steady_clock::now() - start);
+        });
+    REQUIRE(run_until(io, [&] { return done_at.size() == 5; }));
+    // Starts at about 0, 0, 1, 1, 2 seconds.
+    CHECK(done_at[1] < 1s);
+    CHECK(done_at[2] >= 1s);
+    CHECK(done_at[4] >= 2s);
+    CHECK(done_at[4] < 8s);
+}
+
+TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.max_in_flight = 1;
+    smtp_transport transport(io, s);
+    std::vector<send_result> results;
+    for (int i = 0; i < 3; ++i)
+        transport.send(to("slow@example.org"), [&](const send_result& r) { results.push_back(r); });
+    io.restart();
+    io.poll(); // the first transfer starts
+    REQUIRE(transport.in_flight() == 1);
+    bool drained = false;
+    transport.drain(std::chrono::steady_clock::now() + 10s, [&] { drained = true; });
+    REQUIRE(run_until(io, [&] { return drained; }));
+    REQUIRE(results.size() == 3);
+    const auto accepted = std::count_if(results.begin(), results.end(), [](const auto& r) {
+        return r.outcome == outcome::accepted;
+    });
+    CHECK(accepted == 1);
+    for (const auto& r : results)
+        if (r.outcome != outcome::accepted)
+            CHECK(r.error == "not attempted: the transport is stopping");
+    bool late = false;
+    transport.send(to("camille@example.org"), [&](const send_result& r) {
+        late = true;
+        CHECK(r.outcome == outcome::transient);
+    });
+    CHECK(run_until(io, [&] { return late; }));
+}
+
+TEST_CASE("no SMTP handler runs after the transport is destroyed", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    bool called = false;
+    {
+        smtp_transport transport(io, plain(sink.url()));
+        transport.send(to("slow@example.org"), [&](const send_result&) { called = true; });
+        io.restart();
+        io.poll(); // connecting
+        REQUIRE(transport.in_flight() == 1);
+    }
+    io.restart();
+    io.run_for(1s);
+    CHECK_FALSE(called);
+}
+
+TEST_CASE("settings are checked at construction", "[notify]") {
+    boost::asio::io_context io;
+    CHECK_THROWS_AS(smtp_transport(io, plain("http://127.0.0.1:25")), std::invalid_argument);
+    CHECK(parse_tls_mode("required") == tls_mode::required);
+    CHECK(parse_tls_mode("opportunistic") == tls_mode::opportunistic);
+    CHECK(parse_tls_mode("off") == tls_mode::off);
+    CHECK_FALSE(parse_tls_mode("yes"));
+}
+
+TEST_CASE("curl codes are error_codes with curl's messages", "[notify]") {
+    const auto ec = make_error_code(CURLE_COULDNT_CONNECT);
+    CHECK(ec.category().name() == std::string("curl"));
+    CHECK(ec.message() == "Couldn't connect to server");
+    CHECK(ec == std::errc::connection_refused);
+    CHECK_FALSE(make_error_code(CURLE_OK));
+    const auto mc = make_error_code(CURLM_BAD_SOCKET);
+    CHECK(mc.category().name() == std::string("curl-multi"));
+    CHECK(mc.message() == curl_multi_strerror(CURLM_BAD_SOCKET));
+}
