@@ -1,0 +1,49 @@
+#pragma once
+// A transport run on a thread of its own. libcurl 7.88 waits for the SMTP
+// server's reply to the end of DATA inside curl_multi_socket_action (curl
+// issue #8555), so an smtp_transport on the daemon's io thread would stall
+// HTTP serving for as long as the server takes to answer. This decorator
+// gives the inner transport its own io_context and thread; messages are
+// posted there and results posted back, so callers keep the single-thread
+// interface of `transport`.
+//
+// Public interface: the owner's io thread only. Handlers run there.
+
+#include "notify/transport.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace casacal::notify {
+
+class transport_thread final : public transport {
+public:
+    /// Builds the inner transport with `make` on the new thread's io_context.
+    /// Rethrows what `make` throws.
+    using factory = std::function<std::unique_ptr<transport>(boost::asio::io_context&)>;
+    transport_thread(boost::asio::io_context& owner, const factory& make);
+    ~transport_thread() override;
+
+    void send(message msg, send_handler handler) override;
+    void drain(std::chrono::steady_clock::time_point deadline,
+               std::function<void()> done) override;
+    void stop() noexcept override;
+    std::size_t queued() const noexcept override;
+    std::size_t in_flight() const noexcept override;
+
+private:
+    struct shared;
+    boost::asio::io_context& owner_;
+    boost::asio::io_context inner_io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::unique_ptr<transport> inner_;
+    std::shared_ptr<shared> shared_;
+    std::thread thread_;
+};
+
+} // namespace casacal::notify
