@@ -1,0 +1,197 @@
+"""`casacal check`: exit codes and the exact `path:line:column: error:
+message` lines an organizer reads, on the example site and on broken copies
+of it."""
+
+import re
+import shutil
+import tempfile
+import unittest
+from pathlib import Path
+
+from harness import EXAMPLE_SITE, requires_binary, run_cli
+
+
+def line_of(path, needle):
+    """1-based line number and column of the first line containing needle."""
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return n, line.index(needle) + 1
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def replace(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@requires_binary
+class CheckTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="casacal-check-"))
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.site = self.tmp / "casaco"
+        shutil.copytree(EXAMPLE_SITE, self.site, ignore=shutil.ignore_patterns("casacal.db*", "outbox"))
+        self.events = self.site / "events.d"
+
+    def check(self, *extra):
+        p = run_cli("check", "-c", self.site / "casacal.toml", *extra)
+        out = (p.stdout + p.stderr).decode("utf-8")
+        errors = [line for line in out.splitlines() if ": error: " in line]
+        return p.returncode, errors, out
+
+    def normalized(self, errors):
+        """Paths shown relative to the site folder, whether printed absolute or not."""
+        prefix = str(self.site) + "/"
+        return [e.replace(prefix, "") for e in errors]
+
+    def test_example_site_is_valid(self):
+        code, errors, out = self.check()
+        self.assertEqual(code, 0, out)
+        self.assertEqual(errors, [], out)
+
+    def test_every_config_problem_is_reported_at_once(self):
+        ateliers = self.events / "ateliers.toml"
+        line_cat, _ = line_of(ateliers, 'category    = "atelier"')
+        replace(ateliers, 'category    = "atelier"', 'category    = "ateliers"')
+        line_prix, _ = line_of(ateliers, 'price       = "Prix libre"')
+        replace(ateliers, 'price       = "Prix libre"', 'prix        = "Prix libre"')
+        line_end, _ = line_of(ateliers, "end         = 2027-01-20T17:00:00")
+        replace(ateliers, "end         = 2027-01-20T17:00:00", "end         = 2027-01-20T13:00:00")
+        vie = self.events / "vie-du-lieu.toml"
+        line_dup, _ = line_of(vie, 'id          = "portes-ouvertes-2027-01"')
+        replace(vie, 'id          = "portes-ouvertes-2027-01"', 'id          = "casapero"')
+        line_first, _ = line_of(self.events / "casapero.toml", 'id          = "casapero"')
+        members = self.site / "members.toml"
+        line_mail, _ = line_of(members, '"lea.nguyen@example.org"')
+        replace(members, '"lea.nguyen@example.org"', '"lea.nguyen(at)example.org"')
+
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        expected = [
+            f"events.d/ateliers.toml:{line_cat}:15: error: unknown category 'ateliers'; did you mean 'atelier'?",
+            f"events.d/ateliers.toml:{line_prix}:1: error: unknown key 'prix' in [[event]]; did you mean 'price'?",
+            f"events.d/vie-du-lieu.toml:{line_dup}:15: error: duplicate id 'casapero' "
+            f"(first defined at events.d/casapero.toml:{line_first}:15)",
+        ]
+        for wanted in expected:
+            self.assertIn(wanted, got, out)
+        self.assertIn(f"events.d/ateliers.toml:{line_end}:15: error: 'end' (2027-01-20T13:00:00) is before "
+                      f"'start' (2027-01-20T14:00:00)", got, out)
+        self.assertIn(f"members.toml:{line_mail}:14: error: invalid email address 'lea.nguyen(at)example.org': "
+                      f"missing '@'", got, out)
+        self.assertEqual(len(got), 5, out)
+        # sorted by path, line, column
+        keys = [(m.group(1), int(m.group(2)), int(m.group(3)))
+                for m in (re.match(r"^(.*?):(\d+):(\d+): error: ", e) for e in got)]
+        self.assertEqual(keys, sorted(keys), out)
+
+    def test_unknown_time_zone(self):
+        line, _ = line_of(self.site / "casacal.toml", 'timezone = "Europe/Paris"')
+        replace(self.site / "casacal.toml", 'timezone = "Europe/Paris"', 'timezone = "Europe/Pariss"')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertEqual([e for e in self.normalized(errors)
+                          if re.fullmatch(rf"casacal\.toml:{line}:12: error: (unknown|invalid) time zone "
+                                          rf"'Europe/Pariss'.*", e)], self.normalized(errors), out)
+        self.assertEqual(len(errors), 1, out)
+
+    def test_invalid_rrule_and_override_that_matches_nothing(self):
+        casapero = self.events / "casapero.toml"
+        line_rule, _ = line_of(casapero, 'rrule       = "FREQ=MONTHLY;BYDAY=1TH"')
+        academie = self.events / "casacademie.toml"
+        line_bad, _ = line_of(academie, 'rrule       = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629"')
+        replace(academie, "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629", "FREQ=WEEKLI;INTERVAL=2;BYDAY=TU")
+        line_rid, _ = line_of(casapero, "recurrence_id = 2027-08-05T18:30:00")
+        # a Friday: the first-Thursday series has no occurrence there
+        replace(casapero, "recurrence_id = 2027-08-05T18:30:00", "recurrence_id = 2027-08-06T18:30:00")
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        self.assertIn(f"events.d/casacademie.toml:{line_bad}:15: error: invalid rrule "
+                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': not a valid RFC 5545 recurrence rule", got, out)
+        self.assertIn(f"events.d/casapero.toml:{line_rid}:19: error: override matches no occurrence of 'casapero' "
+                      f"(recurrence_id 2027-08-06T18:30:00)", got, out)
+        self.assertEqual(len(got), 2, out)
+        self.assertNotIn(f"casapero.toml:{line_rule}:", out)
+
+    def test_calendar_problems_are_reported_with_file_problems(self):
+        # product.md: check reports *every* problem at once, invalid RRULEs
+        # included, so an organizer fixing a typo in members.toml does not
+        # discover the broken rule only on the next run.
+        academie = self.events / "casacademie.toml"
+        line_bad, _ = line_of(academie, "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629")
+        replace(academie, "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629", "FREQ=WEEKLI;INTERVAL=2;BYDAY=TU")
+        members = self.site / "members.toml"
+        line_mail, _ = line_of(members, '"lea.nguyen@example.org"')
+        replace(members, '"lea.nguyen@example.org"', '"lea.nguyen(at)example.org"')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        self.assertIn(f"members.toml:{line_mail}:14: error: invalid email address 'lea.nguyen(at)example.org': "
+                      f"missing '@'", got, out)
+        self.assertIn(f"events.d/casacademie.toml:{line_bad}:15: error: invalid rrule "
+                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': not a valid RFC 5545 recurrence rule", got, out)
+
+    def test_syntax_error_does_not_hide_other_files_problems(self):
+        casapero = self.events / "casapero.toml"
+        line, _ = line_of(casapero, 'title       = "Casapéro"')
+        replace(casapero, 'title       = "Casapéro"', 'title       = "Casapéro')
+        ateliers = self.events / "ateliers.toml"
+        line_cat, _ = line_of(ateliers, 'category    = "atelier"')
+        replace(ateliers, 'category    = "atelier"', 'category    = "ateliers"')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        self.assertIn(f"events.d/ateliers.toml:{line_cat}:15: error: unknown category 'ateliers'; "
+                      f"did you mean 'atelier'?", got, out)
+        self.assertTrue(any(e.startswith(f"events.d/casapero.toml:{line}:") for e in got), out)
+
+    def test_toml_syntax_error(self):
+        casapero = self.events / "casapero.toml"
+        line, _ = line_of(casapero, 'title       = "Casapéro"')
+        replace(casapero, 'title       = "Casapéro"', 'title       = "Casapéro')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        self.assertTrue(got, out)
+        self.assertRegex(got[0], rf"^events\.d/casapero\.toml:{line}:\d+: error: \S")
+
+    def test_unreadable_members_file(self):
+        line, _ = line_of(self.site / "casacal.toml", 'members  = "members.toml"')
+        replace(self.site / "casacal.toml", 'members  = "members.toml"', 'members  = "absent.toml"')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        got = self.normalized(errors)
+        self.assertTrue(any(re.fullmatch(rf"casacal\.toml:{line}:12: error: cannot read members file .*absent\.toml.*",
+                                         e) for e in got), out)
+
+    def test_missing_main_file(self):
+        p = run_cli("check", "-c", self.tmp / "nowhere.toml")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("nowhere.toml", (p.stdout + p.stderr).decode())
+
+    def test_usage_errors_exit_2(self):
+        for args in (["check", "--bogus"], ["frobnicate"], [], ["check", "-c"],
+                     ["agenda", "-c", self.site / "casacal.toml", "--from", "someday"]):
+            with self.subTest(args=args):
+                p = run_cli(*args)
+                self.assertEqual(p.returncode, 2, (p.stdout + p.stderr).decode())
+                self.assertTrue(p.stderr.strip(), "a usage error says what was wrong on stderr")
+
+    def test_version_and_help(self):
+        p = run_cli("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout.decode(), r"^casacal \d+\.\d+\.\d+")
+        p = run_cli("--help")
+        self.assertEqual(p.returncode, 0)
+        for cmd in ("serve", "check", "export", "agenda", "reminders", "send-test"):
+            self.assertIn(cmd, p.stdout.decode())
+        p = run_cli("check", "--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("-c", p.stdout.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,213 @@
+"""Hostile and broken HTTP clients against the real daemon: oversized
+headers, request bodies, slowloris, path traversal, garbage. Each gets a 4xx
+or a closed connection, never a file outside the routes, and the daemon
+keeps serving the same bytes afterwards.
+
+The slowloris clients start in setUpClass and run while the other tests do,
+so the ~20 s the daemon may wait before dropping them is spent once."""
+
+import socket
+import threading
+import time
+import unittest
+
+from harness import EXAMPLE_SITE, Daemon, requires_binary
+
+HEADER_DEADLINE = 20.0  # product.md: a whole request header within 20 s
+SLACK = 5.0
+
+
+def raw_exchange(port, data, timeout=10.0):
+    """Sends raw bytes, returns everything received until the server closes
+    or `timeout` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if complete(b"".join(chunks)):
+                break
+        return b"".join(chunks)
+
+
+def complete(data):
+    """True once one whole response (headers and Content-Length body) is in."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip())
+    return False
+
+
+def status_of(response):
+    if not response.startswith(b"HTTP/1."):
+        return None
+    return int(response.split(b" ", 2)[1])
+
+
+class SlowClient(threading.Thread):
+    """Sends part of a request header, then either stalls or trickles one
+    byte every `trickle` seconds, and records when the server closed."""
+
+    def __init__(self, port, trickle=None):
+        super().__init__(daemon=True)
+        self.port, self.trickle = port, trickle
+        self.closed_after = None
+        self.error = None
+
+    def run(self):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            start = time.monotonic()
+            s.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            s.settimeout(self.trickle or 60)
+            while time.monotonic() - start < 60:
+                try:
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    if b"\r\n\r\n" in data:  # a 408 before closing is fine too
+                        continue
+                except socket.timeout:
+                    try:
+                        s.sendall(b"a")
+                    except OSError:
+                        break
+                except OSError:
+                    break
+            self.closed_after = time.monotonic() - start
+            s.close()
+        except Exception as e:  # reported by the test
+            self.error = e
+
+
+@requires_binary
+class HostileHttpTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(EXAMPLE_SITE).start()
+        cls.port = cls.daemon.port
+        cls.reference = cls.daemon.get("/calendar.ics")
+        cls.slow = [SlowClient(cls.port), SlowClient(cls.port, trickle=2.0)]
+        for c in cls.slow:
+            c.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            code = cls.daemon.stop()
+            assert code == 0, f"exit code {code} after SIGTERM:\n{cls.daemon.stderr()}"
+        finally:
+            cls.daemon.cleanup()
+
+    def still_serving(self):
+        r = self.daemon.get("/calendar.ics")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, self.reference.body)
+
+    def test_header_over_8_kib_is_refused(self):
+        big = b"GET /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        r = raw_exchange(self.port, big)
+        self.assertIn(status_of(r), (400, 413, 431), r[:200])
+        many = b"GET /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\n" + \
+            b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 90) for i in range(120)) + b"\r\n"
+        r = raw_exchange(self.port, many)
+        self.assertIn(status_of(r), (400, 413, 431), r[:200])
+        long_target = b"GET /calendar.ics?" + b"x" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        r = raw_exchange(self.port, long_target)
+        self.assertIn(status_of(r), (400, 413, 414, 431), r[:200])
+        self.still_serving()
+
+    def test_request_bodies_are_refused(self):
+        body = b"x" * (2 * 1024 * 1024)
+        r = raw_exchange(self.port, b"POST /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n"
+                         % len(body) + body)
+        self.assertTrue(400 <= (status_of(r) or 0) < 500, r[:200])
+        # a declared body far over any limit is refused without reading it
+        r = raw_exchange(self.port, b"GET /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    b"Content-Length: 1073741824\r\n\r\n")
+        self.assertTrue(400 <= (status_of(r) or 0) < 500, r[:200])
+        r = raw_exchange(self.port, b"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    b"Transfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"y" * 70000)
+        self.assertTrue(400 <= (status_of(r) or 0) < 500, r[:200])
+        self.still_serving()
+
+    def test_path_traversal_is_404(self):
+        for target in ("/events/..%2f..%2fetc%2fpasswd.ics", "/../casacal.toml", "/events/../casacal.toml",
+                       "/calendar/..%2f..%2fcasacal.toml", "/events/%2e%2e%2fcasapero.ics",
+                       "/casacal.toml", "/members.toml", "/events.d/casapero.toml", "/casacal.db",
+                       "/calendar/../../../../etc/passwd"):
+            with self.subTest(target=target):
+                r = raw_exchange(self.port, b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                                 % target.encode())
+                self.assertEqual(status_of(r), 404, r[:300])
+                self.assertNotIn(b"[site]", r)
+                self.assertNotIn(b"root:", r)
+                self.assertNotIn(b"example.org", r)
+        self.still_serving()
+
+    def test_garbage_request_lines_are_400(self):
+        for garbage in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET /calendar.ics HTTP/9.9 extra\r\n\r\n",
+                        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n",
+                        b"GET /calendar.ics HTTP/1.1\r\nBad Header Without Colon\r\n\r\n"):
+            with self.subTest(garbage=garbage[:20]):
+                r = raw_exchange(self.port, garbage)
+                self.assertEqual(status_of(r), 400, r[:200])
+        self.still_serving()
+
+    def test_http11_without_host_is_400(self):
+        # RFC 9112 section 3.2: a server MUST respond 400 to an HTTP/1.1
+        # request that lacks a Host header.
+        r = raw_exchange(self.port, b"GET /calendar.ics HTTP/1.1\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(r), 400, r[:200])
+
+    def test_unknown_method(self):
+        r = raw_exchange(self.port, b"BREW /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        self.assertIn(status_of(r), (400, 405, 501), r[:200])
+        r = raw_exchange(self.port, b"DELETE /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        self.assertIn(status_of(r), (405, 501), r[:200])
+        self.still_serving()
+
+    def test_keep_alive_serves_several_requests(self):
+        req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(req + req + req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 3, data[:500])
+
+    def test_z_slowloris_clients_are_dropped(self):
+        # Runs last (alphabetical order); the clients started in setUpClass.
+        for c in self.slow:
+            c.join(timeout=HEADER_DEADLINE + SLACK + 30)
+        for c, kind in zip(self.slow, ("stalled", "trickling")):
+            with self.subTest(client=kind):
+                self.assertIsNone(c.error)
+                self.assertIsNotNone(c.closed_after, "still connected")
+                self.assertLessEqual(c.closed_after, HEADER_DEADLINE + SLACK,
+                                     f"{kind} client kept for {c.closed_after:.1f} s")
+        self.still_serving()
+        self.assertEqual(self.daemon.health()["status"], "ok")
+
+
+if __name__ == "__main__":
+    unittest.main()
