@@ -1,0 +1,95 @@
+#include "daemon/agenda_range.hpp"
+
+#include "daemon/http_date.hpp"
+
+namespace casacal::daemon {
+
+namespace {
+
+std::int64_t day_number(const config::civil& c) {
+    return days_from_civil(c.year, static_cast<unsigned>(c.month), static_cast<unsigned>(c.day));
+}
+
+config::civil from_day_number(std::int64_t n) {
+    int y;
+    unsigned m, d;
+    civil_from_days(n, y, m, d);
+    config::civil c;
+    c.year = y;
+    c.month = static_cast<int>(m);
+    c.day = static_cast<int>(d);
+    return c;
+}
+
+} // namespace
+
+std::optional<config::civil> parse_date(std::string_view t) {
+    if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
+    auto digits = [&](std::size_t at, std::size_t n, int& out) {
+        out = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (t[i] < '0' || t[i] > '9') return false;
+            out = out * 10 + (t[i] - '0');
+        }
+        return true;
+    };
+    config::civil c;
+    if (!digits(0, 4, c.year) || !digits(5, 2, c.month) || !digits(8, 2, c.day))
+        return std::nullopt;
+    if (c.year < 1900 || c.month < 1 || c.month > 12 || c.day < 1) return std::nullopt;
+    // Round-trip through the day count to reject 2026-02-30.
+    if (from_day_number(day_number(c)) != c) return std::nullopt;
+    return c;
+}
+
+config::civil local_today(const calendar::model& m, calendar::unix_time now) {
+    std::int64_t days = now / 86400 - (now % 86400 < 0 ? 1 : 0);
+    // UTC offsets stay within a day, so the local date is the UTC date or
+    // one of its neighbours.
+    config::civil d = from_day_number(days);
+    if (now < calendar::site_midnight(m, d)) return from_day_number(days - 1);
+    if (now >= calendar::site_midnight(m, from_day_number(days + 1)))
+        return from_day_number(days + 1);
+    return d;
+}
+
+agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::string_view> from,
+                                  std::optional<std::string_view> to, calendar::unix_time now) {
+    agenda_range r;
+    config::civil first;
+    if (from) {
+        auto d = parse_date(*from);
+        if (!d) {
+            r.error = "from: expected a date YYYY-MM-DD";
+            return r;
+        }
+        first = *d;
+    } else {
+        first = local_today(m, now);
+    }
+    config::civil last;
+    if (to) {
+        auto d = parse_date(*to);
+        if (!d) {
+            r.error = "to: expected a date YYYY-MM-DD";
+            return r;
+        }
+        last = *d;
+    } else {
+        last = from_day_number(day_number(first) + k_default_agenda_days);
+    }
+    const std::int64_t span = day_number(last) - day_number(first);
+    if (span <= 0) {
+        r.error = "from must be before to";
+        return r;
+    }
+    if (span > k_max_agenda_days) {
+        r.error = "range too long: at most " + std::to_string(k_max_agenda_days) + " days";
+        return r;
+    }
+    r.from = calendar::site_midnight(m, first);
+    r.to = calendar::site_midnight(m, last);
+    return r;
+}
+
+} // namespace casacal::daemon

@@ -1,0 +1,37 @@
+#pragma once
+// The date range of an agenda query (`/api/events`, `casacal agenda`):
+// YYYY-MM-DD bounds read in the site's time zone, defaults and limits.
+// Callers hold calendar_mutex() (it calls into casacal::calendar).
+
+#include "calendar/calendar.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace casacal::daemon {
+
+/// Days listed when `to` is left out.
+inline constexpr int k_default_agenda_days = 30;
+/// The longest range a query may ask for.
+inline constexpr int k_max_agenda_days = 731;
+
+/// A strict YYYY-MM-DD calendar date; nullopt when malformed or not a real date.
+std::optional<config::civil> parse_date(std::string_view text);
+
+/// The site's local date at `now`.
+config::civil local_today(const calendar::model& m, calendar::unix_time now);
+
+/// [from, to) as instants, or the reason the bounds are refused.
+struct agenda_range {
+    calendar::unix_time from = 0;
+    calendar::unix_time to = 0;
+    std::string error; ///< empty when valid
+};
+
+/// Defaults: from = today, to = from + 30 days. Refuses malformed dates,
+/// from >= to and ranges longer than k_max_agenda_days.
+agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::string_view> from,
+                                  std::optional<std::string_view> to, calendar::unix_time now);
+
+} // namespace casacal::daemon

@@ -1,0 +1,381 @@
+#include "daemon/cli.hpp"
+
+#include "daemon/agenda_range.hpp"
+#include "daemon/calendar_lock.hpp"
+#include "daemon/http_date.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/service.hpp"
+#include "daemon/site_build.hpp"
+#include "daemon/startup_error.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+namespace casacal::daemon {
+
+namespace {
+
+struct command_name {
+    std::string_view name;
+    command cmd;
+};
+
+constexpr command_name k_commands[] = {
+    {"serve", command::serve},         {"check", command::check},
+    {"export", command::export_feed},  {"agenda", command::agenda},
+    {"reminders", command::reminders}, {"send-test", command::send_test},
+};
+
+std::string_view name_of(command c) {
+    for (const auto& n : k_commands)
+        if (n.cmd == c) return n.name;
+    return "casacal";
+}
+
+/// Matches `--name VALUE`, `--name=VALUE` or (for a short option) `-n VALUE`.
+/// Returns false when `args[i]` is not this option; sets `error` when it
+/// is but its value is missing.
+bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string_view long_name,
+                std::string_view short_name, std::optional<std::string>& value,
+                std::string& error) {
+    const std::string& a = args[i];
+    if (a == long_name || (!short_name.empty() && a == short_name)) {
+        if (i + 1 >= args.size()) {
+            error = "option " + a + " needs a value";
+            return true;
+        }
+        value = args[++i];
+        return true;
+    }
+    if (a.size() > long_name.size() && a.compare(0, long_name.size(), long_name) == 0 &&
+        a[long_name.size()] == '=') {
+        value = a.substr(long_name.size() + 1);
+        return true;
+    }
+    return false;
+}
+
+int check_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    site_check checked = check_site(o.config);
+    for (const auto& d : checked.problems.sorted())
+        err << d.format() << '\n';
+    if (checked.problems.has_errors()) return exit_invalid;
+    out << o.config.string() << ": ok\n";
+    return exit_ok;
+}
+
+/// The site's model, or the errors on `err` and null.
+std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ostream& err) {
+    site_check checked = check_site(o.config);
+    if (!checked.calendar) {
+        for (const auto& d : checked.problems.sorted())
+            if (d.level == config::severity::error) err << d.format() << '\n';
+    }
+    return checked.calendar;
+}
+
+int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    std::optional<store::database> db;
+    build_outcome outcome =
+        build_site(o.config, db, static_cast<std::int64_t>(std::time(nullptr)), 1);
+    if (!outcome.failure.empty()) throw startup_error(exit_runtime, "database: " + outcome.failure);
+    if (!outcome.ok()) {
+        for (const auto& d : outcome.problems.sorted())
+            if (d.level == config::severity::error) err << d.format() << '\n';
+        return exit_invalid;
+    }
+    const std::string path = o.category ? "/calendar/" + *o.category + ".ics" : "/calendar.ics";
+    auto it = outcome.built->feeds.find(path);
+    if (it == outcome.built->feeds.end()) {
+        err << "casacal: unknown category \"" << o.category.value_or("") << "\"\n";
+        return exit_invalid;
+    }
+    const std::string& body = it->second.body;
+    if (!o.output || *o.output == "-") {
+        out.write(body.data(), static_cast<std::streamsize>(body.size()));
+        out.flush();
+        return out ? exit_ok : exit_runtime;
+    }
+    // Write beside the target and rename, so that a reader never sees half a feed.
+    const std::filesystem::path target = *o.output;
+    std::filesystem::path temp = target;
+    temp += ".tmp";
+    {
+        std::ofstream file(temp, std::ios::binary | std::ios::trunc);
+        file.write(body.data(), static_cast<std::streamsize>(body.size()));
+        file.close();
+        if (!file) {
+            std::error_code ignored;
+            std::filesystem::remove(temp, ignored);
+            throw startup_error(exit_runtime, target.string() + ": cannot write");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(temp, target, ec);
+    if (ec) throw startup_error(exit_runtime, target.string() + ": " + ec.message());
+    return exit_ok;
+}
+
+std::string two(int v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d", v);
+    return buf;
+}
+
+std::string date_text(const config::civil& c) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    return buf;
+}
+
+std::string agenda_line(const calendar::occurrence& o) {
+    std::string line = date_text(o.start_local);
+    if (o.all_day) {
+        // end_local is exclusive: the last day is the one before it.
+        const auto days =
+            days_from_civil(o.end_local.year, static_cast<unsigned>(o.end_local.month),
+                            static_cast<unsigned>(o.end_local.day)) -
+            1;
+        int y;
+        unsigned m, d;
+        civil_from_days(days, y, m, d);
+        config::civil last;
+        last.year = y;
+        last.month = static_cast<int>(m);
+        last.day = static_cast<int>(d);
+        line += date_text(last) == date_text(o.start_local) ? std::string(" all day")
+                                                            : "–" + date_text(last);
+    } else {
+        line += " " + two(o.start_local.hour) + ":" + two(o.start_local.minute) + "–";
+        const bool same_day = o.end_local.year == o.start_local.year &&
+                              o.end_local.month == o.start_local.month &&
+                              o.end_local.day == o.start_local.day;
+        if (!same_day) line += date_text(o.end_local) + " ";
+        line += two(o.end_local.hour) + ":" + two(o.end_local.minute);
+    }
+    line += "  " + o.title;
+    if (!o.location.empty()) line += "  (" + o.location + ")";
+    if (o.status == config::status::cancelled) line += "  [cancelled]";
+    return line;
+}
+
+int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    auto model = load_model(o, err);
+    if (!model) return exit_invalid;
+    std::lock_guard lock(calendar_mutex());
+    agenda_range range =
+        resolve_agenda_range(*model, o.from, o.to, static_cast<std::int64_t>(std::time(nullptr)));
+    if (!range.error.empty()) {
+        err << "casacal agenda: " << range.error << "\n";
+        return exit_usage;
+    }
+    auto occurrences = calendar::expand(*model, range.from, range.to);
+    if (o.json) {
+        const std::string doc = calendar::agenda_json(occurrences);
+        out << doc;
+        if (!doc.ends_with('\n')) out << '\n';
+    } else {
+        for (const auto& occ : occurrences)
+            out << agenda_line(occ) << '\n';
+    }
+    return out ? exit_ok : exit_runtime;
+}
+
+} // namespace
+
+parse_result parse_arguments(const std::vector<std::string>& args) {
+    parse_result result;
+    cli_options o;
+    std::optional<command> cmd;
+    bool help = false, version = false;
+    std::optional<std::string> config;
+    std::string& error = result.error;
+
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (take_value(args, i, "--config", "-c", config, error)) {
+            if (!error.empty()) return result;
+            continue;
+        }
+        if (a == "--help" || a == "-h") {
+            help = true;
+            continue;
+        }
+        if (a == "--version" || a == "-V") {
+            version = true;
+            continue;
+        }
+        if (!cmd) {
+            if (!a.empty() && a[0] == '-') {
+                error = "unknown option " + a;
+                return result;
+            }
+            for (const auto& n : k_commands)
+                if (a == n.name) cmd = n.cmd;
+            if (!cmd) {
+                error = "unknown command \"" + a + "\"";
+                return result;
+            }
+            continue;
+        }
+        const command c = *cmd;
+        bool taken = false;
+        if (c == command::export_feed) {
+            taken = take_value(args, i, "--category", "", o.category, error) ||
+                    take_value(args, i, "--output", "-o", o.output, error);
+        } else if (c == command::agenda) {
+            taken = take_value(args, i, "--from", "", o.from, error) ||
+                    take_value(args, i, "--to", "", o.to, error);
+            if (!taken && a == "--json") taken = o.json = true;
+        } else if (c == command::reminders) {
+            if (a == "--json") taken = o.json = true;
+        } else if (c == command::send_test) {
+            taken = take_value(args, i, "--to", "", o.to_address, error);
+        }
+        if (!error.empty()) return result;
+        if (!taken) {
+            error = std::string(name_of(c)) + ": unexpected argument \"" + a + "\"";
+            return result;
+        }
+    }
+
+    if (config) {
+        if (config->empty()) {
+            error = "option -c needs a file";
+            return result;
+        }
+        o.config = *config;
+    }
+    if (help) {
+        o.cmd = command::help;
+        o.help_for = cmd;
+    } else if (version) {
+        o.cmd = command::version;
+    } else if (!cmd) {
+        error = "no command given";
+        return result;
+    } else {
+        o.cmd = *cmd;
+    }
+    if (o.cmd == command::send_test && !o.to_address) {
+        error = "send-test: --to ADDR is required";
+        return result;
+    }
+    if (o.cmd == command::agenda) {
+        if (o.from && !parse_date(*o.from)) {
+            error = "agenda: --from expects a date YYYY-MM-DD";
+            return result;
+        }
+        if (o.to && !parse_date(*o.to)) {
+            error = "agenda: --to expects a date YYYY-MM-DD";
+            return result;
+        }
+    }
+    result.options = std::move(o);
+    return result;
+}
+
+std::string usage(std::optional<command> cmd) {
+    if (!cmd) {
+        return "usage: casacal [-c FILE] COMMAND [OPTIONS]\n"
+               "\n"
+               "commands:\n"
+               "  serve                         run the daemon in the foreground\n"
+               "  check                         validate the site; print every problem\n"
+               "  export [--category C] [-o OUT]  write a feed, as serve publishes it\n"
+               "  agenda [--from D] [--to D] [--json]  list occurrences (default: the next 30 "
+               "days)\n"
+               "  reminders [--json]            list reminders from the database\n"
+               "  send-test --to ADDR           send one test email\n"
+               "\n"
+               "options:\n"
+               "  -c, --config FILE  main configuration file (default /etc/casacal/casacal.toml)\n"
+               "  -h, --help         this help, or a command's: casacal COMMAND --help\n"
+               "  -V, --version      print the version\n"
+               "\n"
+               "exit codes: 0 success, 1 invalid input or config, 2 usage error, 3 runtime "
+               "failure\n";
+    }
+    switch (*cmd) {
+    case command::serve:
+        return "usage: casacal serve [-c FILE]\n"
+               "Serve the feeds, the API and the pages; reload on SIGHUP and on changes\n"
+               "to the site's files; stop on SIGTERM.\n";
+    case command::check:
+        return "usage: casacal check [-c FILE]\n"
+               "Validate every file of the site. Print each problem as\n"
+               "path:line:column: error: message on stderr; exit 0 when valid, 1 when not.\n";
+    case command::export_feed:
+        return "usage: casacal export [-c FILE] [--category C] [-o OUT]\n"
+               "Write /calendar.ics (or /calendar/C.ics) to stdout or OUT, byte-identical\n"
+               "to what serve publishes.\n";
+    case command::agenda:
+        return "usage: casacal agenda [-c FILE] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]\n"
+               "List occurrences starting in [from, to) in the site's time zone (default:\n"
+               "today and the next 30 days); --json prints the /api/events document.\n";
+    case command::reminders:
+        return "usage: casacal reminders [-c FILE] [--json]\n"
+               "List the reminders recorded in the database.\n";
+    case command::send_test:
+        return "usage: casacal send-test [-c FILE] --to ADDR\n"
+               "Send one test email through the configured transport and report the reply.\n";
+    case command::version:
+    case command::help:
+        break;
+    }
+    return usage(std::nullopt);
+}
+
+int run_reminders_command(const cli_options&, std::ostream&, std::ostream& err) {
+    err << "casacal: reminders are not available in this build\n";
+    return exit_runtime;
+}
+
+int run_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    switch (o.cmd) {
+    case command::help:
+        out << usage(o.help_for);
+        return exit_ok;
+    case command::version:
+        out << "casacal " CASACAL_VERSION "\n";
+        return exit_ok;
+    case command::check:
+        return check_command(o, out, err);
+    case command::export_feed:
+        return export_command(o, out, err);
+    case command::agenda:
+        return agenda_command(o, out, err);
+    case command::reminders:
+    case command::send_test:
+        return run_reminders_command(o, out, err);
+    case command::serve: {
+        service daemon(o.config);
+        return daemon.run();
+    }
+    }
+    return exit_usage;
+}
+
+int main_program(int argc, char** argv) {
+    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    parse_result parsed = parse_arguments(args);
+    if (!parsed.options) {
+        std::cerr << "casacal: " << parsed.error << "\n"
+                  << "Try 'casacal --help'.\n";
+        return exit_usage;
+    }
+    try {
+        return run_command(*parsed.options, std::cout, std::cerr);
+    } catch (const startup_error& e) {
+        log_error(std::string("casacal: ") + e.what());
+        return e.code();
+    } catch (const std::exception& e) {
+        log_error(std::string("casacal: ") + e.what());
+        return exit_runtime;
+    }
+}
+
+} // namespace casacal::daemon

@@ -1,0 +1,145 @@
+#include "daemon/reload.hpp"
+
+#include "daemon/logging.hpp"
+
+#include <sys/inotify.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace casacal::daemon {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::uint32_t k_mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                 IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF;
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+reload_triggers::reload_triggers(asio::io_context& io, handler on_reload,
+                                 std::chrono::milliseconds debounce)
+    : hup_(io, SIGHUP), inotify_(io), debounce_timer_(io), schedule_timer_(io),
+      on_reload_(std::move(on_reload)), debounce_(debounce) {
+    const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        log_warning(std::string("inotify unavailable, reload with SIGHUP: ") +
+                    std::strerror(errno));
+    else
+        inotify_.assign(fd);
+    do_wait_signal();
+    do_read();
+}
+
+reload_triggers::~reload_triggers() = default;
+
+void reload_triggers::do_wait_signal() {
+    hup_.async_wait([this](const error_code& ec, int) {
+        if (ec) return; // operation_aborted: stopping
+        on_reload_("SIGHUP");
+        do_wait_signal();
+    });
+}
+
+void reload_triggers::add_watch(const std::filesystem::path& dir, const std::string* name) {
+    const int wd = inotify_add_watch(inotify_.native_handle(), dir.c_str(), k_mask);
+    if (wd < 0) {
+        log_warning("cannot watch " + dir.string() + ": " + std::strerror(errno));
+        return;
+    }
+    rule& r = watches_[wd];
+    r.dir = dir;
+    if (name)
+        r.names.insert(*name);
+    else
+        r.any_toml = true;
+}
+
+void reload_triggers::watch(const std::filesystem::path& main_file,
+                            const std::filesystem::path& events_dir,
+                            const std::filesystem::path& members_file) {
+    if (!inotify_.is_open()) return;
+    for (const auto& [wd, r] : watches_)
+        inotify_rm_watch(inotify_.native_handle(), wd);
+    watches_.clear();
+    const std::string main_name = main_file.filename().string();
+    const std::string members_name = members_file.filename().string();
+    auto folder = [](const std::filesystem::path& file) {
+        return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    };
+    add_watch(folder(main_file), &main_name);
+    add_watch(folder(members_file), &members_name);
+    add_watch(events_dir, nullptr);
+}
+
+void reload_triggers::do_read() {
+    if (!inotify_.is_open()) return;
+    inotify_.async_read_some(asio::buffer(buffer_),
+                             [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
+}
+
+void reload_triggers::on_read(const error_code& ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted || stopped_) return;
+    if (ec) {
+        log_warning("inotify read failed, reload with SIGHUP: " + ec.message());
+        return;
+    }
+    std::size_t at = 0;
+    while (at + sizeof(inotify_event) <= n) {
+        inotify_event ev;
+        std::memcpy(&ev, buffer_.data() + at, sizeof ev);
+        std::string name;
+        if (ev.len > 0) {
+            const char* p = buffer_.data() + at + sizeof(inotify_event);
+            name.assign(p, strnlen(p, ev.len));
+        }
+        at += sizeof(inotify_event) + ev.len;
+        auto it = watches_.find(ev.wd);
+        if (it == watches_.end() || (ev.mask & IN_IGNORED)) continue;
+        const rule& r = it->second;
+        if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+            changed(r.dir.string() + " moved or deleted");
+            continue;
+        }
+        // Editors' temporary files (".#x.toml", "x.toml~", "x.toml.swp") do not end in .toml
+        // or start with a dot; the site's own files are named exactly.
+        const bool relevant = r.names.count(name) > 0 || (r.any_toml && ends_with(name, ".toml") &&
+                                                          !name.empty() && name[0] != '.');
+        if (relevant) changed((r.dir / name).string() + " changed");
+    }
+    do_read();
+}
+
+void reload_triggers::changed(std::string what) {
+    pending_reason_ = std::move(what);
+    debounce_timer_.expires_after(debounce_);
+    debounce_timer_.async_wait([this](const error_code& ec) {
+        if (ec) return; // re-armed by a later change, or stopping
+        on_reload_(pending_reason_);
+    });
+}
+
+void reload_triggers::schedule(std::chrono::system_clock::time_point when) {
+    schedule_timer_.expires_at(when);
+    schedule_timer_.async_wait([this](const error_code& ec) {
+        if (!ec) on_reload_("midnight");
+    });
+}
+
+void reload_triggers::cancel() {
+    stopped_ = true;
+    error_code ignored;
+    hup_.cancel(ignored);
+    debounce_timer_.cancel();
+    schedule_timer_.cancel();
+    if (inotify_.is_open()) inotify_.close(ignored);
+}
+
+} // namespace casacal::daemon

@@ -1,0 +1,402 @@
+#include "daemon/routes.hpp"
+
+#include "daemon/agenda_range.hpp"
+#include "daemon/calendar_lock.hpp"
+#include "daemon/http_date.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+namespace casacal::daemon {
+
+namespace {
+
+constexpr std::string_view k_allow = "GET, HEAD, OPTIONS";
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool all_of_set(std::string_view s, bool upper_and_underscore) {
+    if (s.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [&](char c) {
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') return true;
+        return upper_and_underscore && ((c >= 'A' && c <= 'Z') || c == '_');
+    });
+}
+
+/// The segment between `prefix` and `suffix`, or nullopt.
+std::optional<std::string_view> segment(std::string_view path, std::string_view prefix,
+                                        std::string_view suffix) {
+    if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+        path.substr(path.size() - suffix.size()) != suffix)
+        return std::nullopt;
+    return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+}
+
+enum class route_kind { none, feed, api_events, healthz, metrics };
+
+/// Which route a path has the shape of. Feed segments are checked against
+/// the id alphabet here, so "..", "%2e" or "/" never reach a lookup.
+route_kind classify(std::string_view path) {
+    if (path == "/calendar.ics") return route_kind::feed;
+    if (auto s = segment(path, "/calendar/", ".ics"); s && all_of_set(*s, true))
+        return route_kind::feed;
+    if (auto s = segment(path, "/events/", ".ics"); s && all_of_set(*s, false))
+        return route_kind::feed;
+    if (path == "/api/events") return route_kind::api_events;
+    if (path == "/healthz") return route_kind::healthz;
+    if (path == "/metrics") return route_kind::metrics;
+    return route_kind::none;
+}
+
+const char* route_label(route_kind k) {
+    switch (k) {
+    case route_kind::feed:
+        return "feed";
+    case route_kind::api_events:
+        return "api_events";
+    case route_kind::healthz:
+        return "healthz";
+    case route_kind::metrics:
+        return "metrics";
+    case route_kind::none:
+        break;
+    }
+    return "other";
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%') {
+            if (i + 2 >= s.size()) return std::nullopt;
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+struct query_params {
+    std::optional<std::string> from, to, category;
+    bool malformed = false;
+};
+
+query_params parse_query(std::string_view q) {
+    query_params p;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq));
+        auto value =
+            percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (!key || !value) {
+            p.malformed = true;
+            return p;
+        }
+        std::optional<std::string>* slot = nullptr;
+        if (*key == "from")
+            slot = &p.from;
+        else if (*key == "to")
+            slot = &p.to;
+        else if (*key == "category")
+            slot = &p.category;
+        if (slot && !*slot) *slot = std::move(*value);
+    }
+    return p;
+}
+
+response base(unsigned status, std::int64_t now) {
+    response r;
+    r.status = status;
+    r.set("Server", "casacal/" CASACAL_VERSION);
+    r.set("Date", format_http_date(now));
+    return r;
+}
+
+response text(unsigned status, std::string_view message, std::int64_t now) {
+    response r = base(status, now);
+    r.set("Content-Type", "text/plain; charset=utf-8");
+    r.set("Cache-Control", "no-store");
+    r.body = std::string(message) + "\n";
+    return r;
+}
+
+response json_error(unsigned status, std::string_view message, std::int64_t now) {
+    response r = base(status, now);
+    r.set("Content-Type", "application/json");
+    r.set("Cache-Control", "no-store");
+    r.set("Access-Control-Allow-Origin", "*");
+    r.body = nlohmann::json{{"error", message}}.dump() + "\n";
+    return r;
+}
+
+std::string strong_etag(std::string_view bytes) {
+    return "\"" + calendar::sha256_hex(bytes).substr(0, 32) + "\"";
+}
+
+bool is_get_or_head(const request& req) {
+    return req.method == "GET" || req.method == "HEAD";
+}
+
+response serve_feed(const request& req, std::string_view path, const route_context& ctx) {
+    auto it = ctx.current->feeds.find(path);
+    if (it == ctx.current->feeds.end()) return text(404, "not found", ctx.now);
+    const feed_entity& feed = it->second;
+    const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_body.empty();
+    const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
+
+    bool not_modified = false;
+    if (req.if_none_match) {
+        not_modified = if_none_match_matches(*req.if_none_match, etag);
+    } else if (req.if_modified_since) {
+        auto since = parse_http_date(*req.if_modified_since);
+        not_modified = since && feed.last_modified <= *since;
+    }
+
+    response r = base(not_modified ? 304 : 200, ctx.now);
+    if (!not_modified) r.set("Content-Type", "text/calendar; charset=utf-8");
+    if (gzip && !not_modified) r.set("Content-Encoding", "gzip");
+    r.set("ETag", etag);
+    r.set("Last-Modified", format_http_date(feed.last_modified));
+    r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));
+    r.set("Vary", "Accept-Encoding");
+    r.set("Access-Control-Allow-Origin", "*");
+    r.set("Access-Control-Expose-Headers", "ETag, Last-Modified");
+    if (!not_modified)
+        r.shared_body =
+            std::shared_ptr<const std::string>(ctx.current, gzip ? &feed.gzip_body : &feed.body);
+    return r;
+}
+
+response serve_api(const request& req, std::string_view query, const route_context& ctx) {
+    query_params q = parse_query(query);
+    if (q.malformed) return json_error(400, "malformed query string", ctx.now);
+    const snapshot& snap = *ctx.current;
+    std::string category = q.category.value_or("");
+    if (!category.empty() &&
+        !std::binary_search(snap.categories.begin(), snap.categories.end(), category))
+        return json_error(404, "unknown category: " + category, ctx.now);
+
+    std::string body;
+    {
+        std::lock_guard lock(calendar_mutex());
+        agenda_range range = resolve_agenda_range(*snap.calendar, q.from, q.to, ctx.now);
+        if (!range.error.empty()) return json_error(400, range.error, ctx.now);
+        body =
+            calendar::agenda_json(calendar::expand(*snap.calendar, range.from, range.to, category));
+    }
+    std::string etag = strong_etag(body);
+    const bool not_modified = req.if_none_match && if_none_match_matches(*req.if_none_match, etag);
+    response r = base(not_modified ? 304 : 200, ctx.now);
+    if (!not_modified) r.set("Content-Type", "application/json");
+    r.set("ETag", etag);
+    r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));
+    r.set("Access-Control-Allow-Origin", "*");
+    r.set("Access-Control-Expose-Headers", "ETag");
+    if (!not_modified) r.body = std::move(body);
+    return r;
+}
+
+response serve_healthz(const route_context& ctx) {
+    const health_state empty;
+    const health_state& h = ctx.health ? *ctx.health : empty;
+    const snapshot* snap = ctx.current.get();
+    nlohmann::json doc;
+    doc["status"] = h.degraded() ? "degraded" : "ok";
+    doc["generation"] = snap ? snap->generation : 0;
+    std::int64_t last = h.last_reload ? h.last_reload : (snap ? snap->loaded : 0);
+    doc["last_reload"] = last ? nlohmann::json(format_rfc3339_utc(last)) : nlohmann::json(nullptr);
+    doc["errors"] = h.errors;
+    doc["warnings"] = snap ? snap->warnings : std::vector<std::string>{};
+    doc["database"] = h.database;
+    doc["smtp"] = h.smtp;
+    response r = base(200, ctx.now);
+    r.set("Content-Type", "application/json");
+    r.set("Cache-Control", "no-store");
+    r.body = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return r;
+}
+
+response serve_metrics(const route_context& ctx) {
+    response r = base(200, ctx.now);
+    r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.set("Cache-Control", "no-store");
+    r.body = ctx.counters ? ctx.counters->render(ctx.current.get()) : std::string{};
+    return r;
+}
+
+response preflight(std::int64_t now) {
+    response r = base(204, now);
+    r.set("Allow", std::string(k_allow));
+    r.set("Access-Control-Allow-Origin", "*");
+    r.set("Access-Control-Allow-Methods", std::string(k_allow));
+    r.set("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since");
+    r.set("Access-Control-Max-Age", "86400");
+    return r;
+}
+
+response dispatch(const request& req, const route_context& ctx) {
+    std::string_view target = req.target;
+    // absolute-form (RFC 9112 §3.2.2): keep the path.
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() > scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            auto slash = target.find('/', scheme.size());
+            target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+        }
+    }
+    if (req.method == "OPTIONS" && target == "*") return preflight(ctx.now);
+    if (target.empty() || target.front() != '/') return text(400, "bad request target", ctx.now);
+
+    auto qmark = target.find('?');
+    std::string_view path = target.substr(0, qmark);
+    std::string_view query =
+        qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+
+    route_kind kind = classify(path);
+    if (kind == route_kind::none) {
+        if (ctx.extra && *ctx.extra) {
+            if (auto r = (*ctx.extra)(req)) return std::move(*r);
+        }
+        return text(404, "not found", ctx.now);
+    }
+    if (req.method == "OPTIONS") return preflight(ctx.now);
+    if (!is_get_or_head(req)) {
+        response r = text(405, "method not allowed", ctx.now);
+        r.set("Allow", std::string(k_allow));
+        return r;
+    }
+    if (!ctx.current && kind != route_kind::healthz && kind != route_kind::metrics) {
+        response r = text(503, "starting", ctx.now);
+        r.set("Retry-After", "5");
+        return r;
+    }
+    switch (kind) {
+    case route_kind::feed:
+        return serve_feed(req, path, ctx);
+    case route_kind::api_events:
+        return serve_api(req, query, ctx);
+    case route_kind::healthz:
+        return serve_healthz(ctx);
+    case route_kind::metrics:
+        return serve_metrics(ctx);
+    case route_kind::none:
+        break;
+    }
+    return text(404, "not found", ctx.now);
+}
+
+} // namespace
+
+const std::string* response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return &v;
+    return nullptr;
+}
+
+bool if_none_match_matches(std::string_view list, std::string_view etag) {
+    auto opaque = [](std::string_view tag) {
+        if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+        return tag;
+    };
+    const std::string_view want = opaque(etag);
+    std::size_t i = 0;
+    while (i < list.size()) {
+        while (i < list.size() && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+            ++i;
+        if (i >= list.size()) break;
+        if (list[i] == '*') return true;
+        std::size_t start = i;
+        if (list.substr(i, 2) == "W/") i += 2;
+        if (i >= list.size() || list[i] != '"') return false; // malformed: treat as no match
+        auto close = list.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        if (opaque(list.substr(start, close + 1 - start)) == want) return true;
+        i = close + 1;
+    }
+    return false;
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+    std::string_view rest = accept_encoding;
+    while (!rest.empty()) {
+        auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        auto semi = item.find(';');
+        std::string_view coding = trim(item.substr(0, semi));
+        if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip")) continue;
+        double q = 1.0;
+        std::string_view params =
+            semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
+        while (!params.empty()) {
+            auto s = params.find(';');
+            std::string_view p = trim(params.substr(0, s));
+            params = s == std::string_view::npos ? std::string_view{} : params.substr(s + 1);
+            if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                try {
+                    q = std::stod(std::string(p.substr(2)));
+                } catch (const std::exception&) {
+                    q = 0;
+                }
+            }
+        }
+        return q > 0;
+    }
+    return false;
+}
+
+response error_response(unsigned status, std::string_view message, std::int64_t now) {
+    response r = text(status, message, now);
+    r.route = "other";
+    return r;
+}
+
+response handle(const request& req, const route_context& ctx) {
+    response r;
+    try {
+        r = dispatch(req, ctx);
+    } catch (const std::exception&) {
+        r = text(500, "internal error", ctx.now);
+    }
+    if (r.route.empty()) {
+        auto qmark = req.target.find('?');
+        r.route = route_label(classify(std::string_view(req.target).substr(0, qmark)));
+    }
+    r.head = req.method == "HEAD";
+    return r;
+}
+
+} // namespace casacal::daemon

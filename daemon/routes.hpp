@@ -1,0 +1,82 @@
+#pragma once
+// The request handler: a pure function of (request, snapshot, health, now)
+// to a response, so it can be tested without sockets. It serves only the
+// routes listed here, from memory; it never opens a file.
+//
+// Routes: GET/HEAD/OPTIONS /calendar.ics, /calendar/{category}.ics,
+// /events/{id}.ics, /api/events, /healthz, /metrics. /healthz answers 200
+// also when degraded (the daemon still serves its last good snapshot); the
+// `status` field tells ok from degraded. Feeds and the API may be cached
+// for k_feed_max_age seconds; clients revalidate with ETag/Last-Modified.
+
+#include "daemon/health.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/snapshot.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace casacal::daemon {
+
+/// The parts of an HTTP request the routes look at.
+struct request {
+    std::string method; ///< as sent, e.g. "GET"
+    std::string target; ///< origin-form, e.g. "/api/events?from=2026-12-01"
+    std::optional<std::string> if_none_match;
+    std::optional<std::string> if_modified_since;
+    std::string accept_encoding;
+};
+
+/// A response before serialization. The body is either owned (`body`) or
+/// shared with the snapshot (`shared_body`, which keeps it alive).
+struct response {
+    unsigned status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::shared_ptr<const std::string> shared_body;
+    bool head = false; ///< HEAD: send the headers of `payload()` without it
+    std::string route; ///< metric label: "feed", "api_events", "healthz"...
+
+    std::string_view payload() const { return shared_body ? std::string_view(*shared_body) : body; }
+    /// The value of header `name` (case-insensitive), or nullptr.
+    const std::string* header(std::string_view name) const;
+    void set(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+    }
+};
+
+/// Routes added by other features (pages, personal feeds, subscriptions).
+/// Returns nullopt for a request it does not handle.
+using route_hook = std::function<std::optional<response>(const request&)>;
+
+/// What a handler may read besides the request. Io thread only.
+struct route_context {
+    std::shared_ptr<const snapshot> current; ///< null before the first build
+    const health_state* health = nullptr;
+    const metrics* counters = nullptr;
+    std::int64_t now = 0; ///< Unix seconds
+    const route_hook* extra = nullptr;
+};
+
+/// `Cache-Control` max-age of feeds and the API, in seconds.
+inline constexpr int k_feed_max_age = 300;
+
+/// Handles one request. Never throws for any request; Server and Date are set.
+response handle(const request& req, const route_context& ctx);
+
+/// The response for a request that could not be parsed (400, 413, 431...).
+response error_response(unsigned status, std::string_view message, std::int64_t now);
+
+/// True when the If-None-Match field value `list` matches `etag` under the
+/// weak comparison of RFC 9110 §13.1.2 (or is "*").
+bool if_none_match_matches(std::string_view list, std::string_view etag);
+
+/// True when Accept-Encoding lists gzip (or x-gzip) with a non-zero q.
+bool accepts_gzip(std::string_view accept_encoding);
+
+} // namespace casacal::daemon

@@ -1,0 +1,270 @@
+#include "daemon/service.hpp"
+
+#include "daemon/agenda_range.hpp"
+#include "daemon/calendar_lock.hpp"
+#include "daemon/http_date.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/rebuilder.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/server.hpp"
+#include "daemon/site_build.hpp"
+#include "daemon/startup_error.hpp"
+#include "daemon/systemd_notifier.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <ctime>
+
+namespace casacal::daemon {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+/// How long SIGTERM waits for in-flight responses before closing them.
+constexpr auto k_stop_grace = std::chrono::seconds(10);
+
+std::int64_t unix_now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+// Room for max_connections sockets plus the database, inotify and SMTP.
+void raise_file_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+std::string serving_status(const snapshot& s) {
+    return "serving generation " + std::to_string(s.generation) + ", " +
+           std::to_string(s.event_count) + " events";
+}
+
+} // namespace
+
+struct service::impl {
+    std::filesystem::path main_file;
+    asio::io_context io{1};
+    std::optional<store::database> io_db; ///< the io thread's connection
+    std::shared_ptr<const snapshot> current;
+    health_state health;
+    daemon::metrics metrics;
+    service_extensions ext;
+    session_hooks hooks;
+    systemd_notifier notifier{io};
+    std::unique_ptr<server> http;
+    std::unique_ptr<reload_triggers> triggers;
+    std::unique_ptr<rebuilder> worker;
+    asio::signal_set stop_signals{io, SIGTERM, SIGINT};
+    asio::steady_timer stop_timer{io};
+    std::chrono::steady_clock::time_point stop_deadline;
+    bool stopping = false;
+
+    // Absolute, so that the watched folders do not depend on the working directory.
+    explicit impl(std::filesystem::path file)
+        : main_file(std::filesystem::absolute(file).lexically_normal()) {}
+
+    response handle(const request& req) {
+        route_context ctx;
+        ctx.current = current;
+        ctx.health = &health;
+        ctx.counters = &metrics;
+        ctx.now = unix_now();
+        ctx.extra = &ext.routes;
+        response r = daemon::handle(req, ctx);
+        metrics.count_request(r.route, r.status);
+        if (r.status >= 500)
+            log_error(req.method + " " + redact_target(req.target) + " " +
+                      std::to_string(r.status));
+        return r;
+    }
+
+    void first_build() {
+        const std::int64_t now = unix_now();
+        build_outcome outcome = build_site(main_file, io_db, now, 1);
+        for (const auto& d : outcome.problems.sorted())
+            log(d.level == config::severity::error ? log_level::error : log_level::warning,
+                d.format());
+        if (!outcome.failure.empty())
+            throw startup_error(exit_runtime, "database: " + outcome.failure);
+        if (!outcome.ok()) {
+            std::size_t errors = 0;
+            for (const auto& d : outcome.problems.items())
+                errors += d.level == config::severity::error;
+            throw startup_error(exit_invalid, main_file.string() + ": " + std::to_string(errors) +
+                                                  " error(s) in the site's files, not starting");
+        }
+        current = outcome.built;
+        health.last_reload = now;
+        if (calendar::site_of(*current->calendar).smtp.url.empty()) health.smtp = "pickup";
+    }
+
+    void watch_site() {
+        const config::site& site = calendar::site_of(*current->calendar);
+        triggers->watch(site.main_file, site.site.events_dir, site.site.members_file);
+        std::int64_t next;
+        {
+            std::lock_guard lock(calendar_mutex());
+            config::civil today = local_today(*current->calendar, unix_now());
+            int y;
+            unsigned m, d;
+            civil_from_days(days_from_civil(today.year, static_cast<unsigned>(today.month),
+                                            static_cast<unsigned>(today.day)) +
+                                1,
+                            y, m, d);
+            config::civil tomorrow;
+            tomorrow.year = y;
+            tomorrow.month = static_cast<int>(m);
+            tomorrow.day = static_cast<int>(d);
+            next = calendar::site_midnight(*current->calendar, tomorrow);
+        }
+        // One second late, so that the rebuild's "now" is surely the new day.
+        triggers->schedule(
+            std::chrono::system_clock::from_time_t(static_cast<std::time_t>(next + 1)));
+    }
+
+    void reload(const std::string& reason) {
+        if (stopping) return;
+        log_info("reloading: " + reason);
+        notifier.reloading();
+        worker->request();
+    }
+
+    void reloaded(build_outcome outcome) {
+        if (stopping) return;
+        health.last_reload = unix_now();
+        metrics.count_reload(outcome.ok());
+        if (outcome.ok()) {
+            current = outcome.built;
+            health.last_reload_ok = true;
+            health.errors.clear();
+            health.database = "ok";
+            for (const auto& w : current->warnings)
+                log_warning(w);
+            log_info("generation " + std::to_string(current->generation) +
+                     " loaded: " + std::to_string(current->event_count) + " events, " +
+                     std::to_string(current->feeds.size()) + " feeds");
+            notifier.ready(serving_status(*current));
+            watch_site();
+            if (ext.reloaded) ext.reloaded(current);
+            return;
+        }
+        health.last_reload_ok = false;
+        health.errors.clear();
+        for (const auto& d : outcome.problems.sorted()) {
+            if (d.level == config::severity::error) {
+                health.errors.push_back(d.format());
+                log_error(d.format());
+            }
+        }
+        if (!outcome.failure.empty()) {
+            health.database = outcome.failure;
+            health.errors.push_back("database: " + outcome.failure);
+            log_error("reload failed: database: " + outcome.failure);
+        }
+        log_warning("reload rejected, still serving generation " +
+                    std::to_string(current->generation) + " (" +
+                    std::to_string(health.errors.size()) + " errors)");
+        notifier.ready("degraded: " + std::to_string(health.errors.size()) +
+                       " errors in config, serving generation " +
+                       std::to_string(current->generation));
+    }
+
+    void wait_stop_signal() {
+        stop_signals.async_wait([this](const error_code& ec, int signo) {
+            if (ec) return;
+            log_info(std::string("stopping on ") + (signo == SIGINT ? "SIGINT" : "SIGTERM"));
+            stop();
+        });
+    }
+
+    void stop() {
+        stopping = true;
+        notifier.stopping();
+        notifier.cancel();
+        triggers->cancel();
+        worker->stop();
+        http->stop();
+        if (ext.stopping) ext.stopping();
+        stop_deadline = std::chrono::steady_clock::now() + k_stop_grace;
+        poll_stop();
+    }
+
+    // In-flight responses finish on their own; past the deadline the rest
+    // is closed so that run() returns.
+    void poll_stop() {
+        if (http->connections() == 0) return;
+        if (std::chrono::steady_clock::now() >= stop_deadline) {
+            log_warning("closing " + std::to_string(http->connections()) +
+                        " connections still open");
+            http->close_all();
+            return;
+        }
+        stop_timer.expires_after(std::chrono::milliseconds(100));
+        stop_timer.async_wait([this](const error_code& ec) {
+            if (!ec) poll_stop();
+        });
+    }
+
+    int run() {
+        raise_file_limit();
+        first_build();
+        hooks.handle = [this](const request& req) { return handle(req); };
+        hooks.rejected = [this](unsigned status, const std::string& reason) {
+            metrics.count_request("other", status);
+            log(log_level::notice, "refused request: " + std::to_string(status) + " " + reason);
+        };
+        hooks.now = unix_now;
+        http = std::make_unique<server>(io, hooks);
+        const config::site& site = calendar::site_of(*current->calendar);
+        try {
+            http->listen(site.http.address, site.http.port);
+        } catch (const std::system_error& e) {
+            throw startup_error(exit_runtime, e.what());
+        }
+        worker = std::make_unique<rebuilder>(
+            io, main_file, [this](build_outcome o) { reloaded(std::move(o)); }, unix_now);
+        worker->set_generation(current->generation);
+        triggers =
+            std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
+        watch_site();
+        wait_stop_signal();
+        for (const auto& w : current->warnings)
+            log_warning(w);
+        if (ext.started) ext.started(io, *io_db, current);
+        log_info("listening on " + site.http.listen + ", " + serving_status(*current));
+        notifier.ready(serving_status(*current));
+        io.run();
+        // The worker may still be building: join it before anything it uses goes away.
+        worker.reset();
+        log_info("stopped");
+        return exit_ok;
+    }
+};
+
+service::service(std::filesystem::path main_file)
+    : impl_(std::make_unique<impl>(std::move(main_file))) {}
+service::~service() = default;
+
+int service::run() {
+    return impl_->run();
+}
+void service::extend(service_extensions extensions) {
+    impl_->ext = std::move(extensions);
+}
+daemon::metrics& service::counters() {
+    return impl_->metrics;
+}
+health_state& service::health() {
+    return impl_->health;
+}
+
+} // namespace casacal::daemon

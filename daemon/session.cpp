@@ -1,0 +1,185 @@
+#include "daemon/session.hpp"
+
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace casacal::daemon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using beast::error_code;
+
+namespace {
+
+constexpr std::size_t k_buffer_limit = 64 * 1024;
+constexpr auto k_linger = std::chrono::seconds(2);
+
+/// Every value of a header field that may be repeated, joined by ", ".
+std::optional<std::string> joined(const http::fields& f, http::field name) {
+    auto [first, last] = f.equal_range(name);
+    if (first == last) return std::nullopt;
+    std::string out;
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ", ";
+        out += it->value();
+    }
+    return out;
+}
+
+bool no_body_status(unsigned status) {
+    return status == 204 || status == 304 || (status >= 100 && status < 200);
+}
+
+} // namespace
+
+session::session(asio::ip::tcp::socket socket, connection_manager& manager,
+                 const session_hooks& hooks, const session_limits& limits)
+    : stream_(std::move(socket)), buffer_(k_buffer_limit), manager_(manager), hooks_(hooks),
+      limits_(limits) {
+    manager_.add(this);
+}
+
+session::~session() {
+    manager_.remove(this);
+}
+
+void session::start() {
+    do_read_header();
+}
+
+void session::shutdown() {
+    stopping_ = true;
+    if (!writing_) close();
+}
+
+void session::close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.close();
+}
+
+void session::do_wait_request() {
+    // Between requests the client may stay silent for idle_timeout; the
+    // header deadline starts with the first byte of the next request.
+    if (buffer_.size() > 0) return do_read_header();
+    stream_.expires_after(limits_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                self->on_wait_request(ec, n);
+                            });
+}
+
+void session::on_wait_request(const error_code& ec, std::size_t n) {
+    if (ec) return close(); // end of stream, idle timeout, or stopping
+    buffer_.commit(n);
+    do_read_header();
+}
+
+void session::do_read_header() {
+    if (stopping_) return close();
+    parser_.emplace();
+    parser_->header_limit(limits_.header_limit);
+    parser_->body_limit(0);
+    stream_.expires_after(limits_.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                self->on_read_header(ec, n);
+                            });
+}
+
+void session::on_read_header(const error_code& ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::eof || closed_)
+        return close();
+    if (ec == http::error::body_limit) return refuse(413, "request body not accepted");
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        return refuse(431, "request header fields too large");
+    if (ec && ec.category() != http::make_error_code(http::error::bad_target).category())
+        return close(); // the socket failed (reset...): nobody to answer
+    if (ec) return refuse(400, "bad request");
+
+    auto& msg = parser_->get();
+    // Bodies are never read: a GET or HEAD has none, and no route accepts one.
+    if (!parser_->is_done()) return refuse(413, "request body not accepted");
+
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
+    const auto hosts = msg.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && msg.version() >= 11))
+        return refuse(400, "bad request: Host header");
+
+    request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.if_none_match = joined(msg, http::field::if_none_match);
+    if (auto it = msg.find(http::field::if_modified_since); it != msg.end())
+        req.if_modified_since = std::string(it->value());
+    req.accept_encoding = joined(msg, http::field::accept_encoding).value_or("");
+    response r = hooks_.handle(req);
+    do_write(std::move(r), msg.keep_alive() && !stopping_, msg.version());
+}
+
+void session::refuse(unsigned status, const std::string& reason) {
+    if (hooks_.rejected) hooks_.rejected(status, reason);
+    // The stream is out of sync after a malformed request: answer, then close.
+    response r = error_response(status, reason, hooks_.now ? hooks_.now() : 0);
+    do_write(std::move(r), false, 11);
+}
+
+void session::do_write(response r, bool keep_alive, unsigned version) {
+    pending_ = std::move(r);
+    res_ = {};
+    res_.version(version == 10 ? 10 : 11);
+    res_.result(pending_.status);
+    for (const auto& [name, value] : pending_.headers)
+        res_.insert(name, value);
+    const std::string_view payload = pending_.payload();
+    if (no_body_status(pending_.status)) {
+        // no payload, no Content-Length
+    } else if (pending_.head) {
+        res_.content_length(payload.size());
+    } else {
+        res_.body() = http::span_body<const char>::value_type(payload.data(), payload.size());
+        res_.content_length(payload.size());
+    }
+    res_.keep_alive(keep_alive);
+    writing_ = true;
+    stream_.expires_after(limits_.write_timeout);
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
+                          self->on_write(ec, keep_alive);
+                      });
+}
+
+void session::on_write(const error_code& ec, bool keep_alive) {
+    writing_ = false;
+    pending_ = {};
+    res_ = {};
+    if (ec) return close();
+    if (!keep_alive || stopping_) return do_close();
+    do_wait_request();
+}
+
+void session::do_close() {
+    // Half-close and read what the client still sends, briefly, so that
+    // unread request bytes do not turn our close into a reset that could
+    // destroy the response before the client reads it.
+    error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(k_linger);
+    do_drain();
+}
+
+void session::do_drain() {
+    if (closed_) return;
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                                if (ec) return self->close();
+                                self->do_drain();
+                            });
+}
+
+} // namespace casacal::daemon

@@ -1,0 +1,55 @@
+#pragma once
+// The one pipeline from the site's files to served bytes, shared by
+// `casacal serve` (every reload) and `casacal export`, so both give the
+// same bytes: config::load → calendar::build → fingerprints → revisions →
+// render_feeds → per feed ETag, gzip and Last-Modified (feed_states).
+
+#include "daemon/snapshot.hpp"
+#include "store/database.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace casacal::daemon {
+
+/// The site's files read and validated: config::load's problems and, on
+/// whatever could be read, calendar::build's, so that one pass reports every
+/// problem. `calendar` is null when there is any error.
+struct site_check {
+    config::site site;
+    std::shared_ptr<const calendar::model> calendar;
+    config::diagnostics problems;
+};
+
+/// Reads and validates the site at `main_file`. Never throws for bad input.
+site_check check_site(const std::filesystem::path& main_file);
+
+/// The result of one build: a snapshot when the site is valid, and every
+/// diagnostic found either way.
+struct build_outcome {
+    std::shared_ptr<const snapshot> built; ///< null when `problems` has errors
+    config::diagnostics problems;
+    std::string failure; ///< a non-config failure (database), "" when none
+
+    bool ok() const { return built != nullptr; }
+};
+
+/// Builds generation `generation` of the site at `main_file` as of `now`.
+/// `db` is the calling thread's connection: opened on first use at the
+/// site's storage.database (read-write, migrated), kept for later builds.
+/// Never throws: database failures land in `failure`.
+build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
+                         std::int64_t now, std::uint64_t generation);
+
+/// gzip (RFC 1952) of `bytes`: deflate level 9, no name, mtime 0, so the
+/// output depends on the input alone.
+std::string gzip_compress(std::string_view bytes);
+
+/// The strong ETag (quoted) of exactly these bytes.
+std::string etag_of(std::string_view bytes, std::string_view suffix = {});
+
+} // namespace casacal::daemon

@@ -1,0 +1,166 @@
+#include "daemon/cli.hpp"
+
+#include "daemon/startup_error.hpp"
+#include "test_site.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+using namespace casacal::daemon;
+
+namespace {
+parse_result parse(std::vector<std::string> args) {
+    return parse_arguments(args);
+}
+} // namespace
+
+TEST_CASE("commands and their options parse", "[daemon]") {
+    auto r = parse({"serve"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::serve);
+    CHECK(r.options->config == "/etc/casacal/casacal.toml");
+
+    r = parse({"-c", "/srv/site.toml", "check"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::check);
+    CHECK(r.options->config == "/srv/site.toml");
+
+    r = parse({"export", "--category", "apero", "-o", "out.ics", "--config=x.toml"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::export_feed);
+    CHECK(r.options->category == "apero");
+    CHECK(r.options->output == "out.ics");
+    CHECK(r.options->config == "x.toml");
+
+    r = parse({"agenda", "--from", "2026-12-01", "--to=2026-12-31", "--json"});
+    REQUIRE(r.options);
+    CHECK(r.options->from == "2026-12-01");
+    CHECK(r.options->to == "2026-12-31");
+    CHECK(r.options->json);
+
+    r = parse({"send-test", "--to", "camille@example.org"});
+    REQUIRE(r.options);
+    CHECK(r.options->to_address == "camille@example.org");
+
+    r = parse({"reminders", "--json"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::reminders);
+}
+
+TEST_CASE("help and version", "[daemon]") {
+    auto r = parse({"--version"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::version);
+    r = parse({"--help"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::help);
+    CHECK_FALSE(r.options->help_for);
+    r = parse({"export", "--help"});
+    REQUIRE(r.options);
+    CHECK(r.options->cmd == command::help);
+    CHECK(r.options->help_for == command::export_feed);
+    std::ostringstream out, err;
+    CHECK(run_command(*r.options, out, err) == exit_ok);
+    CHECK(out.str().rfind("usage: casacal export", 0) == 0);
+}
+
+TEST_CASE("usage errors are reported, not run", "[daemon]") {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{},
+                                               {"frobnicate"},
+                                               {"--frobnicate"},
+                                               {"serve", "extra"},
+                                               {"check", "--json"},
+                                               {"-c"},
+                                               {"serve", "-c"},
+                                               {"export", "--category"},
+                                               {"send-test"},
+                                               {"agenda", "--from", "2026-13-01"},
+                                               {"agenda", "--to", "tomorrow"},
+                                               {"reminders", "--to", "x@example.org"}}) {
+        std::string joined;
+        for (const auto& a : args)
+            joined += a + " ";
+        INFO(joined);
+        auto r = parse(args);
+        CHECK_FALSE(r.options);
+        CHECK_FALSE(r.error.empty());
+    }
+}
+
+TEST_CASE("main_program exits 2 on a usage error", "[daemon]") {
+    std::vector<std::string> storage = {"casacal", "frobnicate"};
+    std::vector<char*> argv;
+    for (auto& s : storage)
+        argv.push_back(s.data());
+    CHECK(main_program(static_cast<int>(argv.size()), argv.data()) == exit_usage);
+}
+
+TEST_CASE("check prints nothing but ok for a valid site, every problem otherwise", "[daemon]") {
+    testing::test_site site;
+    cli_options o;
+    o.cmd = command::check;
+    o.config = site.main_file();
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_ok);
+    CHECK(out.str() == site.main_file().string() + ": ok\n");
+    CHECK(err.str().empty());
+
+    site.write("events.d/bad.toml", "[[event]]\nid = \"x\"\ntitel = \"typo\"\n");
+    std::ostringstream out2, err2;
+    CHECK(run_command(o, out2, err2) == exit_invalid);
+    CHECK(out2.str().empty());
+    CHECK(err2.str().find((site.dir() / "events.d/bad.toml").string() + ":3:1: error: ") !=
+          std::string::npos);
+}
+
+TEST_CASE("reminders are not available until the feature is wired", "[daemon]") {
+    cli_options o;
+    o.cmd = command::reminders;
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_runtime);
+    CHECK(err.str() == "casacal: reminders are not available in this build\n");
+}
+
+TEST_CASE("agenda lists one line per occurrence", "[daemon]") {
+    testing::test_site site;
+    cli_options o;
+    o.cmd = command::agenda;
+    o.config = site.main_file();
+    o.from = "2026-12-01";
+    o.to = "2027-01-31";
+    site.write("events.d/weekend.toml", R"([[event]]
+id       = "weekend"
+title    = "Week-end"
+category = "atelier"
+start    = 2026-12-12
+end      = 2026-12-13
+[[event]]
+id       = "inventaire"
+title    = "Inventaire"
+category = "atelier"
+start    = 2026-12-20
+)");
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_ok);
+    CHECK(err.str().empty());
+    CHECK(out.str() == "2026-12-03 18:30–21:00  Casapéro  (Espace convivial)\n"
+                       "2026-12-12–2026-12-13  Week-end\n"
+                       "2026-12-20 all day  Inventaire\n"
+                       "2027-01-07 18:30–21:00  Casapéro  (Espace convivial)\n");
+}
+
+TEST_CASE("export writes the feed serve publishes", "[daemon]") {
+    testing::test_site site;
+    cli_options o;
+    o.cmd = command::export_feed;
+    o.config = site.main_file();
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_ok);
+    CHECK(out.str().rfind("BEGIN:VCALENDAR\r\n", 0) == 0);
+    o.category = "nope";
+    std::ostringstream out2, err2;
+    CHECK(run_command(o, out2, err2) == exit_invalid);
+    CHECK(err2.str() == "casacal: unknown category \"nope\"\n");
+}

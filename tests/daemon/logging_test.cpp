@@ -1,0 +1,35 @@
+#include "daemon/http_date.hpp"
+#include "daemon/logging.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal::daemon;
+
+TEST_CASE("log lines carry a journal priority only under journald", "[daemon]") {
+    CHECK(format_log_line(log_level::error, "boom", true) == "<3>boom");
+    CHECK(format_log_line(log_level::info, "hello", true) == "<6>hello");
+    CHECK(format_log_line(log_level::warning, "x", false) == "x");
+    CHECK(format_log_line(log_level::info, "two\nlines\r", false) == "two lines ");
+    CHECK(format_log_line(log_level::info, std::string("nul\0!", 5), false) == "nul\\x00!");
+}
+
+TEST_CASE("tokens in request targets are redacted", "[daemon]") {
+    CHECK(redact_target("/feeds/3f9a1c0ffee.ics") == "/feeds/REDACTED.ics");
+    CHECK(redact_target("/unsubscribe/s3cr3t") == "/unsubscribe/REDACTED");
+    CHECK(redact_target("/unsubscribe/s3cr3t?x=1") == "/unsubscribe/REDACTED?REDACTED");
+    CHECK(redact_target("/confirm?token=abc") == "/confirm?REDACTED");
+    CHECK(redact_target("/calendar.ics?v=2") == "/calendar.ics?v=2");
+    CHECK(redact_target("/events/a.ics") == "/events/a.ics");
+    CHECK(redact_target("/x\r\nInjected: yes") == "/x  Injected: yes");
+}
+
+TEST_CASE("HTTP dates format and parse in the three forms", "[daemon]") {
+    CHECK(format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+    CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777);
+    CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777);
+    CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37"));
+    CHECK_FALSE(parse_http_date("Sun, 36 Nov 1994 08:49:37 GMT"));
+    CHECK_FALSE(parse_http_date(""));
+    CHECK(format_rfc3339_utc(1795953600) == "2026-11-29T12:00:00Z");
+}

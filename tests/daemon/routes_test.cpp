@@ -1,0 +1,351 @@
+#include "daemon/routes.hpp"
+
+#include "daemon/http_date.hpp"
+#include "daemon/site_build.hpp"
+#include "test_site.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+using namespace casacal::daemon;
+
+namespace {
+
+// 2026-11-29T12:00:00Z
+constexpr std::int64_t k_now = 1795953600;
+
+std::string inflate_gzip(std::string_view in) {
+    z_stream zs{};
+    REQUIRE(inflateInit2(&zs, 31) == Z_OK);
+    std::string out(1 << 20, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = inflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    inflateEnd(&zs);
+    REQUIRE(rc == Z_STREAM_END);
+    return out;
+}
+
+std::shared_ptr<const snapshot> fake_snapshot() {
+    auto s = std::make_shared<snapshot>();
+    s->generation = 7;
+    s->loaded = k_now - 60;
+    s->categories = {"apero"};
+    feed_entity f;
+    f.body = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n";
+    f.gzip_body = gzip_compress(f.body);
+    f.etag = etag_of(f.body);
+    f.gzip_etag = etag_of(f.body, "-gz");
+    f.last_modified = k_now - 3600;
+    s->feeds.emplace("/calendar.ics", f);
+    s->feeds.emplace("/calendar/apero.ics", f);
+    s->feeds.emplace("/events/casapero.ics", f);
+    return s;
+}
+
+struct fixture {
+    std::shared_ptr<const snapshot> snap = fake_snapshot();
+    health_state health;
+    metrics counters;
+
+    response get(const std::string& target, const std::string& method = "GET") const {
+        request req;
+        req.method = method;
+        req.target = target;
+        return run(req);
+    }
+    response run(const request& req) const {
+        route_context ctx;
+        ctx.current = snap;
+        ctx.health = &health;
+        ctx.counters = &counters;
+        ctx.now = k_now;
+        return handle(req, ctx);
+    }
+    const feed_entity& feed() const { return snap->feeds.at("/calendar.ics"); }
+};
+
+std::string header_or_empty(const response& r, std::string_view name) {
+    const std::string* v = r.header(name);
+    return v ? *v : std::string();
+}
+
+} // namespace
+
+TEST_CASE("a feed is served from the snapshot with cache headers", "[daemon]") {
+    fixture f;
+    response r = f.get("/calendar.ics");
+    CHECK(r.status == 200);
+    CHECK(r.payload() == f.feed().body);
+    CHECK(header_or_empty(r, "Content-Type") == "text/calendar; charset=utf-8");
+    CHECK(header_or_empty(r, "ETag") == f.feed().etag);
+    CHECK(header_or_empty(r, "ETag").front() == '"');
+    CHECK(header_or_empty(r, "Last-Modified") == format_http_date(k_now - 3600));
+    CHECK(header_or_empty(r, "Cache-Control") == "public, max-age=300");
+    CHECK(header_or_empty(r, "Access-Control-Allow-Origin") == "*");
+    CHECK(header_or_empty(r, "Vary") == "Accept-Encoding");
+    CHECK(header_or_empty(r, "Server") == "casacal/" CASACAL_VERSION);
+    CHECK(header_or_empty(r, "Date") == format_http_date(k_now));
+    CHECK(r.header("Content-Encoding") == nullptr);
+    CHECK(r.route == "feed");
+    CHECK_FALSE(r.head);
+
+    CHECK(f.get("/calendar/apero.ics").status == 200);
+    CHECK(f.get("/events/casapero.ics").status == 200);
+    CHECK(f.get("/calendar.ics?cachebuster=1").status == 200);
+}
+
+TEST_CASE("HEAD gives the GET headers and marks the body as omitted", "[daemon]") {
+    fixture f;
+    response r = f.get("/calendar.ics", "HEAD");
+    CHECK(r.status == 200);
+    CHECK(r.head);
+    CHECK(r.payload().size() == f.feed().body.size());
+    CHECK(header_or_empty(r, "ETag") == f.feed().etag);
+}
+
+TEST_CASE("If-None-Match answers 304", "[daemon]") {
+    fixture f;
+    request req;
+    req.method = "GET";
+    req.target = "/calendar.ics";
+
+    SECTION("exact tag") {
+        req.if_none_match = f.feed().etag;
+        CHECK(f.run(req).status == 304);
+    }
+    SECTION("weak comparison and lists") {
+        req.if_none_match = "\"other\", W/" + f.feed().etag;
+        response r = f.run(req);
+        CHECK(r.status == 304);
+        CHECK(r.payload().empty());
+        CHECK(header_or_empty(r, "ETag") == f.feed().etag);
+    }
+    SECTION("star") {
+        req.if_none_match = "*";
+        CHECK(f.run(req).status == 304);
+    }
+    SECTION("another tag") {
+        req.if_none_match = "\"0123\"";
+        CHECK(f.run(req).status == 200);
+    }
+    SECTION("If-Modified-Since is ignored when If-None-Match is present") {
+        req.if_none_match = "\"0123\"";
+        req.if_modified_since = format_http_date(k_now);
+        CHECK(f.run(req).status == 200);
+    }
+    SECTION("the gzip tag does not match the identity representation") {
+        req.if_none_match = f.feed().gzip_etag;
+        CHECK(f.run(req).status == 200);
+    }
+}
+
+TEST_CASE("If-Modified-Since answers 304 from Last-Modified on", "[daemon]") {
+    fixture f;
+    request req;
+    req.method = "GET";
+    req.target = "/calendar.ics";
+    req.if_modified_since = format_http_date(k_now - 3600);
+    CHECK(f.run(req).status == 304);
+    req.if_modified_since = format_http_date(k_now - 3601);
+    CHECK(f.run(req).status == 200);
+    req.if_modified_since = "not a date";
+    CHECK(f.run(req).status == 200);
+}
+
+TEST_CASE("gzip only when Accept-Encoding asks for it", "[daemon]") {
+    fixture f;
+    request req;
+    req.method = "GET";
+    req.target = "/calendar.ics";
+
+    SECTION("asked") {
+        req.accept_encoding = "br, gzip;q=0.8";
+        response r = f.run(req);
+        CHECK(header_or_empty(r, "Content-Encoding") == "gzip");
+        CHECK(header_or_empty(r, "ETag") == f.feed().gzip_etag);
+        CHECK(header_or_empty(r, "ETag") != f.feed().etag);
+        CHECK(inflate_gzip(r.payload()) == f.feed().body);
+        req.if_none_match = f.feed().gzip_etag;
+        CHECK(f.run(req).status == 304);
+    }
+    SECTION("refused with q=0") {
+        req.accept_encoding = "gzip;q=0, identity";
+        CHECK(f.run(req).header("Content-Encoding") == nullptr);
+    }
+    SECTION("not mentioned") {
+        req.accept_encoding = "";
+        CHECK(f.run(req).payload() == f.feed().body);
+        req.accept_encoding = "deflate, br";
+        CHECK(f.run(req).payload() == f.feed().body);
+    }
+}
+
+TEST_CASE("accepts_gzip reads codings and q-values", "[daemon]") {
+    CHECK(accepts_gzip("gzip"));
+    CHECK(accepts_gzip("GZIP"));
+    CHECK(accepts_gzip("x-gzip"));
+    CHECK(accepts_gzip("deflate, gzip ; q=0.5"));
+    CHECK_FALSE(accepts_gzip("gzip;q=0"));
+    CHECK_FALSE(accepts_gzip("gzip;q=0.000"));
+    CHECK_FALSE(accepts_gzip("*"));
+    CHECK_FALSE(accepts_gzip("gzipped"));
+}
+
+TEST_CASE("other methods on known routes get 405 with Allow", "[daemon]") {
+    fixture f;
+    for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "TRACE"}) {
+        response r = f.get("/calendar.ics", method);
+        CHECK(r.status == 405);
+        CHECK(header_or_empty(r, "Allow") == "GET, HEAD, OPTIONS");
+    }
+    CHECK(f.get("/api/events", "POST").status == 405);
+}
+
+TEST_CASE("unknown paths and traversal attempts get 404 without touching files", "[daemon]") {
+    fixture f;
+    for (const char* target : {"/", "/nope", "/calendar.ics/", "/events/../../etc/passwd.ics",
+                               "/events/%2e%2e/%2e%2e/etc/passwd.ics", "/events/%2e%2e.ics",
+                               "/calendar/..%2f..%2fetc%2fpasswd.ics", "/events/Casapero.ics",
+                               "/events/unknown.ics", "/calendar/unknown.ics", "//calendar.ics",
+                               "/events/.ics", "/events/casapero.ics%00", "/etc/passwd"}) {
+        INFO(target);
+        response r = f.get(target);
+        CHECK(r.status == 404);
+        CHECK(r.payload() == "not found\n");
+    }
+    CHECK(f.get("*").status == 400);
+}
+
+TEST_CASE("an absolute-form target is served by its path", "[daemon]") {
+    fixture f;
+    CHECK(f.get("http://agenda.casaco.example/calendar.ics").status == 200);
+}
+
+TEST_CASE("OPTIONS is a CORS preflight", "[daemon]") {
+    fixture f;
+    response r = f.get("/calendar.ics", "OPTIONS");
+    CHECK(r.status == 204);
+    CHECK(header_or_empty(r, "Access-Control-Allow-Origin") == "*");
+    CHECK(header_or_empty(r, "Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS");
+    CHECK(r.payload().empty());
+    CHECK(f.get("/nope", "OPTIONS").status == 404);
+}
+
+TEST_CASE("/healthz reports status, generation and reload errors", "[daemon]") {
+    fixture f;
+    auto doc = nlohmann::json::parse(f.get("/healthz").payload());
+    CHECK(doc["status"] == "ok");
+    CHECK(doc["generation"] == 7);
+    CHECK(doc["last_reload"] == format_rfc3339_utc(k_now - 60));
+    CHECK(doc["errors"].empty());
+    CHECK(doc["database"] == "ok");
+
+    f.health.last_reload_ok = false;
+    f.health.errors = {"/site/events.d/a.toml:3:1: error: unknown key \"titel\""};
+    f.health.last_reload = k_now;
+    response r = f.get("/healthz");
+    CHECK(r.status == 200);
+    doc = nlohmann::json::parse(r.payload());
+    CHECK(doc["status"] == "degraded");
+    CHECK(doc["errors"][0] == "/site/events.d/a.toml:3:1: error: unknown key \"titel\"");
+    CHECK(doc["last_reload"] == "2026-11-29T12:00:00Z");
+}
+
+TEST_CASE("/metrics is Prometheus text", "[daemon]") {
+    fixture f;
+    f.counters.count_request("feed", 200);
+    f.counters.count_request("feed", 200);
+    f.counters.count_reload(false);
+    response r = f.get("/metrics");
+    CHECK(header_or_empty(r, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    const std::string text(r.payload());
+    CHECK(text.find("casacal_http_requests_total{route=\"feed\",status=\"200\"} 2\n") !=
+          std::string::npos);
+    CHECK(text.find("casacal_feed_bytes{path=\"/calendar.ics\"} " +
+                    std::to_string(f.feed().body.size()) + "\n") != std::string::npos);
+    CHECK(text.find("casacal_config_reloads_total 1\n") != std::string::npos);
+    CHECK(text.find("casacal_config_reload_failures_total 1\n") != std::string::npos);
+    CHECK(text.find("casacal_config_generation 7\n") != std::string::npos);
+}
+
+TEST_CASE("the route hook answers paths the routes do not know", "[daemon]") {
+    fixture f;
+    route_hook hook = [](const request& req) -> std::optional<response> {
+        if (req.target != "/") return std::nullopt;
+        response r;
+        r.body = "agenda";
+        return r;
+    };
+    request req;
+    req.method = "GET";
+    req.target = "/";
+    route_context ctx;
+    ctx.current = f.snap;
+    ctx.now = k_now;
+    ctx.extra = &hook;
+    CHECK(handle(req, ctx).payload() == "agenda");
+    req.target = "/x";
+    CHECK(handle(req, ctx).status == 404);
+}
+
+TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {
+    testing::test_site site;
+    std::optional<casacal::store::database> db;
+    build_outcome built = build_site(site.main_file(), db, k_now, 1);
+    for (const auto& d : built.problems.items())
+        INFO(d.format());
+    REQUIRE(built.failure.empty());
+    REQUIRE(built.ok());
+    fixture f;
+    f.snap = built.built;
+
+    SECTION("a valid range") {
+        response r = f.get("/api/events?from=2026-12-01&to=2027-02-01");
+        REQUIRE(r.status == 200);
+        CHECK(header_or_empty(r, "Content-Type") == "application/json");
+        CHECK(header_or_empty(r, "Access-Control-Allow-Origin") == "*");
+        auto doc = nlohmann::json::parse(r.payload());
+        REQUIRE(doc["occurrences"].size() == 2);
+        CHECK(doc["occurrences"][0]["start"] == "2026-12-03T18:30:00+01:00");
+        CHECK(doc["occurrences"][1]["start"] == "2027-01-07T18:30:00+01:00");
+
+        request again;
+        again.method = "GET";
+        again.target = "/api/events?from=2026-12-01&to=2027-02-01";
+        again.if_none_match = header_or_empty(r, "ETag");
+        CHECK(f.run(again).status == 304);
+    }
+    SECTION("defaults: today and the next 30 days") {
+        auto doc = nlohmann::json::parse(f.get("/api/events").payload());
+        REQUIRE(doc["occurrences"].size() == 1);
+        CHECK(doc["occurrences"][0]["start"] == "2026-12-03T18:30:00+01:00");
+    }
+    SECTION("one category") {
+        CHECK(nlohmann::json::parse(
+                  f.get("/api/events?from=2026-12-01&to=2027-02-01&category=atelier")
+                      .payload())["occurrences"]
+                  .empty());
+        response r = f.get("/api/events?category=nope");
+        CHECK(r.status == 404);
+        CHECK(nlohmann::json::parse(r.payload())["error"] == "unknown category: nope");
+    }
+    SECTION("bad ranges are 400 with a JSON error") {
+        for (const char* target :
+             {"/api/events?from=2026-13-01", "/api/events?from=2026-02-30",
+              "/api/events?from=yesterday", "/api/events?to=2026-1-1",
+              "/api/events?from=2026-12-10&to=2026-12-10",
+              "/api/events?from=2026-12-10&to=2026-12-01",
+              "/api/events?from=2026-01-01&to=2030-01-01", "/api/events?from=%zz"}) {
+            INFO(target);
+            response r = f.get(target);
+            CHECK(r.status == 400);
+            CHECK(header_or_empty(r, "Content-Type") == "application/json");
+            CHECK(nlohmann::json::parse(r.payload()).contains("error"));
+        }
+    }
+}
