@@ -2,8 +2,9 @@
 // The calendar of a site: validated events, their occurrences and the
 // iCalendar feeds. Pure values and functions: no I/O, no clock reads (the
 // current time is always passed in), no global mutable state of ours.
-// libical keeps a process-wide zone cache; call these from one thread at a
-// time (the daemon's rebuild worker, or the CLI).
+// A model is immutable: any thread may read it. libical's process-wide zone
+// caches are filled under one lock inside this module (zone.cpp), so the
+// daemon's rebuild worker and its io thread may call in at the same time.
 
 #include "config/site.hpp"
 

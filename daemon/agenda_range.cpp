@@ -1,25 +1,16 @@
 #include "daemon/agenda_range.hpp"
 
-#include "daemon/http_date.hpp"
+#include "calendar/zone.hpp"
 
 namespace casacal::daemon {
 
 namespace {
 
 std::int64_t day_number(const config::civil& c) {
-    return days_from_civil(c.year, static_cast<unsigned>(c.month), static_cast<unsigned>(c.day));
+    return calendar::days_from_civil(c.year, c.month, c.day);
 }
 
-config::civil from_day_number(std::int64_t n) {
-    int y;
-    unsigned m, d;
-    civil_from_days(n, y, m, d);
-    config::civil c;
-    c.year = y;
-    c.month = static_cast<int>(m);
-    c.day = static_cast<int>(d);
-    return c;
-}
+config::civil from_day_number(std::int64_t n) { return calendar::civil_from_days(n); }
 
 } // namespace
 

@@ -1,7 +1,8 @@
 #include "daemon/cli.hpp"
 
+#include "calendar/zone.hpp"
+
 #include "daemon/agenda_range.hpp"
-#include "daemon/calendar_lock.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/service.hpp"
@@ -12,7 +13,6 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 
 namespace casacal::daemon {
 
@@ -135,17 +135,7 @@ std::string agenda_line(const calendar::occurrence& o) {
     std::string line = date_text(o.start_local);
     if (o.all_day) {
         // end_local is exclusive: the last day is the one before it.
-        const auto days =
-            days_from_civil(o.end_local.year, static_cast<unsigned>(o.end_local.month),
-                            static_cast<unsigned>(o.end_local.day)) -
-            1;
-        int y;
-        unsigned m, d;
-        civil_from_days(days, y, m, d);
-        config::civil last;
-        last.year = y;
-        last.month = static_cast<int>(m);
-        last.day = static_cast<int>(d);
+        const config::civil last = calendar::add_days(calendar::date_of(o.end_local), -1);
         line += date_text(last) == date_text(o.start_local) ? std::string(" all day")
                                                             : "–" + date_text(last);
     } else {
@@ -165,7 +155,6 @@ std::string agenda_line(const calendar::occurrence& o) {
 int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     auto model = load_model(o, err);
     if (!model) return exit_invalid;
-    std::lock_guard lock(calendar_mutex());
     agenda_range range =
         resolve_agenda_range(*model, o.from, o.to, static_cast<std::int64_t>(std::time(nullptr)));
     if (!range.error.empty()) {

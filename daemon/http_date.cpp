@@ -1,5 +1,7 @@
 #include "daemon/http_date.hpp"
 
+#include "calendar/zone.hpp"
+
 #include <array>
 #include <cstdio>
 
@@ -58,58 +60,25 @@ struct cursor {
 
 std::optional<std::int64_t> make_time(int y, int mo, int d, int h, int mi, int se) {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
-    return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+    return calendar::days_from_civil(y, mo, d) * 86400 +
            h * 3600 + mi * 60 + se;
 }
 
 } // namespace
 
-std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = floor_div(y, 400);
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const std::int64_t era = floor_div(z, 146097);
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));
-}
-
 std::string format_http_date(std::int64_t t) {
     const std::int64_t days = floor_div(t, 86400);
-    const std::int64_t secs = t - days * 86400;
-    int y;
-    unsigned m, d;
-    civil_from_days(days, y, m, d);
+    const config::civil c = calendar::civil_of(t);
     const auto wday = static_cast<std::size_t>(((days % 7) + 7) % 7);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT", k_days[wday].data(), d,
-                  k_months[m - 1].data(), y, static_cast<int>(secs / 3600),
-                  static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", k_days[wday].data(), c.day,
+                  k_months[static_cast<std::size_t>(c.month - 1)].data(), c.year, c.hour, c.minute,
+                  c.second);
     return buf;
 }
 
 std::string format_rfc3339_utc(std::int64_t t) {
-    const std::int64_t days = floor_div(t, 86400);
-    const std::int64_t secs = t - days * 86400;
-    int y;
-    unsigned m, d;
-    civil_from_days(days, y, m, d);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
-                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                  static_cast<int>(secs % 60));
-    return buf;
+    return calendar::iso_text(calendar::civil_of(t)) + "Z";
 }
 
 std::optional<std::int64_t> parse_http_date(std::string_view text) {

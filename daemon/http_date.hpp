@@ -17,10 +17,4 @@ std::optional<std::int64_t> parse_http_date(std::string_view text);
 /// "2026-12-03T17:30:00Z" for `t` seconds since the epoch.
 std::string format_rfc3339_utc(std::int64_t t);
 
-/// Days since 1970-01-01 for a proleptic Gregorian date.
-std::int64_t days_from_civil(int y, unsigned m, unsigned d);
-
-/// The inverse of days_from_civil.
-void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d);
-
 } // namespace casacal::daemon

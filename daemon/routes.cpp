@@ -1,7 +1,6 @@
 #include "daemon/routes.hpp"
 
 #include "daemon/agenda_range.hpp"
-#include "daemon/calendar_lock.hpp"
 #include "daemon/http_date.hpp"
 
 #include <nlohmann/json.hpp>
@@ -212,7 +211,6 @@ response serve_api(const request& req, std::string_view query, const route_conte
 
     std::string body;
     {
-        std::lock_guard lock(calendar_mutex());
         agenda_range range = resolve_agenda_range(*snap.calendar, q.from, q.to, ctx.now);
         if (!range.error.empty()) return json_error(400, range.error, ctx.now);
         body =

@@ -1,7 +1,8 @@
 #include "daemon/service.hpp"
 
+#include "calendar/zone.hpp"
+
 #include "daemon/agenda_range.hpp"
-#include "daemon/calendar_lock.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/rebuilder.hpp"
@@ -110,22 +111,9 @@ struct service::impl {
     void watch_site() {
         const config::site& site = calendar::site_of(*current->calendar);
         triggers->watch(site.main_file, site.site.events_dir, site.site.members_file);
-        std::int64_t next;
-        {
-            std::lock_guard lock(calendar_mutex());
-            config::civil today = local_today(*current->calendar, unix_now());
-            int y;
-            unsigned m, d;
-            civil_from_days(days_from_civil(today.year, static_cast<unsigned>(today.month),
-                                            static_cast<unsigned>(today.day)) +
-                                1,
-                            y, m, d);
-            config::civil tomorrow;
-            tomorrow.year = y;
-            tomorrow.month = static_cast<int>(m);
-            tomorrow.day = static_cast<int>(d);
-            next = calendar::site_midnight(*current->calendar, tomorrow);
-        }
+        const config::civil tomorrow =
+            calendar::add_days(calendar::date_of(local_today(*current->calendar, unix_now())), 1);
+        const std::int64_t next = calendar::site_midnight(*current->calendar, tomorrow);
         // One second late, so that the rebuild's "now" is surely the new day.
         triggers->schedule(
             std::chrono::system_clock::from_time_t(static_cast<std::time_t>(next + 1)));

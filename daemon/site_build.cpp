@@ -1,6 +1,5 @@
 #include "daemon/site_build.hpp"
 
-#include "daemon/calendar_lock.hpp"
 #include "store/error.hpp"
 #include "store/feed_states.hpp"
 #include "store/revisions.hpp"
@@ -9,7 +8,6 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <tuple>
@@ -48,11 +46,7 @@ site_check check_site(const std::filesystem::path& main_file) {
     config::load_result loaded = config::load(main_file);
     out.site = std::move(loaded.site);
     out.problems = std::move(loaded.problems);
-    calendar::build_result built;
-    {
-        std::lock_guard lock(calendar_mutex());
-        built = calendar::build(out.site);
-    }
+    calendar::build_result built = calendar::build(out.site);
     // Both layers may see the same mistake (an end before its start): one
     // report per place is enough, and the loader's is the more precise.
     std::set<std::tuple<std::string, int, int>> reported;
@@ -83,22 +77,15 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         const std::string db_path = site.storage.database.string();
         if (!db || db->path() != db_path) db = store::database::open(db_path);
 
-        std::vector<calendar::fingerprint> prints;
-        {
-            std::lock_guard lock(calendar_mutex());
-            prints = calendar::fingerprints(model);
-        }
-        calendar::revision_map revisions = store::revisions(*db).apply(prints, now);
-        std::vector<calendar::rendered_feed> feeds;
-        {
-            std::lock_guard lock(calendar_mutex());
-            feeds = calendar::render_feeds(model, revisions, now);
-        }
+        calendar::revision_map revisions =
+            store::revisions(*db).apply(calendar::fingerprints(model), now);
+        std::vector<calendar::rendered_feed> feeds = calendar::render_feeds(model, revisions, now);
 
         auto snap = std::make_shared<snapshot>();
         snap->generation = generation;
         snap->loaded = now;
         snap->calendar = checked.calendar;
+        snap->revisions = std::move(revisions);
         snap->event_count = site.events.size();
         for (const auto& c : site.categories)
             snap->categories.push_back(c.key);

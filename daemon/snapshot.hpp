@@ -28,6 +28,7 @@ struct snapshot {
     std::uint64_t generation = 0;
     std::int64_t loaded = 0; ///< when the build finished, Unix seconds
     std::shared_ptr<const calendar::model> calendar;
+    calendar::revision_map revisions; ///< SEQUENCE/DTSTAMP per UID (email attachments)
     std::map<std::string, feed_entity, std::less<>> feeds; ///< by route path
     std::vector<std::string> categories;                   ///< category keys, sorted
     std::vector<std::string> warnings;                     ///< formatted diagnostics
