@@ -30,6 +30,8 @@ struct request {
     std::optional<std::string> if_none_match;
     std::optional<std::string> if_modified_since;
     std::string accept_encoding;
+    std::string content_type; ///< POST only
+    std::string body;         ///< POST only, at most session_limits::post_body_limit
 };
 
 /// A response before serialization. The body is either owned (`body`) or

@@ -83,7 +83,8 @@ void session::do_read_header() {
     if (stopping_) return close();
     parser_.emplace();
     parser_->header_limit(limits_.header_limit);
-    parser_->body_limit(0);
+    // Beast checks a Content-Length against this limit as soon as it reads it.
+    parser_->body_limit(limits_.post_body_limit);
     stream_.expires_after(limits_.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
@@ -103,14 +104,31 @@ void session::on_read_header(const error_code& ec, std::size_t) {
     if (ec) return refuse(400, "bad request");
 
     auto& msg = parser_->get();
-    // Bodies are never read: a GET or HEAD has none, and no route accepts one.
-    if (!parser_->is_done()) return refuse(413, "request body not accepted");
-
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
     const auto hosts = msg.count(http::field::host);
     if (hosts > 1 || (hosts == 0 && msg.version() >= 11))
         return refuse(400, "bad request: Host header");
 
+    if (parser_->is_done()) return dispatch();
+    // Only the subscription forms carry a body, and a small one; the header
+    // deadline still runs, so a slow body cannot hold the connection.
+    if (msg.method() != http::verb::post) return refuse(413, "request body not accepted");
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                         self->on_read_body(ec, n);
+                     });
+}
+
+void session::on_read_body(const error_code& ec, std::size_t) {
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted || closed_)
+        return close();
+    if (ec == http::error::body_limit) return refuse(413, "request body too large");
+    if (ec) return refuse(400, "bad request body");
+    dispatch();
+}
+
+void session::dispatch() {
+    auto& msg = parser_->get();
     request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -118,6 +136,9 @@ void session::on_read_header(const error_code& ec, std::size_t) {
     if (auto it = msg.find(http::field::if_modified_since); it != msg.end())
         req.if_modified_since = std::string(it->value());
     req.accept_encoding = joined(msg, http::field::accept_encoding).value_or("");
+    if (auto it = msg.find(http::field::content_type); it != msg.end())
+        req.content_type = std::string(it->value());
+    req.body = std::move(msg.body());
     response r = hooks_.handle(req);
     do_write(std::move(r), msg.keep_alive() && !stopping_, msg.version());
 }

@@ -1,7 +1,7 @@
 #pragma once
-// One HTTP/1.x connection: reads request headers (no bodies: any body is
-// refused with 413), answers through the routes, keeps the connection
-// alive, supports pipelining. Io thread only. Includes Beast: include this
+// One HTTP/1.x connection: reads request headers (bodies only for POST, up
+// to a small limit; any other body is refused with 413), answers through
+// the routes, keeps the connection alive, supports pipelining. Io thread only. Includes Beast: include this
 // header only where sessions are created.
 
 #include "daemon/connection_manager.hpp"
@@ -10,7 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/span_body.hpp>
@@ -41,6 +41,8 @@ class session : public std::enable_shared_from_this<session> {
     void on_wait_request(const boost::beast::error_code& ec, std::size_t n);
     void do_read_header();
     void on_read_header(const boost::beast::error_code& ec, std::size_t n);
+    void on_read_body(const boost::beast::error_code& ec, std::size_t n);
+    void dispatch();
     void refuse(unsigned status, const std::string& reason);
     void do_write(response r, bool keep_alive, unsigned version);
     void on_write(const boost::beast::error_code& ec, bool keep_alive);
@@ -49,7 +51,7 @@ class session : public std::enable_shared_from_this<session> {
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     response pending_; ///< owns the bytes res_ points at while writing
     boost::beast::http::response<boost::beast::http::span_body<const char>> res_;
     connection_manager& manager_;

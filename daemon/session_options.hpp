@@ -20,6 +20,9 @@ struct session_limits {
     /// How long writing one response may take.
     std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
     std::uint32_t header_limit = 8 * 1024;
+    /// The largest body a POST may carry (the subscribe and unsubscribe
+    /// forms); any other request with a body is refused with 413.
+    std::uint64_t post_body_limit = 4 * 1024;
 };
 
 /// Callbacks of the server into the application. Io thread only.
