@@ -5,6 +5,7 @@
 #include "daemon/agenda_range.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/reminders.hpp"
 #include "daemon/service.hpp"
 #include "daemon/site_build.hpp"
 #include "daemon/startup_error.hpp"
@@ -80,7 +81,8 @@ std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ost
 int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     std::optional<store::database> db;
     build_outcome outcome =
-        build_site(o.config, db, static_cast<std::int64_t>(std::time(nullptr)), 1);
+        build_site(o.config, db, static_cast<std::int64_t>(std::time(nullptr)), 1,
+                   build_for::export_only);
     if (!outcome.failure.empty()) throw startup_error(exit_runtime, "database: " + outcome.failure);
     if (!outcome.ok()) {
         for (const auto& d : outcome.problems.sorted())
@@ -318,11 +320,6 @@ std::string usage(std::optional<command> cmd) {
     return usage(std::nullopt);
 }
 
-int run_reminders_command(const cli_options&, std::ostream&, std::ostream& err) {
-    err << "casacal: reminders are not available in this build\n";
-    return exit_runtime;
-}
-
 int run_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     switch (o.cmd) {
     case command::help:
@@ -342,6 +339,7 @@ int run_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         return run_reminders_command(o, out, err);
     case command::serve: {
         service daemon(o.config);
+        reminders mail(daemon);
         return daemon.run();
     }
     }

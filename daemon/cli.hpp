@@ -40,8 +40,8 @@ std::string usage(std::optional<command> cmd = std::nullopt);
 /// throw startup_error (main prints them).
 int run_command(const cli_options& options, std::ostream& out, std::ostream& err);
 
-/// `casacal reminders` and `casacal send-test`: the reminders feature plugs
-/// in here. Returns the exit code.
+/// `casacal reminders` and `casacal send-test` (reminder_commands.cpp).
+/// Returns the exit code.
 int run_reminders_command(const cli_options& options, std::ostream& out, std::ostream& err);
 
 /// The whole program: parse, run, report. What main() returns.

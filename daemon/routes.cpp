@@ -86,25 +86,6 @@ int hex_value(char c) {
     return -1;
 }
 
-std::optional<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%') {
-            if (i + 2 >= s.size()) return std::nullopt;
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 struct query_params {
     std::optional<std::string> from, to, category;
     bool malformed = false;
@@ -118,9 +99,9 @@ query_params parse_query(std::string_view q) {
         q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
         if (pair.empty()) continue;
         auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq));
+        auto key = form_decode(pair.substr(0, eq));
         auto value =
-            percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+            form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
         if (!key || !value) {
             p.malformed = true;
             return p;
@@ -374,6 +355,35 @@ bool accepts_gzip(std::string_view accept_encoding) {
         return q > 0;
     }
     return false;
+}
+
+std::optional<std::string> form_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%') {
+            if (i + 2 >= s.size()) return std::nullopt;
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+response html_response(unsigned status, std::string html, std::int64_t now) {
+    response r = base(status, now);
+    r.set("Content-Type", "text/html; charset=utf-8");
+    r.set("Cache-Control", "no-store");
+    r.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    r.set("X-Content-Type-Options", "nosniff");
+    r.body = std::move(html);
+    return r;
 }
 
 response error_response(unsigned status, std::string_view message, std::int64_t now) {

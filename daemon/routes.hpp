@@ -71,6 +71,14 @@ inline constexpr int k_feed_max_age = 300;
 /// Handles one request. Never throws for any request; Server and Date are set.
 response handle(const request& req, const route_context& ctx);
 
+/// An HTML page: no-store, a strict Content-Security-Policy (no third-party
+/// requests, forms post back here only); Server and Date set.
+response html_response(unsigned status, std::string html, std::int64_t now);
+
+/// Decodes one application/x-www-form-urlencoded (or query) component:
+/// '+' is a space, %XX a byte. nullopt when a %-escape is malformed.
+std::optional<std::string> form_decode(std::string_view s);
+
 /// The response for a request that could not be parsed (400, 413, 431...).
 response error_response(unsigned status, std::string_view message, std::int64_t now);
 

@@ -80,6 +80,7 @@ struct service::impl {
         ctx.counters = &metrics;
         ctx.now = unix_now();
         ctx.extra = &ext.routes;
+        if (ext.health) ext.health(health);
         response r = daemon::handle(req, ctx);
         metrics.count_request(r.route, r.status);
         if (r.status >= 500)

@@ -36,6 +36,9 @@ struct service_extensions {
     std::function<void()> stopping;
     /// Routes the daemon's own routes do not know.
     route_hook routes;
+    /// Before each request: brings the feature's lines of the health record
+    /// (SMTP state) up to date.
+    std::function<void(health_state&)> health;
 };
 
 class service {

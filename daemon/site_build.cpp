@@ -17,7 +17,7 @@ namespace casacal::daemon {
 std::string gzip_compress(std::string_view bytes) {
     z_stream zs{};
     // windowBits 15 + 16: a gzip wrapper instead of zlib's.
-    if (deflateInit2(&zs, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw std::runtime_error("gzip: deflateInit2 failed");
     std::string out;
     out.resize(deflateBound(&zs, static_cast<uLong>(bytes.size())) + 32);
@@ -33,12 +33,16 @@ std::string gzip_compress(std::string_view bytes) {
     return out;
 }
 
-std::string etag_of(std::string_view bytes, std::string_view suffix) {
+std::string quoted_etag(std::string_view digest_hex, std::string_view suffix) {
     std::string tag = "\"";
-    tag += calendar::sha256_hex(bytes).substr(0, 32);
+    tag += digest_hex.substr(0, 32);
     tag += suffix;
     tag += '"';
     return tag;
+}
+
+std::string etag_of(std::string_view bytes, std::string_view suffix) {
+    return quoted_etag(calendar::sha256_hex(bytes), suffix);
 }
 
 site_check check_site(const std::filesystem::path& main_file) {
@@ -65,7 +69,7 @@ site_check check_site(const std::filesystem::path& main_file) {
 }
 
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
-                         std::int64_t now, std::uint64_t generation) {
+                         std::int64_t now, std::uint64_t generation, build_for purpose) {
     build_outcome out;
     site_check checked = check_site(main_file);
     out.problems = std::move(checked.problems);
@@ -96,10 +100,13 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         std::map<std::string, std::string> hashes;
         for (auto& feed : feeds) {
             feed_entity entity;
-            entity.etag = etag_of(feed.body);
-            entity.gzip_body = gzip_compress(feed.body);
-            entity.gzip_etag = etag_of(feed.body, "-gz");
-            hashes[feed.path] = calendar::sha256_hex(feed.body);
+            if (purpose == build_for::serving) {
+                auto hash = calendar::sha256_hex(feed.body);
+                entity.etag = quoted_etag(hash);
+                entity.gzip_body = gzip_compress(feed.body);
+                entity.gzip_etag = quoted_etag(hash, "-gz");
+                hashes[feed.path] = std::move(hash);
+            }
             entity.body = std::move(feed.body);
             snap->feeds.emplace(std::move(feed.path), std::move(entity));
         }

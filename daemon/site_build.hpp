@@ -38,16 +38,25 @@ struct build_outcome {
     bool ok() const { return built != nullptr; }
 };
 
+/// What a build is for: `serving` adds what HTTP needs (ETags, gzip bodies,
+/// Last-Modified from feed_states); `export_only` gives the same feed bytes
+/// without that work.
+enum class build_for { serving, export_only };
+
 /// Builds generation `generation` of the site at `main_file` as of `now`.
 /// `db` is the calling thread's connection: opened on first use at the
 /// site's storage.database (read-write, migrated), kept for later builds.
 /// Never throws: database failures land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
-                         std::int64_t now, std::uint64_t generation);
+                         std::int64_t now, std::uint64_t generation,
+                         build_for purpose = build_for::serving);
 
-/// gzip (RFC 1952) of `bytes`: deflate level 9, no name, mtime 0, so the
+/// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.
 std::string gzip_compress(std::string_view bytes);
+
+/// The strong ETag (quoted) of bytes whose SHA-256 is `digest_hex`.
+std::string quoted_etag(std::string_view digest_hex, std::string_view suffix = {});
 
 /// The strong ETag (quoted) of exactly these bytes.
 std::string etag_of(std::string_view bytes, std::string_view suffix = {});

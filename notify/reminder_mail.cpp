@@ -12,22 +12,6 @@ constexpr calendar::unix_time day = 24 * 3600;
 
 bool is_programme(const store::outbox_row& row) { return row.key.rfind("programme:", 0) == 0; }
 
-std::string html_escape(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\n': out += "<br>\n"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
-
 std::string payload_field(const std::string& payload, const char* name) {
     auto j = nlohmann::json::parse(payload, nullptr, false);
     if (j.is_object() && j.contains(name) && j[name].is_string()) return j[name].get<std::string>();

@@ -106,4 +106,21 @@ std::string subject_line(notice kind, const std::string& title, const std::strin
 
 const phrases& words(language lang) { return lang == language::en ? english : french; }
 
+std::string html_escape(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&#39;"; break;
+        case '\n': out += "<br>\n"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
 } // namespace casacal::notify

@@ -41,4 +41,8 @@ struct phrases {
 };
 const phrases& words(language lang);
 
+/// `text` safe inside HTML element content and quoted attributes; a newline
+/// becomes <br>.
+std::string html_escape(const std::string& text);
+
 } // namespace casacal::notify

@@ -1,0 +1,65 @@
+#include "daemon/mail_setup.hpp"
+
+#include "daemon/startup_error.hpp"
+#include "notify/pickup_transport.hpp"
+#include "notify/smtp_transport.hpp"
+#include "notify/transport_thread.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace casacal::daemon {
+
+notify::mailbox from_mailbox(const config::site& site) {
+    notify::mailbox m;
+    if (!config::parse_mailbox(site.smtp.from, &m.display, &m.address)) m.address = site.smtp.from;
+    if (m.display.empty()) m.display = site.site.name;
+    return m;
+}
+
+std::string transport_name(const config::site& site) {
+    if (site.smtp.url.empty()) return "pickup " + site.smtp.pickup_dir.string();
+    return site.smtp.url;
+}
+
+namespace {
+
+std::string read_password(const std::filesystem::path& file) {
+    if (file.empty()) return {};
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw startup_error(exit_runtime, "cannot read [smtp] password_file '" + file.string() + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string password = text.str();
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
+        password.pop_back();
+    return password;
+}
+
+} // namespace
+
+std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
+                                                  const config::site& site) {
+    try {
+        if (site.smtp.url.empty())
+            return std::make_unique<notify::pickup_transport>(io, site.smtp.pickup_dir);
+        notify::smtp_settings s;
+        s.url = site.smtp.url;
+        s.starttls = notify::parse_tls_mode(site.smtp.starttls).value_or(notify::tls_mode::required);
+        s.username = site.smtp.username;
+        s.password = read_password(site.smtp.password_file);
+        s.envelope_from = from_mailbox(site).address;
+        s.max_per_minute = site.smtp.max_per_minute;
+        return std::make_unique<notify::transport_thread>(io, [s](boost::asio::io_context& inner) {
+            return std::make_unique<notify::smtp_transport>(inner, s);
+        });
+    } catch (const startup_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw startup_error(exit_runtime, "cannot start the mail transport (" +
+                                              transport_name(site) + "): " + e.what());
+    }
+}
+
+} // namespace casacal::daemon

@@ -1,0 +1,140 @@
+// `casacal reminders [--json]` and `casacal send-test --to ADDR`.
+
+#include "daemon/cli.hpp"
+
+#include "calendar/zone.hpp"
+#include "daemon/mail_setup.hpp"
+#include "daemon/startup_error.hpp"
+#include "notify/dispatcher.hpp"
+#include "store/database.hpp"
+#include "store/outbox.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <filesystem>
+#include <ostream>
+
+namespace casacal::daemon {
+namespace {
+
+/// The site's files, or exit 1 with their errors.
+std::optional<config::site> load_site(const cli_options& o, std::ostream& err) {
+    auto loaded = config::load(o.config);
+    if (loaded.problems.has_errors()) {
+        for (const auto& d : loaded.problems.sorted())
+            if (d.level == config::severity::error) err << d.format() << '\n';
+        return std::nullopt;
+    }
+    return std::move(loaded.site);
+}
+
+/// RFC 3339 in the site's zone: "2026-12-02T18:30:00+01:00".
+std::string local_time(calendar::unix_time t, calendar::zone_ptr zone) {
+    if (!zone) return calendar::iso_text(calendar::civil_of(t)) + "Z";
+    int offset = 0;
+    auto local = calendar::to_local(zone, t, &offset);
+    return calendar::iso_text(local) + calendar::offset_text(offset);
+}
+
+int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
+    auto site = load_site(o, err);
+    if (!site) return exit_invalid;
+    if (!std::filesystem::exists(site->storage.database)) {
+        // Nothing was ever planned: an empty list, not an error.
+        out << (o.json ? "{\"reminders\":[]}\n" : "");
+        return exit_ok;
+    }
+    std::vector<store::outbox_row> rows;
+    try {
+        auto db = store::database::open(site->storage.database.string(), store::open_mode::read_only);
+        rows = store::outbox(db).list();
+    } catch (const std::exception& e) {
+        throw startup_error(exit_runtime, e.what());
+    }
+    auto zone = calendar::find_zone(site->site.timezone);
+    if (o.json) {
+        auto list = nlohmann::json::array();
+        for (const auto& r : rows) {
+            if (r.kind == store::message_kind::test) continue;
+            list.push_back({{"event", r.event_id},
+                            {"uid", r.uid},
+                            {"occurrence", r.occurrence},
+                            {"offset", r.offset},
+                            {"recipient", r.recipient},
+                            {"kind", std::string(store::to_string(r.kind))},
+                            {"state", std::string(store::to_string(r.state))},
+                            {"due", local_time(r.due, zone)},
+                            {"attempts", r.attempts},
+                            {"last_error", r.last_error.empty() ? nlohmann::json(nullptr)
+                                                                : nlohmann::json(r.last_error)},
+                            {"message_id", "<" + r.message_id + ">"}});
+        }
+        out << nlohmann::json{{"reminders", list}}.dump(2) << '\n';
+        return out ? exit_ok : exit_runtime;
+    }
+    for (const auto& r : rows) {
+        out << local_time(r.due, zone).substr(0, 16) << "  " << store::to_string(r.state);
+        out << std::string(10 - std::min<std::size_t>(9, store::to_string(r.state).size()), ' ');
+        out << r.event_id << "  " << r.occurrence << "  " << r.offset << "  " << r.recipient;
+        if (r.kind != store::message_kind::reminder) out << "  (" << store::to_string(r.kind) << ")";
+        if (!r.last_error.empty()) out << "  — " << r.last_error;
+        out << '\n';
+    }
+    return out ? exit_ok : exit_runtime;
+}
+
+int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
+    auto site = load_site(o, err);
+    if (!site) return exit_invalid;
+    std::string display, address;
+    if (!config::parse_mailbox(*o.to_address, &display, &address)) {
+        err << "casacal send-test: invalid address '" << *o.to_address << "'\n";
+        return exit_usage;
+    }
+    boost::asio::io_context io;
+    auto transport = make_transport(io, *site);
+    const bool en = site->site.locale == "en";
+    notify::message m;
+    m.from = from_mailbox(*site);
+    m.to = {display, address};
+    m.subject = en ? site->site.name + ": test message" : site->site.name + " : message de test";
+    m.date = static_cast<std::int64_t>(std::time(nullptr));
+    m.message_id = notify::new_token() + "@" + site->site.domain;
+    m.list_id_domain = site->site.domain;
+    m.text = en ? "This message checks that casacal can send email through " +
+                      transport_name(*site) + ".\n"
+                : "Ce message vérifie que casacal peut envoyer des emails via " +
+                      transport_name(*site) + ".\n";
+    std::optional<notify::send_result> result;
+    // The SMTP transport works on a thread of its own: keep run() waiting for its answer.
+    auto work = boost::asio::make_work_guard(io);
+    transport->send(std::move(m), [&](const notify::send_result& r) {
+        result = r;
+        work.reset();
+    });
+    io.run();
+    transport->stop();
+    if (!result) {
+        err << "casacal send-test: no answer from " << transport_name(*site) << '\n';
+        return exit_runtime;
+    }
+    if (result->outcome == notify::outcome::accepted) {
+        out << result->reply << '\n';
+        return exit_ok;
+    }
+    err << "casacal send-test: " << notify::to_string(result->outcome) << ": "
+        << (result->reply.empty() ? result->error : result->reply) << '\n';
+    return exit_runtime;
+}
+
+} // namespace
+
+int run_reminders_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    if (o.cmd == command::send_test) return send_test(o, out, err);
+    return list_reminders(o, out, err);
+}
+
+} // namespace casacal::daemon

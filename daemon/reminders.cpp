@@ -1,0 +1,174 @@
+#include "daemon/reminders.hpp"
+
+#include "daemon/logging.hpp"
+#include "daemon/mail_setup.hpp"
+#include "daemon/subscription_pages.hpp"
+#include "notify/dispatcher.hpp"
+#include "store/outbox.hpp"
+#include "store/subscribers.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <ctime>
+
+namespace casacal::daemon {
+namespace {
+
+calendar::unix_time unix_now() { return static_cast<calendar::unix_time>(std::time(nullptr)); }
+
+/// How long SIGTERM waits for SMTP transactions in flight.
+constexpr auto k_drain_time = std::chrono::seconds(10);
+/// Replanning interval: far shorter than the planning horizon, so every
+/// reminder is in the outbox days before it is due.
+constexpr auto k_replan_every = std::chrono::hours(1);
+
+} // namespace
+
+struct reminders::impl {
+    service& svc;
+    boost::asio::io_context* io = nullptr;
+    std::optional<store::outbox> outbox;
+    std::optional<store::subscribers> subscribers;
+    std::unique_ptr<notify::transport> transport;
+    std::unique_ptr<notify::dispatcher> dispatcher;
+    std::optional<boost::asio::steady_timer> replan_timer;
+    std::shared_ptr<const snapshot> current;
+    std::string transport_label;
+
+    explicit impl(service& s) : svc(s) {}
+
+    void started(boost::asio::io_context& ctx, store::database& db,
+                 std::shared_ptr<const snapshot> snap) {
+        io = &ctx;
+        current = std::move(snap);
+        const config::site& site = calendar::site_of(*current->calendar);
+        outbox.emplace(db);
+        subscribers.emplace(db);
+        transport = make_transport(ctx, site);
+        transport_label = transport_name(site);
+
+        notify::dispatch_settings settings;
+        settings.from = from_mailbox(site);
+        settings.base_url = site.site.base_url;
+        settings.domain = site.site.domain;
+        settings.grace = site.reminders.grace.days * calendar::unix_time{86400} +
+                         site.reminders.grace.seconds;
+        dispatcher = std::make_unique<notify::dispatcher>(ctx, *outbox, *subscribers, *transport,
+                                                          settings, unix_now);
+        if (int n = outbox->recover(unix_now()))
+            log_warning(std::to_string(n) + " reminder(s) were being sent when casacal last "
+                                            "stopped; sending them again");
+        replan_timer.emplace(ctx);
+        replan();
+        log_info("reminders: sending through " + transport_label);
+    }
+
+    void replan() {
+        guarded("planning reminders", [&] {
+            const config::site& site = calendar::site_of(*current->calendar);
+            auto recipients = notify::recipients_of(site, subscribers->confirmed(),
+                                                    subscribers->unsubscribed());
+            dispatcher->update({current->calendar, current->revisions}, recipients);
+        });
+        replan_timer->expires_after(k_replan_every);
+        replan_timer->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) replan();
+        });
+    }
+
+    /// A database failure while planning or recording is sticky on /healthz:
+    /// reminders already planned stay in the outbox and go out once it works.
+    template <class F> void guarded(const char* what, F&& f) {
+        try {
+            f();
+            if (svc.health().database != "ok" && svc.health().database.rfind("reminders:", 0) == 0)
+                svc.health().database = "ok";
+        } catch (const std::exception& e) {
+            svc.health().database = std::string("reminders: ") + what + ": " + e.what();
+            log_error(svc.health().database);
+        }
+    }
+
+    void reloaded(std::shared_ptr<const snapshot> snap) {
+        current = std::move(snap);
+        replan_timer->cancel();
+        replan();
+    }
+
+    void stopping() {
+        if (!dispatcher) return;
+        dispatcher->stop();
+        replan_timer->cancel();
+        // Keep run() going until the transfers in flight are done or the
+        // deadline passed; queued messages stay planned in the outbox.
+        auto guard = std::make_shared<
+            boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+            io->get_executor());
+        transport->drain(std::chrono::steady_clock::now() + k_drain_time,
+                         [guard]() mutable { guard->reset(); });
+    }
+
+    std::optional<response> route(const request& req) {
+        if (!subscribers) return std::nullopt;
+        subscription_context ctx{*subscribers, *outbox, *transport, calendar::site_of(*current->calendar),
+                                 unix_now(), [this] { replan(); }};
+        return subscription_route(req, ctx);
+    }
+
+    void metrics(std::string& out) {
+        if (!outbox) return;
+        guarded("reading the outbox", [&] {
+            out += "# HELP casacal_reminders Reminders in the outbox by state.\n"
+                   "# TYPE casacal_reminders gauge\n";
+            for (const auto& [state, n] : outbox->counts())
+                out += "casacal_reminders{state=\"" + std::string(store::to_string(state)) +
+                       "\"} " + std::to_string(n) + "\n";
+        });
+        const auto& st = dispatcher->status();
+        out += "# HELP casacal_smtp_last_latency_seconds Duration of the last delivery attempt.\n"
+               "# TYPE casacal_smtp_last_latency_seconds gauge\n"
+               "casacal_smtp_last_latency_seconds " +
+               std::to_string(st.last_latency_seconds) + "\n";
+        out += "# HELP casacal_mail_queue_depth Messages handed to the transport, not yet done.\n"
+               "# TYPE casacal_mail_queue_depth gauge\n"
+               "casacal_mail_queue_depth " +
+               std::to_string(transport->queued() + transport->in_flight()) + "\n";
+        out += "# HELP casacal_deliveries_total Delivery attempts by outcome since start.\n"
+               "# TYPE casacal_deliveries_total counter\n";
+        out += "casacal_deliveries_total{outcome=\"sent\"} " + std::to_string(st.sent) + "\n";
+        out += "casacal_deliveries_total{outcome=\"deferred\"} " + std::to_string(st.deferred) + "\n";
+        out += "casacal_deliveries_total{outcome=\"failed\"} " + std::to_string(st.failed) + "\n";
+        out += "casacal_deliveries_total{outcome=\"missed\"} " + std::to_string(st.missed) + "\n";
+    }
+
+    std::string smtp_state() const {
+        if (!dispatcher) return "starting";
+        const auto& st = dispatcher->status();
+        if (!st.last_error.empty()) return "retrying: " + st.last_error;
+        return "ok (" + transport_label + ")";
+    }
+};
+
+reminders::reminders(service& svc) : impl_(std::make_unique<impl>(svc)) {
+    service_extensions ext;
+    ext.started = [this](boost::asio::io_context& io, store::database& db,
+                         std::shared_ptr<const snapshot> snap) {
+        impl_->started(io, db, std::move(snap));
+        impl_->svc.health().smtp = impl_->smtp_state();
+    };
+    ext.reloaded = [this](std::shared_ptr<const snapshot> snap) {
+        impl_->reloaded(std::move(snap));
+    };
+    ext.stopping = [this] { impl_->stopping(); };
+    ext.routes = [this](const request& req) { return impl_->route(req); };
+    ext.health = [this](health_state& h) { h.smtp = impl_->smtp_state(); };
+    svc.extend(std::move(ext));
+    svc.counters().extra = [this](std::string& out) { impl_->metrics(out); };
+}
+
+reminders::~reminders() = default;
+
+} // namespace casacal::daemon

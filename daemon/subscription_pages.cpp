@@ -1,0 +1,205 @@
+#include "daemon/subscription_pages.hpp"
+
+#include "daemon/logging.hpp"
+#include "daemon/mail_setup.hpp"
+#include "notify/dispatcher.hpp"
+#include "notify/wording.hpp"
+
+#include <algorithm>
+
+namespace casacal::daemon {
+namespace {
+
+using notify::html_escape;
+
+bool is_token(std::string_view t) {
+    return t.size() == 32 && std::all_of(t.begin(), t.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+/// The token after `prefix`, when the path is exactly prefix + token.
+std::optional<std::string> token_after(std::string_view path, std::string_view prefix) {
+    if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+    auto token = path.substr(prefix.size());
+    if (!is_token(token)) return std::string{};
+    return std::string(token);
+}
+
+bool english(const config::site& site) { return site.site.locale == "en"; }
+
+std::string page(const config::site& site, const std::string& title, const std::string& body) {
+    return "<!DOCTYPE html>\n<html lang=\"" + std::string(english(site) ? "en" : "fr") +
+           "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+           "content=\"width=device-width,initial-scale=1\"><title>" +
+           html_escape(title + " — " + site.site.name) +
+           "</title><style>body{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 "
+           "1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1em}</style></head>\n<body>\n<h1>" +
+           html_escape(title) + "</h1>\n" + body + "</body></html>\n";
+}
+
+response not_found_page(const subscription_context& ctx) {
+    const bool en = english(ctx.site);
+    return html_response(404,
+                         page(ctx.site, en ? "Unknown link" : "Lien inconnu",
+                              en ? "<p>This link is unknown or no longer valid.</p>\n"
+                                 : "<p>Ce lien est inconnu ou n'est plus valable.</p>\n"),
+                         ctx.now);
+}
+
+std::string path_of(const request& req) { return req.target.substr(0, req.target.find('?')); }
+
+response unsubscribe(const request& req, const std::string& token, subscription_context& ctx) {
+    const bool en = english(ctx.site);
+    if (token.empty()) return not_found_page(ctx);
+    auto email = ctx.subscribers.find_token(calendar::sha256_hex(token),
+                                            store::token_purpose::unsubscribe);
+    if (!email) return not_found_page(ctx);
+    if (req.method == "GET" || req.method == "HEAD") {
+        // A GET never unsubscribes: mail scanners follow links.
+        return html_response(
+            200,
+            page(ctx.site, en ? "Unsubscribe" : "Se désinscrire",
+                 "<p>" +
+                     html_escape(en ? "Stop the reminders of " + ctx.site.site.name + " to " + *email + "?"
+                                    : "Ne plus envoyer les rappels de " + ctx.site.site.name + " à " +
+                                          *email + " ?") +
+                     "</p>\n<form method=\"post\"><button type=\"submit\" name=\"List-Unsubscribe\" "
+                     "value=\"One-Click\">" +
+                     (en ? "Unsubscribe" : "Me désinscrire") + "</button></form>\n"),
+            ctx.now);
+    }
+    ctx.subscribers.unsubscribe(*email, ctx.now);
+    int cancelled = ctx.outbox.cancel_recipient(*email, ctx.now);
+    log_info("unsubscribed a recipient; " + std::to_string(cancelled) + " pending reminder(s) cancelled");
+    ctx.replan();
+    return html_response(200,
+                         page(ctx.site, en ? "Unsubscribed" : "Désinscription faite",
+                              "<p>" +
+                                  html_escape(en ? *email + " will receive no more reminders."
+                                                 : *email + " ne recevra plus de rappels.") +
+                                  "</p>\n"),
+                         ctx.now);
+}
+
+/// The fields of an application/x-www-form-urlencoded body.
+std::vector<std::pair<std::string, std::string>> form_fields(std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!body.empty()) {
+        auto amp = body.find('&');
+        auto pair = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        auto eq = pair.find('=');
+        auto key = form_decode(pair.substr(0, eq));
+        auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (key && value) out.emplace_back(std::move(*key), std::move(*value));
+    }
+    return out;
+}
+
+response subscribe(const request& req, subscription_context& ctx) {
+    const bool en = english(ctx.site);
+    auto bad = [&](const std::string& why) {
+        return html_response(400, page(ctx.site, en ? "Subscription refused" : "Inscription refusée",
+                                       "<p>" + html_escape(why) + "</p>\n"),
+                             ctx.now);
+    };
+    if (req.content_type.rfind("application/x-www-form-urlencoded", 0) != 0)
+        return bad(en ? "Send the form as application/x-www-form-urlencoded."
+                      : "Le formulaire doit être envoyé en application/x-www-form-urlencoded.");
+    store::subscriber s;
+    std::string email;
+    for (auto& [key, value] : form_fields(req.body)) {
+        if (key == "email") email = value;
+        else if (key == "name") s.name = value;
+        else if (key == "categories" || key == "category") s.categories.push_back(value);
+    }
+    std::string display, address;
+    if (auto why = config::check_mailbox(email, &display, &address); !why.empty() || email.find('<') != std::string::npos)
+        return bad((en ? "Invalid email address: " : "Adresse email invalide : ") + email);
+    if (s.name.size() > 100 || s.name.find_first_of("\r\n") != std::string::npos)
+        return bad(en ? "Invalid name." : "Nom invalide.");
+    if (s.categories.empty()) s.categories = {"*"};
+    for (const auto& c : s.categories)
+        if (c != "*" && !ctx.site.find_category(c))
+            return bad((en ? "Unknown category: " : "Catégorie inconnue : ") + c);
+    s.email = address;
+    s.locale = ctx.site.site.locale;
+    s.created = ctx.now;
+
+    const auto token = notify::new_token();
+    if (ctx.subscribers.add_pending(s, calendar::sha256_hex(token), ctx.now) ==
+        store::add_outcome::pending) {
+        notify::message m;
+        m.from = from_mailbox(ctx.site);
+        m.to = {s.name, address};
+        m.subject = en ? "Confirm your reminders from " + ctx.site.site.name
+                       : "Confirmez vos rappels de " + ctx.site.site.name;
+        m.date = ctx.now;
+        m.message_id = notify::new_token() + "@" + ctx.site.site.domain;
+        const auto link = ctx.site.site.base_url + "/confirm/" + token;
+        m.text = (en ? "To receive the event reminders of " + ctx.site.site.name +
+                           ", confirm your address:\n\n"
+                     : "Pour recevoir les rappels des événements de " + ctx.site.site.name +
+                           ", confirmez votre adresse :\n\n") +
+                 link + "\n\n" +
+                 (en ? "If you did not ask for this, ignore this message.\n"
+                     : "Si vous n'avez rien demandé, ignorez ce message.\n");
+        ctx.transport.send(std::move(m), [](const notify::send_result& r) {
+            if (r.outcome != notify::outcome::accepted)
+                log_warning("confirmation email not sent: " + (r.reply.empty() ? r.error : r.reply));
+        });
+    }
+    // The same answer whether or not the address was known: no address probing.
+    return html_response(202,
+                         page(ctx.site, en ? "Check your inbox" : "Vérifiez votre boîte mail",
+                              "<p>" + html_escape(en ? "A confirmation link was sent to " + address + "."
+                                                     : "Un lien de confirmation a été envoyé à " +
+                                                           address + ".") +
+                                  "</p>\n"),
+                         ctx.now);
+}
+
+response confirm(const std::string& token, subscription_context& ctx) {
+    const bool en = english(ctx.site);
+    if (token.empty()) return not_found_page(ctx);
+    auto email = ctx.subscribers.confirm(calendar::sha256_hex(token), ctx.now);
+    if (!email) return not_found_page(ctx);
+    ctx.replan();
+    return html_response(200,
+                         page(ctx.site, en ? "Subscription confirmed" : "Inscription confirmée",
+                              "<p>" + html_escape(en ? *email + " will receive the reminders."
+                                                     : *email + " recevra les rappels.") +
+                                  "</p>\n"),
+                         ctx.now);
+}
+
+response method_not_allowed(const char* allow, std::int64_t now) {
+    response r = error_response(405, "method not allowed", now);
+    r.set("Allow", allow);
+    return r;
+}
+
+} // namespace
+
+std::optional<response> subscription_route(const request& req, subscription_context& ctx) {
+    const std::string path = path_of(req);
+    std::optional<response> r;
+    if (auto token = token_after(path, "/unsubscribe/")) {
+        if (req.method != "GET" && req.method != "HEAD" && req.method != "POST")
+            return method_not_allowed("GET, HEAD, POST", ctx.now);
+        r = unsubscribe(req, *token, ctx);
+        r->route = "unsubscribe";
+    } else if (path == "/subscribe") {
+        if (req.method != "POST") return method_not_allowed("POST", ctx.now);
+        r = subscribe(req, ctx);
+        r->route = "subscribe";
+    } else if (auto token = token_after(path, "/confirm/")) {
+        if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD", ctx.now);
+        r = confirm(*token, ctx);
+        r->route = "confirm";
+    }
+    return r;
+}
+
+} // namespace casacal::daemon
