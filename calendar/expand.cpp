@@ -24,14 +24,22 @@ std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
             const unix_time start = s.instant_of(*c);
             if (start >= to) break;
             if (start < from || s.excluded(*c) || s.override_at(*c)) continue;
-            out.push_back(make_occurrence(s, s.instance(*c), *c));
+            out.push_back(instance_occurrence(s, *c, start));
         }
     }
-    std::stable_sort(out.begin(), out.end(), [](const occurrence& a, const occurrence& b) {
-        if (a.start != b.start) return a.start < b.start;
-        return a.uid < b.uid;
+    // Sort keys, then move each occurrence once.
+    std::vector<std::size_t> order(out.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (out[a].start != out[b].start) return out[a].start < out[b].start;
+        return out[a].uid < out[b].uid;
     });
-    return out;
+    std::vector<occurrence> sorted;
+    sorted.reserve(out.size());
+    for (const std::size_t i : order)
+        sorted.push_back(std::move(out[i]));
+    return sorted;
 }
 
 } // namespace casacal::calendar

@@ -2,10 +2,22 @@
 
 namespace casacal::calendar {
 
-std::string escape_text(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
+namespace {
+
+bool plain(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && c != 0x7f && c != '\\' && c != ';' && c != ',';
+}
+
+void append_escaped(std::string& out, std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t run = i;
+        while (run < text.size() && plain(text[run]))
+            ++run;
+        out.append(text.data() + i, run - i);
+        if (run == text.size()) return;
+        i = run;
         const char c = text[i];
         switch (c) {
         case '\\':
@@ -28,25 +40,17 @@ std::string escape_text(std::string_view text) {
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) break;
             out += c;
         }
+        ++i;
     }
-    return out;
 }
 
-std::string param_value(std::string_view text) {
-    std::string out;
-    bool quote = false;
-    for (const char c : text) {
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f || c == '"') continue;
-        if (c == ':' || c == ';' || c == ',') quote = true;
-        out += c;
-    }
-    return quote ? "\"" + out + "\"" : out;
-}
-
-std::string fold_line(std::string_view line) {
+void append_folded(std::string& out, std::string_view line) {
     constexpr std::size_t limit = 75;
-    std::string out;
-    out.reserve(line.size() + line.size() / 70 * 3 + 2);
+    if (line.size() <= limit) {
+        out.append(line);
+        out += "\r\n";
+        return;
+    }
     std::size_t pos = 0;
     bool first = true;
     while (true) {
@@ -55,7 +59,7 @@ std::string fold_line(std::string_view line) {
             if (!first) out += ' ';
             out.append(line.substr(pos));
             out += "\r\n";
-            return out;
+            return;
         }
         std::size_t cut = pos + room;
         // Back up to the first byte of a UTF-8 sequence.
@@ -68,6 +72,32 @@ std::string fold_line(std::string_view line) {
         pos = cut;
         first = false;
     }
+}
+
+} // namespace
+
+std::string escape_text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    append_escaped(out, text);
+    return out;
+}
+std::string param_value(std::string_view text) {
+    std::string out;
+    bool quote = false;
+    for (const char c : text) {
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f || c == '"') continue;
+        if (c == ':' || c == ';' || c == ',') quote = true;
+        out += c;
+    }
+    return quote ? "\"" + out + "\"" : out;
+}
+
+std::string fold_line(std::string_view line) {
+    std::string out;
+    out.reserve(line.size() + line.size() / 70 * 3 + 2);
+    append_folded(out, line);
+    return out;
 }
 
 std::string unfold(std::string_view folded) {
@@ -88,11 +118,15 @@ std::string unfold(std::string_view folded) {
     return out;
 }
 
+void ics_writer::line(std::string_view content) {
+    append_folded(out_, content);
+}
+
 void ics_writer::text(std::string_view name, std::string_view value) {
-    std::string l(name);
-    l += ':';
-    l += escape_text(value);
-    line(l);
+    scratch_.assign(name);
+    scratch_ += ':';
+    append_escaped(scratch_, value);
+    append_folded(out_, scratch_);
 }
 
 } // namespace casacal::calendar

@@ -26,15 +26,19 @@ std::string unfold(std::string_view folded);
 class ics_writer {
   public:
     /// An already formed content line ("NAME;PARAM=x:value").
-    void line(std::string_view content) { out_ += fold_line(content); }
+    void line(std::string_view content);
     /// NAME:escaped-text.
     void text(std::string_view name, std::string_view value);
+    /// Bytes that are already folded content lines (each ending in CRLF).
+    void folded(std::string_view lines) { out_.append(lines); }
+    void reserve(std::size_t bytes) { out_.reserve(bytes); }
 
     const std::string& str() const { return out_; }
     std::string take() { return std::move(out_); }
 
   private:
     std::string out_;
+    std::string scratch_; ///< the unfolded line text() builds, kept for its capacity
 };
 
 } // namespace casacal::calendar

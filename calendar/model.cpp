@@ -1,6 +1,7 @@
 #include "calendar/model.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace casacal::calendar {
 
@@ -32,6 +33,11 @@ vevent series::instance(const civil& original) const {
     }
     if (rrule) v.recurrence_id = original;
     return v;
+}
+
+unix_time series::instance_end(const civil& original) const {
+    if (all_day()) return to_utc(zone, add_days(original, static_cast<int>(length))).utc;
+    return instant_of(original) + length;
 }
 
 bool series::excluded(const civil& original) const {
@@ -76,6 +82,64 @@ const config::position& at(const config::position& preferred, const config::posi
     return preferred.line > 0 || !preferred.path.empty() ? preferred : fallback;
 }
 
+/// The starts a series' rule generates, drawn from one iterator and kept,
+/// so that all the exdates and overrides of a series cost one pass (each
+/// libical step is expensive). Lives while its series is being built.
+class generated_starts {
+  public:
+    explicit generated_starts(const series& s) : s_(s) {}
+
+    /// Same answer as `series::generates`: whether the first start at or
+    /// after `original` is `original`.
+    bool contains(const civil& original) {
+        if (!s_.rrule) return original == s_.master.start;
+        if (ordered_) {
+            auto it = std::lower_bound(seen_.begin(), seen_.end(), original);
+            if (it != seen_.end()) return *it == original;
+        } else {
+            for (const civil& c : seen_)
+                if (c >= original) return c == original;
+        }
+        while (const civil* c = pull())
+            if (*c >= original) return *c == original;
+        return false;
+    }
+
+    /// Calls `f` on every start of the series, in the rule's order.
+    template <class F> void each(F&& f) {
+        for (const civil& c : seen_)
+            f(c);
+        if (!s_.rrule || done_) return;
+        start();
+        while (auto c = it_->next())
+            f(*c);
+        done_ = true;
+    }
+
+  private:
+    void start() {
+        if (!it_) it_ = std::make_unique<rule_iterator>(*s_.rrule, s_.master.start, s_.all_day());
+    }
+    const civil* pull() {
+        if (done_) return nullptr;
+        start();
+        std::optional<civil> c = it_->next();
+        if (!c) {
+            done_ = true;
+            return nullptr;
+        }
+        if (!seen_.empty() && *c < seen_.back()) ordered_ = false;
+        seen_.push_back(*c);
+        return &seen_.back();
+    }
+
+    const series& s_;
+    std::unique_ptr<rule_iterator> it_;
+    std::vector<civil> seen_;
+    bool ordered_ = true; ///< seen_ is ascending: lookups may bisect
+    bool done_ = false;
+};
+
 class builder {
   public:
     builder(model& m, config::diagnostics& d) : m_(m), d_(d) {}
@@ -92,10 +156,10 @@ class builder {
     bool set_times(series& s, const when& start, const std::optional<when>& end,
                    const std::optional<config::duration>& length, const std::string& who,
                    const config::position& where);
-    void add_overrides(series& s, const config::event_def& e);
+    void add_overrides(series& s, const config::event_def& e, generated_starts& starts);
     std::optional<civil> to_frame(const series& s, const when& w);
     vevent base(const config::event_def& e, zone_ptr zone);
-    void finish(series& s);
+    void finish(series& s, generated_starts* starts);
 
     model& m_;
     config::diagnostics& d_;
@@ -225,7 +289,7 @@ std::string with_price(const std::string& description, const std::string& price,
     return description.empty() ? line : description + "\n\n" + line;
 }
 
-void builder::add_overrides(series& s, const config::event_def& e) {
+void builder::add_overrides(series& s, const config::event_def& e, generated_starts& starts) {
     const std::string who = "'" + e.id + "'";
     for (const config::override_def& o : e.overrides) {
         if (!s.rrule) {
@@ -233,7 +297,7 @@ void builder::add_overrides(series& s, const config::event_def& e) {
             continue;
         }
         const std::optional<civil> rid = to_frame(s, o.recurrence_id);
-        if (!rid || !s.generates(*rid)) {
+        if (!rid || !starts.contains(*rid)) {
             d_.error(at(o.recurrence_id.where, o.where), "override matches no occurrence of " +
                                                              who + " (recurrence_id " +
                                                              written(o.recurrence_id) + ")");
@@ -300,7 +364,22 @@ void builder::add_overrides(series& s, const config::event_def& e) {
               [](const vevent& a, const vevent& b) { return a.recurrence_id < b.recurrence_id; });
 }
 
-void builder::finish(series& s) {
+void builder::finish(series& s, generated_starts* starts) {
+    std::optional<unix_time> last = s.master.end_utc;
+    if (s.rrule) {
+        if (!s.rrule->bounded()) {
+            last.reset();
+        } else {
+            starts->each([&](const civil& c) {
+                if (!s.excluded(c)) last = std::max(*last, s.instance_end(c));
+            });
+        }
+    }
+    if (last)
+        for (const vevent& o : s.overrides)
+            last = std::max(*last, o.end_utc);
+    s.last_end = last;
+
     unix_time first = s.master.start_utc;
     s.uses_zone = s.master.kind == when::kind::local;
     for (const vevent& o : s.overrides) {
@@ -341,7 +420,8 @@ void builder::add_event(const config::event_def& e) {
             s.master.description = with_price(
                 sd.description.empty() ? e.description : sd.description, e.price, locale);
             const std::string who = "session " + std::to_string(n) + " of '" + e.id + "'";
-            if (set_times(s, sd.start, sd.end, sd.duration, who, at(sd.where, e.where))) finish(s);
+            if (set_times(s, sd.start, sd.end, sd.duration, who, at(sd.where, e.where)))
+                finish(s, nullptr);
         }
         return;
     }
@@ -364,9 +444,10 @@ void builder::add_event(const config::event_def& e) {
         }
     }
     if (!ok) return;
+    generated_starts starts(s);
     for (const when& x : e.exdates) {
         const std::optional<civil> c = to_frame(s, x);
-        if (!c || !s.rrule || !s.generates(*c)) {
+        if (!c || !s.rrule || !starts.contains(*c)) {
             d_.warning(at(x.where, e.where),
                        "exdate " + written(x) + " matches no occurrence of '" + e.id + "'");
             continue;
@@ -375,9 +456,29 @@ void builder::add_event(const config::event_def& e) {
     }
     std::sort(s.exdates.begin(), s.exdates.end());
     s.exdates.erase(std::unique(s.exdates.begin(), s.exdates.end()), s.exdates.end());
-    add_overrides(s, e);
-    finish(s);
+    add_overrides(s, e, starts);
+    finish(s, &starts);
 }
+
+/// Stable sort by UID that moves each series once (files usually list
+/// events in UID order already).
+void sort_by_uid(std::vector<series>& all) {
+    const auto by_uid = [](const series& a, const series& b) { return a.master.uid < b.master.uid; };
+    if (std::is_sorted(all.begin(), all.end(), by_uid)) return;
+    std::vector<std::size_t> order(all.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return by_uid(all[a], all[b]);
+    });
+    std::vector<series> sorted;
+    sorted.reserve(all.size());
+    for (const std::size_t i : order)
+        sorted.push_back(std::move(all[i]));
+    all = std::move(sorted);
+}
+
+static_assert(std::is_nothrow_move_constructible_v<series>);
 
 } // namespace
 
@@ -391,10 +492,13 @@ build_result build(const config::site& site) {
         return {nullptr, std::move(problems)};
     }
     builder b(*m, problems);
+    std::size_t sessions = 0;
+    for (const config::event_def& e : site.events)
+        sessions += e.sessions.size();
+    m->all.reserve(site.events.size() + sessions);
     for (const config::event_def& e : site.events)
         b.add_event(e);
-    std::stable_sort(m->all.begin(), m->all.end(),
-                     [](const series& a, const series& b) { return a.master.uid < b.master.uid; });
+    sort_by_uid(m->all);
     if (problems.has_errors()) return {nullptr, std::move(problems)};
     return {std::move(m), std::move(problems)};
 }
@@ -440,6 +544,45 @@ occurrence make_occurrence(const series& s, const vevent& v, const std::optional
         }
     }
     o.moved = v.moved;
+    return o;
+}
+
+} // namespace casacal::calendar
+
+namespace casacal::calendar {
+
+occurrence instance_occurrence(const series& s, const civil& original, unix_time start) {
+    // make_occurrence(s, s.instance(original), original), without copying
+    // the master's strings twice.
+    const vevent& v = s.master;
+    occurrence o;
+    o.uid = v.uid;
+    o.event_id = v.event_id;
+    o.session = v.session;
+    o.title = v.title;
+    o.category = v.category;
+    o.location = v.location;
+    o.description = v.description;
+    o.url = v.url;
+    o.status = v.status;
+    o.all_day = s.all_day();
+    o.start = start;
+    o.timezone = s.zone_name;
+    if (o.all_day) {
+        const civil end = add_days(original, static_cast<int>(s.length));
+        o.end = to_utc(s.zone, end).utc;
+        o.start_local = date_of(original);
+        o.end_local = date_of(end);
+    } else {
+        o.end = start + s.length;
+        o.start_local = to_local(s.zone, start, &o.start_offset);
+        o.end_local = to_local(s.zone, o.end, &o.end_offset);
+    }
+    if (s.rrule) {
+        o.original_start = original;
+        o.recurrence_id = o.all_day ? iso_text(original, true)
+                                    : iso_text(o.start_local) + offset_text(o.start_offset);
+    }
     return o;
 }
 

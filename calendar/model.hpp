@@ -49,12 +49,17 @@ struct series {
     std::int64_t length = 0;            ///< exact seconds, or days for all-day series
     bool uses_zone = false;             ///< some DTSTART/DTEND carries TZID
     int zone_year = 0;                  ///< first year its VTIMEZONE must cover
+    /// The end of its last occurrence (RRULE, EXDATE and overrides applied);
+    /// nullopt for a series without end. Set by `build`.
+    std::optional<unix_time> last_end;
 
     bool all_day() const { return master.kind == config::when::kind::date; }
     /// The instant an original start (master's frame) stands for.
     unix_time instant_of(const config::civil& original) const;
     /// The occurrence the rule generates at `original`, before overrides.
     vevent instance(const config::civil& original) const;
+    /// `instance(original).end_utc`, without building the instance.
+    unix_time instance_end(const config::civil& original) const;
     bool excluded(const config::civil& original) const;
     const vevent* override_at(const config::civil& original) const;
     /// Whether the rule generates `original` (bounded by max_occurrences).
@@ -76,6 +81,10 @@ class model {
 /// recurring series.
 occurrence make_occurrence(const series& s, const vevent& v,
                            const std::optional<config::civil>& original);
+
+/// `make_occurrence(s, s.instance(original), original)`, where `start` is
+/// `s.instant_of(original)`.
+occurrence instance_occurrence(const series& s, const config::civil& original, unix_time start);
 
 /// The CSS3 colour keyword nearest to "#rrggbb"; empty when not such a colour.
 std::string css_color_name(const std::string& hex);

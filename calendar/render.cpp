@@ -123,8 +123,18 @@ void write_series(ics_writer& w, const series& s, const stamps* st) {
         write_vevent(w, s, o, part::override_event, st ? &rev : nullptr);
 }
 
-void write_header(ics_writer& w, const model& m, const std::string& name,
-                  const std::vector<const series*>& members) {
+/// The zones a feed's members need, each with the first year it must cover.
+std::map<std::string, int> zones_of(const std::vector<const series*>& members) {
+    std::map<std::string, int> zones; // name -> first year needed
+    for (const series* s : members) {
+        if (!s->uses_zone) continue;
+        auto [it, added] = zones.emplace(s->zone_name, s->zone_year);
+        if (!added) it->second = std::min(it->second, s->zone_year);
+    }
+    return zones;
+}
+
+void write_calendar_start(ics_writer& w, const model& m, const std::string& name) {
     w.line("BEGIN:VCALENDAR");
     w.line("PRODID:-//casacal//casacal//EN");
     w.line("VERSION:2.0");
@@ -135,13 +145,12 @@ void write_header(ics_writer& w, const model& m, const std::string& name,
     w.line("X-WR-TIMEZONE:" + m.site.site.timezone);
     w.line("REFRESH-INTERVAL;VALUE=DURATION:PT1H");
     w.line("X-PUBLISHED-TTL:PT1H");
-    std::map<std::string, int> zones; // name -> first year needed
-    for (const series* s : members) {
-        if (!s->uses_zone) continue;
-        auto [it, added] = zones.emplace(s->zone_name, s->zone_year);
-        if (!added) it->second = std::min(it->second, s->zone_year);
-    }
-    for (const auto& [zone, year] : zones) {
+}
+
+void write_header(ics_writer& w, const model& m, const std::string& name,
+                  const std::vector<const series*>& members) {
+    write_calendar_start(w, m, name);
+    for (const auto& [zone, year] : zones_of(members)) {
         auto it = m.vtimezones.find({zone, year});
         if (it == m.vtimezones.end()) continue;
         for (const std::string& l : it->second)
@@ -149,29 +158,58 @@ void write_header(ics_writer& w, const model& m, const std::string& name,
     }
 }
 
-std::string calendar_of(const model& m, const std::string& name,
-                        const std::vector<const series*>& members, const stamps& st) {
-    ics_writer w;
-    write_header(w, m, name, members);
-    for (const series* s : members)
-        write_series(w, *s, &st);
-    w.line("END:VCALENDAR");
-    return w.take();
-}
-
-/// The end of the last occurrence; nullopt for a series without end.
-std::optional<unix_time> last_end(const series& s) {
-    unix_time last = s.master.end_utc;
-    if (s.rrule) {
-        if (!s.rrule->bounded()) return std::nullopt;
-        rule_iterator it(*s.rrule, s.master.start, s.all_day());
-        while (auto c = it.next())
-            if (!s.excluded(*c)) last = std::max(last, s.instance(*c).end_utc);
+/// What the feeds of one render share: each series' VEVENTs and each
+/// VTIMEZONE, folded once and copied into every feed that holds them.
+class feed_parts {
+  public:
+    feed_parts(const model& m, const stamps& st) : m_(m) {
+        vevents_.reserve(m.all.size());
+        for (const series& s : m.all) {
+            ics_writer w;
+            write_series(w, s, &st);
+            vevents_.push_back(w.take());
+        }
     }
-    for (const vevent& o : s.overrides)
-        last = std::max(last, o.end_utc);
-    return last;
-}
+
+    std::string calendar(const std::string& name, const std::vector<const series*>& members) {
+        const auto zones = zones_of(members);
+        std::size_t size = 1024;
+        for (const series* s : members)
+            size += vevents_[index(s)].size();
+        for (const auto& z : zones)
+            size += vtimezone(z).size();
+        ics_writer w;
+        w.reserve(size);
+        write_calendar_start(w, m_, name);
+        for (const auto& z : zones)
+            w.folded(vtimezone(z));
+        for (const series* s : members)
+            w.folded(vevents_[index(s)]);
+        w.line("END:VCALENDAR");
+        return w.take();
+    }
+
+  private:
+    std::size_t index(const series* s) const { return static_cast<std::size_t>(s - m_.all.data()); }
+
+    const std::string& vtimezone(const std::pair<const std::string, int>& z) {
+        auto [it, added] = vtimezones_.try_emplace(z);
+        if (added) {
+            auto lines = m_.vtimezones.find(z);
+            if (lines != m_.vtimezones.end()) {
+                ics_writer w;
+                for (const std::string& l : lines->second)
+                    w.line(l);
+                it->second = w.take();
+            }
+        }
+        return it->second;
+    }
+
+    const model& m_;
+    std::vector<std::string> vevents_; ///< by index in m.all
+    std::map<std::pair<std::string, int>, std::string> vtimezones_;
+};
 
 } // namespace
 
@@ -195,18 +233,19 @@ std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revi
 
     std::vector<const series*> kept;
     for (const series& s : m.all) {
-        const std::optional<unix_time> end = last_end(s);
-        if (!end || *end >= cutoff) kept.push_back(&s);
+        if (!s.last_end || *s.last_end >= cutoff) kept.push_back(&s);
     }
 
+    feed_parts parts(m, st);
     std::vector<rendered_feed> feeds;
-    feeds.push_back({"/calendar.ics", calendar_of(m, m.site.site.name, kept, st)});
+    feeds.reserve(1 + m.site.categories.size() + m.site.events.size());
+    feeds.push_back({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
     for (const config::category& c : m.site.categories) {
         std::vector<const series*> members;
         for (const series* s : kept)
             if (s->master.category == c.key) members.push_back(s);
         const std::string name = m.site.site.name + " — " + (c.name.empty() ? c.key : c.name);
-        feeds.push_back({"/calendar/" + c.key + ".ics", calendar_of(m, name, members, st)});
+        feeds.push_back({"/calendar/" + c.key + ".ics", parts.calendar(name, members)});
     }
     // Single-event feeds are downloads from the event's page: never trimmed.
     std::map<std::string, std::vector<const series*>> by_event;
@@ -216,7 +255,7 @@ std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revi
     for (const series& s : m.all)
         by_event[s.master.event_id].push_back(&s);
     for (const auto& [id, members] : by_event)
-        feeds.push_back({"/events/" + id + ".ics", calendar_of(m, titles[id], members, st)});
+        feeds.push_back({"/events/" + id + ".ics", parts.calendar(titles[id], members)});
     return feeds;
 }
 

@@ -111,8 +111,16 @@ zone_ptr find_zone(const std::string& name) {
 }
 
 int utc_offset(zone_ptr zone, unix_time t) {
-    icaltimetype tt =
-        icaltime_from_timet_with_zone(static_cast<time_t>(t), 0, icaltimezone_get_utc_timezone());
+    // What icaltime_from_timet_with_zone(t, 0, utc) gives, without gmtime.
+    const config::civil c = civil_of(t);
+    icaltimetype tt = icaltime_null_time();
+    tt.year = c.year;
+    tt.month = c.month;
+    tt.day = c.day;
+    tt.hour = c.hour;
+    tt.minute = c.minute;
+    tt.second = c.second;
+    tt.zone = icaltimezone_get_utc_timezone();
     int is_daylight = 0;
     std::lock_guard guard(zone_cache_lock());
     return icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &is_daylight);
@@ -125,7 +133,8 @@ resolved_time to_utc(zone_ptr zone, const config::civil& local) {
     const int before = utc_offset(zone, wall - 86400);
     const int after = utc_offset(zone, wall + 86400);
     const bool before_fits = utc_offset(zone, wall - before) == before;
-    const bool after_fits = utc_offset(zone, wall - after) == after;
+    const bool after_fits =
+        after == before ? before_fits : utc_offset(zone, wall - after) == after;
     if (before_fits && after_fits) {
         if (before == after) return {wall - before, before, fold::none};
         const int first = before > after ? before : after; // larger offset = earlier instant

@@ -113,3 +113,20 @@ TEST_CASE("agenda_json writes the documented document", "[calendar]") {
         R"("url":"https://agenda.casaco.example/events/marche"}]})");
     CHECK(agenda_json({}) == R"({"occurrences":[]})");
 }
+
+TEST_CASE("agenda_json escapes text as JSON requires", "[calendar]") {
+    occurrence o;
+    o.uid = "u@x";
+    o.event_id = "e";
+    o.title = "a\"b\\c\nd\te\x01" "f\x7f Noël";
+    o.category = "c";
+    o.url = "https://x/e";
+    CHECK(agenda_json({o}) ==
+          R"({"occurrences":[{"uid":"u@x","event":"e","title":"a\"b\\c\nd\te\u0001f)"
+          "\x7f"
+          R"( Noël","category":"c","start":"1970-01-01T00:00:00+00:00",)"
+          R"("end":"1970-01-01T00:00:00+00:00","all_day":false,"location":"",)"
+          R"("status":"confirmed","recurrence_id":null,"url":"https://x/e"}]})");
+    o.title = "\xC3("; // not UTF-8: refused as nlohmann::json refuses it
+    CHECK_THROWS(agenda_json({o}));
+}

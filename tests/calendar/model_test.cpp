@@ -168,3 +168,21 @@ TEST_CASE("CSS3 colour names approximate hex colours", "[calendar]") {
     CHECK(css_color_name("") == "");
     CHECK(css_color_name("#zzzzzz") == "");
 }
+
+TEST_CASE("build records the end of a series' last occurrence", "[calendar]") {
+    config::site s = base_site();
+    config::event_def e = casapero();
+    e.rrule = "FREQ=MONTHLY;BYDAY=1TH;COUNT=3";
+    e.exdates = {local(2027, 2, 4, 18, 30, 9)};
+    s.events.push_back(e);
+    config::event_def open = casapero();
+    open.id = "open";
+    s.events.push_back(open);
+    build_result r = build(s);
+    REQUIRE(r.calendar);
+    const series* bounded = r.calendar->find("casapero@casaco.example");
+    REQUIRE(bounded);
+    // The third occurrence is excluded: the second, 2027-01-07 21:00 CET, is the last.
+    CHECK(bounded->last_end == std::optional<unix_time>(seconds_of({2027, 1, 7, 20, 0, 0})));
+    CHECK_FALSE(r.calendar->find("open@casaco.example")->last_end);
+}
