@@ -42,17 +42,16 @@ std::string local_time(calendar::unix_time t, calendar::zone_ptr zone) {
 int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
     auto site = load_site(o, err);
     if (!site) return exit_invalid;
-    if (!std::filesystem::exists(site->storage.database)) {
-        // Nothing was ever planned: an empty list, not an error.
-        out << (o.json ? "{\"reminders\":[]}\n" : "");
-        return exit_ok;
-    }
     std::vector<store::outbox_row> rows;
-    try {
-        auto db = store::database::open(site->storage.database.string(), store::open_mode::read_only);
-        rows = store::outbox(db).list();
-    } catch (const std::exception& e) {
-        throw startup_error(exit_runtime, e.what());
+    // No database yet: nothing was ever planned, an empty list.
+    if (std::filesystem::exists(site->storage.database)) {
+        try {
+            auto db =
+                store::database::open(site->storage.database.string(), store::open_mode::read_only);
+            rows = store::outbox(db).list();
+        } catch (const std::exception& e) {
+            throw startup_error(exit_runtime, e.what());
+        }
     }
     auto zone = calendar::find_zone(site->site.timezone);
     if (o.json) {

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -56,6 +57,11 @@ struct reminders::impl {
         settings.domain = site.site.domain;
         settings.grace = site.reminders.grace.days * calendar::unix_time{86400} +
                          site.reminders.grace.seconds;
+        // What is handed to the transport must go out well within the lease,
+        // even when max_per_minute makes it wait for its turn: ten seconds'
+        // worth of the rate at most.
+        settings.window = static_cast<std::size_t>(
+            std::clamp(site.smtp.max_per_minute / 6, 1, static_cast<int>(settings.window)));
         dispatcher = std::make_unique<notify::dispatcher>(ctx, *outbox, *subscribers, *transport,
                                                           settings, unix_now);
         if (int n = outbox->recover(unix_now()))

@@ -30,7 +30,9 @@ struct dispatch_settings {
     calendar::unix_time grace = 1800;
     calendar::unix_time lease = 600;    ///< a claimed row is sent again after this, if we crashed
     calendar::unix_time first_retry = 60; ///< then doubling, never past the event start
-    std::size_t window = 20;            ///< rows handed to the transport at a time
+    /// Rows handed to the transport at a time; they must all be done well
+    /// before `lease` runs out, or a row could be claimed twice.
+    std::size_t window = 20;
 };
 
 /// What the daemon reads for /healthz and /metrics.

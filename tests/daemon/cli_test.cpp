@@ -3,7 +3,11 @@
 #include "daemon/startup_error.hpp"
 #include "test_site.hpp"
 
+#include "store/database.hpp"
+#include "store/outbox.hpp"
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -115,12 +119,53 @@ TEST_CASE("check prints nothing but ok for a valid site, every problem otherwise
           std::string::npos);
 }
 
-TEST_CASE("reminders are not available until the feature is wired", "[daemon]") {
+TEST_CASE("reminders lists the outbox as product.md's JSON", "[daemon]") {
+    testing::test_site site;
     cli_options o;
     o.cmd = command::reminders;
+    o.config = site.main_file();
+    o.json = true;
     std::ostringstream out, err;
-    CHECK(run_command(o, out, err) == exit_runtime);
-    CHECK(err.str() == "casacal: reminders are not available in this build\n");
+    SECTION("no database yet: an empty list") {
+        CHECK(run_command(o, out, err) == exit_ok);
+        CHECK(out.str() == "{\n  \"reminders\": []\n}\n");
+    }
+    SECTION("a planned row") {
+        {
+            auto db = casacal::store::database::open((site.dir() / "casacal.db").string());
+            casacal::store::planned_row r;
+            r.key = "casapero@casaco.example|2026-12-03T18:30:00+01:00|P1D|camille@example.org";
+            r.event_id = "casapero";
+            r.uid = "casapero@casaco.example";
+            r.occurrence = "2026-12-03T18:30:00+01:00";
+            r.occurrence_start = 1'796'319'000;
+            r.offset = "P1D";
+            r.recipient = "camille@example.org";
+            r.due = 1'796'319'000 - 86'400;
+            r.message_id = "abc@casaco.example";
+            r.payload = "{}";
+            casacal::store::outbox(db).plan({r}, {0, 2'000'000'000}, 1'796'000'000);
+        }
+        CHECK(run_command(o, out, err) == exit_ok);
+        auto doc = nlohmann::json::parse(out.str());
+        REQUIRE(doc["reminders"].size() == 1);
+        const auto& row = doc["reminders"][0];
+        CHECK(row["event"] == "casapero");
+        CHECK(row["uid"] == "casapero@casaco.example");
+        CHECK(row["occurrence"] == "2026-12-03T18:30:00+01:00");
+        CHECK(row["offset"] == "P1D");
+        CHECK(row["recipient"] == "camille@example.org");
+        CHECK(row["state"] == "planned");
+        CHECK(row["due"] == "2026-12-02T18:30:00+01:00");
+        CHECK(row["attempts"] == 0);
+        CHECK(row["last_error"].is_null());
+        CHECK(row["message_id"] == "<abc@casaco.example>");
+    }
+    SECTION("a site with errors: exit 1") {
+        site.write("casacal.toml", "[site]\nname = 1\n");
+        CHECK(run_command(o, out, err) == exit_invalid);
+        CHECK_FALSE(err.str().empty());
+    }
 }
 
 TEST_CASE("agenda lists one line per occurrence", "[daemon]") {
