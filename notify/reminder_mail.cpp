@@ -12,6 +12,15 @@ constexpr calendar::unix_time day = 24 * 3600;
 
 bool is_programme(const store::outbox_row& row) { return row.key.rfind("programme:", 0) == 0; }
 
+/// A session's occurrence is titled "<programme> — <session>" (calendar's
+/// render): the two parts, the second empty for other occurrences.
+std::pair<std::string, std::string> title_parts(const calendar::occurrence& o) {
+    static constexpr std::string_view dash = " — ";
+    auto at = o.session > 0 ? o.title.find(dash) : std::string::npos;
+    if (at == std::string::npos) return {o.title, {}};
+    return {o.title.substr(0, at), o.title.substr(at + dash.size())};
+}
+
 std::string payload_field(const std::string& payload, const char* name) {
     auto j = nlohmann::json::parse(payload, nullptr, false);
     if (j.is_object() && j.contains(name) && j[name].is_string()) return j[name].get<std::string>();
@@ -25,6 +34,7 @@ std::string category_name(const config::site& site, const std::string& key) {
 
 /// Plain text and HTML, built side by side from the same lines.
 struct body {
+    std::string colon; ///< " : " in French, ": " in English
     std::string text, html;
     void paragraph(const std::string& line) {
         text += line + "\n\n";
@@ -39,7 +49,7 @@ struct body {
         html += "<div>" + html_escape(l) + "</div>\n";
     }
     void link(const std::string& label, const std::string& url) {
-        text += label + " : " + url + "\n";
+        text += label + colon + url + "\n";
         html += "<p><a href=\"" + html_escape(url) + "\">" + html_escape(label) + "</a></p>\n";
     }
 };
@@ -66,8 +76,8 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
 }
 
 std::string payload_for(const calendar::occurrence& o, const std::string& locale) {
-    auto title = o.session > 0 ? o.title.substr(0, o.title.find(" — ")) : o.title;
-    return nlohmann::json{{"title", title}, {"when", when_text(o, language_of(locale))}}.dump();
+    return nlohmann::json{{"title", title_parts(o).first}, {"when", when_text(o, language_of(locale))}}
+        .dump();
 }
 
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
@@ -86,7 +96,7 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     if (!about.empty()) {
         const auto& first = about.front();
         if (title.empty() || kind != notice::cancellation)
-            title = programme ? first.title.substr(0, first.title.find(" — ")) : first.title;
+            title = title_parts(first).first;
         if (kind != notice::cancellation) when = when_text(first, lang);
     }
 
@@ -100,6 +110,7 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     msg.list_unsubscribe = unsubscribe_url;
 
     body b;
+    b.colon = lang == language::en ? ": " : " : ";
     b.paragraph(std::string(w.greeting) + (row.recipient_name.empty() ? "" : " " + row.recipient_name) + ",");
     b.paragraph(kind == notice::reminder ? w.intro_reminder
                 : kind == notice::update ? w.intro_update
@@ -109,10 +120,9 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
         b.line(when);
     } else if (programme) {
         for (const auto& s : about) {
-            auto session = s.title.substr(std::min(s.title.size(), s.title.find(" — ") == std::string::npos
-                                                                       ? s.title.size()
-                                                                       : s.title.find(" — ") + 5));
-            b.line("• " + span_text(s, lang) + " : " + session + (s.location.empty() ? "" : " (" + s.location + ")"));
+            const auto session = title_parts(s).second;
+            b.line("• " + span_text(s, lang) + b.colon + session +
+                   (s.location.empty() ? "" : " (" + s.location + ")"));
         }
     } else {
         b.line(span_text(about.front(), lang));
