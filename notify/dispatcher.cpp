@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace casacal::notify {
@@ -31,6 +32,16 @@ std::string new_token() {
     return out;
 }
 
+namespace {
+
+bool iequal(const std::string& a, const std::string& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+} // namespace
+
 dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
                        store::subscribers& subscribers, transport& transport,
                        dispatch_settings settings, std::function<calendar::unix_time()> clock)
@@ -52,8 +63,18 @@ void dispatcher::update(calendar_view view, const std::vector<recipient>& recipi
         if (auto current = outbox_.find(sent.key)) row.occurrence_start = current->occurrence_start;
         notices.push_back(std::move(row));
     }
-    for (const auto& sent : result.vanished)
+    // A sent reminder leaves the plan when its occurrence is gone, but also
+    // when its recipient left (unsubscribed, removed from the file, no longer
+    // following the category) or the offsets changed: only the first is a
+    // cancellation to announce.
+    for (const auto& sent : result.vanished) {
+        if (!find_subject(*view_.model, sent).empty()) continue;
+        if (subscribers_.is_unsubscribed(sent.recipient)) continue;
+        if (std::none_of(recipients.begin(), recipients.end(),
+                         [&](const recipient& r) { return iequal(r.email, sent.recipient); }))
+            continue;
         notices.push_back(notice_for(sent, store::message_kind::cancellation, now, settings_.domain));
+    }
     if (!notices.empty()) outbox_.enqueue(notices, now);
     arm();
 }

@@ -1,0 +1,523 @@
+"""Email reminders as members receive them: the real daemon sending to a real
+SMTP server (aiosmtpd, in this process), every message parsed with Python's
+`email` package and its calendar part with python3-icalendar; the state the
+operator sees with `casacal reminders --json`.
+
+Events are placed a couple of minutes from now (TOML offset date-times) with
+offsets that make their reminders fall due some seconds after the daemon
+starts. The slow cases (retries, SMTP down, kill -9) are in
+test_reminders_faults.py."""
+
+import collections
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import re
+import signal
+import time
+import unittest
+import urllib.parse
+
+import icalendar
+
+from harness import PARIS, DaemonTestCase, health_generation, requires_binary, run_cli
+from mailsink import (DOMAIN, FROM, SmtpSink, event_toml, make_daemon, member_toml, now_utc, reminders,
+                      wait_rows, write_site)
+
+CAMILLE = "camille.durand@example.org"
+YASMINE = "yasmine.benali@example.org"
+THOMAS = "thomas.leroux@example.org"
+LEA = "lea.nguyen@example.org"
+
+DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]
+
+# Every header a reminder carries at the top level, and nothing else.
+REMINDER_HEADERS = {"from", "to", "subject", "date", "message-id", "auto-submitted", "list-id",
+                    "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type"}
+
+
+def french_when(instant):
+    """"dimanche 29 novembre à 11h05" ("à 11h" on the hour), as the subject
+    writes an occurrence."""
+    local = instant.astimezone(PARIS)
+    clock = f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h"
+    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} à {clock}"
+
+
+def log_tail(d, lines=15):
+    """The daemon's last stderr lines, for failure messages."""
+    return "\n".join(d.stderr().splitlines()[-lines:])
+
+
+def header_names(msg):
+    return [k.lower() for k in msg.keys()]
+
+
+def recipient_of(t):
+    assert len(t.rcpt_tos) == 1, t.rcpt_tos
+    return t.rcpt_tos[0]
+
+
+def unsubscribe_path(msg):
+    value = str(msg["List-Unsubscribe"])
+    m = re.fullmatch(r"<(http://127\.0\.0\.1:\d+)(/unsubscribe/[A-Za-z0-9_\-]+)>", value)
+    assert m, f"List-Unsubscribe is {value!r}"
+    return m.group(2)
+
+
+def calendar_part(msg):
+    parts = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, [p.get_content_type() for p in msg.walk()]
+    return parts[0]
+
+
+def vevent_of(part):
+    payload = part.get_payload(decode=True)
+    cal = icalendar.Calendar.from_ical(payload)
+    events = cal.walk("VEVENT")
+    assert len(events) == 1, payload
+    return cal, events[0]
+
+
+def as_utc(value):
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=PARIS)
+    return value.astimezone(dt.timezone.utc)
+
+
+class ReminderTestCase(DaemonTestCase):
+
+    def sink(self, **kw):
+        s = SmtpSink(**kw).start()
+        self.addCleanup(s.stop)
+        return s
+
+    def daemon(self, events, members, sink=None, **kw):
+        d = make_daemon(self, events, members, sink.url if sink else None, **kw)
+        return d.start()
+
+    def post_form(self, d, path, fields):
+        body = urllib.parse.urlencode(fields).encode()
+        return d.request("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         body=body)
+
+
+@requires_binary
+class ReminderDeliveryTest(ReminderTestCase):
+
+    def test_each_follower_gets_one_message_per_occurrence_and_offset(self):
+        t0 = now_utc()
+        apero_start = t0 + dt.timedelta(seconds=135)
+        atelier_start = t0 + dt.timedelta(seconds=140)
+        events = (event_toml("casapero", "Casapéro", "apero", apero_start) +
+                  event_toml("atelier-velo", "Atelier vélo", "atelier", atelier_start))
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(YASMINE, "Yasmine Benali", ["*"], offsets=["PT1M55S"]) +
+                   member_toml(THOMAS, "Thomas Le Roux", ["atelier"]) +
+                   member_toml(LEA, "Léa Nguyen", ["vie-du-lieu"]))
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT2M", "PT1M50S"))
+
+        # camille: casapéro x 2 offsets; thomas: atelier x 2; yasmine: both events x her 1 offset.
+        sink.wait_accepted(6, timeout=90, what="reminders")
+        sink.wait_quiet(4)
+        got = sink.accepted()
+        self.assertEqual(len(got), 6, [(t.rcpt_tos, str(t.message()["Subject"])) for t in got])
+        per = collections.Counter((recipient_of(t), str(t.message()["Subject"])) for t in got)
+        apero_subject = f"Rappel : Casapéro — {french_when(apero_start)}"
+        atelier_subject = f"Rappel : Atelier vélo — {french_when(atelier_start)}"
+        self.assertEqual(per, collections.Counter({(CAMILLE, apero_subject): 2, (THOMAS, atelier_subject): 2,
+                                                   (YASMINE, apero_subject): 1, (YASMINE, atelier_subject): 1}))
+        self.assertEqual([t for t in sink.all() if LEA in t.rcpt_tos], [])
+        self.assertNotIn(LEA, sink.rcpt_log)
+
+        rows = wait_rows(d, lambda rows: all(r["state"] == "sent" for r in rows), 20, "every row sent")
+        self.assertEqual(sorted((r["event"], r["recipient"], r["offset"], r["kind"], r["state"], r["attempts"])
+                                for r in rows),
+                         sorted([("casapero", CAMILLE, "PT2M", "reminder", "sent", 1),
+                                 ("casapero", CAMILLE, "PT1M50S", "reminder", "sent", 1),
+                                 ("casapero", YASMINE, "PT1M55S", "reminder", "sent", 1),
+                                 ("atelier-velo", YASMINE, "PT1M55S", "reminder", "sent", 1),
+                                 ("atelier-velo", THOMAS, "PT2M", "reminder", "sent", 1),
+                                 ("atelier-velo", THOMAS, "PT1M50S", "reminder", "sent", 1)]))
+        for r in rows:
+            self.assertEqual(r["uid"], f"{r['event']}@{DOMAIN}")
+            self.assertIsNone(r["last_error"])
+        # the Message-ID each member received is the one the database shows
+        self.assertEqual(sorted(r["message_id"] for r in rows),
+                         sorted(str(t.message()["Message-ID"]) for t in got))
+        self.assertEqual(len({r["message_id"] for r in rows}), 6)
+        for r in rows:
+            self.assertRegex(r["message_id"], rf"^<[^<>@\s]+@{re.escape(DOMAIN)}>$")
+            matching = [t for t in got if str(t.message()["Message-ID"]) == r["message_id"]]
+            self.assertEqual([recipient_of(t) for t in matching], [r["recipient"]])
+            # due = start - offset, written in the site's zone
+            start = apero_start if r["event"] == "casapero" else atelier_start
+            seconds = {"PT2M": 120, "PT1M50S": 110, "PT1M55S": 115}[r["offset"]]
+            due = dt.datetime.fromisoformat(r["due"])
+            self.assertEqual(due, start - dt.timedelta(seconds=seconds))
+            self.assertEqual(due.utcoffset(), start.astimezone(PARIS).utcoffset())
+
+    def test_message_headers_structure_and_calendar_part(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = event_toml("casapero", "Casapéro", "apero", start, rrule="FREQ=DAILY;COUNT=10")
+        members = member_toml(CAMILLE, "Camille Durand", ["apero"])
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        t = sink.wait_accepted(1, timeout=60, what="the reminder")[0]
+        received_at = dt.datetime.now(dt.timezone.utc)
+        self.assertEqual(t.rcpt_tos, [CAMILLE])
+        self.assertEqual(email.utils.parseaddr(t.mail_from)[1], "agenda@casaco.example")
+        msg = t.message()
+
+        # headers: exactly these, each once
+        names = header_names(msg)
+        self.assertEqual(sorted(names), sorted(REMINDER_HEADERS), names)
+        self.assertEqual(str(msg["From"]), FROM)
+        self.assertEqual(msg["To"].addresses[0].addr_spec, CAMILLE)
+        self.assertEqual(msg["To"].addresses[0].display_name, "Camille Durand")
+        self.assertEqual(len(msg["To"].addresses), 1)
+        self.assertEqual(str(msg["Subject"]), f"Rappel : Casapéro — {french_when(start)}")
+        raw_subject = re.search(rb"(?mi)^Subject:(.*(?:\r\n[ \t].*)*)", t.data).group(1)
+        self.assertTrue(all(b < 0x80 for b in raw_subject), "Subject is RFC 2047 encoded")
+        self.assertIn(b"=?", raw_subject)
+        date = msg["Date"].datetime
+        self.assertIsNotNone(date.tzinfo)
+        self.assertLess(abs((received_at - date).total_seconds()), 60)
+        self.assertEqual(str(msg["Auto-Submitted"]), "auto-generated")
+        self.assertEqual(str(msg["List-Id"]), f"<reminders.{DOMAIN}>")
+        unsubscribe_path(msg)
+        self.assertEqual(str(msg["List-Unsubscribe-Post"]), "List-Unsubscribe=One-Click")
+        self.assertNotIn(b"\n", t.data.replace(b"\r\n", b""), "bare LF in the message")
+
+        # structure: mixed > (alternative > plain + html) + calendar
+        self.assertEqual(msg.get_content_type(), "multipart/mixed")
+        top = list(msg.iter_parts())
+        self.assertEqual([p.get_content_type() for p in top], ["multipart/alternative", "text/calendar"])
+        alt = list(top[0].iter_parts())
+        self.assertEqual([p.get_content_type() for p in alt], ["text/plain", "text/html"])
+        for p in alt:
+            self.assertEqual(p.get_content_charset(), "utf-8")
+            body = p.get_payload(decode=True).decode("utf-8")
+            self.assertIn("Casapéro", body)
+            self.assertIn("Espace convivial, rez-de-chaussée", body)
+        self.assertIn("<", alt[1].get_content())
+
+        cal_part = top[1]
+        self.assertEqual(cal_part.get_param("method"), "PUBLISH")
+        cal, ev = vevent_of(cal_part)
+        self.assertEqual(str(cal["METHOD"]), "PUBLISH")
+        self.assertEqual(str(ev["UID"]), f"casapero@{DOMAIN}")
+        self.assertEqual(as_utc(ev["DTSTART"].dt), start)
+        self.assertEqual(as_utc(ev["DTEND"].dt), start + dt.timedelta(minutes=60))
+        self.assertIn("RECURRENCE-ID", ev)
+        self.assertEqual(as_utc(ev["RECURRENCE-ID"].dt), start)
+        self.assertEqual(str(ev["SUMMARY"]), "Casapéro")
+
+        rows = wait_rows(d, lambda rows: any(r["state"] == "sent" for r in rows), 10, "a sent row")
+        sent = [r for r in rows if r["state"] == "sent"]
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0]["message_id"], str(msg["Message-ID"]))
+        # the other occurrences of the series in the next 7 days wait their turn
+        planned = [r for r in rows if r["state"] == "planned"]
+        self.assertEqual(len(planned), 6, rows)
+        self.assertEqual(len({r["occurrence"] for r in rows}), 7)
+
+    def test_550_fails_that_recipient_only(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(YASMINE, "Yasmine Benali", ["apero"]) +
+                   member_toml(LEA, "Léa Nguyen", ["apero"]))
+        sink = self.sink()
+        sink.reject.add(YASMINE)
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        sink.wait_accepted(2, timeout=60, what="reminders")
+        rows = wait_rows(d, lambda rows: len(rows) == 3 and all(r["state"] not in ("planned", "sending")
+                                                                for r in rows), 20, "three outcomes")
+        sink.wait_quiet(3)
+        self.assertEqual(sorted(recipient_of(t) for t in sink.accepted()), sorted([CAMILLE, LEA]))
+        by = {r["recipient"]: r for r in rows}
+        self.assertEqual(by[CAMILLE]["state"], "sent")
+        self.assertEqual(by[LEA]["state"], "sent")
+        self.assertEqual(by[YASMINE]["state"], "failed")
+        self.assertEqual(by[YASMINE]["attempts"], 1)
+        self.assertIn("550", by[YASMINE]["last_error"] or "")
+        self.assertEqual(sink.rcpt_log.count(YASMINE), 1, "a 5xx is not retried")
+
+
+@requires_binary
+class HeaderInjectionTest(ReminderTestCase):
+
+    def test_check_refuses_a_line_break_in_a_title(self):
+        import tempfile
+        start = now_utc() + dt.timedelta(days=2)
+        cases = {
+            "event title": (event_toml("casapero", "Casapéro\r\nBcc: x@example.org", "apero", start), None),
+            "site name": (event_toml("casapero", "Casapéro", "apero", start), "Casaco\r\nBcc: x@example.org"),
+        }
+        for what, (events, site_name) in cases.items():
+            with self.subTest(what=what), tempfile.TemporaryDirectory() as tmp:
+                site = write_site(tmp, events, member_toml(CAMILLE, "Camille", ["apero"]),
+                                  smtp_url="smtp://127.0.0.1:9")
+                if site_name:
+                    main = site / "casacal.toml"
+                    main.write_text(main.read_text(encoding="utf-8").replace(
+                        'name     = "Casaco"', 'name     = "Casaco\\r\\nBcc: x@example.org"'), encoding="utf-8")
+                p = run_cli("check", "-c", site / "casacal.toml")
+                out = (p.stdout + p.stderr).decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 1, out)
+                expected_file = "events.toml" if what == "event title" else "casacal.toml"
+                self.assertRegex(out, rf"(?m)^\S*{re.escape(expected_file)}:\d+:\d+: error: ", out)
+
+    def test_subscribe_form_cannot_add_a_header_or_a_recipient(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=100)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = member_toml(CAMILLE, "Camille Durand", ["apero"])
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+
+        # a line break in the name: no extra header, no extra recipient
+        r = self.post_form(d, "/subscribe", {"email": "eve@example.org", "name": "Eve\r\nBcc: victim@example.org",
+                                             "categories": "apero"})
+        self.assertIn(r.status, (202, 400), r.body[:500])
+        # a name made to look like more addresses
+        r2 = self.post_form(d, "/subscribe", {"email": "mallory@example.org",
+                                              "name": 'Mallory" <victim2@example.org>, "Bob',
+                                              "categories": "apero"})
+        self.assertEqual(r2.status, 202, r2.body[:500])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not sink.accepted_for("mallory@example.org"):
+            time.sleep(0.1)
+        if r.status == 202:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not sink.accepted_for("eve@example.org"):
+                time.sleep(0.1)
+        sink.wait_quiet(2)
+        for t in sink.all():
+            self.assertEqual(len(t.rcpt_tos), 1, t.rcpt_tos)
+            self.assertNotIn("victim", " ".join(t.rcpt_tos))
+        self.assertFalse([a for a in sink.rcpt_log if "victim" in a], sink.rcpt_log)
+
+        confirmations = sink.accepted_for("mallory@example.org") + sink.accepted_for("eve@example.org")
+        self.assertEqual(len(confirmations), 2 if r.status == 202 else 1)
+        link = None
+        for t in confirmations:
+            msg = t.message()
+            names = header_names(msg)
+            self.assertNotIn("bcc", names)
+            self.assertNotIn("cc", names)
+            self.assertEqual(len(names), len(set(names)), f"a header appears twice: {names}")
+            self.assertTrue({"from", "to", "subject", "date", "message-id"} <= set(names), names)
+            self.assertTrue(set(names) <= REMINDER_HEADERS | {"content-transfer-encoding"}, names)
+            to = msg["To"].addresses
+            self.assertEqual(len(to), 1, str(msg["To"]))
+            self.assertEqual(to[0].addr_spec, recipient_of(t))
+            for line in t.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+                self.assertFalse(line.lower().startswith(b"bcc:"), line)
+            body = (msg.get_body(("plain",)) or msg).get_content()
+            m = re.search(r"http://127\.0\.0\.1:\d+(/confirm/[A-Za-z0-9_\-]+)", body)
+            self.assertIsNotNone(m, body)
+            if recipient_of(t) == "mallory@example.org":
+                link = m.group(1)
+                self.assertEqual(to[0].display_name, 'Mallory" <victim2@example.org>, "Bob')
+
+        # nobody gets reminders before confirming; after GET /confirm/..., mallory does
+        self.assertFalse([r for r in reminders(d) if r["recipient"] == "mallory@example.org"])
+        c = d.get(link)
+        self.assertEqual(c.status, 200, c.body[:500])
+        deadline = time.monotonic() + 70
+        while time.monotonic() < deadline and not [t for t in sink.accepted_for("mallory@example.org")
+                                                   if "Rappel" in str(t.message()["Subject"])]:
+            time.sleep(0.2)
+        got = [t for t in sink.accepted_for("mallory@example.org") if "Rappel" in str(t.message()["Subject"])]
+        self.assertEqual(len(got), 1, d.stderr())
+        self.assertEqual(str(got[0].message()["Subject"]), f"Rappel : Casapéro — {french_when(start)}")
+        self.assertFalse([a for a in sink.rcpt_log if "victim" in a], sink.rcpt_log)
+
+
+@requires_binary
+class UnsubscribeTest(ReminderTestCase):
+
+    def test_one_click_post_cancels_pending_reminders_and_get_changes_nothing(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=135)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(LEA, "Léa Nguyen", ["apero"]))
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT2M", "PT1M20S"))
+        first = sink.wait_accepted(2, timeout=60, what="the first reminders")
+        by = {recipient_of(t): t.message() for t in first}
+        self.assertEqual(set(by), {CAMILLE, LEA})
+
+        # GET shows a confirm page and changes nothing
+        g = d.get(unsubscribe_path(by[LEA]))
+        self.assertEqual(g.status, 200)
+        self.assertIn(b"<form", g.body)
+        self.assertIn(b'method="post"', g.body.lower())
+
+        # the one-click POST (RFC 8058) as a mail client sends it
+        path = unsubscribe_path(by[CAMILLE])
+        p = d.request("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                      body=b"List-Unsubscribe=One-Click")
+        self.assertEqual(p.status, 200, p.body[:500])
+        rows = reminders(d)
+        later = [r for r in rows if r["recipient"] == CAMILLE and r["offset"] == "PT1M20S"]
+        self.assertEqual([r["state"] for r in later], ["cancelled"], rows)
+        lea_later = [r for r in rows if r["recipient"] == LEA and r["offset"] == "PT1M20S"]
+        self.assertEqual([r["state"] for r in lea_later], ["planned"], rows)
+
+        # lea's second reminder still goes; camille gets nothing more (in
+        # particular no "Annulé :" mail: the event still takes place)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(sink.accepted_for(LEA)) < 2:
+            time.sleep(0.2)
+        sink.wait_quiet(3)
+        seen = [(t.rcpt_tos, str(t.message()["Subject"])) for t in sink.accepted()]
+        self.assertEqual(len(sink.accepted_for(LEA)), 2, f"{seen}\n{reminders(d)}")
+        self.assertEqual(len(sink.accepted_for(CAMILLE)), 1, f"{seen}\n{log_tail(d)}")
+        rows = reminders(d)
+        self.assertEqual(sorted((r["recipient"], r["offset"], r["state"]) for r in rows),
+                         sorted([(CAMILLE, "PT2M", "sent"), (CAMILLE, "PT1M20S", "cancelled"),
+                                 (LEA, "PT2M", "sent"), (LEA, "PT1M20S", "sent")]))
+
+        # a second POST is harmless; a reload does not bring camille back
+        p2 = d.request("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                       body=b"List-Unsubscribe=One-Click")
+        self.assertIn(p2.status, (200, 404))
+        self.assertEqual(d.get("/unsubscribe/not-a-token").status, 404)
+
+    def test_member_removed_from_the_file_gets_no_cancellation_email(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(LEA, "Léa Nguyen", ["apero"]))
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        sink.wait_accepted(2, timeout=60, what="the reminders")
+        before = health_generation(d.health())
+        (d.site / "members.toml").write_text(member_toml(LEA, "Léa Nguyen", ["apero"]), encoding="utf-8")
+        d.wait_generation_above(before, timeout=20)
+        time.sleep(5)
+        sink.wait_quiet(3)
+        seen = [(t.rcpt_tos, str(t.message()["Subject"])) for t in sink.accepted()]
+        # Camille stopped following; Casapéro still takes place: telling her
+        # "Annulé :" would be false.
+        self.assertEqual(sorted(seen), sorted([([CAMILLE], f"Rappel : Casapéro — {french_when(start)}"),
+                                               ([LEA], f"Rappel : Casapéro — {french_when(start)}")]),
+                         log_tail(d))
+
+
+@requires_binary
+class CancellationTest(ReminderTestCase):
+
+    def test_cancelled_occurrences_and_events_get_nothing(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = (event_toml("annule", "Atelier annulé", "atelier", start, status="cancelled") +
+                  event_toml("casapero", "Casapéro", "apero", start, rrule="FREQ=DAILY;COUNT=3",
+                             extra=f"[[event.override]]\nrecurrence_id = {start.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+                                   f"status = \"cancelled\"\n") +
+                  event_toml("controle", "Atelier témoin", "atelier", start + dt.timedelta(seconds=5)))
+        members = member_toml(YASMINE, "Yasmine Benali", ["*"])
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        sink.wait_accepted(1, timeout=60, what="the control event's reminder")
+        # past every due time of the cancelled ones, plus slack
+        while now_utc() < t0 + dt.timedelta(seconds=22):
+            time.sleep(0.2)
+        sink.wait_quiet(3)
+        subjects = [str(t.message()["Subject"]) for t in sink.all()]
+        self.assertEqual(subjects, [f"Rappel : Atelier témoin — {french_when(start + dt.timedelta(seconds=5))}"])
+        rows = reminders(d)
+        for r in rows:
+            if r["event"] == "annule" or (r["event"] == "casapero" and
+                                          dt.datetime.fromisoformat(r["due"]) <= start):
+                self.assertIn(r["state"], ("cancelled",), r)
+        self.assertFalse([r for r in rows if r["state"] == "sent" and r["event"] != "controle"], rows)
+
+    def test_cancelling_after_the_reminder_sends_a_cancellation(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = event_toml("velo", "Atelier vélo", "atelier", start, rrule="FREQ=DAILY;COUNT=3")
+        members = (member_toml(THOMAS, "Thomas Le Roux", ["atelier"]) +
+                   member_toml(CAMILLE, "Camille Durand", ["apero"]))
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        reminder = sink.wait_accepted(1, timeout=60, what="the reminder")[0].message()
+        self.assertEqual(str(reminder["Subject"]), f"Rappel : Atelier vélo — {french_when(start)}")
+
+        f = d.site / "events.d" / "events.toml"
+        f.write_text(f.read_text(encoding="utf-8") +
+                     f"[[event.override]]\nrecurrence_id = {start.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+                     f"status = \"cancelled\"\n", encoding="utf-8")
+        d.signal(signal.SIGHUP)
+        got = sink.wait_accepted(2, timeout=30, what="the cancellation")
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 2)
+        t = got[1]
+        self.assertEqual(t.rcpt_tos, [THOMAS])
+        msg = t.message()
+        self.assertEqual(str(msg["Subject"]), f"Annulé : Atelier vélo — {french_when(start)}")
+        self.assertNotEqual(str(msg["Message-ID"]), str(reminder["Message-ID"]))
+        self.assertEqual(str(msg["Auto-Submitted"]), "auto-generated")
+        self.assertIn("Atelier vélo", (msg.get_body(("plain",)) or msg).get_content())
+        # a calendar part is not required of a cancellation; when there is one, it names the occurrence
+        cals = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+        if cals:
+            cal, ev = vevent_of(cals[0])
+            self.assertEqual(str(ev["UID"]), f"velo@{DOMAIN}")
+            self.assertEqual(as_utc(ev["RECURRENCE-ID"].dt), start)
+            self.assertEqual(str(ev.get("STATUS")), "CANCELLED")
+        rows = reminders(d)
+        kinds = collections.Counter((r["kind"], r["state"]) for r in rows if r["recipient"] == THOMAS)
+        self.assertEqual(kinds[("reminder", "sent")], 1, rows)
+        self.assertEqual(kinds[("cancellation", "sent")], 1, rows)
+
+
+@requires_binary
+class PickupTest(ReminderTestCase):
+
+    def test_without_url_each_message_is_an_eml_file(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(LEA, "Léa Nguyen", ["apero"]) +
+                   member_toml(THOMAS, "Thomas Le Roux", ["atelier"]))
+        d = self.daemon(events, members, None, offsets=("PT1M",))
+        outbox = d.site / "outbox"
+        deadline = time.monotonic() + 60
+        files = []
+        while time.monotonic() < deadline:
+            files = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+            if len(files) >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(2)
+        files = sorted(outbox.glob("*.eml"))
+        self.assertEqual(len(files), 2, [p.name for p in outbox.iterdir()] if outbox.is_dir() else "no outbox")
+        # nothing half-written is left next to them
+        self.assertEqual(sorted(p.name for p in outbox.iterdir()), [p.name for p in files])
+        msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+        self.assertEqual(sorted(m["To"].addresses[0].addr_spec for m in msgs), sorted([CAMILLE, LEA]))
+        rows = wait_rows(d, lambda rows: all(r["state"] == "sent" for r in rows), 10, "rows sent")
+        self.assertEqual(sorted(r["message_id"] for r in rows), sorted(str(m["Message-ID"]) for m in msgs))
+        for m in msgs:
+            self.assertEqual(str(m["Subject"]), f"Rappel : Casapéro — {french_when(start)}")
+            self.assertEqual(m.get_content_type(), "multipart/mixed")
+            cal, ev = vevent_of(calendar_part(m))
+            self.assertEqual(str(ev["UID"]), f"casapero@{DOMAIN}")
+            self.assertEqual(as_utc(ev["DTSTART"].dt), start)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,125 @@
+"""Reminders when things go wrong: an SMTP server that answers 451, one that
+is down when reminders fall due, and a daemon killed with SIGKILL in the
+middle of a burst. Each case waits for the real 60 s retry, so this file
+is slower than test_reminders.py (ctest runs them side by side)."""
+
+import collections
+import datetime as dt
+import signal
+import time
+import unittest
+
+from harness import requires_binary
+from mailsink import event_toml, member_toml, now_utc, wait_rows
+from test_reminders import CAMILLE, LEA, YASMINE, ReminderTestCase, french_when, recipient_of
+
+
+@requires_binary
+class TransientFailureTest(ReminderTestCase):
+
+    def test_451_after_data_is_retried_once_with_the_same_message_id_and_date(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=140)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        members = (member_toml(CAMILLE, "Camille Durand", ["apero"]) +
+                   member_toml(LEA, "Léa Nguyen", ["apero"]))
+        sink = self.sink()
+        sink.refuse_data[CAMILLE] = 1
+        d = self.daemon(events, members, sink, offsets=("PT2M",))
+
+        rows = wait_rows(d, lambda rows: any(r["recipient"] == CAMILLE and r["state"] == "deferred"
+                                             for r in rows), 60, "camille's reminder deferred")
+        row = [r for r in rows if r["recipient"] == CAMILLE][0]
+        self.assertEqual(row["attempts"], 1)
+        self.assertIn("451", row["last_error"] or "")
+        self.assertEqual(len(sink.accepted_for(LEA)), 1, "the other recipient is not held back")
+
+        deadline = time.monotonic() + 100
+        while time.monotonic() < deadline and not sink.accepted_for(CAMILLE):
+            time.sleep(0.2)
+        sink.wait_quiet(3)
+        tries = [t for t in sink.all() if CAMILLE in t.rcpt_tos]
+        self.assertEqual([t.reply[:3] for t in tries], ["451", "250"], d.stderr())
+        refused, accepted = tries[0].message(), tries[1].message()
+        self.assertEqual(str(refused["Message-ID"]), str(accepted["Message-ID"]))
+        self.assertEqual(str(refused["Date"]), str(accepted["Date"]))
+        self.assertEqual(str(accepted["Subject"]), f"Rappel : Casapéro — {french_when(start)}")
+        gap = tries[1].at - tries[0].at
+        self.assertGreaterEqual(gap, 55, "retried after about a minute")
+        self.assertLess(gap, 80)
+
+        rows = wait_rows(d, lambda rows: all(r["state"] == "sent" for r in rows), 15, "both sent")
+        row = [r for r in rows if r["recipient"] == CAMILLE][0]
+        self.assertEqual(row["attempts"], 2)
+        self.assertEqual(row["message_id"], str(accepted["Message-ID"]))
+        self.assertEqual(len(sink.accepted_for(CAMILLE)), 1)
+        self.assertEqual(len(sink.accepted_for(LEA)), 1)
+
+    def test_server_down_when_due_then_back_delivers_each_once(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=140)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        everyone = [CAMILLE, LEA, YASMINE]
+        members = "".join(member_toml(a, a.split("@")[0], ["apero"]) for a in everyone)
+        sink = self.sink()
+        sink.stop()  # the port is known; nothing listens on it yet
+        d = self.daemon(events, members, sink, offsets=("PT2M",))
+
+        rows = wait_rows(d, lambda rows: len(rows) == 3 and all(r["state"] == "deferred" for r in rows),
+                         60, "all three deferred")
+        down_at = time.monotonic()
+        for r in rows:
+            self.assertEqual(r["attempts"], 1)
+            self.assertTrue(r["last_error"], r)
+        time.sleep(max(0.0, 20 - (time.monotonic() - down_at)))
+        sink.start()
+        sink.wait_accepted(3, timeout=90, what="the three reminders after the server came back")
+        sink.wait_quiet(4)
+        self.assertEqual(collections.Counter(recipient_of(t) for t in sink.all()),
+                         collections.Counter(everyone))
+        rows = wait_rows(d, lambda rows: all(r["state"] == "sent" for r in rows), 15, "all sent")
+        self.assertEqual(sorted(r["attempts"] for r in rows), [2, 2, 2])
+        self.assertEqual(sorted(r["message_id"] for r in rows),
+                         sorted(str(t.message()["Message-ID"]) for t in sink.accepted()))
+
+
+@requires_binary
+class CrashTest(ReminderTestCase):
+
+    def test_sigkill_mid_burst_loses_nothing_and_repeats_at_most_in_flight(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=80)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        everyone = [f"membre{n:03d}@example.org" for n in range(200)]
+        members = "".join(member_toml(a, f"Membre {n}", ["apero"]) for n, a in enumerate(everyone))
+        sink = self.sink(delay=0.02)
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+
+        sink.wait_accepted(40, timeout=60, what="the start of the burst")
+        d.signal(signal.SIGKILL)
+        d.proc.wait(timeout=10)
+        self.assertEqual(d.proc.returncode, -signal.SIGKILL)
+        before = len(sink.accepted())
+        self.assertLess(before, 200, "the kill landed after the burst; make the sink slower")
+        d._stderr.close()
+        d.start()
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len({recipient_of(t) for t in sink.accepted()}) < 200:
+            time.sleep(0.2)
+        sink.wait_quiet(4)
+        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
+        self.assertEqual(set(counts), set(everyone), f"{200 - len(counts)} recipients never got it")
+        duplicates = {a: n for a, n in counts.items() if n > 1}
+        self.assertLessEqual(max(counts.values()), 2, duplicates)
+        self.assertLessEqual(sum(n - 1 for n in counts.values()), 10, duplicates)
+        wait_rows(d, lambda rows: len(rows) == 200 and all(r["state"] == "sent" for r in rows),
+                         20, "200 rows sent")
+        # a repeated message is the same message: same Message-ID
+        for a in duplicates:
+            ids = {str(t.message()["Message-ID"]) for t in sink.accepted_for(a)}
+            self.assertEqual(len(ids), 1, a)
+
+
+if __name__ == "__main__":
+    unittest.main()
