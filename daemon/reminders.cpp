@@ -77,7 +77,15 @@ struct reminders::impl {
             const config::site& site = calendar::site_of(*current->calendar);
             auto recipients = notify::recipients_of(site, subscribers->confirmed(),
                                                     subscribers->unsubscribed());
-            dispatcher->update({current->calendar, current->revisions}, recipients);
+            const auto started = std::chrono::steady_clock::now();
+            auto s = dispatcher->update({current->calendar, current->revisions}, recipients);
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count();
+            log_info("reminders planned: " + std::to_string(s.planned) + " in the next 7 days (" +
+                     std::to_string(s.inserted) + " new, " + std::to_string(s.updated) +
+                     " changed, " + std::to_string(s.cancelled) + " cancelled, " +
+                     std::to_string(s.notices) + " notices) in " + std::to_string(ms) + " ms");
         });
         replan_timer->expires_after(k_replan_every);
         replan_timer->async_wait([this](const boost::system::error_code& ec) {

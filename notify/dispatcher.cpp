@@ -50,9 +50,10 @@ dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
 
 dispatcher::~dispatcher() { *alive_ = false; }
 
-void dispatcher::update(calendar_view view, const std::vector<recipient>& recipients) {
+dispatcher::plan_summary dispatcher::update(calendar_view view,
+                                            const std::vector<recipient>& recipients) {
     view_ = std::move(view);
-    if (!view_.model) return;
+    if (!view_.model) return {};
     auto now = clock_();
     auto p = make_plan(*view_.model, recipients, now);
     auto result = outbox_.plan(p.rows, p.scope, now);
@@ -77,6 +78,7 @@ void dispatcher::update(calendar_view view, const std::vector<recipient>& recipi
     }
     if (!notices.empty()) outbox_.enqueue(notices, now);
     arm();
+    return {p.rows.size(), result.inserted, result.updated, result.cancelled, notices.size()};
 }
 
 void dispatcher::poke() { arm(); }

@@ -62,7 +62,13 @@ public:
     /// Takes a new calendar (after a reload, and periodically): replans the
     /// outbox, queues update and cancellation notices for reminders already
     /// sent, and re-arms the timer.
-    void update(calendar_view view, const std::vector<recipient>& recipients);
+    /// Returns what planning did, for the log.
+    struct plan_summary {
+        std::size_t planned = 0; ///< reminders in the horizon
+        int inserted = 0, updated = 0, cancelled = 0;
+        std::size_t notices = 0; ///< update and cancellation emails queued
+    };
+    plan_summary update(calendar_view view, const std::vector<recipient>& recipients);
 
     /// Re-arms the timer after the outbox changed behind our back
     /// (an unsubscription cancelled rows, a test message was queued).
