@@ -13,9 +13,14 @@ bench/out/results.md (raw numbers in bench/out/results.json).
   reload  10,000-event site: SIGHUP, then an edited file (inotify), timed until
           /healthz shows the new generation, while wrk keeps fetching the feed
   memory  VmRSS / VmHWM of `casacal serve` holding 10,000 events
+  smtp, planning, idle
+          reminders (bench/reminders.py): a burst of 2,000 reminders to Postfix's
+          smtp-sink vs smtp-source; planning ~100,000 reminders at start-up vs
+          inserting the same rows with Python's sqlite3, memory after planning;
+          idle CPU of serve holding them
 
-Needs hyperfine, wrk and nginx (`make bench` installs them); a part whose
-tool is missing is reported as skipped.
+Needs hyperfine, wrk, nginx and postfix's smtp-sink/smtp-source (`make bench`
+installs them); a part whose tool is missing is reported as skipped.
 """
 
 import argparse
@@ -367,7 +372,7 @@ def table(rows, facts, version):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", required=True, type=lambda p: str(Path(p).resolve()))
-    ap.add_argument("--only", default="export,agenda,serve,reload,memory")
+    ap.add_argument("--only", default="export,agenda,serve,reload,memory,smtp,planning,idle")
     ap.add_argument("--rounds", type=int, default=2, help="wrk rounds per server (best kept)")
     ap.add_argument("--reload-rounds", type=int, default=5)
     ap.add_argument("--py-runs", type=int, default=3)
@@ -376,6 +381,8 @@ def main():
     ap.add_argument("--large", type=int, default=10000, help="events in the export/reload/memory site")
     ap.add_argument("--small", type=int, default=1000, help="events in the agenda/serve site")
     ap.add_argument("--duration", default="10s", help="wrk duration for the serve line")
+    ap.add_argument("--smtp-rounds", type=int, default=3, help="casacal bursts (best kept)")
+    ap.add_argument("--idle-seconds", type=int, default=30, help="length of the idle CPU measurement")
     args = ap.parse_args()
     wanted = set(args.only.split(","))
     have = {t: shutil.which(t) is not None for t in ("hyperfine", "wrk")}
@@ -407,6 +414,18 @@ def main():
                 skipped("reload", "wrk")
             log("reload and memory…")
             rows += bench_reload_and_memory(args, root, want_reload, "memory" in wanted)
+        if wanted & {"smtp", "planning", "idle"}:
+            sys.modules.setdefault("run", sys.modules[__name__])  # reminders.py uses this file's helpers
+            import reminders
+            if "smtp" in wanted:
+                if reminders.have_postfix_tools():
+                    log("smtp burst…")
+                    rows += reminders.bench_smtp(args, root)
+                else:
+                    skipped("smtp", "postfix (smtp-sink, smtp-source)")
+            if wanted & {"planning", "idle"}:
+                log("reminder planning and idle…")
+                rows += reminders.bench_planning_and_idle(args, root, "planning" in wanted, "idle" in wanted)
 
     facts = machine()
     md = table(rows, facts, version)
