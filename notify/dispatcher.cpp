@@ -53,6 +53,7 @@ dispatcher::~dispatcher() { *alive_ = false; }
 dispatcher::plan_summary dispatcher::update(calendar_view view,
                                             const std::vector<recipient>& recipients) {
     view_ = std::move(view);
+    subjects_.clear();
     if (!view_.model) return {};
     auto now = clock_();
     auto p = make_plan(*view_.model, recipients, now);
@@ -103,42 +104,66 @@ void dispatcher::arm() {
 void dispatcher::run_due() {
     if (stopped_ || !view_.model) return;
     auto now = clock_();
-    auto busy = handed_;
-    if (busy >= settings_.window) return; // finish() re-arms as slots free up
-    auto rows = outbox_.claim(now, static_cast<int>(settings_.window - busy), settings_.lease);
-    for (const auto& row : rows) start_one(row, now);
+    if (handed_ >= settings_.window) return; // finish() re-arms as slots free up
+    auto rows = outbox_.claim(now, static_cast<int>(settings_.window - handed_), settings_.lease);
+
+    std::vector<const store::outbox_row*> ready;
+    std::vector<std::string> tokens;
+    std::vector<std::pair<std::string, std::string>> hashes;
+    for (const auto& row : rows) {
+        if (auto refused = refusal(row, now)) {
+            if (refused->state == store::delivery_state::missed) ++status_.missed;
+            results_.push_back(std::move(*refused));
+            continue;
+        }
+        ready.push_back(&row);
+        tokens.push_back(new_token());
+        hashes.emplace_back(calendar::sha256_hex(tokens.back()), row.recipient);
+    }
+    // Each message carries a fresh unsubscribe token; they are stored (one
+    // transaction for the batch) before any message that names them leaves.
+    try {
+        if (!hashes.empty())
+            subscribers_.store_tokens(hashes, store::token_purpose::unsubscribe, now);
+    } catch (const std::exception& e) {
+        for (const auto* row : ready)
+            results_.push_back({row->id, store::delivery_state::deferred,
+                                now + settings_.first_retry,
+                                std::string("cannot store token: ") + e.what()});
+        ready.clear();
+    }
+    for (std::size_t i = 0; i < ready.size(); ++i)
+        send_one(*ready[i], tokens[i]);
     flush();
 }
 
-void dispatcher::start_one(const store::outbox_row& row, calendar::unix_time now) {
-    auto give_up = [&](store::delivery_state state, std::string why) {
-        if (state == store::delivery_state::missed) ++status_.missed;
-        results_.push_back({row.id, state, now + settings_.first_retry, std::move(why)});
+std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_row& row,
+                                                          calendar::unix_time now) {
+    auto missed = [&](std::string why) {
+        return store::delivery_result{row.id, store::delivery_state::missed, 0, std::move(why)};
     };
-    const bool reminder = row.kind == store::message_kind::reminder;
     if (row.kind != store::message_kind::test && now >= row.occurrence_start)
-        return give_up(store::delivery_state::missed, "the event had started");
-    if (reminder && now > row.due + settings_.grace)
-        return give_up(store::delivery_state::missed, "more than the grace period late");
+        return missed("the event had started");
+    if (row.kind == store::message_kind::reminder && now > row.due + settings_.grace)
+        return missed("more than the grace period late");
+    if (row.kind != store::message_kind::cancellation && subject_of(row).empty())
+        return missed("the occurrence no longer exists");
+    return std::nullopt;
+}
 
-    std::vector<calendar::occurrence> about;
-    if (row.kind != store::message_kind::cancellation) {
-        about = find_subject(*view_.model, row);
-        if (about.empty())
-            return give_up(store::delivery_state::missed, "the occurrence no longer exists");
-    }
+const std::vector<calendar::occurrence>& dispatcher::subject_of(const store::outbox_row& row) {
+    auto key = row.event_id + "|" + row.uid + "|" + row.occurrence + "|" +
+               std::to_string(row.occurrence_start) + (row.key.rfind("programme:", 0) == 0 ? "|p" : "");
+    auto it = subjects_.find(key);
+    if (it == subjects_.end()) it = subjects_.emplace(key, find_subject(*view_.model, row)).first;
+    return it->second;
+}
 
-    std::string unsubscribe;
-    try {
-        auto token = new_token();
-        subscribers_.store_token(calendar::sha256_hex(token), row.recipient,
-                                 store::token_purpose::unsubscribe, now);
-        unsubscribe = settings_.base_url + "/unsubscribe/" + token;
-    } catch (const std::exception& e) {
-        return give_up(store::delivery_state::deferred, std::string("cannot store token: ") + e.what());
-    }
-
-    auto msg = compose(*view_.model, view_.revisions, row, about, settings_.from, unsubscribe);
+void dispatcher::send_one(const store::outbox_row& row, const std::string& token) {
+    std::vector<calendar::occurrence> none;
+    const auto& about = row.kind == store::message_kind::cancellation ? none : subject_of(row);
+    auto msg = compose(*view_.model, view_.revisions, row, about, settings_.from,
+                       settings_.base_url + "/unsubscribe/" + token);
     ++handed_;
     auto started = std::chrono::steady_clock::now();
     transport_.send(std::move(msg), [this, alive = alive_, row, started](const send_result& r) {

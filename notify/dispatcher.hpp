@@ -17,6 +17,8 @@
 #include <boost/asio/system_timer.hpp>
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,7 +84,11 @@ public:
 private:
     void arm();
     void run_due();
-    void start_one(const store::outbox_row& row, calendar::unix_time now);
+    /// Why `row` cannot go now (missed...), or nullopt when it can.
+    std::optional<store::delivery_result> refusal(const store::outbox_row& row,
+                                                  calendar::unix_time now);
+    const std::vector<calendar::occurrence>& subject_of(const store::outbox_row& row);
+    void send_one(const store::outbox_row& row, const std::string& token);
     void finish(const store::outbox_row& row, const send_result& r,
                 std::chrono::steady_clock::time_point started);
     void flush();
@@ -95,6 +101,9 @@ private:
     std::function<calendar::unix_time()> clock_;
     boost::asio::system_timer timer_;
     calendar_view view_;
+    /// find_subject per occurrence for the current view: a burst of reminders
+    /// for one occurrence expands the calendar once.
+    std::map<std::string, std::vector<calendar::occurrence>> subjects_;
     std::vector<store::delivery_result> results_;
     bool flush_posted_ = false;
     bool stopped_ = false;

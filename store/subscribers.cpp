@@ -143,6 +143,14 @@ void subscribers::store_token(std::string_view hash, std::string_view email, tok
         .run();
 }
 
+void subscribers::store_tokens(const std::vector<std::pair<std::string, std::string>>& hash_email,
+                               token_purpose purpose, calendar::unix_time now) {
+    transaction tx(db_);
+    for (const auto& [hash, email] : hash_email)
+        store_token(hash, email, purpose, now);
+    tx.commit();
+}
+
 std::optional<std::string> subscribers::find_token(std::string_view hash, token_purpose purpose) {
     auto& st = db_.prepare("SELECT email FROM tokens WHERE hash = ?1 AND purpose = ?2");
     st.bind(1, hash).bind(2, to_string(purpose));

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace casacal::store {
@@ -68,6 +69,10 @@ class subscribers {
     /// Remembers that the token hashed as `hash` stands for `email` and `purpose`.
     void store_token(std::string_view hash, std::string_view email, token_purpose purpose,
                      calendar::unix_time now);
+
+    /// store_token for many (hash, email) pairs in one transaction.
+    void store_tokens(const std::vector<std::pair<std::string, std::string>>& hash_email,
+                      token_purpose purpose, calendar::unix_time now);
 
     /// The email of the token hashed as `hash`, if it was stored for `purpose`.
     std::optional<std::string> find_token(std::string_view hash, token_purpose purpose);
