@@ -9,6 +9,7 @@
 #include "config/site.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,10 +85,12 @@ struct build_result {
 /// and resolves every event to UTC instants. Wall-clock times follow RFC 5545
 /// §3.3.5: in a DST overlap the first instant, in a gap the offset before the
 /// gap; each such time written in the files gets a warning.
-build_result build(const config::site& site);
+/// The model keeps `site` (see site_of): move it in to save a copy.
+build_result build(config::site site);
 
-/// One fingerprint per UID the feeds can contain, sorted by UID.
-std::vector<fingerprint> fingerprints(const model& m);
+/// One fingerprint per UID the feeds can contain, sorted by UID, computed
+/// on up to `threads` threads.
+std::vector<fingerprint> fingerprints(const model& m, unsigned threads = 1);
 
 /// Every feed of the site: /calendar.ics, then /calendar/{key}.ics for every
 /// category (sorted by key, even when empty), then /events/{id}.ics for every
@@ -102,6 +105,29 @@ std::vector<fingerprint> fingerprints(const model& m);
 /// complete map.
 std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,
                                         unix_time now);
+
+/// render_feeds, handing each feed to `sink` as soon as it is rendered, in
+/// the same order, so that they need not all be held at once.
+void render_feeds(const model& m, const revision_map& revisions, unix_time now,
+                  const std::function<void(rendered_feed)>& sink);
+
+/// The same, with the single-event feeds (the last ones) handed to
+/// `event_sink` with their index among them (0, 1...) instead, rendered on
+/// up to `threads` threads: `event_sink` is then called from those threads
+/// at once, once per feed, in no particular order. `sink` is called on the
+/// calling thread, first.
+void render_feeds(const model& m, const revision_map& revisions, unix_time now,
+                  const std::function<void(rendered_feed)>& sink,
+                  const std::function<void(std::size_t, rendered_feed)>& event_sink,
+                  unsigned threads);
+
+/// The body render_feeds gives `path` ("/calendar.ics", "/calendar/{key}.ics"
+/// or "/events/{id}.ics"), rendering that feed alone; nullopt when
+/// render_feeds has no feed at `path`. /calendar.ics renders its VEVENTs on
+/// up to `threads` threads.
+std::optional<std::string> render_feed(const model& m, std::string_view path,
+                                       const revision_map& revisions, unix_time now,
+                                       unsigned threads = 1);
 
 /// Occurrences starting in [from, to), sorted by start then UID, exactly as a
 /// client expands the feeds. Occurrences of a cancelled event are included

@@ -89,6 +89,12 @@ class generated_starts {
   public:
     explicit generated_starts(const series& s) : s_(s) {}
 
+    /// Creates the series' one iterator now; false when libical refuses the rule.
+    bool valid() {
+        start();
+        return it_->valid();
+    }
+
     /// Same answer as `series::generates`: whether the first start at or
     /// after `original` is `original`.
     bool contains(const civil& original) {
@@ -437,14 +443,21 @@ void builder::add_event(const config::event_def& e) {
     bool ok = set_times(s, *e.start, e.end, e.duration, "event '" + e.id + "'", e.where);
     if (ok && !e.rrule.empty()) {
         std::string error;
-        s.rrule = parse_rule(e.rrule, s.master.kind, s.zone, s.master.start, &error);
-        if (!s.rrule) {
+        std::optional<rule> r = parse_rule(e.rrule, s.master.kind, s.zone, &error);
+        if (r) {
+            s.rrule = std::make_shared<const rule>(std::move(*r));
+        } else {
             d_.error(at(e.rrule_at, e.where), error);
             ok = false;
         }
     }
     if (!ok) return;
     generated_starts starts(s);
+    // The iterator that checks the rule is the one the whole build steps.
+    if (s.rrule && !starts.valid()) {
+        d_.error(at(e.rrule_at, e.where), cannot_expand(e.rrule));
+        return;
+    }
     for (const when& x : e.exdates) {
         const std::optional<civil> c = to_frame(s, x);
         if (!c || !s.rrule || !starts.contains(*c)) {
@@ -482,9 +495,10 @@ static_assert(std::is_nothrow_move_constructible_v<series>);
 
 } // namespace
 
-build_result build(const config::site& site) {
+build_result build(config::site site_in) {
     auto m = std::make_shared<model>();
-    m->site = site;
+    m->site = std::move(site_in);
+    const config::site& site = m->site;
     config::diagnostics problems;
     m->site_zone = find_zone(site.site.timezone);
     if (!m->site_zone) {

@@ -8,6 +8,7 @@
 #include "calendar/zone.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,7 +44,7 @@ struct series {
     vevent master;
     zone_ptr zone = nullptr; ///< the event's zone (display zone of UTC starts too)
     std::string zone_name;
-    std::optional<rule> rrule;
+    std::shared_ptr<const rule> rrule; ///< null when it does not repeat; shared by copies
     std::vector<config::civil> exdates; ///< master's frame, sorted; cancelled overrides too
     std::vector<vevent> overrides;      ///< sorted by recurrence id
     std::int64_t length = 0;            ///< exact seconds, or days for all-day series

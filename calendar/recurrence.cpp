@@ -67,7 +67,7 @@ std::string rrule_text(const icalrecurrencetype& r) {
 }
 
 std::optional<rule> parse_rule(const std::string& text, config::when::kind kind, zone_ptr zone,
-                               const config::civil& dtstart, std::string* error) {
+                               std::string* error) {
     using config::when;
     const std::string prefix = "invalid rrule '" + text + "': ";
     icalerror_clear_errno();
@@ -134,24 +134,21 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
     }
     out.feed_text = rrule_text(feed);
 
-    icalrecur_iterator* probe =
-        icalrecur_iterator_new(out.iteration, ical_of(dtstart, false, false));
-    if (!probe) {
-        *error = prefix + "libical cannot expand this rule";
-        icalerror_clear_errno();
-        return std::nullopt;
-    }
-    icalrecur_iterator_free(probe);
     return out;
 }
 
 rule_iterator::rule_iterator(const rule& r, const config::civil& dtstart, bool all_day)
-    : it_(icalrecur_iterator_new(r.iteration,
-                                 ical_of(all_day ? date_of(dtstart) : dtstart, false, false))),
-      all_day_(all_day) {}
+    : start_(all_day ? date_of(dtstart) : dtstart), all_day_(all_day) {
+    it_ = icalrecur_iterator_new(r.iteration, ical_of(start_, false, false));
+}
 
 rule_iterator::~rule_iterator() {
     if (it_) icalrecur_iterator_free(it_);
+}
+
+std::string cannot_expand(const std::string& text) {
+    icalerror_clear_errno();
+    return "invalid rrule '" + text + "': libical cannot expand this rule";
 }
 
 std::optional<config::civil> rule_iterator::next() {

@@ -5,6 +5,7 @@
 
 #include <libical/ical.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -26,11 +27,15 @@ struct rule {
 /// COUNT, INTERVAL, BYMONTH... WKST).
 std::string rrule_text(const icalrecurrencetype& r);
 
-/// Parses `text` for a series whose DTSTART is `dtstart` of kind `kind`;
+/// Parses `text` for a series whose DTSTART is of kind `kind`;
 /// `zone` reads local UNTIL values (the site's zone for UTC starts).
-/// Returns nullopt and sets `*error` when invalid.
+/// Returns nullopt and sets `*error` when invalid. Rules libical parses but
+/// refuses to expand are found by the first rule_iterator (see valid()).
 std::optional<rule> parse_rule(const std::string& text, config::when::kind kind, zone_ptr zone,
-                               const config::civil& dtstart, std::string* error);
+                               std::string* error);
+
+/// The error for a rule whose iterator is not valid(); clears libical's errno.
+std::string cannot_expand(const std::string& text);
 
 /// The starts a rule generates, in the DTSTART's frame, in order. Not copyable.
 class rule_iterator {
@@ -40,10 +45,14 @@ class rule_iterator {
     rule_iterator(const rule_iterator&) = delete;
     rule_iterator& operator=(const rule_iterator&) = delete;
 
+    /// False when libical refuses to expand the rule (then next() gives nothing).
+    bool valid() const { return it_ != nullptr; }
+
     /// The next start, or nullopt at the end of the series (or the bound).
     std::optional<config::civil> next();
 
   private:
+    config::civil start_; ///< the iteration DTSTART
     icalrecur_iterator* it_ = nullptr;
     int produced_ = 0;
     bool all_day_ = false;

@@ -2,8 +2,11 @@
 #include "calendar/model.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <optional>
 #include <set>
+#include <thread>
 
 namespace casacal::calendar {
 
@@ -76,6 +79,27 @@ struct stamps {
         return it != revisions.end() ? it->second : revision{0, fallback};
     }
 };
+
+/// Calls `f(i)` for every i in [0, n) on up to `threads` threads (this one
+/// included), each i once.
+template <class F> void parallel_for(std::size_t n, unsigned threads, const F& f) {
+    const std::size_t workers = std::min<std::size_t>(std::max(threads, 1u), n);
+    if (workers <= 1) {
+        for (std::size_t i = 0; i < n; ++i)
+            f(i);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+        for (std::size_t i = next++; i < n; i = next++)
+            f(i);
+    };
+    std::vector<std::jthread> helpers;
+    helpers.reserve(workers - 1);
+    for (std::size_t t = 1; t < workers; ++t)
+        helpers.emplace_back(work);
+    work();
+}
 
 enum class part { master, override_event, single };
 
@@ -162,20 +186,23 @@ void write_header(ics_writer& w, const model& m, const std::string& name,
 /// VTIMEZONE, folded once and copied into every feed that holds them.
 class feed_parts {
   public:
-    feed_parts(const model& m, const stamps& st) : m_(m) {
-        vevents_.reserve(m.all.size());
-        for (const series& s : m.all) {
-            ics_writer w;
-            write_series(w, s, &st);
-            vevents_.push_back(w.take());
-        }
+    feed_parts(const model& m, const stamps& st) : m_(m), st_(st), vevents_(m.all.size()) {}
+
+    /// Renders every VEVENT and VTIMEZONE now, so that `calendar` may then
+    /// run on several threads at once (it only reads after this).
+    void prepare(unsigned threads) {
+        // Each slot is written by one thread alone.
+        parallel_for(m_.all.size(), threads, [&](std::size_t i) { vevent(&m_.all[i]); });
+        for (const auto& entry : m_.vtimezones)
+            vtimezone(entry.first);
+        prepared_ = true;
     }
 
     std::string calendar(const std::string& name, const std::vector<const series*>& members) {
         const auto zones = zones_of(members);
         std::size_t size = 1024;
         for (const series* s : members)
-            size += vevents_[index(s)].size();
+            size += vevent(s).size();
         for (const auto& z : zones)
             size += vtimezone(z).size();
         ics_writer w;
@@ -184,7 +211,7 @@ class feed_parts {
         for (const auto& z : zones)
             w.folded(vtimezone(z));
         for (const series* s : members)
-            w.folded(vevents_[index(s)]);
+            w.folded(vevent(s));
         w.line("END:VCALENDAR");
         return w.take();
     }
@@ -192,7 +219,21 @@ class feed_parts {
   private:
     std::size_t index(const series* s) const { return static_cast<std::size_t>(s - m_.all.data()); }
 
+    /// A series' VEVENTs, rendered on first use (a VEVENT is never empty).
+    const std::string& vevent(const series* s) {
+        std::string& text = vevents_[index(s)];
+        if (text.empty()) {
+            ics_writer w;
+            write_series(w, *s, &st_);
+            text = w.take();
+        }
+        return text;
+    }
+
     const std::string& vtimezone(const std::pair<const std::string, int>& z) {
+        if (auto found = vtimezones_.find(z); found != vtimezones_.end()) return found->second;
+        static const std::string none;
+        if (prepared_) return none; // no zone table: nothing to write, and nothing to cache
         auto [it, added] = vtimezones_.try_emplace(z);
         if (added) {
             auto lines = m_.vtimezones.find(z);
@@ -207,46 +248,75 @@ class feed_parts {
     }
 
     const model& m_;
-    std::vector<std::string> vevents_; ///< by index in m.all
+    const stamps& st_;
+    std::vector<std::string> vevents_; ///< by index in m.all; empty until rendered
     std::map<std::pair<std::string, int>, std::string> vtimezones_;
+    bool prepared_ = false; ///< after prepare(): read only
 };
 
 } // namespace
 
-std::vector<fingerprint> fingerprints(const model& m) {
-    std::vector<fingerprint> out;
-    out.reserve(m.all.size());
-    for (const series& s : m.all) {
+std::vector<fingerprint> fingerprints(const model& m, unsigned threads) {
+    std::vector<fingerprint> out(m.all.size());
+    parallel_for(m.all.size(), threads, [&](std::size_t i) {
+        const series& s = m.all[i];
         ics_writer w;
         write_series(w, s, nullptr);
-        out.push_back({s.master.uid, sha256_hex(w.str())});
-    }
+        out[i] = {s.master.uid, sha256_hex(w.str())};
+    });
     return out;
 }
 
-std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,
-                                        unix_time now) {
-    const stamps st(revisions);
+namespace {
+
+/// The series `[feeds] keep_past` keeps in the site and category feeds.
+std::vector<const series*> kept_series(const model& m, unix_time now) {
     const config::duration& keep = m.site.feeds.keep_past;
     const civil today = date_of(to_local(m.site_zone, now));
     const unix_time cutoff = site_midnight(m, add_days(today, -keep.days)) - keep.seconds;
-
     std::vector<const series*> kept;
     for (const series& s : m.all) {
         if (!s.last_end || *s.last_end >= cutoff) kept.push_back(&s);
     }
+    return kept;
+}
+
+std::vector<const series*> category_members(const std::vector<const series*>& kept,
+                                            const config::category& c) {
+    std::vector<const series*> members;
+    for (const series* s : kept)
+        if (s->master.category == c.key) members.push_back(s);
+    return members;
+}
+
+std::string category_feed_name(const model& m, const config::category& c) {
+    return m.site.site.name + " — " + (c.name.empty() ? c.key : c.name);
+}
+
+/// The text between `prefix` and ".ics" when `path` has that shape.
+std::optional<std::string_view> route_key(std::string_view path, std::string_view prefix) {
+    constexpr std::string_view suffix = ".ics";
+    if (path.size() < prefix.size() + suffix.size() || !path.starts_with(prefix) ||
+        !path.ends_with(suffix))
+        return std::nullopt;
+    return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+}
+
+} // namespace
+
+void render_feeds(const model& m, const revision_map& revisions, unix_time now,
+                  const std::function<void(rendered_feed)>& sink,
+                  const std::function<void(std::size_t, rendered_feed)>& event_sink,
+                  unsigned threads) {
+    const stamps st(revisions);
+    const std::vector<const series*> kept = kept_series(m, now);
 
     feed_parts parts(m, st);
-    std::vector<rendered_feed> feeds;
-    feeds.reserve(1 + m.site.categories.size() + m.site.events.size());
-    feeds.push_back({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
-    for (const config::category& c : m.site.categories) {
-        std::vector<const series*> members;
-        for (const series* s : kept)
-            if (s->master.category == c.key) members.push_back(s);
-        const std::string name = m.site.site.name + " — " + (c.name.empty() ? c.key : c.name);
-        feeds.push_back({"/calendar/" + c.key + ".ics", parts.calendar(name, members)});
-    }
+    if (threads > 1) parts.prepare(threads);
+    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
+    for (const config::category& c : m.site.categories)
+        sink({"/calendar/" + c.key + ".ics",
+              parts.calendar(category_feed_name(m, c), category_members(kept, c))});
     // Single-event feeds are downloads from the event's page: never trimmed.
     std::map<std::string, std::vector<const series*>> by_event;
     std::map<std::string, std::string> titles;
@@ -254,9 +324,68 @@ std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revi
         titles.emplace(e.id, e.title);
     for (const series& s : m.all)
         by_event[s.master.event_id].push_back(&s);
-    for (const auto& [id, members] : by_event)
-        feeds.push_back({"/events/" + id + ".ics", parts.calendar(titles[id], members)});
+    std::vector<std::pair<const std::string*, const std::vector<const series*>*>> events;
+    events.reserve(by_event.size());
+    for (const auto& [id, members] : by_event) {
+        titles.try_emplace(id); // read below from several threads: no insertion there
+        events.emplace_back(&id, &members);
+    }
+    if (threads > 1) parts.prepare(threads);
+    parallel_for(events.size(), threads, [&](std::size_t i) {
+        const auto& [id, members] = events[i];
+        event_sink(i,
+                   {"/events/" + *id + ".ics", parts.calendar(titles.find(*id)->second, *members)});
+    });
+}
+
+void render_feeds(const model& m, const revision_map& revisions, unix_time now,
+                  const std::function<void(rendered_feed)>& sink) {
+    render_feeds(m, revisions, now, sink, [&](std::size_t, rendered_feed f) { sink(std::move(f)); },
+                 1);
+}
+
+std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,
+                                        unix_time now) {
+    std::vector<rendered_feed> feeds;
+    feeds.reserve(1 + m.site.categories.size() + m.site.events.size());
+    render_feeds(m, revisions, now, [&](rendered_feed f) { feeds.push_back(std::move(f)); });
     return feeds;
+}
+
+std::optional<std::string> render_feed(const model& m, std::string_view path,
+                                       const revision_map& revisions, unix_time now,
+                                       unsigned threads) {
+    const stamps st(revisions);
+    if (path == "/calendar.ics") {
+        feed_parts parts(m, st);
+        if (threads > 1) parts.prepare(threads);
+        return parts.calendar(m.site.site.name, kept_series(m, now));
+    }
+    if (const auto key = route_key(path, "/calendar/")) {
+        // The first category of that key, as render_feeds' map keeps it.
+        for (const config::category& c : m.site.categories) {
+            if (c.key != *key) continue;
+            feed_parts parts(m, st);
+            return parts.calendar(category_feed_name(m, c),
+                                  category_members(kept_series(m, now), c));
+        }
+        return std::nullopt;
+    }
+    if (const auto id = route_key(path, "/events/")) {
+        std::vector<const series*> members;
+        for (const series& s : m.all)
+            if (s.master.event_id == *id) members.push_back(&s);
+        if (members.empty()) return std::nullopt;
+        std::string title;
+        for (const config::event_def& e : m.site.events) {
+            if (e.id != *id) continue;
+            title = e.title;
+            break;
+        }
+        feed_parts parts(m, st);
+        return parts.calendar(title, members);
+    }
+    return std::nullopt;
 }
 
 std::string occurrence_calendar(const model& m, const occurrence& o,

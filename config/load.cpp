@@ -5,6 +5,10 @@
 #include "config/source_file.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <thread>
 #include <map>
 #include <system_error>
 
@@ -56,12 +60,48 @@ void read_events(const file_references& refs, site& s, diagnostics& out) {
                                       "': " + ec.message());
         return;
     }
-    for (const std::filesystem::path& name : files) {
-        const std::filesystem::path file = s.site.events_dir / name;
-        const std::string shown = file.string();
-        if (auto root = load_source(file, shown, out)) {
-            read_events_file(*root, shown, s.categories, s.events, out);
+    // Reading and parsing dominate and each file stands alone, so they run
+    // on up to hardware_concurrency threads; the tables are then read in
+    // file order, so events and diagnostics come out as a serial load gives.
+    struct parsed {
+        std::string shown;
+        std::optional<toml::table> root;
+        diagnostics problems;
+        std::exception_ptr failure; ///< rethrown in file order, as a serial load throws
+    };
+    std::vector<parsed> parsed_files(files.size());
+    const auto parse_one = [&](std::size_t i) {
+        const std::filesystem::path file = s.site.events_dir / files[i];
+        parsed& p = parsed_files[i];
+        p.shown = file.string();
+        try {
+            p.root = load_source(file, p.shown, p.problems);
+        } catch (...) {
+            p.failure = std::current_exception();
         }
+    };
+    const std::size_t threads =
+        std::min<std::size_t>(files.size(), std::max(1u, std::thread::hardware_concurrency()));
+    if (threads <= 1) {
+        for (std::size_t i = 0; i < files.size(); ++i)
+            parse_one(i);
+    } else {
+        std::atomic<std::size_t> next{0};
+        const auto work = [&] {
+            for (std::size_t i = next++; i < files.size(); i = next++)
+                parse_one(i);
+        };
+        std::vector<std::jthread> helpers;
+        helpers.reserve(threads - 1);
+        for (std::size_t t = 1; t < threads; ++t)
+            helpers.emplace_back(work);
+        work();
+    }
+    for (parsed& p : parsed_files) {
+        out.append(p.problems);
+        if (p.failure) std::rethrow_exception(p.failure);
+        if (p.root) read_events_file(*p.root, p.shown, s.categories, s.events, out);
+        p.root.reset(); // free each tree as soon as it is read
     }
 }
 

@@ -80,22 +80,26 @@ std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ost
 
 int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     std::optional<store::database> db;
-    build_outcome outcome =
-        build_site(o.config, db, static_cast<std::int64_t>(std::time(nullptr)), 1,
-                   build_for::export_only);
+    std::string path = "/calendar.ics";
+    if (o.category) {
+        path = "/calendar/";
+        path += *o.category;
+        path += ".ics";
+    }
+    build_outcome outcome = build_site(o.config, db, static_cast<std::int64_t>(std::time(nullptr)),
+                                       1, build_for::export_only, path);
     if (!outcome.failure.empty()) throw startup_error(exit_runtime, "database: " + outcome.failure);
     if (!outcome.ok()) {
         for (const auto& d : outcome.problems.sorted())
             if (d.level == config::severity::error) err << d.format() << '\n';
         return exit_invalid;
     }
-    const std::string path = o.category ? "/calendar/" + *o.category + ".ics" : "/calendar.ics";
     auto it = outcome.built->feeds.find(path);
     if (it == outcome.built->feeds.end()) {
         err << "casacal: unknown category \"" << o.category.value_or("") << "\"\n";
         return exit_invalid;
     }
-    const std::string& body = it->second.body;
+    const std::string& body = it->second.body.get();
     if (!o.output || *o.output == "-") {
         out.write(body.data(), static_cast<std::streamsize>(body.size()));
         out.flush();
@@ -138,15 +142,30 @@ std::string agenda_line(const calendar::occurrence& o) {
     if (o.all_day) {
         // end_local is exclusive: the last day is the one before it.
         const config::civil last = calendar::add_days(calendar::date_of(o.end_local), -1);
-        line += date_text(last) == date_text(o.start_local) ? std::string(" all day")
-                                                            : "–" + date_text(last);
+        const std::string last_text = date_text(last);
+        if (last_text == date_text(o.start_local)) {
+            line += " all day";
+        } else {
+            line += "–";
+            line += last_text;
+        }
     } else {
-        line += " " + two(o.start_local.hour) + ":" + two(o.start_local.minute) + "–";
+        // Appends rather than operator+ chains: GCC 12 warns falsely (-Wrestrict) on those.
+        line += ' ';
+        line += two(o.start_local.hour);
+        line += ':';
+        line += two(o.start_local.minute);
+        line += "–";
         const bool same_day = o.end_local.year == o.start_local.year &&
                               o.end_local.month == o.start_local.month &&
                               o.end_local.day == o.start_local.day;
-        if (!same_day) line += date_text(o.end_local) + " ";
-        line += two(o.end_local.hour) + ":" + two(o.end_local.minute);
+        if (!same_day) {
+            line += date_text(o.end_local);
+            line += ' ';
+        }
+        line += two(o.end_local.hour);
+        line += ':';
+        line += two(o.end_local.minute);
     }
     line += "  " + o.title;
     if (!o.location.empty()) line += "  (" + o.location + ")";

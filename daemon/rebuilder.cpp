@@ -1,5 +1,7 @@
 #include "daemon/rebuilder.hpp"
 
+#include <malloc.h>
+
 #include <boost/asio/post.hpp>
 
 namespace casacal::daemon {
@@ -43,7 +45,14 @@ void rebuilder::finish(build_outcome outcome) {
     running_ = false;
     if (outcome.ok()) generation_ = outcome.built->generation;
     on_done_(std::move(outcome));
-    if (pending_) start();
+    if (pending_) {
+        start();
+        return;
+    }
+    // The build's scratch memory (parse trees, renders) and, once swapped
+    // out, the previous snapshot were freed into the worker's malloc arena,
+    // which keeps them; hand them back to the system off the io thread.
+    asio::post(worker_, [] { malloc_trim(0); });
 }
 
 } // namespace casacal::daemon

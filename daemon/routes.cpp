@@ -155,7 +155,7 @@ response serve_feed(const request& req, std::string_view path, const route_conte
     auto it = ctx.current->feeds.find(path);
     if (it == ctx.current->feeds.end()) return text(404, "not found", ctx.now);
     const feed_entity& feed = it->second;
-    const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_body.empty();
+    const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
     const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
 
     bool not_modified = false;
@@ -175,9 +175,11 @@ response serve_feed(const request& req, std::string_view path, const route_conte
     r.set("Vary", "Accept-Encoding");
     r.set("Access-Control-Allow-Origin", "*");
     r.set("Access-Control-Expose-Headers", "ETag, Last-Modified");
+    // The first request that needs the bytes produces them (see feed_entity):
+    // this is the io thread.
     if (!not_modified)
-        r.shared_body =
-            std::shared_ptr<const std::string>(ctx.current, gzip ? &feed.gzip_body : &feed.body);
+        r.shared_body = std::shared_ptr<const std::string>(
+            ctx.current, gzip ? &feed.gzip_body.get() : &feed.body.get());
     return r;
 }
 

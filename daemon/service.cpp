@@ -16,6 +16,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <csignal>
@@ -105,6 +106,8 @@ struct service::impl {
                                                   " error(s) in the site's files, not starting");
         }
         current = outcome.built;
+        outcome = {};
+        malloc_trim(0); // the build's scratch memory, before serving starts
         health.last_reload = now;
         if (calendar::site_of(*current->calendar).smtp.url.empty()) health.smtp = "pickup";
     }

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 
 namespace casacal::daemon {
@@ -48,9 +49,8 @@ std::string etag_of(std::string_view bytes, std::string_view suffix) {
 site_check check_site(const std::filesystem::path& main_file) {
     site_check out;
     config::load_result loaded = config::load(main_file);
-    out.site = std::move(loaded.site);
     out.problems = std::move(loaded.problems);
-    calendar::build_result built = calendar::build(out.site);
+    calendar::build_result built = calendar::build(std::move(loaded.site));
     // Both layers may see the same mistake (an end before its start): one
     // report per place is enough, and the loader's is the more precise.
     std::set<std::tuple<std::string, int, int>> reported;
@@ -68,28 +68,34 @@ site_check check_site(const std::filesystem::path& main_file) {
     return out;
 }
 
+namespace {
+
+bool single_event_feed(std::string_view path) {
+    return path.starts_with("/events/");
+}
+
+} // namespace
+
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
-                         std::int64_t now, std::uint64_t generation, build_for purpose) {
+                         std::int64_t now, std::uint64_t generation, build_for purpose,
+                         std::string_view only) {
     build_outcome out;
     site_check checked = check_site(main_file);
     out.problems = std::move(checked.problems);
     if (!checked.calendar) return out;
-    const config::site& site = checked.site;
     const calendar::model& model = *checked.calendar;
+    const config::site& site = calendar::site_of(model);
 
     try {
         const std::string db_path = site.storage.database.string();
         if (!db || db->path() != db_path) db = store::database::open(db_path);
 
-        calendar::revision_map revisions =
-            store::revisions(*db).apply(calendar::fingerprints(model), now);
-        std::vector<calendar::rendered_feed> feeds = calendar::render_feeds(model, revisions, now);
-
         auto snap = std::make_shared<snapshot>();
+        const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+        snap->revisions = store::revisions(*db).apply(calendar::fingerprints(model, threads), now);
         snap->generation = generation;
         snap->loaded = now;
         snap->calendar = checked.calendar;
-        snap->revisions = std::move(revisions);
         snap->event_count = site.events.size();
         for (const auto& c : site.categories)
             snap->categories.push_back(c.key);
@@ -97,18 +103,67 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         for (const auto& d : out.problems.sorted())
             if (d.level == config::severity::warning) snap->warnings.push_back(d.format());
 
+        const snapshot* self = snap.get(); // the producers live inside it
         std::map<std::string, std::string> hashes;
-        for (auto& feed : feeds) {
+        // gzip bytes are made on the first request that asks for them.
+        const auto publish = [&](std::string path, feed_entity entity) {
+            auto [it, added] = snap->feeds.emplace(std::move(path), std::move(entity));
+            if (added && purpose == build_for::serving) {
+                const feed_bytes* body = &it->second.body;
+                it->second.gzip_body = feed_bytes(0, [body] { return gzip_compress(body->get()); });
+            }
+        };
+        // Thousands of small feeds few ever fetch: keep the ETag, render on demand.
+        const auto publish_event = [&](std::string path, std::size_t size, std::string hash) {
+            feed_entity entity;
+            entity.etag = quoted_etag(hash);
+            entity.gzip_etag = quoted_etag(hash, "-gz");
+            hashes[path] = std::move(hash);
+            entity.body = feed_bytes(size, [self, path] {
+                return calendar::render_feed(*self->calendar, path, self->revisions, self->loaded)
+                    .value_or(std::string());
+            });
+            publish(std::move(path), std::move(entity));
+        };
+        const auto add = [&](calendar::rendered_feed feed) {
+            if (purpose == build_for::serving && single_event_feed(feed.path)) {
+                auto hash = calendar::sha256_hex(feed.body);
+                return publish_event(std::move(feed.path), feed.body.size(), std::move(hash));
+            }
             feed_entity entity;
             if (purpose == build_for::serving) {
                 auto hash = calendar::sha256_hex(feed.body);
                 entity.etag = quoted_etag(hash);
-                entity.gzip_body = gzip_compress(feed.body);
                 entity.gzip_etag = quoted_etag(hash, "-gz");
                 hashes[feed.path] = std::move(hash);
             }
-            entity.body = std::move(feed.body);
-            snap->feeds.emplace(std::move(feed.path), std::move(entity));
+            entity.body = feed_bytes(std::move(feed.body));
+            publish(std::move(feed.path), std::move(entity));
+        };
+        if (only.empty() && purpose == build_for::serving) {
+            // Single-event feeds are rendered and hashed on every core, then
+            // published in render_feeds' order.
+            struct event_feed {
+                std::string path;
+                std::size_t size = 0;
+                std::string hash;
+            };
+            std::vector<event_feed> events(site.events.size()); // at most one per event
+            calendar::render_feeds(
+                model, snap->revisions, now, add,
+                [&](std::size_t i, calendar::rendered_feed feed) {
+                    events[i] = {std::move(feed.path), feed.body.size(),
+                                 calendar::sha256_hex(feed.body)};
+                },
+                threads);
+            for (event_feed& e : events) {
+                if (e.path.empty()) break;
+                publish_event(std::move(e.path), e.size, std::move(e.hash));
+            }
+        } else if (only.empty()) {
+            calendar::render_feeds(model, snap->revisions, now, add);
+        } else if (auto body = calendar::render_feed(model, only, snap->revisions, now, threads)) {
+            add({std::string(only), std::move(*body)});
         }
         for (const auto& [path, modified] : store::feed_states(*db).apply(hashes, now))
             if (auto it = snap->feeds.find(path); it != snap->feeds.end())

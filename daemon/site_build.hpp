@@ -19,8 +19,9 @@ namespace casacal::daemon {
 /// The site's files read and validated: config::load's problems and, on
 /// whatever could be read, calendar::build's, so that one pass reports every
 /// problem. `calendar` is null when there is any error.
+/// The site itself is `calendar::site_of(*calendar)`: it is moved into the
+/// model, not copied.
 struct site_check {
-    config::site site;
     std::shared_ptr<const calendar::model> calendar;
     config::diagnostics problems;
 };
@@ -46,10 +47,12 @@ enum class build_for { serving, export_only };
 /// Builds generation `generation` of the site at `main_file` as of `now`.
 /// `db` is the calling thread's connection: opened on first use at the
 /// site's storage.database (read-write, migrated), kept for later builds.
-/// Never throws: database failures land in `failure`.
+/// With `only` set, the snapshot holds that feed route alone (none when the
+/// site has no such feed), rendered alone with the same bytes. Never
+/// throws: database failures land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
-                         build_for purpose = build_for::serving);
+                         build_for purpose = build_for::serving, std::string_view only = {});
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

@@ -5,6 +5,7 @@
 #include "calendar/calendar.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,18 +13,64 @@
 
 namespace casacal::daemon {
 
+/// Bytes of a feed: given at build time, or of a known size and produced on
+/// first use, then kept (the producer must give the same bytes every time).
+/// Not copyable: its address is what HTTP responses alias.
+class feed_bytes {
+  public:
+    using producer = std::function<std::string()>;
+
+    feed_bytes() = default;
+    explicit feed_bytes(std::string bytes) : size_(bytes.size()), bytes_(std::move(bytes)) {}
+    /// Bytes `make` produces on first use; `size` is their length when known, else 0.
+    feed_bytes(std::size_t size, producer make) : size_(size), make_(std::move(make)) {}
+    feed_bytes(const feed_bytes&) = delete;
+    feed_bytes& operator=(const feed_bytes&) = delete;
+    feed_bytes(feed_bytes&&) = default;
+    feed_bytes& operator=(feed_bytes&&) = default;
+
+    std::size_t size() const { return make_ ? size_ : bytes_.size(); }
+    bool empty() const { return size() == 0; }
+    /// Whether the bytes are in memory (given, or produced already).
+    bool ready() const { return !make_; }
+    /// The bytes, produced now if not yet. Thread: see feed_entity.
+    const std::string& get() const {
+        if (make_) {
+            bytes_ = make_();
+            make_ = nullptr;
+        }
+        return bytes_;
+    }
+
+  private:
+    std::size_t size_ = 0;
+    mutable std::string bytes_;
+    mutable producer make_;
+};
+
 /// One feed route, ready for HTTP: identity and gzip bytes with their
 /// strong ETags, and the time its bytes last changed.
+///
+/// What stays in memory: the bytes of /calendar.ics and of the category
+/// feeds are kept from the build; a single-event feed (/events/{id}.ics)
+/// keeps only its size and ETag, and is rendered again from the snapshot's
+/// model and revisions on its first request (the same bytes, which the ETag
+/// and Last-Modified were computed over at build time). gzip bytes are
+/// compressed on the first request that asks for gzip. Both are then kept
+/// with the snapshot. Filling these caches needs no lock because, once a
+/// snapshot is published, the io thread is the only thread that reads its
+/// `feeds` (HTTP handlers, metrics); a build reads only its own snapshot.
 struct feed_entity {
-    std::string body;
-    std::string gzip_body;
+    feed_bytes body;
+    feed_bytes gzip_body;  ///< never produced when gzip_etag is empty (export builds)
     std::string etag;      ///< quoted, over `body`
-    std::string gzip_etag; ///< quoted, over `gzip_body`
+    std::string gzip_etag; ///< quoted, over `gzip_body`; empty: no gzip
     std::int64_t last_modified = 0;
 };
 
-/// A built site. Never modified once published: share it as
-/// `std::shared_ptr<const snapshot>` and read it from any thread.
+/// A built site. Never modified once published (but for the byte caches of
+/// `feeds`, see feed_entity): share it as `std::shared_ptr<const snapshot>`;
+/// any thread may read it, but only the io thread its `feeds`.
 struct snapshot {
     std::uint64_t generation = 0;
     std::int64_t loaded = 0; ///< when the build finished, Unix seconds

@@ -55,6 +55,16 @@ TEST_CASE("an invalid rrule is an error at its position", "[calendar]") {
           "valid RFC 5545 recurrence rule\n");
 }
 
+TEST_CASE("a rule libical parses but cannot expand is an error at its position", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule = "FREQ=WEEKLY;BYYEARDAY=3;BYDAY=TH";
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=WEEKLY;BYYEARDAY=3;BYDAY=TH': "
+          "libical cannot expand this rule\n");
+}
+
 TEST_CASE("end before start is an error at the end", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].end = local(2026, 12, 3, 17, 0, 6);

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 using namespace casacal::config;
 using casacal::config::testing::site_dir;
 
@@ -321,4 +323,42 @@ TEST_CASE("a main file in the current folder has base_dir '.'", "[config]") {
     REQUIRE(r.problems.items().size() == 1);
     CHECK(r.problems.items()[0].format() ==
           "no-such-casacal.toml:1:1: error: cannot read file: No such file or directory");
+}
+
+TEST_CASE("event files parsed in parallel give events and problems in file order", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", casacal::config::testing::minimal_main);
+    std::string expected_ids;
+    for (int f = 0; f < 12; ++f) {
+        char name[32];
+        std::snprintf(name, sizeof name, "events.d/f%02d", f);
+        if (f % 4 == 1) {
+            dir.write(std::string(name) + ".toml", "[[event]\nid = \"broken\"\n"); // a syntax error
+            continue;
+        }
+        std::string text;
+        for (int e = 0; e < 3; ++e) {
+            char id[32];
+            std::snprintf(id, sizeof id, "e%d-%d", f, e);
+            text += "[[event]]\nid = \"";
+            text += id;
+            text += "\"\nnope = 1\n";
+            expected_ids += id;
+            expected_ids += ' ';
+        }
+        dir.write(std::string(name) + ".toml", text);
+    }
+    const load_result r = dir.load();
+    std::string ids;
+    for (const auto& e : r.site.events)
+        ids += e.id + " ";
+    CHECK(ids == expected_ids);
+    // Problems come in the order a one-file-at-a-time load finds them.
+    std::string files;
+    for (const auto& d : r.problems.items()) {
+        const std::string name = std::filesystem::path(d.where.path).filename().string();
+        if (!files.ends_with(name + " ")) files += name + " ";
+    }
+    CHECK(files == "f00.toml f01.toml f02.toml f03.toml f04.toml f05.toml f06.toml f07.toml "
+                   "f08.toml f09.toml f10.toml f11.toml ");
 }

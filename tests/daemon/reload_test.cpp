@@ -95,6 +95,6 @@ TEST_CASE("requests during a rebuild queue exactly one more", "[daemon]") {
     REQUIRE(outcomes[1].ok());
     CHECK(outcomes[0].built->generation == 2);
     CHECK(outcomes[1].built->generation == 3);
-    CHECK(outcomes[1].built->feeds.at("/calendar.ics").body ==
-          outcomes[0].built->feeds.at("/calendar.ics").body);
+    CHECK(outcomes[1].built->feeds.at("/calendar.ics").body.get() ==
+          outcomes[0].built->feeds.at("/calendar.ics").body.get());
 }

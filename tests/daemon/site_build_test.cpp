@@ -22,8 +22,8 @@ TEST_CASE("a build publishes every feed with ETags and Last-Modified", "[daemon]
     REQUIRE(a.built->feeds.count("/calendar/apero.ics") == 1);
     REQUIRE(a.built->feeds.count("/events/casapero.ics") == 1);
     const feed_entity& feed = a.built->feeds.at("/calendar.ics");
-    CHECK(feed.etag == etag_of(feed.body));
-    CHECK(feed.gzip_etag == etag_of(feed.body, "-gz"));
+    CHECK(feed.etag == etag_of(feed.body.get()));
+    CHECK(feed.gzip_etag == etag_of(feed.body.get(), "-gz"));
     CHECK(feed.last_modified == k_now);
 
     SECTION("the same files give the same bytes and dates later, even through another connection") {
@@ -31,8 +31,8 @@ TEST_CASE("a build publishes every feed with ETags and Last-Modified", "[daemon]
         build_outcome b = build_site(site.main_file(), other, k_now + 500, 2);
         REQUIRE(b.ok());
         const feed_entity& again = b.built->feeds.at("/calendar.ics");
-        CHECK(again.body == feed.body);
-        CHECK(again.gzip_body == feed.gzip_body);
+        CHECK(again.body.get() == feed.body.get());
+        CHECK(again.gzip_body.get() == feed.gzip_body.get());
         CHECK(again.etag == feed.etag);
         CHECK(again.last_modified == k_now);
     }
@@ -56,6 +56,46 @@ end      = 2026-12-03T21:00:00
         CHECK(b.built->feeds.count("/events/casapero.ics") == 0);
         CHECK(b.built->feeds.at("/calendar.ics").last_modified == k_now + 900);
     }
+}
+
+TEST_CASE("single-event feeds are rendered on first use with the bytes their ETag is over",
+          "[daemon]") {
+    testing::test_site site;
+    std::optional<casacal::store::database> db;
+    build_outcome a = build_site(site.main_file(), db, k_now, 1);
+    REQUIRE(a.ok());
+    const feed_entity& feed = a.built->feeds.at("/events/casapero.ics");
+    CHECK_FALSE(feed.body.ready());
+    CHECK_FALSE(feed.gzip_body.ready());
+    const std::size_t size = feed.body.size();
+    const std::string& body = feed.body.get();
+    CHECK(body.size() == size);
+    CHECK(feed.etag == etag_of(body));
+    CHECK(body.find("UID:casapero@") != std::string::npos);
+    CHECK(feed.last_modified == k_now);
+    CHECK(&feed.body.get() == &body);
+    CHECK(feed.gzip_body.get() == gzip_compress(body));
+    CHECK(feed.gzip_etag == etag_of(body, "-gz"));
+    CHECK(a.built->feeds.at("/calendar.ics").body.ready());
+}
+
+TEST_CASE("an export build renders the one feed asked for, with the served bytes", "[daemon]") {
+    testing::test_site site;
+    std::optional<casacal::store::database> db;
+    build_outcome served = build_site(site.main_file(), db, k_now, 1);
+    REQUIRE(served.ok());
+    for (const std::string path : {"/calendar.ics", "/calendar/apero.ics", "/calendar/atelier.ics",
+                                   "/events/casapero.ics"}) {
+        build_outcome one = build_site(site.main_file(), db, k_now, 2, build_for::export_only, path);
+        REQUIRE(one.ok());
+        REQUIRE(one.built->feeds.size() == 1);
+        CHECK(one.built->feeds.at(path).body.get() == served.built->feeds.at(path).body.get());
+        CHECK(one.built->feeds.at(path).gzip_etag.empty());
+    }
+    build_outcome none =
+        build_site(site.main_file(), db, k_now, 2, build_for::export_only, "/calendar/nope.ics");
+    REQUIRE(none.ok());
+    CHECK(none.built->feeds.empty());
 }
 
 TEST_CASE("a site with errors builds no snapshot and reports positions", "[daemon]") {
