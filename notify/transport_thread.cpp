@@ -2,6 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace casacal::notify {
 
@@ -11,6 +14,14 @@ struct transport_thread::shared {
     std::atomic<bool> open{true};
     std::atomic<std::size_t> pending{0}; ///< handed over, result not yet delivered
     std::atomic<std::size_t> inner_in_flight{0};
+
+    /// Results waiting for the owner's thread. They cross over in batches
+    /// (one posted handler for all that arrived meanwhile), so the owner
+    /// sees a burst's results in one turn of its loop and can record them
+    /// in one commit.
+    std::mutex lock;
+    std::vector<std::pair<send_handler, send_result>> done;
+    bool delivery_posted = false;
 };
 
 transport_thread::transport_thread(boost::asio::io_context& owner, const factory& make)
@@ -28,9 +39,21 @@ void transport_thread::send(message msg, send_handler handler) {
         if (!s->open) return;
         inner_->send(std::move(msg), [this, s, handler = std::move(handler)](const send_result& r) {
             s->inner_in_flight = inner_->in_flight();
-            boost::asio::post(owner_, [s, handler, r] {
-                --s->pending;
-                if (s->open) handler(r);
+            std::lock_guard guard(s->lock);
+            s->done.emplace_back(handler, r);
+            if (s->delivery_posted) return;
+            s->delivery_posted = true;
+            boost::asio::post(owner_, [s] {
+                std::vector<std::pair<send_handler, send_result>> batch;
+                {
+                    std::lock_guard guard(s->lock);
+                    batch.swap(s->done);
+                    s->delivery_posted = false;
+                }
+                for (auto& [handler, result] : batch) {
+                    --s->pending;
+                    if (s->open) handler(result);
+                }
             });
         });
         s->inner_in_flight = inner_->in_flight();

@@ -23,7 +23,8 @@ namespace casacal::notify {
 
 class transport_thread final : public transport {
 public:
-    /// Builds the inner transport with `make` on the new thread's io_context.
+    /// Builds the inner transport with `make` for the new thread's io_context
+    /// (called here, before that thread starts).
     /// Rethrows what `make` throws.
     using factory = std::function<std::unique_ptr<transport>(boost::asio::io_context&)>;
     transport_thread(boost::asio::io_context& owner, const factory& make);
