@@ -3,8 +3,10 @@
 #include "daemon/startup_error.hpp"
 #include "notify/pickup_transport.hpp"
 #include "notify/smtp_transport.hpp"
+#include "notify/transport_pool.hpp"
 #include "notify/transport_thread.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -50,10 +52,22 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
         s.username = site.smtp.username;
         s.password = read_password(site.smtp.password_file);
         s.envelope_from = from_mailbox(site).address;
-        s.max_per_minute = site.smtp.max_per_minute;
-        return std::make_unique<notify::transport_thread>(io, [s](boost::asio::io_context& inner) {
-            return std::make_unique<notify::smtp_transport>(inner, s);
-        });
+        // Ten connections over a few SMTP threads, each with its share of
+        // the connections and of the rate (see transport_pool.hpp).
+        constexpr int threads = 4;
+        constexpr int connections = 10;
+        std::vector<std::unique_ptr<notify::transport>> members;
+        for (int i = 0; i < threads; ++i) {
+            notify::smtp_settings share = s;
+            share.max_in_flight = static_cast<std::size_t>(connections / threads + (i < connections % threads));
+            share.max_per_minute = std::max(1, site.smtp.max_per_minute / threads +
+                                                   (i < site.smtp.max_per_minute % threads));
+            members.push_back(std::make_unique<notify::transport_thread>(
+                io, [share](boost::asio::io_context& inner) {
+                    return std::make_unique<notify::smtp_transport>(inner, share);
+                }));
+        }
+        return std::make_unique<notify::transport_pool>(std::move(members));
     } catch (const startup_error&) {
         throw;
     } catch (const std::exception& e) {
