@@ -525,7 +525,10 @@ const config::site& site_of(const model& m) {
     return m.site;
 }
 
-occurrence make_occurrence(const series& s, const vevent& v, const std::optional<civil>& original) {
+namespace {
+
+/// What an occurrence takes from its VEVENT and series, times aside.
+occurrence described_by(const series& s, const vevent& v) {
     occurrence o;
     o.uid = v.uid;
     o.event_id = v.event_id;
@@ -537,9 +540,16 @@ occurrence make_occurrence(const series& s, const vevent& v, const std::optional
     o.url = v.url;
     o.status = v.status;
     o.all_day = s.all_day();
+    o.timezone = s.zone_name;
+    return o;
+}
+
+} // namespace
+
+occurrence make_occurrence(const series& s, const vevent& v, const std::optional<civil>& original) {
+    occurrence o = described_by(s, v);
     o.start = v.start_utc;
     o.end = v.end_utc;
-    o.timezone = s.zone_name;
     if (o.all_day) {
         o.start_local = date_of(v.start);
         o.end_local = date_of(v.end);
@@ -561,27 +571,11 @@ occurrence make_occurrence(const series& s, const vevent& v, const std::optional
     return o;
 }
 
-} // namespace casacal::calendar
-
-namespace casacal::calendar {
-
 occurrence instance_occurrence(const series& s, const civil& original, unix_time start) {
     // make_occurrence(s, s.instance(original), original), without copying
     // the master's strings twice.
-    const vevent& v = s.master;
-    occurrence o;
-    o.uid = v.uid;
-    o.event_id = v.event_id;
-    o.session = v.session;
-    o.title = v.title;
-    o.category = v.category;
-    o.location = v.location;
-    o.description = v.description;
-    o.url = v.url;
-    o.status = v.status;
-    o.all_day = s.all_day();
+    occurrence o = described_by(s, s.master);
     o.start = start;
-    o.timezone = s.zone_name;
     if (o.all_day) {
         const civil end = add_days(original, static_cast<int>(s.length));
         o.end = to_utc(s.zone, end).utc;
