@@ -153,7 +153,7 @@ std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_ro
 
 const std::vector<calendar::occurrence>& dispatcher::subject_of(const store::outbox_row& row) {
     auto key = row.event_id + "|" + row.uid + "|" + row.occurrence + "|" +
-               std::to_string(row.occurrence_start) + (row.key.rfind("programme:", 0) == 0 ? "|p" : "");
+               std::to_string(row.occurrence_start) + (is_programme(row) ? "|p" : "");
     auto it = subjects_.find(key);
     if (it == subjects_.end()) it = subjects_.emplace(key, find_subject(*view_.model, row)).first;
     return it->second;

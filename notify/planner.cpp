@@ -4,6 +4,9 @@
 #include "notify/reminder_mail.hpp"
 
 #include <algorithm>
+#include <map>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace casacal::notify {
@@ -18,12 +21,6 @@ std::string lower(std::string s) {
 bool follows(const recipient& r, const std::string& category) {
     return std::any_of(r.categories.begin(), r.categories.end(),
                        [&](const std::string& c) { return c == "*" || c == category; });
-}
-
-const config::event_def* find_event(const config::site& site, const std::string& id) {
-    for (const auto& e : site.events)
-        if (e.id == id) return &e;
-    return nullptr;
 }
 
 /// member > event > category > [reminders]
@@ -145,10 +142,17 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
         subjects.push_back({&o, o.uid + "|" + occ, occ});
     }
 
+    std::unordered_map<std::string_view, const config::event_def*> events;
+    events.reserve(site.events.size());
+    for (const auto& e : site.events)
+        events.emplace(e.id, &e);
+
     const auto horizon_end = now + planning_horizon;
     for (const auto& s : subjects) {
         const auto& o = *s.first;
-        const auto* event = find_event(site, o.event_id);
+        const auto found = events.find(o.event_id);
+        const auto* event = found == events.end() ? nullptr : found->second;
+        std::map<std::string, std::string> payloads; // by locale: the same for every follower
         for (const auto& r : recipients) {
             if (!follows(r, o.category)) continue;
             for (const auto& d : offsets_for(site, r, event, o.category)) {
@@ -167,7 +171,10 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 row.locale = r.locale.empty() ? site.site.locale : r.locale;
                 row.due = due;
                 row.message_id = message_id_for(row.key, site.site.domain);
-                row.payload = payload_for(o, row.locale);
+                auto payload = payloads.find(row.locale);
+                if (payload == payloads.end())
+                    payload = payloads.emplace(row.locale, payload_for(o, row.locale)).first;
+                row.payload = payload->second;
                 out.rows.push_back(std::move(row));
             }
         }

@@ -10,7 +10,6 @@ namespace {
 
 constexpr calendar::unix_time day = 24 * 3600;
 
-bool is_programme(const store::outbox_row& row) { return row.key.rfind("programme:", 0) == 0; }
 
 /// A session's occurrence is titled "<programme> — <session>" (calendar's
 /// render): the two parts, the second empty for other occurrences.
@@ -55,6 +54,8 @@ struct body {
 };
 
 } // namespace
+
+bool is_programme(const store::outbox_row& row) { return row.key.rfind("programme:", 0) == 0; }
 
 std::vector<calendar::occurrence> find_subject(const calendar::model& m,
                                                const store::outbox_row& row) {

@@ -12,6 +12,10 @@
 
 namespace casacal::notify {
 
+/// Whether the row reminds of a whole programme (one reminder for all its
+/// sessions) rather than of one occurrence.
+bool is_programme(const store::outbox_row& row);
+
 /// What a row is about, found again in the current calendar: the occurrence,
 /// or every session of a programme. Empty when it no longer exists.
 std::vector<calendar::occurrence> find_subject(const calendar::model& m,
