@@ -99,6 +99,11 @@ class generated_starts {
     /// after `original` is `original`.
     bool contains(const civil& original) {
         if (!s_.rrule) return original == s_.master.start;
+        if (s_.rrule->seekable) {
+            start();
+            const std::optional<civil> c = it_->seek(original);
+            return c && *c == original;
+        }
         if (ordered_) {
             auto it = std::lower_bound(seen_.begin(), seen_.end(), original);
             if (it != seen_.end()) return *it == original;
@@ -122,7 +127,43 @@ class generated_starts {
         done_ = true;
     }
 
+    /// The latest instance_end of the series' starts that are not excluded,
+    /// for a bounded rule. Seekable rules look back from UNTIL over a
+    /// window that doubles until it holds such a start.
+    std::optional<unix_time> last_end() {
+        std::optional<unix_time> last;
+        const auto consider = [&](const civil& c) {
+            if (s_.excluded(c)) return;
+            const unix_time end = s_.instance_end(c);
+            last = last ? std::max(*last, end) : end;
+        };
+        if (!s_.rrule->seekable || !s_.rrule->until) {
+            each(consider);
+            return last;
+        }
+        start();
+        int days = s_.rrule->iteration.interval * period_days(s_.rrule->iteration.freq) + 1;
+        for (;; days *= 2) {
+            const civil from = add_days(*s_.rrule->until, -days);
+            for (auto c = it_->seek(from); c; c = it_->next())
+                consider(*c);
+            if (last || from <= s_.master.start) return last;
+        }
+    }
+
   private:
+    static int period_days(icalrecurrencetype_frequency f) {
+        switch (f) {
+        case ICAL_WEEKLY_RECURRENCE:
+            return 7;
+        case ICAL_MONTHLY_RECURRENCE:
+            return 31;
+        case ICAL_YEARLY_RECURRENCE:
+            return 366;
+        default:
+            return 1;
+        }
+    }
     void start() {
         if (!it_) it_ = std::make_unique<rule_iterator>(*s_.rrule, s_.master.start, s_.all_day());
     }
@@ -373,13 +414,10 @@ void builder::add_overrides(series& s, const config::event_def& e, generated_sta
 void builder::finish(series& s, generated_starts* starts) {
     std::optional<unix_time> last = s.master.end_utc;
     if (s.rrule) {
-        if (!s.rrule->bounded()) {
+        if (!s.rrule->bounded())
             last.reset();
-        } else {
-            starts->each([&](const civil& c) {
-                if (!s.excluded(c)) last = std::max(*last, s.instance_end(c));
-            });
-        }
+        else if (const std::optional<unix_time> generated = starts->last_end())
+            last = std::max(*last, *generated);
     }
     if (last)
         for (const vevent& o : s.overrides)

@@ -133,12 +133,59 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
         }
     }
     out.feed_text = rrule_text(feed);
+    out.seekable = seekable(out.iteration);
+    if (!icaltime_is_null_time(out.iteration.until)) out.until = civil_of_ical(out.iteration.until);
 
     return out;
 }
 
+bool seekable(const icalrecurrencetype& r) {
+    const auto empty = [](const short* by) { return by[0] == ICAL_RECURRENCE_ARRAY_MAX; };
+    if (r.count > 0 || r.rscale != nullptr) return false;
+    if (r.freq != ICAL_DAILY_RECURRENCE && r.freq != ICAL_WEEKLY_RECURRENCE &&
+        r.freq != ICAL_MONTHLY_RECURRENCE && r.freq != ICAL_YEARLY_RECURRENCE)
+        return false;
+    if (!empty(r.by_second) || !empty(r.by_minute) || !empty(r.by_hour) ||
+        !empty(r.by_year_day) || !empty(r.by_week_no))
+        return false;
+    if (r.freq == ICAL_WEEKLY_RECURRENCE &&
+        (!empty(r.by_set_pos) ||
+         (!empty(r.by_day) && r.by_day[1] != ICAL_RECURRENCE_ARRAY_MAX)))
+        return false;
+    return true;
+}
+
+namespace {
+
+/// Midnight opening the rule's period (day, week from WKST, month, year)
+/// that holds `t`: set_start is only exact from there.
+config::civil period_start(const icalrecurrencetype& r, const config::civil& t) {
+    config::civil p = date_of(t);
+    switch (r.freq) {
+    case ICAL_WEEKLY_RECURRENCE: {
+        const std::int64_t days = days_from_civil(p.year, p.month, p.day);
+        const int weekday = static_cast<int>(((days + 4) % 7 + 7) % 7) + 1; // Sunday is 1
+        const int first = r.week_start == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : r.week_start;
+        p = add_days(p, -((weekday - first + 7) % 7));
+        break;
+    }
+    case ICAL_MONTHLY_RECURRENCE:
+        p.day = 1;
+        break;
+    case ICAL_YEARLY_RECURRENCE:
+        p.month = 1;
+        p.day = 1;
+        break;
+    default:
+        break;
+    }
+    return p;
+}
+
+} // namespace
+
 rule_iterator::rule_iterator(const rule& r, const config::civil& dtstart, bool all_day)
-    : start_(all_day ? date_of(dtstart) : dtstart), all_day_(all_day) {
+    : start_(all_day ? date_of(dtstart) : dtstart), rule_(r), all_day_(all_day) {
     it_ = icalrecur_iterator_new(r.iteration, ical_of(start_, false, false));
 }
 
@@ -157,7 +204,26 @@ std::optional<config::civil> rule_iterator::next() {
     if (icaltime_is_null_time(t)) return std::nullopt;
     ++produced_;
     const config::civil c = civil_of_ical(t);
-    return all_day_ ? date_of(c) : c;
+    last_ = all_day_ ? date_of(c) : c;
+    return last_;
+}
+
+std::optional<config::civil> rule_iterator::seek(const config::civil& t) {
+    if (!it_) return std::nullopt;
+    if (rule_.seekable) {
+        const config::civil from = period_start(rule_.iteration, std::max(t, start_));
+        if (icalrecur_iterator_set_start(it_, ical_of(from, false, false)) == 0) {
+            icalerror_clear_errno();
+            return std::nullopt;
+        }
+        produced_ = 0;
+        last_.reset();
+    } else if (last_ && *last_ >= t) {
+        return last_;
+    }
+    while (auto c = next())
+        if (*c >= t) return c;
+    return std::nullopt;
 }
 
 } // namespace casacal::calendar

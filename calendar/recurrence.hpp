@@ -20,8 +20,20 @@ struct rule {
     /// wall clock (floating); all-day series iterate on floating midnights.
     icalrecurrencetype iteration;
     std::string feed_text; ///< the RRULE value the feed writes (UNTIL in UTC for zoned starts)
+    /// Whether rule_iterator::seek may jump instead of stepping (see seekable()).
+    bool seekable = false;
+    /// UNTIL in the iteration frame, when the rule has one.
+    std::optional<config::civil> until;
     bool bounded() const { return iteration.count > 0 || !icaltime_is_null_time(iteration.until); }
 };
+
+/// Whether libical 3.0's icalrecur_iterator_set_start gives the same starts
+/// as stepping from DTSTART, when started at the beginning of a period:
+/// no COUNT, FREQ of a day or longer, no BYHOUR/BYMINUTE/BYSECOND, BYWEEKNO
+/// or BYYEARDAY, and weekly rules on at most one weekday without BYSETPOS
+/// (3.0.16 skips the later days of the week otherwise). Checked against
+/// stepping in tests/calendar/recurrence_test.cpp.
+bool seekable(const icalrecurrencetype& r);
 
 /// libical's serialisation with the parts in a fixed order (FREQ, UNTIL,
 /// COUNT, INTERVAL, BYMONTH... WKST).
@@ -51,9 +63,16 @@ class rule_iterator {
     /// The next start, or nullopt at the end of the series (or the bound).
     std::optional<config::civil> next();
 
+    /// The first start at or after `t`; next() then continues after it.
+    /// Seekable rules jump there (in either direction). Other rules step on
+    /// from where they are, so `t` must not lie before the last start given.
+    std::optional<config::civil> seek(const config::civil& t);
+
   private:
     config::civil start_; ///< the iteration DTSTART
+    const rule& rule_;
     icalrecur_iterator* it_ = nullptr;
+    std::optional<config::civil> last_; ///< the last start next() gave
     int produced_ = 0;
     bool all_day_ = false;
 };

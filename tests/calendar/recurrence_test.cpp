@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 using namespace casacal;
@@ -98,4 +100,105 @@ TEST_CASE("a runaway rule stops at the bound", "[calendar]") {
     while (it.next())
         ++n;
     CHECK(n == max_occurrences);
+}
+
+namespace {
+
+/// Rule shapes organizers write (and some they rarely do), drawn from a
+/// fixed seed so a failure names a reproducible rule.
+std::string random_rule(std::mt19937& g) {
+    static const char* const freq[] = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"};
+    static const char* const day[] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
+    const auto pick = [&](int n) { return static_cast<int>(g() % static_cast<unsigned>(n)); };
+    const int f = pick(4);
+    std::string r = std::string("FREQ=") + freq[f] + ";INTERVAL=" + std::to_string(1 + pick(4));
+    switch (pick(6)) {
+    case 1:
+        r += ";BYDAY=";
+        r += day[pick(7)];
+        if (pick(2) == 0) r += std::string(",") + day[pick(7)];
+        break;
+    case 2:
+        if (f >= 2) r += ";BYDAY=" + std::to_string(pick(3) == 0 ? -1 : 1 + pick(4)) + day[pick(7)];
+        break;
+    case 3:
+        if (f >= 2) r += ";BYMONTHDAY=" + std::to_string(pick(2) ? 1 + pick(31) : -1 - pick(3));
+        break;
+    case 4:
+        if (f == 3)
+            r += ";BYMONTH=" + std::to_string(1 + pick(12)) + ";BYDAY=" +
+                 std::to_string(1 + pick(4)) + day[pick(7)];
+        break;
+    case 5:
+        if (f >= 1) r += ";BYDAY=MO,TU,WE,TH,FR;BYSETPOS=" + std::string(pick(2) ? "1" : "-1");
+        break;
+    default:
+        break;
+    }
+    if (pick(4) == 0) r += std::string(";WKST=") + day[pick(7)];
+    if (pick(3) == 0) r += ";UNTIL=2029" + std::to_string(10 + pick(3)) + "15T120000";
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("seek finds the same starts as stepping from DTSTART", "[calendar]") {
+    std::mt19937 g(20261129);
+    zone_ptr paris = find_zone("Europe/Paris");
+    int seekable_rules = 0;
+    for (int n = 0; n < 400; ++n) {
+        const std::string text = random_rule(g);
+        const bool all_day = g() % 4 == 0;
+        const config::civil start{2026 + static_cast<int>(g() % 2), 1 + static_cast<int>(g() % 12),
+                                  1 + static_cast<int>(g() % 28), all_day ? 0 : 18, 30, 0};
+        std::string error;
+        const auto r = parse_rule(text, all_day ? kind::date : kind::local, paris, &error);
+        INFO(text << " from " << iso_text(start));
+        REQUIRE(r);
+        seekable_rules += r->seekable ? 1 : 0;
+        std::vector<config::civil> all;
+        rule_iterator stepping(*r, start, all_day);
+        while (all.size() < 150)
+            if (auto c = stepping.next())
+                all.push_back(*c);
+            else
+                break;
+        if (all.size() < 2) continue; // a bound reached at once
+        rule_iterator seeking(*r, start, all_day);
+        // Targets anywhere in the span, in no particular order, and past the end.
+        const std::int64_t first = seconds_of(all.front()), span = seconds_of(all.back()) - first;
+        for (int k = 0; k < 40; ++k) {
+            const config::civil target =
+                civil_of(first + static_cast<std::int64_t>(g() % static_cast<unsigned>(span + 2)));
+            const auto want = std::lower_bound(all.begin(), all.end(), target);
+            if (want == all.end()) continue;
+            rule_iterator fresh(*r, start, all_day);
+            const auto got = (r->seekable ? seeking : fresh).seek(target);
+            INFO("target " << iso_text(target));
+            REQUIRE(got);
+            CHECK(*got == *want);
+            if (want + 1 != all.end()) {
+                const auto after = (r->seekable ? seeking : fresh).next();
+                REQUIRE(after);
+                CHECK(*after == *(want + 1));
+            }
+        }
+    }
+    CHECK(seekable_rules > 200); // the shapes mostly exercise the jump
+}
+
+TEST_CASE("rules libical 3.0 cannot seek exactly step instead", "[calendar]") {
+    const auto seekable_text = [](const std::string& text) {
+        std::string error;
+        const auto r = parse_rule(text, kind::local, find_zone("Europe/Paris"), &error);
+        REQUIRE(r);
+        return r->seekable;
+    };
+    CHECK(seekable_text("FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"));
+    CHECK(seekable_text("FREQ=MONTHLY;BYDAY=-1TH"));
+    CHECK(seekable_text("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"));
+    CHECK_FALSE(seekable_text("FREQ=WEEKLY;BYDAY=TU,TH")); // set_start skips the Thursday
+    CHECK_FALSE(seekable_text("FREQ=WEEKLY;COUNT=10"));
+    CHECK_FALSE(seekable_text("FREQ=HOURLY;INTERVAL=5"));
+    CHECK_FALSE(seekable_text("FREQ=YEARLY;BYWEEKNO=20"));
 }
