@@ -85,8 +85,9 @@ struct build_result {
 /// and resolves every event to UTC instants. Wall-clock times follow RFC 5545
 /// §3.3.5: in a DST overlap the first instant, in a gap the offset before the
 /// gap; each such time written in the files gets a warning.
-/// The model keeps `site` (see site_of): move it in to save a copy.
-build_result build(config::site site);
+/// The model keeps `site` (see site_of): move it in to save a copy. Events
+/// are built on up to `threads` threads; the result does not depend on it.
+build_result build(config::site site, unsigned threads = 1);
 
 /// One fingerprint per UID the feeds can contain, sorted by UID, computed
 /// on up to `threads` threads.
@@ -132,9 +133,10 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
 /// Occurrences starting in [from, to), sorted by start then UID, exactly as a
 /// client expands the feeds. Occurrences of a cancelled event are included
 /// with status cancelled; occurrences cancelled by an override are not (the
-/// feed writes them as EXDATE). Empty category: all.
+/// feed writes them as EXDATE). Empty category: all. The series are
+/// expanded on up to `threads` threads.
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
-                               const std::string& category = {});
+                               const std::string& category = {}, unsigned threads = 1);
 
 /// The /api/events document for these occurrences (see product.md), keys in
 /// the documented order, no spaces. `location` is "" when unknown;

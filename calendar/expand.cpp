@@ -1,32 +1,72 @@
 #include "calendar/model.hpp"
+#include "calendar/parallel.hpp"
 
 #include <algorithm>
 
 namespace casacal::calendar {
 
-std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
-                               const std::string& category) {
-    std::vector<occurrence> out;
-    for (const series& s : m.all) {
-        if (!category.empty() && s.master.category != category) continue;
-        if (!s.rrule) {
-            if (s.master.start_utc >= from && s.master.start_utc < to)
-                out.push_back(make_occurrence(s, s.master, std::nullopt));
-            continue;
-        }
-        // An override may move an occurrence into or out of the window, so
-        // overrides are placed by their own start.
-        for (const vevent& o : s.overrides)
-            if (!s.excluded(*o.recurrence_id) && o.start_utc >= from && o.start_utc < to)
-                out.push_back(make_occurrence(s, o, o.recurrence_id));
-        rule_iterator it(*s.rrule, s.master.start, s.all_day());
-        while (auto c = it.next()) {
-            const unix_time start = s.instant_of(*c);
-            if (start >= to) break;
-            if (start < from || s.excluded(*c) || s.override_at(*c)) continue;
-            out.push_back(instance_occurrence(s, *c, start));
-        }
+namespace {
+
+/// Occurrences of series are found in blocks, one vector per block, so that
+/// threads share no vector and the result keeps the serial order.
+constexpr std::size_t block_size = 64;
+
+/// A start in the series' frame no later than the start of any occurrence
+/// beginning at or after `from`: two days earlier covers any UTC offset.
+config::civil seek_target(const series& s, unix_time from) {
+    const unix_time early = from - 2 * 86400;
+    switch (s.master.kind) {
+    case config::when::kind::utc:
+        return civil_of(early);
+    case config::when::kind::date:
+        return date_of(to_local(s.zone, early));
+    case config::when::kind::local:
+        break;
     }
+    return to_local(s.zone, early);
+}
+
+void expand_series(const series& s, unix_time from, unix_time to, std::vector<occurrence>& out) {
+    if (!s.rrule) {
+        if (s.master.start_utc >= from && s.master.start_utc < to)
+            out.push_back(make_occurrence(s, s.master, std::nullopt));
+        return;
+    }
+    // An override may move an occurrence into or out of the window, so
+    // overrides are placed by their own start.
+    for (const vevent& o : s.overrides)
+        if (!s.excluded(*o.recurrence_id) && o.start_utc >= from && o.start_utc < to)
+            out.push_back(make_occurrence(s, o, o.recurrence_id));
+    rule_iterator it(*s.rrule, s.master.start, s.all_day());
+    std::optional<config::civil> c =
+        s.rrule->seekable ? it.seek(seek_target(s, from)) : it.next();
+    for (; c; c = it.next()) {
+        const unix_time start = s.instant_of(*c);
+        if (start >= to) break;
+        if (start < from || s.excluded(*c) || s.override_at(*c)) continue;
+        out.push_back(instance_occurrence(s, *c, start));
+    }
+}
+
+} // namespace
+
+std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
+                               const std::string& category, unsigned threads) {
+    const std::size_t blocks = (m.all.size() + block_size - 1) / block_size;
+    std::vector<std::vector<occurrence>> found(blocks);
+    parallel_for(blocks, threads, [&](std::size_t b) {
+        const std::size_t end = std::min(m.all.size(), (b + 1) * block_size);
+        for (std::size_t i = b * block_size; i < end; ++i)
+            if (category.empty() || m.all[i].master.category == category)
+                expand_series(m.all[i], from, to, found[b]);
+    });
+    std::vector<occurrence> out;
+    std::size_t total = 0;
+    for (const auto& f : found)
+        total += f.size();
+    out.reserve(total);
+    for (auto& f : found)
+        std::move(f.begin(), f.end(), std::back_inserter(out));
     // Sort keys, then move each occurrence once.
     std::vector<std::size_t> order(out.size());
     for (std::size_t i = 0; i < order.size(); ++i)

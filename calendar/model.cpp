@@ -1,6 +1,8 @@
 #include "calendar/model.hpp"
+#include "calendar/parallel.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 
 namespace casacal::calendar {
@@ -187,9 +189,12 @@ class generated_starts {
     bool done_ = false;
 };
 
+/// Builds the series of events into its own vector and diagnostics, so that
+/// builders on several threads share nothing but the (read-only) site.
 class builder {
   public:
-    builder(model& m, config::diagnostics& d) : m_(m), d_(d) {}
+    builder(const model& m, std::vector<series>& out, config::diagnostics& d)
+        : m_(m), out_(out), d_(d) {}
 
     void add_event(const config::event_def& e);
 
@@ -208,7 +213,8 @@ class builder {
     vevent base(const config::event_def& e, zone_ptr zone);
     void finish(series& s, generated_starts* starts);
 
-    model& m_;
+    const model& m_;
+    std::vector<series>& out_;
     config::diagnostics& d_;
 };
 
@@ -431,12 +437,7 @@ void builder::finish(series& s, generated_starts* starts) {
         s.uses_zone = s.uses_zone || o.kind == when::kind::local;
     }
     s.zone_year = civil_of(first).year;
-    if (s.uses_zone) {
-        const auto key = std::make_pair(s.zone_name, s.zone_year);
-        if (!m_.vtimezones.count(key))
-            m_.vtimezones.emplace(key, vtimezone_lines(s.zone, s.zone_name, s.zone_year));
-    }
-    m_.all.push_back(std::move(s));
+    out_.push_back(std::move(s));
 }
 
 void builder::add_event(const config::event_def& e) {
@@ -533,7 +534,7 @@ static_assert(std::is_nothrow_move_constructible_v<series>);
 
 } // namespace
 
-build_result build(config::site site_in) {
+build_result build(config::site site_in, unsigned threads) {
     auto m = std::make_shared<model>();
     m->site = std::move(site_in);
     const config::site& site = m->site;
@@ -543,13 +544,33 @@ build_result build(config::site site_in) {
         problems.error(site.site.timezone_at, "unknown time zone '" + site.site.timezone + "'");
         return {nullptr, std::move(problems)};
     }
-    builder b(*m, problems);
-    std::size_t sessions = 0;
-    for (const config::event_def& e : site.events)
-        sessions += e.sessions.size();
-    m->all.reserve(site.events.size() + sessions);
-    for (const config::event_def& e : site.events)
-        b.add_event(e);
+    // Events stand alone: blocks of them are built on `threads` threads and
+    // joined in file order, so series and diagnostics come out as a serial
+    // build gives.
+    constexpr std::size_t block_size = 128;
+    const std::size_t blocks = (site.events.size() + block_size - 1) / block_size;
+    std::vector<std::vector<series>> built(blocks);
+    std::vector<config::diagnostics> found(blocks);
+    parallel_for(blocks, threads, [&](std::size_t b) {
+        builder one(*m, built[b], found[b]);
+        const std::size_t end = std::min(site.events.size(), (b + 1) * block_size);
+        for (std::size_t i = b * block_size; i < end; ++i)
+            one.add_event(site.events[i]);
+    });
+    std::size_t total = 0;
+    for (const auto& v : built)
+        total += v.size();
+    m->all.reserve(total);
+    for (std::size_t b = 0; b < blocks; ++b) {
+        problems.append(found[b]);
+        std::move(built[b].begin(), built[b].end(), std::back_inserter(m->all));
+    }
+    for (const series& s : m->all) {
+        if (!s.uses_zone) continue;
+        const auto key = std::make_pair(s.zone_name, s.zone_year);
+        if (!m->vtimezones.count(key))
+            m->vtimezones.emplace(key, vtimezone_lines(s.zone, s.zone_name, s.zone_year));
+    }
     sort_by_uid(m->all);
     if (problems.has_errors()) return {nullptr, std::move(problems)};
     return {std::move(m), std::move(problems)};

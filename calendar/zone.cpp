@@ -4,10 +4,14 @@
 
 #include <libical/ical.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 namespace casacal::calendar {
 
@@ -64,32 +68,58 @@ config::civil date_of(const config::civil& c) {
     return config::civil{c.year, c.month, c.day, 0, 0, 0};
 }
 
+namespace {
+
+/// Writes `n` as `width` digits at `p` (the year may need more: then
+/// the full number); returns the end.
+char* put_digits(char* p, int n, int width) {
+    if (n < 0 || (width == 4 && n > 9999)) return p + std::sprintf(p, "%0*d", width, n);
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    }
+    return p + width;
+}
+
+/// Dates and times with `date_sep` between date fields, and `time_sep`
+/// between time fields ('\0' for none).
+std::string civil_text(const config::civil& c, bool date_only, char date_sep, char time_sep) {
+    char buf[64];
+    char* p = put_digits(buf, c.year, 4);
+    if (date_sep) *p++ = date_sep;
+    p = put_digits(p, c.month, 2);
+    if (date_sep) *p++ = date_sep;
+    p = put_digits(p, c.day, 2);
+    if (!date_only) {
+        *p++ = 'T';
+        p = put_digits(p, c.hour, 2);
+        if (time_sep) *p++ = time_sep;
+        p = put_digits(p, c.minute, 2);
+        if (time_sep) *p++ = time_sep;
+        p = put_digits(p, c.second, 2);
+    }
+    return std::string(buf, p);
+}
+
+} // namespace
+
 std::string iso_text(const config::civil& c, bool date_only) {
-    char buf[40];
-    if (date_only)
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
-    else
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", c.year, c.month, c.day,
-                      c.hour, c.minute, c.second);
-    return buf;
+    return civil_text(c, date_only, '-', ':');
 }
 
 std::string ics_text(const config::civil& c, bool date_only) {
-    char buf[40];
-    if (date_only)
-        std::snprintf(buf, sizeof buf, "%04d%02d%02d", c.year, c.month, c.day);
-    else
-        std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d", c.year, c.month, c.day, c.hour,
-                      c.minute, c.second);
-    return buf;
+    return civil_text(c, date_only, '\0', '\0');
 }
 
 std::string offset_text(int offset_seconds) {
-    const char sign = offset_seconds < 0 ? '-' : '+';
     const int a = std::abs(offset_seconds);
     char buf[16];
-    std::snprintf(buf, sizeof buf, "%c%02d:%02d", sign, a / 3600, a / 60 % 60);
-    return buf;
+    char* p = buf;
+    *p++ = offset_seconds < 0 ? '-' : '+';
+    p = put_digits(p, a / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, a / 60 % 60, 2);
+    return std::string(buf, p);
 }
 
 namespace {
@@ -110,7 +140,10 @@ zone_ptr find_zone(const std::string& name) {
     return icaltimezone_get_builtin_timezone(name.c_str());
 }
 
-int utc_offset(zone_ptr zone, unix_time t) {
+namespace {
+
+/// libical's answer, under the lock.
+int libical_utc_offset(zone_ptr zone, unix_time t) {
     // What icaltime_from_timet_with_zone(t, 0, utc) gives, without gmtime.
     const config::civil c = civil_of(t);
     icaltimetype tt = icaltime_null_time();
@@ -124,6 +157,95 @@ int utc_offset(zone_ptr zone, unix_time t) {
     int is_daylight = 0;
     std::lock_guard guard(zone_cache_lock());
     return icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &is_daylight);
+}
+
+/// The offsets of one zone over one UTC year, read from libical once: the
+/// offset at its first second, then each change (instant, new offset).
+/// Zones never change twice within an hour, so hourly samples find every
+/// change, and bisection its exact second.
+struct year_offsets {
+    std::vector<std::pair<unix_time, int>> spans;
+
+    year_offsets(zone_ptr zone, int year) {
+        const unix_time begin = days_from_civil(year, 1, 1) * 86400;
+        const unix_time end = days_from_civil(year + 1, 1, 1) * 86400;
+        int current = libical_utc_offset(zone, begin);
+        spans.emplace_back(begin, current);
+        for (unix_time t = begin; t < end; t += 3600) {
+            const unix_time next = std::min(t + 3600, end - 1);
+            const int later = libical_utc_offset(zone, next);
+            if (later == current) continue;
+            unix_time lo = t, hi = next; // offset(lo) == current, offset(hi) == later
+            while (hi - lo > 1) {
+                const unix_time mid = lo + (hi - lo) / 2;
+                (libical_utc_offset(zone, mid) == current ? lo : hi) = mid;
+            }
+            spans.emplace_back(hi, later);
+            current = later;
+        }
+    }
+
+    int at(unix_time t) const {
+        int off = spans.front().second;
+        for (const auto& [from, offset] : spans) {
+            if (from > t) break;
+            off = offset;
+        }
+        return off;
+    }
+};
+
+/// Per zone, its years' offsets, filled on first use and then read without
+/// a lock (each year is published once and never changes).
+struct zone_offsets {
+    static constexpr int first_year = 1900, years = 400;
+    std::atomic<zone_ptr> zone{nullptr};
+    std::array<std::atomic<const year_offsets*>, years> by_year{};
+};
+
+constexpr std::size_t max_cached_zones = 64;
+std::array<zone_offsets, max_cached_zones> offset_tables;
+
+/// The table of `zone`, or nullptr when every slot is taken.
+zone_offsets* offsets_of(zone_ptr zone) {
+    for (zone_offsets& z : offset_tables) {
+        const zone_ptr owner = z.zone.load(std::memory_order_acquire);
+        if (owner == zone) return &z;
+        if (owner == nullptr) break;
+    }
+    static std::mutex claim;
+    std::lock_guard guard(claim);
+    for (zone_offsets& z : offset_tables) {
+        const zone_ptr owner = z.zone.load(std::memory_order_acquire);
+        if (owner == zone) return &z;
+        if (owner == nullptr) {
+            z.zone.store(zone, std::memory_order_release);
+            return &z;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+int utc_offset(zone_ptr zone, unix_time t) {
+    const int year = civil_of(t).year;
+    zone_offsets* table = offsets_of(zone);
+    if (!table || year < zone_offsets::first_year ||
+        year >= zone_offsets::first_year + zone_offsets::years)
+        return libical_utc_offset(zone, t);
+    std::atomic<const year_offsets*>& slot = table->by_year[year - zone_offsets::first_year];
+    const year_offsets* offsets = slot.load(std::memory_order_acquire);
+    if (!offsets) {
+        static std::mutex fill;
+        std::lock_guard guard(fill);
+        offsets = slot.load(std::memory_order_acquire);
+        if (!offsets) {
+            offsets = new year_offsets(zone, year); // kept for the process' life
+            slot.store(offsets, std::memory_order_release);
+        }
+    }
+    return offsets->at(t);
 }
 
 resolved_time to_utc(zone_ptr zone, const config::civil& local) {

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 namespace casacal::daemon {
 
@@ -182,7 +183,8 @@ int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         err << "casacal agenda: " << range.error << "\n";
         return exit_usage;
     }
-    auto occurrences = calendar::expand(*model, range.from, range.to);
+    auto occurrences = calendar::expand(*model, range.from, range.to, {},
+                                        std::max(1u, std::thread::hardware_concurrency()));
     if (o.json) {
         const std::string doc = calendar::agenda_json(occurrences);
         out << doc;

@@ -50,7 +50,8 @@ site_check check_site(const std::filesystem::path& main_file) {
     site_check out;
     config::load_result loaded = config::load(main_file);
     out.problems = std::move(loaded.problems);
-    calendar::build_result built = calendar::build(std::move(loaded.site));
+    calendar::build_result built = calendar::build(
+        std::move(loaded.site), std::max(1u, std::thread::hardware_concurrency()));
     // Both layers may see the same mistake (an end before its start): one
     // report per place is enough, and the loader's is the more precise.
     std::set<std::tuple<std::string, int, int>> reported;

@@ -30,18 +30,28 @@ std::string day_text(const config::civil& c, language lang, bool year) {
         out = std::string(fr_days[weekday(c)]) + " " + (c.day == 1 ? "1er" : std::to_string(c.day)) +
               " " + fr_months[c.month - 1];
     }
-    if (year) out += " " + std::to_string(c.year);
+    if (year) {
+        out += ' ';
+        out += std::to_string(c.year);
+    }
     return out;
 }
 
-std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+/// Minutes, two digits.
+std::string two(int n) {
+    const char digits[] = {static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
+    return std::string(digits, 2);
+}
 
 /// "18h30", "9h" / "6:30 pm", "9 am".
 std::string clock_text(const config::civil& c, language lang, bool padded) {
     if (lang == language::en) {
         int h = c.hour % 12 == 0 ? 12 : c.hour % 12;
         std::string out = std::to_string(h);
-        if (c.minute || padded) out += ":" + two(c.minute);
+        if (c.minute || padded) {
+            out += ':';
+            out += two(c.minute);
+        }
         return out + (c.hour < 12 ? " am" : " pm");
     }
     if (c.minute == 0 && !padded) return std::to_string(c.hour) + "h";
