@@ -12,6 +12,8 @@
 #include <map>
 #include <system_error>
 
+#include <sys/stat.h>
+
 namespace casacal::config {
 namespace {
 
@@ -52,7 +54,37 @@ std::vector<std::filesystem::path> event_files(const std::filesystem::path& dir,
     return files;
 }
 
-void read_events(const file_references& refs, site& s, diagnostics& out) {
+std::optional<file_stamp> stamp_of(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+    file_stamp f;
+    f.size = static_cast<std::uintmax_t>(st.st_size);
+    f.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    f.ctime_ns = std::int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
+    f.inode = st.st_ino;
+    f.device = st.st_dev;
+    return f;
+}
+
+bool same_category_keys(const std::vector<category>& a, const std::vector<category>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const category& x, const category& y) { return x.key == y.key; });
+}
+
+/// The source of `name` in `previous` when it can stand for the file now.
+const events_source* reusable(const site* previous, const site& s, const std::string& name,
+                              const std::optional<file_stamp>& stamp) {
+    if (!previous || !stamp || previous->site.events_dir != s.site.events_dir ||
+        !same_category_keys(previous->categories, s.categories))
+        return nullptr;
+    const auto it = std::lower_bound(
+        previous->sources.begin(), previous->sources.end(), name,
+        [](const events_source& src, const std::string& n) { return src.name < n; });
+    if (it == previous->sources.end() || it->name != name || it->stamp != stamp) return nullptr;
+    return &*it;
+}
+
+void read_events(const file_references& refs, site& s, diagnostics& out, const site* previous) {
     std::error_code ec;
     const auto files = event_files(s.site.events_dir, ec);
     if (ec) {
@@ -63,33 +95,43 @@ void read_events(const file_references& refs, site& s, diagnostics& out) {
     // Reading and parsing dominate and each file stands alone, so they run
     // on up to hardware_concurrency threads; the tables are then read in
     // file order, so events and diagnostics come out as a serial load gives.
+    // Files unchanged since `previous` are neither read nor parsed.
     struct parsed {
         std::string shown;
+        std::optional<file_stamp> stamp;
+        const events_source* reused = nullptr;
         std::optional<toml::table> root;
         diagnostics problems;
         std::exception_ptr failure; ///< rethrown in file order, as a serial load throws
     };
     std::vector<parsed> parsed_files(files.size());
-    const auto parse_one = [&](std::size_t i) {
-        const std::filesystem::path file = s.site.events_dir / files[i];
+    std::vector<std::size_t> to_parse;
+    for (std::size_t i = 0; i < files.size(); ++i) {
         parsed& p = parsed_files[i];
+        const std::filesystem::path file = s.site.events_dir / files[i];
         p.shown = file.string();
+        p.stamp = stamp_of(file);
+        p.reused = reusable(previous, s, files[i].string(), p.stamp);
+        if (!p.reused) to_parse.push_back(i);
+    }
+    const auto parse_one = [&](std::size_t k) {
+        parsed& p = parsed_files[to_parse[k]];
         try {
-            p.root = load_source(file, p.shown, p.problems);
+            p.root = load_source(s.site.events_dir / files[to_parse[k]], p.shown, p.problems);
         } catch (...) {
             p.failure = std::current_exception();
         }
     };
     const std::size_t threads =
-        std::min<std::size_t>(files.size(), std::max(1u, std::thread::hardware_concurrency()));
+        std::min<std::size_t>(to_parse.size(), std::max(1u, std::thread::hardware_concurrency()));
     if (threads <= 1) {
-        for (std::size_t i = 0; i < files.size(); ++i)
-            parse_one(i);
+        for (std::size_t k = 0; k < to_parse.size(); ++k)
+            parse_one(k);
     } else {
         std::atomic<std::size_t> next{0};
         const auto work = [&] {
-            for (std::size_t i = next++; i < files.size(); i = next++)
-                parse_one(i);
+            for (std::size_t k = next++; k < to_parse.size(); k = next++)
+                parse_one(k);
         };
         std::vector<std::jthread> helpers;
         helpers.reserve(threads - 1);
@@ -97,11 +139,28 @@ void read_events(const file_references& refs, site& s, diagnostics& out) {
             helpers.emplace_back(work);
         work();
     }
-    for (parsed& p : parsed_files) {
-        out.append(p.problems);
-        if (p.failure) std::rethrow_exception(p.failure);
-        if (p.root) read_events_file(*p.root, p.shown, s.categories, s.events, out);
-        p.root.reset(); // free each tree as soon as it is read
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        parsed& p = parsed_files[i];
+        events_source src;
+        src.name = files[i].string();
+        src.stamp = p.stamp;
+        src.first = s.events.size();
+        if (p.reused) {
+            const auto from = previous->events.begin() + static_cast<std::ptrdiff_t>(p.reused->first);
+            s.events.insert(s.events.end(), from, from + static_cast<std::ptrdiff_t>(p.reused->count));
+            src.problems = p.reused->problems;
+        } else {
+            src.problems = std::move(p.problems);
+            if (p.failure) {
+                out.append(src.problems);
+                std::rethrow_exception(p.failure);
+            }
+            if (p.root) read_events_file(*p.root, p.shown, s.categories, s.events, src.problems);
+            p.root.reset(); // free each tree as soon as it is read
+        }
+        src.count = s.events.size() - src.first;
+        out.append(src.problems);
+        s.sources.push_back(std::move(src));
     }
 }
 
@@ -139,7 +198,8 @@ void read_members(const file_references& refs, site& s, diagnostics& out) {
     }
 }
 
-void load_into(const std::filesystem::path& main_file, load_result& result) {
+void load_into(const std::filesystem::path& main_file, const site* previous,
+               load_result& result) {
     site& s = result.site;
     diagnostics& out = result.problems;
     s.main_file = main_file.lexically_normal();
@@ -149,7 +209,7 @@ void load_into(const std::filesystem::path& main_file, load_result& result) {
     const auto root = load_source(s.main_file, s.main_file.string(), out);
     if (!root) return; // without the main file there is no telling where the rest is
     const file_references refs = read_main_file(*root, s, out);
-    read_events(refs, s, out);
+    read_events(refs, s, out, previous);
     check_ids(s.events, out);
     read_members(refs, s, out);
 }
@@ -163,10 +223,10 @@ const category* site::find_category(std::string_view key) const {
     return it != categories.end() && it->key == key ? &*it : nullptr;
 }
 
-load_result load(const std::filesystem::path& main_file) {
+load_result load(const std::filesystem::path& main_file, const site* previous) {
     load_result result;
     try {
-        load_into(main_file, result);
+        load_into(main_file, previous, result);
     } catch (const std::exception& e) {
         result.problems.error({main_file.string(), 1, 1},
                               std::string("cannot load the configuration: ") + e.what());

@@ -159,6 +159,26 @@ struct member {
 /// Everything the site's files say. Value type; cheap enough to copy once
 /// per reload. Paths stay relative when the main file was given relative,
 /// so diagnostics print them as the user typed them.
+/// What tells a file's content without reading it, as make and git do: a
+/// file whose size, times and inode are unchanged is taken as unchanged (a
+/// write moves ctime, which no tool can set back).
+struct file_stamp {
+    std::uintmax_t size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+    std::uint64_t inode = 0, device = 0;
+
+    friend bool operator==(const file_stamp&, const file_stamp&) = default;
+};
+
+/// One file of the events folder as it was read: its events are
+/// site::events[first, first + count), `problems` what reading it reported.
+struct events_source {
+    std::string name; ///< file name in the events folder
+    std::optional<file_stamp> stamp;
+    std::size_t first = 0, count = 0;
+    diagnostics problems;
+};
+
 struct site {
     std::filesystem::path main_file; ///< as given, lexically normalised
     std::filesystem::path base_dir;  ///< folder of main_file, "." when none
@@ -171,6 +191,7 @@ struct site {
     std::vector<category> categories; ///< sorted by key
     std::vector<event_def> events;    ///< files in name order, events in file order
     std::vector<member> members;      ///< file order
+    std::vector<events_source> sources; ///< the events folder's files, by name
 
     const category* find_category(std::string_view key) const;
 };
@@ -182,7 +203,10 @@ struct load_result {
 
 /// Reads the main file and every file it names. Never throws for bad input:
 /// every problem lands in `problems`; `site` holds whatever could be read.
-load_result load(const std::filesystem::path& main_file);
+/// With `previous` (an earlier load of the same site), an events file whose
+/// stamp is unchanged is not parsed again: its events and problems are
+/// taken from `previous`, when the categories are the same.
+load_result load(const std::filesystem::path& main_file, const site* previous = nullptr);
 
 /// Parses "P1D", "PT2H30M", "P1W"... (P[nW][nD][T[nH][nM][nS]], unsigned,
 /// at least one part, upper case). Returns nullopt when malformed; `where`

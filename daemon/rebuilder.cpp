@@ -34,8 +34,10 @@ void rebuilder::start() {
     pending_ = false;
     const std::uint64_t generation = generation_ + 1;
     const std::int64_t now = now_();
-    asio::post(worker_, [this, generation, now] {
-        build_outcome outcome = build_site(main_file_, worker_db_, now, generation);
+    asio::post(worker_, [this, generation, now, previous = previous_] {
+        const config::site* earlier = previous ? &calendar::site_of(*previous) : nullptr;
+        build_outcome outcome = build_site(main_file_, worker_db_, now, generation,
+                                           build_for::serving, {}, earlier);
         asio::post(io_,
                    [this, outcome = std::move(outcome)]() mutable { finish(std::move(outcome)); });
     });
@@ -43,7 +45,10 @@ void rebuilder::start() {
 
 void rebuilder::finish(build_outcome outcome) {
     running_ = false;
-    if (outcome.ok()) generation_ = outcome.built->generation;
+    if (outcome.ok()) {
+        generation_ = outcome.built->generation;
+        previous_ = outcome.built->calendar;
+    }
     on_done_(std::move(outcome));
     if (pending_) {
         start();

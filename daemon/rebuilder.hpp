@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace casacal::daemon {
@@ -35,6 +36,9 @@ class rebuilder {
     /// successful one, given through set_generation().
     void request();
     void set_generation(std::uint64_t g) { generation_ = g; }
+    /// The last good model: the next build parses only the events files
+    /// changed since (set again after each successful build).
+    void set_previous(std::shared_ptr<const calendar::model> m) { previous_ = std::move(m); }
     bool busy() const { return running_; }
     /// Drops a queued request and refuses new ones (the daemon is stopping);
     /// a running build still completes and is handed over.
@@ -53,6 +57,7 @@ class rebuilder {
     done_handler on_done_;
     clock now_;
     std::uint64_t generation_ = 0;
+    std::shared_ptr<const calendar::model> previous_;
     bool running_ = false;
     bool pending_ = false;
     bool stopped_ = false;

@@ -46,9 +46,9 @@ std::string etag_of(std::string_view bytes, std::string_view suffix) {
     return quoted_etag(calendar::sha256_hex(bytes), suffix);
 }
 
-site_check check_site(const std::filesystem::path& main_file) {
+site_check check_site(const std::filesystem::path& main_file, const config::site* previous) {
     site_check out;
-    config::load_result loaded = config::load(main_file);
+    config::load_result loaded = config::load(main_file, previous);
     out.problems = std::move(loaded.problems);
     calendar::build_result built = calendar::build(
         std::move(loaded.site), std::max(1u, std::thread::hardware_concurrency()));
@@ -79,9 +79,9 @@ bool single_event_feed(std::string_view path) {
 
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation, build_for purpose,
-                         std::string_view only) {
+                         std::string_view only, const config::site* previous) {
     build_outcome out;
-    site_check checked = check_site(main_file);
+    site_check checked = check_site(main_file, previous);
     out.problems = std::move(checked.problems);
     if (!checked.calendar) return out;
     const calendar::model& model = *checked.calendar;

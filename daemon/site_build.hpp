@@ -27,7 +27,10 @@ struct site_check {
 };
 
 /// Reads and validates the site at `main_file`. Never throws for bad input.
-site_check check_site(const std::filesystem::path& main_file);
+/// `previous` (an earlier load of the same site) spares parsing the events
+/// files that did not change (see config::load).
+site_check check_site(const std::filesystem::path& main_file,
+                      const config::site* previous = nullptr);
 
 /// The result of one build: a snapshot when the site is valid, and every
 /// diagnostic found either way.
@@ -48,11 +51,12 @@ enum class build_for { serving, export_only };
 /// `db` is the calling thread's connection: opened on first use at the
 /// site's storage.database (read-write, migrated), kept for later builds.
 /// With `only` set, the snapshot holds that feed route alone (none when the
-/// site has no such feed), rendered alone with the same bytes. Never
-/// throws: database failures land in `failure`.
+/// site has no such feed), rendered alone with the same bytes. `previous`
+/// as for check_site. Never throws: database failures land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
-                         build_for purpose = build_for::serving, std::string_view only = {});
+                         build_for purpose = build_for::serving, std::string_view only = {},
+                         const config::site* previous = nullptr);
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

@@ -362,3 +362,49 @@ TEST_CASE("event files parsed in parallel give events and problems in file order
     CHECK(files == "f00.toml f01.toml f02.toml f03.toml f04.toml f05.toml f06.toml f07.toml "
                    "f08.toml f09.toml f10.toml f11.toml ");
 }
+
+TEST_CASE("a reload parses only the events files that changed", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", casacal::config::testing::minimal_main);
+    const auto event = [](const std::string& id, const std::string& title) {
+        return "[[event]]\nid = \"" + id + "\"\ntitle = \"" + title +
+               "\"\nstart = 2027-01-07T18:30:00\nduration = \"PT2H\"\ncategorie = 1\n";
+    };
+    dir.write("events.d/a.toml", event("a", "A"));
+    dir.write("events.d/b.toml", event("b", "B"));
+    const load_result first = dir.load();
+    REQUIRE(first.site.events.size() == 2);
+    REQUIRE(first.site.sources.size() == 2);
+    CHECK(first.problems.items().size() >= 2); // an unknown key per file at least
+
+    // What came from an unchanged file is taken from the previous load: a
+    // previous site whose events say otherwise shows it.
+    site altered = first.site;
+    for (event_def& e : altered.events)
+        e.title = "from the previous load";
+    const load_result again = dir.load("casacal.toml", &altered);
+    REQUIRE(again.site.events.size() == 2);
+    CHECK(again.site.events[0].title == "from the previous load");
+    CHECK(again.site.events[1].title == "from the previous load");
+    // Its problems are reported again.
+    CHECK(again.problems.items().size() == first.problems.items().size());
+
+    // A file written since is read again; the other one is still reused.
+    dir.write("events.d/b.toml", event("b", "B, moved") + "\n");
+    const load_result edited = dir.load("casacal.toml", &altered);
+    REQUIRE(edited.site.events.size() == 2);
+    CHECK(edited.site.events[0].title == "from the previous load");
+    CHECK(edited.site.events[1].title == "B, moved");
+
+    // New and removed files, and other categories, are seen too.
+    dir.write("events.d/c.toml", event("c", "C"));
+    std::filesystem::remove(dir.root() / "events.d/a.toml");
+    const load_result moved = dir.load("casacal.toml", &altered);
+    REQUIRE(moved.site.events.size() == 2);
+    CHECK(moved.site.events[0].id == "b");
+    CHECK(moved.site.events[1].title == "C");
+    site other_categories = altered;
+    other_categories.categories.clear();
+    const load_result recategorised = dir.load("casacal.toml", &other_categories);
+    CHECK(recategorised.site.events[0].title == "B, moved");
+}

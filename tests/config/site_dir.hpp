@@ -40,8 +40,9 @@ class site_dir {
         std::filesystem::create_directories(root_ / relative);
     }
 
-    load_result load(const std::filesystem::path& main = "casacal.toml") const {
-        return config::load(root_ / main);
+    load_result load(const std::filesystem::path& main = "casacal.toml",
+                     const site* previous = nullptr) const {
+        return config::load(root_ / main, previous);
     }
 
     /// Every diagnostic, sorted and formatted, with the folder's prefix cut.
