@@ -37,6 +37,11 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
     for (const vevent& o : s.overrides)
         if (!s.excluded(*o.recurrence_id) && o.start_utc >= from && o.start_utc < to)
             out.push_back(make_occurrence(s, o, o.recurrence_id));
+    // The rule starts no earlier than DTSTART (a day of margin covers a
+    // shifted UTC offset), and no later than the end of its last occurrence:
+    // a series entirely outside the window needs no iterator.
+    if (s.master.start_utc - 86400 >= to) return;
+    if (s.last_end && *s.last_end + 86400 < from) return;
     rule_iterator it(*s.rrule, s.master.start, s.all_day());
     std::optional<config::civil> c =
         s.rrule->seekable ? it.seek(seek_target(s, from)) : it.next();

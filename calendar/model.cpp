@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
+#include <utility>
 #include <memory>
 
 namespace casacal::calendar {
@@ -213,9 +215,22 @@ class builder {
     vevent base(const config::event_def& e, zone_ptr zone);
     void finish(series& s, generated_starts* starts);
 
+    /// Whether libical expands `text` (the rule of `s`). Creating an
+    /// iterator costs more than most expansions, and whether libical
+    /// accepts a rule depends on the rule alone, so each text is tried once.
+    bool expandable(const std::string& text, const series& s, generated_starts& starts) {
+        const auto key = std::make_pair(text, s.all_day());
+        const auto it = expandable_.find(key);
+        if (it != expandable_.end()) return it->second;
+        const bool ok = starts.valid();
+        expandable_.emplace(key, ok);
+        return ok;
+    }
+
     const model& m_;
     std::vector<series>& out_;
     config::diagnostics& d_;
+    std::map<std::pair<std::string, bool>, bool> expandable_;
 };
 
 builder::resolved builder::resolve(const series& s, const when& w, when::kind frame) {
@@ -443,7 +458,7 @@ void builder::finish(series& s, generated_starts* starts) {
 void builder::add_event(const config::event_def& e) {
     series proto;
     proto.zone_name = e.timezone.empty() ? m_.site.site.timezone : e.timezone;
-    proto.zone = find_zone(proto.zone_name);
+    proto.zone = e.timezone.empty() ? m_.site_zone : find_zone(proto.zone_name);
     if (!proto.zone) {
         if (!e.timezone.empty())
             d_.error(at(e.timezone_at, e.where), "unknown time zone '" + e.timezone + "'");
@@ -492,8 +507,7 @@ void builder::add_event(const config::event_def& e) {
     }
     if (!ok) return;
     generated_starts starts(s);
-    // The iterator that checks the rule is the one the whole build steps.
-    if (s.rrule && !starts.valid()) {
+    if (s.rrule && !expandable(e.rrule, s, starts)) {
         d_.error(at(e.rrule_at, e.where), cannot_expand(e.rrule));
         return;
     }

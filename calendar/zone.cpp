@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -137,7 +138,12 @@ std::mutex& zone_cache_lock() {
 zone_ptr find_zone(const std::string& name) {
     std::lock_guard guard(zone_cache_lock());
     if (name.empty()) return nullptr;
-    return icaltimezone_get_builtin_timezone(name.c_str());
+    // libical compares the name with each of its ~400 zones in turn.
+    static std::map<std::string, zone_ptr, std::less<>> found;
+    if (const auto it = found.find(name); it != found.end()) return it->second;
+    zone_ptr zone = icaltimezone_get_builtin_timezone(name.c_str());
+    if (zone) found.emplace(name, zone);
+    return zone;
 }
 
 namespace {

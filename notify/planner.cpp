@@ -1,5 +1,6 @@
 #include "notify/planner.hpp"
 
+#include "calendar/model.hpp"
 #include "calendar/zone.hpp"
 #include "notify/reminder_mail.hpp"
 
@@ -123,9 +124,21 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
     if (recipients.empty()) return out;
 
     // Looking back a month finds the first session of a programme that has
-    // begun already: such a programme gets no more reminders.
+    // begun already: such a programme gets no more reminders. Sessions do
+    // not repeat, so the look back reads them off the model; only the
+    // horizon is expanded.
     constexpr calendar::unix_time programme_lookback = 31 * 24 * 3600;
-    auto occurrences = calendar::expand(m, now - programme_lookback, out.scope.to);
+    std::vector<calendar::occurrence> occurrences;
+    for (const auto& series : m.all)
+        if (series.master.session > 0 && !series.rrule &&
+            series.master.start_utc >= now - programme_lookback && series.master.start_utc < now)
+            occurrences.push_back(calendar::make_occurrence(series, series.master, std::nullopt));
+    std::sort(occurrences.begin(), occurrences.end(),
+              [](const calendar::occurrence& a, const calendar::occurrence& b) {
+                  return a.start != b.start ? a.start < b.start : a.uid < b.uid;
+              });
+    for (auto& o : calendar::expand(m, now, out.scope.to))
+        occurrences.push_back(std::move(o));
 
     // Programmes: one subject per programme, at its first session.
     std::vector<subject> subjects;

@@ -130,3 +130,53 @@ TEST_CASE("agenda_json escapes text as JSON requires", "[calendar]") {
     o.title = "\xC3("; // not UTF-8: refused as nlohmann::json refuses it
     CHECK_THROWS(agenda_json({o}));
 }
+
+TEST_CASE("any window holds what the whole expansion holds there, on any number of threads",
+          "[calendar]") {
+    // Series of every kind: zoned weekly across both DST changes (with an
+    // exdate and a moved occurrence), UTC daily with an UNTIL, all-day
+    // monthly, a COUNT rule (stepped, not sought) and a single event.
+    config::site s = base_site();
+    const auto add = [&](const std::string& id, config::when start, config::when end,
+                         const std::string& rrule) {
+        config::event_def e = casapero();
+        e.id = id;
+        e.start = start;
+        e.end = end;
+        e.rrule = rrule;
+        s.events.push_back(e);
+    };
+    add("weekly", local(2027, 1, 5, 2, 30), local(2027, 1, 5, 4, 0), "FREQ=WEEKLY;BYDAY=TU");
+    s.events.back().exdates = {local(2027, 3, 30, 2, 30)};
+    config::override_def moved;
+    moved.recurrence_id = local(2027, 6, 1, 2, 30);
+    moved.start = local(2027, 5, 20, 9, 0);
+    moved.end = local(2027, 5, 20, 10, 0);
+    s.events.back().overrides = {moved};
+    add("daily-utc", utc(2027, 2, 1, 23, 30), utc(2027, 2, 2, 0, 30),
+        "FREQ=DAILY;INTERVAL=3;UNTIL=20271201T000000Z");
+    add("monthly-day", day(2027, 1, 31), day(2027, 1, 31), "FREQ=MONTHLY;BYMONTHDAY=-1");
+    add("counted", local(2027, 3, 1, 18, 0), local(2027, 3, 1, 19, 0), "FREQ=WEEKLY;COUNT=30");
+    add("single", local(2027, 10, 31, 2, 30), local(2027, 10, 31, 3, 30), "");
+    const auto m = built(s);
+
+    const unix_time first = seconds_of({2026, 12, 1}), last = seconds_of({2028, 3, 1});
+    const auto all = expand(*m, first, last);
+    REQUIRE(all.size() > 150);
+    const auto key = [](const occurrence& o) { return o.uid + " " + o.recurrence_id + " " + rfc3339(o); };
+    for (unix_time from = first; from < last; from += 86400 * 17 + 3600 * 7) {
+        for (const unix_time length : {unix_time{3600}, unix_time{86400 * 8}, unix_time{86400 * 95}}) {
+            if (from + length > last) continue;
+            std::vector<std::string> want;
+            for (const occurrence& o : all)
+                if (o.start >= from && o.start < from + length) want.push_back(key(o));
+            for (const unsigned threads : {1u, 2u}) {
+                std::vector<std::string> got;
+                for (const occurrence& o : expand(*m, from, from + length, {}, threads))
+                    got.push_back(key(o));
+                INFO("from " << iso_text(civil_of(from)) << " for " << length << " s");
+                CHECK(got == want);
+            }
+        }
+    }
+}
