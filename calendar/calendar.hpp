@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+struct evp_md_ctx_st; // OpenSSL's EVP_MD_CTX
+
 namespace casacal::calendar {
 
 /// Seconds since the Unix epoch, UTC.
@@ -73,6 +75,13 @@ struct rendered_feed {
     std::string body; ///< CRLF, folded, UTF-8
 };
 
+/// What a feed's body would be, without the body: its size and SHA-256.
+struct feed_digest {
+    std::string path;
+    std::size_t size = 0;
+    std::string sha256; ///< lower-case hex, as sha256_hex(body)
+};
+
 class model;
 
 struct build_result {
@@ -113,13 +122,14 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink);
 
 /// The same, with the single-event feeds (the last ones) handed to
-/// `event_sink` with their index among them (0, 1...) instead, rendered on
-/// up to `threads` threads: `event_sink` is then called from those threads
-/// at once, once per feed, in no particular order. `sink` is called on the
-/// calling thread, first.
+/// `event_sink` as digests, with their index among them (0, 1...): their
+/// bytes are hashed as they would be written, not assembled (render_feed
+/// gives them on demand). They are digested on up to `threads` threads:
+/// `event_sink` is then called from those threads at once, once per feed,
+/// in no particular order. `sink` is called on the calling thread, first.
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
-                  const std::function<void(std::size_t, rendered_feed)>& event_sink,
+                  const std::function<void(std::size_t, feed_digest)>& event_sink,
                   unsigned threads);
 
 /// The body render_feeds gives `path` ("/calendar.ics", "/calendar/{key}.ics"
@@ -162,5 +172,21 @@ namespace casacal::calendar {
 
 /// Lower-case hex SHA-256 of `bytes` (fingerprints, ETags, token hashes).
 std::string sha256_hex(std::string_view bytes);
+
+/// SHA-256 of bytes given in pieces: hex() equals sha256_hex of them joined.
+class sha256_stream {
+  public:
+    sha256_stream();
+    ~sha256_stream();
+    sha256_stream(const sha256_stream&) = delete;
+    sha256_stream& operator=(const sha256_stream&) = delete;
+
+    void update(std::string_view bytes);
+    /// The digest of everything given; call once.
+    std::string hex();
+
+  private:
+    ::evp_md_ctx_st* ctx_; ///< OpenSSL's EVP_MD_CTX
+};
 
 } // namespace casacal::calendar

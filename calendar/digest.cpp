@@ -6,14 +6,17 @@
 
 namespace casacal::calendar {
 
-std::string sha256_hex(std::string_view bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    // Fetched once: OpenSSL 3 looks an implicit EVP_sha256() up again, under
-    // a lock, on every call, which costs more than hashing a VEVENT.
+namespace {
+
+/// Fetched once: OpenSSL 3 looks an implicit EVP_sha256() up again, under a
+/// lock, on every call, which costs more than hashing a VEVENT.
+const EVP_MD* sha256_method() {
     static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (!sha256 || EVP_Digest(bytes.data(), bytes.size(), digest, &size, sha256, nullptr) != 1)
-        throw std::runtime_error("SHA-256 failed");
+    if (!sha256) throw std::runtime_error("SHA-256 is not available");
+    return sha256;
+}
+
+std::string hex_of(const unsigned char* digest, unsigned int size) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(size * 2);
@@ -22,6 +25,40 @@ std::string sha256_hex(std::string_view bytes) {
         out += hex[digest[i] & 0xF];
     }
     return out;
+}
+
+} // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, sha256_method(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 failed");
+    return hex_of(digest, size);
+}
+
+sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, sha256_method(), nullptr) != 1) {
+        EVP_MD_CTX_free(ctx_);
+        throw std::runtime_error("SHA-256 failed");
+    }
+}
+
+sha256_stream::~sha256_stream() {
+    EVP_MD_CTX_free(ctx_);
+}
+
+void sha256_stream::update(std::string_view bytes) {
+    if (EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1)
+        throw std::runtime_error("SHA-256 failed");
+}
+
+std::string sha256_stream::hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(ctx_, digest, &size) != 1)
+        throw std::runtime_error("SHA-256 failed");
+    return hex_of(digest, size);
 }
 
 } // namespace casacal::calendar

@@ -195,6 +195,29 @@ class feed_parts {
         return w.take();
     }
 
+    /// What calendar(name, members) gives, as size and SHA-256, hashed
+    /// piece by piece instead of assembled.
+    std::pair<std::size_t, std::string> digest(const std::string& name,
+                                               const std::vector<const series*>& members) {
+        sha256_stream hash;
+        std::size_t size = 0;
+        const auto add = [&](std::string_view bytes) {
+            hash.update(bytes);
+            size += bytes.size();
+        };
+        ics_writer head;
+        write_calendar_start(head, m_, name);
+        add(head.take());
+        for (const auto& z : zones_of(members))
+            add(vtimezone(z));
+        for (const series* s : members)
+            add(vevent(s));
+        ics_writer end;
+        end.line("END:VCALENDAR");
+        add(end.take());
+        return {size, hash.hex()};
+    }
+
   private:
     std::size_t index(const series* s) const { return static_cast<std::size_t>(s - m_.all.data()); }
 
@@ -283,44 +306,64 @@ std::optional<std::string_view> route_key(std::string_view path, std::string_vie
 
 } // namespace
 
-void render_feeds(const model& m, const revision_map& revisions, unix_time now,
-                  const std::function<void(rendered_feed)>& sink,
-                  const std::function<void(std::size_t, rendered_feed)>& event_sink,
-                  unsigned threads) {
-    const stamps st(revisions);
-    const std::vector<const series*> kept = kept_series(m, now);
+namespace {
 
-    feed_parts parts(m, st);
-    if (threads > 1) parts.prepare(threads);
+/// Each event's series, by event id, and each event's title: what its
+/// single-event feed holds. Single-event feeds are downloads from the
+/// event's page: never trimmed.
+struct event_feeds {
+    std::map<std::string, std::vector<const series*>> by_event;
+    std::map<std::string, std::string> titles;
+    std::vector<std::pair<const std::string*, const std::vector<const series*>*>> events;
+
+    explicit event_feeds(const model& m) {
+        for (const config::event_def& e : m.site.events)
+            titles.emplace(e.id, e.title);
+        for (const series& s : m.all)
+            by_event[s.master.event_id].push_back(&s);
+        events.reserve(by_event.size());
+        for (const auto& [id, members] : by_event) {
+            titles.try_emplace(id); // read from several threads: no insertion there
+            events.emplace_back(&id, &members);
+        }
+    }
+    std::string path(std::size_t i) const { return "/events/" + *events[i].first + ".ics"; }
+    const std::string& title(std::size_t i) const { return titles.find(*events[i].first)->second; }
+};
+
+void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
+                         feed_parts& parts, const std::function<void(rendered_feed)>& sink) {
     sink({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
     for (const config::category& c : m.site.categories)
         sink({"/calendar/" + c.key + ".ics",
               parts.calendar(category_feed_name(m, c), category_members(kept, c))});
-    // Single-event feeds are downloads from the event's page: never trimmed.
-    std::map<std::string, std::vector<const series*>> by_event;
-    std::map<std::string, std::string> titles;
-    for (const config::event_def& e : m.site.events)
-        titles.emplace(e.id, e.title);
-    for (const series& s : m.all)
-        by_event[s.master.event_id].push_back(&s);
-    std::vector<std::pair<const std::string*, const std::vector<const series*>*>> events;
-    events.reserve(by_event.size());
-    for (const auto& [id, members] : by_event) {
-        titles.try_emplace(id); // read below from several threads: no insertion there
-        events.emplace_back(&id, &members);
-    }
+}
+
+} // namespace
+
+void render_feeds(const model& m, const revision_map& revisions, unix_time now,
+                  const std::function<void(rendered_feed)>& sink,
+                  const std::function<void(std::size_t, feed_digest)>& event_sink,
+                  unsigned threads) {
+    const stamps st(revisions);
+    feed_parts parts(m, st);
     if (threads > 1) parts.prepare(threads);
-    parallel_for(events.size(), threads, [&](std::size_t i) {
-        const auto& [id, members] = events[i];
-        event_sink(i,
-                   {"/events/" + *id + ".ics", parts.calendar(titles.find(*id)->second, *members)});
+    render_shared_feeds(m, kept_series(m, now), parts, sink);
+    const event_feeds feeds(m);
+    parallel_for(feeds.events.size(), threads, [&](std::size_t i) {
+        auto [size, hash] = parts.digest(feeds.title(i), *feeds.events[i].second);
+        event_sink(i, {feeds.path(i), size, std::move(hash)});
     });
 }
 
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink) {
-    render_feeds(m, revisions, now, sink, [&](std::size_t, rendered_feed f) { sink(std::move(f)); },
-                 1);
+    const stamps st(revisions);
+    feed_parts parts(m, st);
+    render_shared_feeds(m, kept_series(m, now), parts, sink);
+    const event_feeds feeds(m);
+    for (std::size_t i = 0; i < feeds.events.size(); ++i)
+        sink({feeds.path(i), parts.calendar(feeds.title(i), *feeds.events[i].second)});
 }
 
 std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,

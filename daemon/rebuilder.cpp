@@ -43,6 +43,10 @@ void rebuilder::start() {
     });
 }
 
+void rebuilder::dispose(std::shared_ptr<const snapshot> old) {
+    if (old) asio::post(worker_, [old = std::move(old)]() mutable { old.reset(); });
+}
+
 void rebuilder::finish(build_outcome outcome) {
     running_ = false;
     if (outcome.ok()) {

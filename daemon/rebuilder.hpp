@@ -40,6 +40,8 @@ class rebuilder {
     /// changed since (set again after each successful build).
     void set_previous(std::shared_ptr<const calendar::model> m) { previous_ = std::move(m); }
     bool busy() const { return running_; }
+    /// Drops `old` on the worker thread (when this was its last owner).
+    void dispose(std::shared_ptr<const snapshot> old);
     /// Drops a queued request and refuses new ones (the daemon is stopping);
     /// a running build still completes and is handed over.
     void stop() {

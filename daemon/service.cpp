@@ -21,6 +21,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <utility>
 
 namespace casacal::daemon {
 
@@ -135,7 +136,9 @@ struct service::impl {
         health.last_reload = unix_now();
         metrics.count_reload(outcome.ok());
         if (outcome.ok()) {
-            current = outcome.built;
+            // The old snapshot is freed on the worker: tens of thousands of
+            // strings are no work for the thread that serves.
+            std::shared_ptr<const snapshot> old = std::exchange(current, outcome.built);
             health.last_reload_ok = true;
             health.errors.clear();
             health.database = "ok";
@@ -147,6 +150,7 @@ struct service::impl {
             notifier.ready(serving_status(*current));
             watch_site();
             if (ext.reloaded) ext.reloaded(current);
+            worker->dispose(std::move(old));
             return;
         }
         health.last_reload_ok = false;

@@ -142,24 +142,16 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             publish(std::move(feed.path), std::move(entity));
         };
         if (only.empty() && purpose == build_for::serving) {
-            // Single-event feeds are rendered and hashed on every core, then
-            // published in render_feeds' order.
-            struct event_feed {
-                std::string path;
-                std::size_t size = 0;
-                std::string hash;
-            };
-            std::vector<event_feed> events(site.events.size()); // at most one per event
+            // Single-event feeds are digested on every core, then published
+            // in render_feeds' order.
+            std::vector<calendar::feed_digest> events(site.events.size()); // at most one per event
             calendar::render_feeds(
                 model, snap->revisions, now, add,
-                [&](std::size_t i, calendar::rendered_feed feed) {
-                    events[i] = {std::move(feed.path), feed.body.size(),
-                                 calendar::sha256_hex(feed.body)};
-                },
+                [&](std::size_t i, calendar::feed_digest d) { events[i] = std::move(d); },
                 threads);
-            for (event_feed& e : events) {
+            for (calendar::feed_digest& e : events) {
                 if (e.path.empty()) break;
-                publish_event(std::move(e.path), e.size, std::move(e.hash));
+                publish_event(std::move(e.path), e.size, std::move(e.sha256));
             }
         } else if (only.empty()) {
             calendar::render_feeds(model, snap->revisions, now, add);

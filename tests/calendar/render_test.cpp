@@ -260,3 +260,30 @@ TEST_CASE("an occurrence calendar holds that occurrence alone", "[calendar]") {
     CHECK(icalcomponent_count_errors(c) == 0);
     icalcomponent_free(c);
 }
+
+TEST_CASE("single-event feeds are digested to the hash and size of their bytes", "[calendar]") {
+    const auto m = built(full_site());
+    const revision_map revisions = {};
+    std::map<std::string, std::string> bodies;
+    for (auto& f : render_feeds(*m, revisions, now_2026_11_24))
+        bodies[f.path] = std::move(f.body);
+    for (const unsigned threads : {1u, 2u}) {
+        std::vector<feed_digest> digests(m->site.events.size());
+        std::vector<std::string> shared;
+        render_feeds(
+            *m, revisions, now_2026_11_24, [&](rendered_feed f) { shared.push_back(f.path); },
+            [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, threads);
+        CHECK(shared.front() == "/calendar.ics");
+        std::size_t seen = 0;
+        for (const feed_digest& d : digests) {
+            if (d.path.empty()) continue;
+            ++seen;
+            INFO(d.path);
+            REQUIRE(bodies.count(d.path));
+            CHECK(d.size == bodies[d.path].size());
+            CHECK(d.sha256 == sha256_hex(bodies[d.path]));
+            CHECK(render_feed(*m, d.path, revisions, now_2026_11_24) == bodies[d.path]);
+        }
+        CHECK(seen + shared.size() == bodies.size());
+    }
+}
