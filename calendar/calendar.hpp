@@ -100,7 +100,11 @@ build_result build(config::site site, unsigned threads = 1);
 
 /// One fingerprint per UID the feeds can contain, sorted by UID, computed
 /// on up to `threads` threads.
-std::vector<fingerprint> fingerprints(const model& m, unsigned threads = 1);
+/// With `texts`, also leaves there each series' VEVENTs as hashed (without
+/// DTSTAMP, LAST-MODIFIED and SEQUENCE), by index in the model, for
+/// render_feeds to reuse.
+std::vector<fingerprint> fingerprints(const model& m, unsigned threads = 1,
+                                      std::vector<std::string>* texts = nullptr);
 
 /// Every feed of the site: /calendar.ics, then /calendar/{key}.ics for every
 /// category (sorted by key, even when empty), then /events/{id}.ics for every
@@ -127,10 +131,12 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
 /// gives them on demand). They are digested on up to `threads` threads:
 /// `event_sink` is then called from those threads at once, once per feed,
 /// in no particular order. `sink` is called on the calling thread, first.
+/// `texts`, when given, are fingerprints' texts of this model: the VEVENTs
+/// are then not rendered again, only given their revision lines.
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
                   const std::function<void(std::size_t, feed_digest)>& event_sink,
-                  unsigned threads);
+                  unsigned threads, const std::vector<std::string>* texts = nullptr);
 
 /// The body render_feeds gives `path` ("/calendar.ics", "/calendar/{key}.ics"
 /// or "/events/{id}.ics"), rendering that feed alone; nullopt when

@@ -82,15 +82,43 @@ struct stamps {
 
 enum class part { master, override_event, single };
 
+/// The lines that follow UID in every VEVENT of a revised series.
+std::string revision_lines(const revision& meta) {
+    ics_writer w;
+    w.line("DTSTAMP:" + stamp(meta.modified));
+    w.line("LAST-MODIFIED:" + stamp(meta.modified));
+    w.line("SEQUENCE:" + std::to_string(meta.sequence));
+    return w.take();
+}
+
+/// `plain` (VEVENTs written without revision) with `lines` after each UID
+/// line: the same bytes as writing them with their revision.
+std::string with_revision(std::string_view plain, std::string_view lines) {
+    constexpr std::string_view begin = "BEGIN:VEVENT\r\nUID:";
+    std::string out;
+    out.reserve(plain.size() + 4 * lines.size());
+    std::size_t from = 0;
+    for (std::size_t at = plain.find(begin); at != std::string_view::npos;
+         at = plain.find(begin, at)) {
+        // The UID line ends at the first CRLF not followed by a folding space.
+        std::size_t end = plain.find("\r\n", at + begin.size());
+        while (end != std::string_view::npos && end + 2 < plain.size() && plain[end + 2] == ' ')
+            end = plain.find("\r\n", end + 2);
+        if (end == std::string_view::npos) break;
+        end += 2;
+        out.append(plain.substr(from, end - from));
+        out.append(lines);
+        from = at = end;
+    }
+    out.append(plain.substr(from));
+    return out;
+}
+
 void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
                   const revision* meta) {
     w.line("BEGIN:VEVENT");
     w.line("UID:" + v.uid);
-    if (meta) {
-        w.line("DTSTAMP:" + stamp(meta->modified));
-        w.line("LAST-MODIFIED:" + stamp(meta->modified));
-        w.line("SEQUENCE:" + std::to_string(meta->sequence));
-    }
+    if (meta) w.folded(revision_lines(*meta));
     w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
     w.line(time_property("DTEND", v.kind, v.end, s.zone_name));
     if (kind == part::master && s.rrule) {
@@ -165,7 +193,9 @@ void write_header(ics_writer& w, const model& m, const std::string& name,
 /// VTIMEZONE, folded once and copied into every feed that holds them.
 class feed_parts {
   public:
-    feed_parts(const model& m, const stamps& st) : m_(m), st_(st), vevents_(m.all.size()) {}
+    feed_parts(const model& m, const stamps& st, const std::vector<std::string>* plain = nullptr)
+        : m_(m), st_(st), plain_(plain && plain->size() == m.all.size() ? plain : nullptr),
+          vevents_(m.all.size()) {}
 
     /// Renders every VEVENT and VTIMEZONE now, so that `calendar` may then
     /// run on several threads at once (it only reads after this).
@@ -223,8 +253,12 @@ class feed_parts {
 
     /// A series' VEVENTs, rendered on first use (a VEVENT is never empty).
     const std::string& vevent(const series* s) {
-        std::string& text = vevents_[index(s)];
-        if (text.empty()) {
+        const std::size_t i = index(s);
+        std::string& text = vevents_[i];
+        if (!text.empty()) return text;
+        if (plain_) {
+            text = with_revision((*plain_)[i], revision_lines(st_.of(s->master.uid)));
+        } else {
             ics_writer w;
             write_series(w, *s, &st_);
             text = w.take();
@@ -251,6 +285,7 @@ class feed_parts {
 
     const model& m_;
     const stamps& st_;
+    const std::vector<std::string>* plain_; ///< fingerprints' texts, or null
     std::vector<std::string> vevents_; ///< by index in m.all; empty until rendered
     std::map<std::pair<std::string, int>, std::string> vtimezones_;
     bool prepared_ = false; ///< after prepare(): read only
@@ -258,13 +293,16 @@ class feed_parts {
 
 } // namespace
 
-std::vector<fingerprint> fingerprints(const model& m, unsigned threads) {
+std::vector<fingerprint> fingerprints(const model& m, unsigned threads,
+                                      std::vector<std::string>* texts) {
     std::vector<fingerprint> out(m.all.size());
+    if (texts) texts->assign(m.all.size(), std::string());
     parallel_for(m.all.size(), threads, [&](std::size_t i) {
         const series& s = m.all[i];
         ics_writer w;
         write_series(w, s, nullptr);
         out[i] = {s.master.uid, sha256_hex(w.str())};
+        if (texts) (*texts)[i] = w.take();
     });
     return out;
 }
@@ -312,23 +350,48 @@ namespace {
 /// single-event feed holds. Single-event feeds are downloads from the
 /// event's page: never trimmed.
 struct event_feeds {
-    std::map<std::string, std::vector<const series*>> by_event;
-    std::map<std::string, std::string> titles;
-    std::vector<std::pair<const std::string*, const std::vector<const series*>*>> events;
+    struct one {
+        std::string_view id;
+        const std::string* title = nullptr;
+        std::vector<const series*> members;
+    };
+    std::vector<one> events; ///< sorted by id
 
     explicit event_feeds(const model& m) {
-        for (const config::event_def& e : m.site.events)
-            titles.emplace(e.id, e.title);
+        std::vector<const series*> all;
+        all.reserve(m.all.size());
         for (const series& s : m.all)
-            by_event[s.master.event_id].push_back(&s);
-        events.reserve(by_event.size());
-        for (const auto& [id, members] : by_event) {
-            titles.try_emplace(id); // read from several threads: no insertion there
-            events.emplace_back(&id, &members);
+            all.push_back(&s);
+        std::stable_sort(all.begin(), all.end(), [](const series* a, const series* b) {
+            return a->master.event_id < b->master.event_id;
+        });
+        for (const series* s : all) {
+            if (events.empty() || events.back().id != s->master.event_id)
+                events.push_back({s->master.event_id, nullptr, {}});
+            events.back().members.push_back(s);
+        }
+        // The title of the first event_def with that id, as the feed's name.
+        std::vector<const config::event_def*> defs;
+        defs.reserve(m.site.events.size());
+        for (const config::event_def& e : m.site.events)
+            defs.push_back(&e);
+        std::stable_sort(defs.begin(), defs.end(),
+                         [](const config::event_def* a, const config::event_def* b) {
+                             return a->id < b->id;
+                         });
+        for (one& e : events) {
+            auto it = std::lower_bound(
+                defs.begin(), defs.end(), e.id,
+                [](const config::event_def* d, std::string_view id) { return d->id < id; });
+            e.title = it != defs.end() && (*it)->id == e.id ? &(*it)->title : &no_title;
         }
     }
-    std::string path(std::size_t i) const { return "/events/" + *events[i].first + ".ics"; }
-    const std::string& title(std::size_t i) const { return titles.find(*events[i].first)->second; }
+    std::string path(std::size_t i) const {
+        return "/events/" + std::string(events[i].id) + ".ics";
+    }
+    const std::string& title(std::size_t i) const { return *events[i].title; }
+
+    static inline const std::string no_title;
 };
 
 void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
@@ -344,14 +407,14 @@ void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
                   const std::function<void(std::size_t, feed_digest)>& event_sink,
-                  unsigned threads) {
+                  unsigned threads, const std::vector<std::string>* texts) {
     const stamps st(revisions);
-    feed_parts parts(m, st);
+    feed_parts parts(m, st, texts);
     if (threads > 1) parts.prepare(threads);
     render_shared_feeds(m, kept_series(m, now), parts, sink);
     const event_feeds feeds(m);
     parallel_for(feeds.events.size(), threads, [&](std::size_t i) {
-        auto [size, hash] = parts.digest(feeds.title(i), *feeds.events[i].second);
+        auto [size, hash] = parts.digest(feeds.title(i), feeds.events[i].members);
         event_sink(i, {feeds.path(i), size, std::move(hash)});
     });
 }
@@ -363,7 +426,7 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
     render_shared_feeds(m, kept_series(m, now), parts, sink);
     const event_feeds feeds(m);
     for (std::size_t i = 0; i < feeds.events.size(); ++i)
-        sink({feeds.path(i), parts.calendar(feeds.title(i), *feeds.events[i].second)});
+        sink({feeds.path(i), parts.calendar(feeds.title(i), feeds.events[i].members)});
 }
 
 std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revisions,

@@ -9,6 +9,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -31,6 +32,7 @@ constexpr auto k_replan_every = std::chrono::hours(1);
 struct reminders::impl {
     service& svc;
     boost::asio::io_context* io = nullptr;
+    bool stopped = false; ///< stopping() was called: no more planning
     std::optional<store::outbox> outbox;
     std::optional<store::subscribers> subscribers;
     std::unique_ptr<notify::transport> transport;
@@ -109,10 +111,14 @@ struct reminders::impl {
     void reloaded(std::shared_ptr<const snapshot> snap) {
         current = std::move(snap);
         replan_timer->cancel();
-        replan();
+        // After the requests already waiting: the new feeds are served first.
+        boost::asio::post(*io, [this] {
+            if (!stopped) replan();
+        });
     }
 
     void stopping() {
+        stopped = true;
         if (!dispatcher) return;
         dispatcher->stop();
         replan_timer->cancel();

@@ -93,7 +93,12 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
 
         auto snap = std::make_shared<snapshot>();
         const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-        snap->revisions = store::revisions(*db).apply(calendar::fingerprints(model, threads), now);
+        // Serving renders every VEVENT: the texts hashed for the revisions
+        // are reused for it.
+        const bool render_all = only.empty() && purpose == build_for::serving;
+        std::vector<std::string> texts;
+        snap->revisions = store::revisions(*db).apply(
+            calendar::fingerprints(model, threads, render_all ? &texts : nullptr), now);
         snap->generation = generation;
         snap->loaded = now;
         snap->calendar = checked.calendar;
@@ -141,14 +146,15 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             entity.body = feed_bytes(std::move(feed.body));
             publish(std::move(feed.path), std::move(entity));
         };
-        if (only.empty() && purpose == build_for::serving) {
+        if (render_all) {
             // Single-event feeds are digested on every core, then published
             // in render_feeds' order.
             std::vector<calendar::feed_digest> events(site.events.size()); // at most one per event
             calendar::render_feeds(
                 model, snap->revisions, now, add,
                 [&](std::size_t i, calendar::feed_digest d) { events[i] = std::move(d); },
-                threads);
+                threads, &texts);
+            texts = {};
             for (calendar::feed_digest& e : events) {
                 if (e.path.empty()) break;
                 publish_event(std::move(e.path), e.size, std::move(e.sha256));

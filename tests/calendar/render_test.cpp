@@ -287,3 +287,37 @@ TEST_CASE("single-event feeds are digested to the hash and size of their bytes",
         CHECK(seen + shared.size() == bodies.size());
     }
 }
+
+TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afresh", "[calendar]") {
+    config::site s = full_site();
+    // A UID longer than a line: the revision lines go after its last fold.
+    config::event_def long_id = s.events.front();
+    long_id.id = "atelier-" + std::string(90, 'x');
+    s.events.push_back(long_id);
+    const auto m = built(s);
+    std::vector<std::string> texts;
+    revision_map revisions;
+    for (const fingerprint& f : fingerprints(*m, 2, &texts))
+        revisions[f.uid] = {static_cast<int>(f.uid.size() % 5), 1795000000 + static_cast<int>(f.uid.size())};
+    REQUIRE(texts.size() == m->all.size());
+    std::map<std::string, std::string> fresh;
+    for (auto& f : render_feeds(*m, revisions, now_2026_11_24))
+        fresh[f.path] = std::move(f.body);
+    std::size_t shared = 0;
+    std::vector<feed_digest> digests(m->site.events.size());
+    render_feeds(
+        *m, revisions, now_2026_11_24,
+        [&](rendered_feed f) {
+            ++shared;
+            INFO(f.path);
+            CHECK(f.body == fresh[f.path]);
+        },
+        [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, 2, &texts);
+    CHECK(shared == 1 + m->site.categories.size());
+    for (const feed_digest& d : digests) { // Catch2 checks on this thread only
+        INFO(d.path);
+        REQUIRE(fresh.count(d.path));
+        CHECK(d.sha256 == sha256_hex(fresh[d.path]));
+    }
+    CHECK(fresh["/calendar.ics"].find("SEQUENCE:") != std::string::npos);
+}
