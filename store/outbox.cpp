@@ -239,11 +239,18 @@ std::vector<outbox_row> outbox::claim(calendar::unix_time now, int limit,
     if (limit <= 0) return claimed;
     transaction tx(db_);
     {
+        // One branch per state, each read in order off outbox_by_state and
+        // cut at the limit: an OR of the three would scan every row ever sent.
         auto& st = db_.prepare(
             "UPDATE outbox SET state = 'sending', lease_until = ?1 + ?2, attempts = attempts + 1, "
-            "date_header = coalesce(date_header, ?1), updated = ?1 WHERE id IN (SELECT id FROM "
-            "outbox WHERE (state IN ('planned', 'deferred') AND next_attempt <= ?1) OR (state = "
-            "'sending' AND lease_until < ?1) ORDER BY next_attempt, id LIMIT ?3) "
+            "date_header = coalesce(date_header, ?1), updated = ?1 WHERE id IN (SELECT id FROM ("
+            "SELECT * FROM (SELECT id, next_attempt FROM outbox WHERE state = 'planned' AND "
+            "next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?3) UNION ALL "
+            "SELECT * FROM (SELECT id, next_attempt FROM outbox WHERE state = 'deferred' AND "
+            "next_attempt <= ?1 ORDER BY next_attempt, id LIMIT ?3) UNION ALL "
+            "SELECT * FROM (SELECT id, next_attempt FROM outbox WHERE state = 'sending' AND "
+            "lease_until < ?1 ORDER BY next_attempt, id LIMIT ?3)"
+            ") ORDER BY next_attempt, id LIMIT ?3) "
             "RETURNING " CASACAL_OUTBOX_COLUMNS);
         st.bind(1, now).bind(2, lease_seconds).bind(3, limit);
         while (st.step())
