@@ -9,6 +9,7 @@
 #include <exception>
 #include <optional>
 #include <thread>
+#include <iterator>
 #include <map>
 #include <system_error>
 
@@ -92,46 +93,51 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
                                       "': " + ec.message());
         return;
     }
-    // Reading and parsing dominate and each file stands alone, so they run
-    // on up to hardware_concurrency threads; the tables are then read in
-    // file order, so events and diagnostics come out as a serial load gives.
-    // Files unchanged since `previous` are neither read nor parsed.
-    struct parsed {
-        std::string shown;
+    // Each file stands alone: files are read, parsed and turned into events
+    // (or, unchanged since `previous`, copied from it) on up to
+    // hardware_concurrency threads, each into its own vector and diagnostics,
+    // then joined in file order, so events and diagnostics come out as a
+    // serial load gives.
+    struct loaded {
         std::optional<file_stamp> stamp;
         const events_source* reused = nullptr;
-        std::optional<toml::table> root;
+        std::vector<event_def> events;
         diagnostics problems;
         std::exception_ptr failure; ///< rethrown in file order, as a serial load throws
     };
-    std::vector<parsed> parsed_files(files.size());
-    std::vector<std::size_t> to_parse;
+    std::vector<loaded> loaded_files(files.size());
     for (std::size_t i = 0; i < files.size(); ++i) {
-        parsed& p = parsed_files[i];
-        const std::filesystem::path file = s.site.events_dir / files[i];
-        p.shown = file.string();
-        p.stamp = stamp_of(file);
-        p.reused = reusable(previous, s, files[i].string(), p.stamp);
-        if (!p.reused) to_parse.push_back(i);
+        loaded& f = loaded_files[i];
+        f.stamp = stamp_of(s.site.events_dir / files[i]);
+        f.reused = reusable(previous, s, files[i].string(), f.stamp);
     }
-    const auto parse_one = [&](std::size_t k) {
-        parsed& p = parsed_files[to_parse[k]];
+    const auto load_one = [&](std::size_t i) {
+        loaded& f = loaded_files[i];
         try {
-            p.root = load_source(s.site.events_dir / files[to_parse[k]], p.shown, p.problems);
+            if (f.reused) {
+                const auto from =
+                    previous->events.begin() + static_cast<std::ptrdiff_t>(f.reused->first);
+                f.events.assign(from, from + static_cast<std::ptrdiff_t>(f.reused->count));
+                f.problems = f.reused->problems;
+                return;
+            }
+            const std::string shown = (s.site.events_dir / files[i]).string();
+            if (auto root = load_source(s.site.events_dir / files[i], shown, f.problems))
+                read_events_file(*root, shown, s.categories, f.events, f.problems);
         } catch (...) {
-            p.failure = std::current_exception();
+            f.failure = std::current_exception();
         }
     };
     const std::size_t threads =
-        std::min<std::size_t>(to_parse.size(), std::max(1u, std::thread::hardware_concurrency()));
+        std::min<std::size_t>(files.size(), std::max(1u, std::thread::hardware_concurrency()));
     if (threads <= 1) {
-        for (std::size_t k = 0; k < to_parse.size(); ++k)
-            parse_one(k);
+        for (std::size_t i = 0; i < files.size(); ++i)
+            load_one(i);
     } else {
         std::atomic<std::size_t> next{0};
         const auto work = [&] {
-            for (std::size_t k = next++; k < to_parse.size(); k = next++)
-                parse_one(k);
+            for (std::size_t i = next++; i < files.size(); i = next++)
+                load_one(i);
         };
         std::vector<std::jthread> helpers;
         helpers.reserve(threads - 1);
@@ -139,27 +145,22 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
             helpers.emplace_back(work);
         work();
     }
+    std::size_t total = 0;
+    for (const loaded& f : loaded_files)
+        total += f.events.size();
+    s.events.reserve(total);
     for (std::size_t i = 0; i < files.size(); ++i) {
-        parsed& p = parsed_files[i];
+        loaded& f = loaded_files[i];
+        out.append(f.problems);
+        if (f.failure) std::rethrow_exception(f.failure);
         events_source src;
         src.name = files[i].string();
-        src.stamp = p.stamp;
+        src.stamp = f.stamp;
         src.first = s.events.size();
-        if (p.reused) {
-            const auto from = previous->events.begin() + static_cast<std::ptrdiff_t>(p.reused->first);
-            s.events.insert(s.events.end(), from, from + static_cast<std::ptrdiff_t>(p.reused->count));
-            src.problems = p.reused->problems;
-        } else {
-            src.problems = std::move(p.problems);
-            if (p.failure) {
-                out.append(src.problems);
-                std::rethrow_exception(p.failure);
-            }
-            if (p.root) read_events_file(*p.root, p.shown, s.categories, s.events, src.problems);
-            p.root.reset(); // free each tree as soon as it is read
-        }
-        src.count = s.events.size() - src.first;
-        out.append(src.problems);
+        src.count = f.events.size();
+        src.problems = std::move(f.problems);
+        std::move(f.events.begin(), f.events.end(), std::back_inserter(s.events));
+        f.events = {};
         s.sources.push_back(std::move(src));
     }
 }
