@@ -187,6 +187,24 @@ TEST_CASE("seek finds the same starts as stepping from DTSTART", "[calendar]") {
     CHECK(seekable_rules > 200); // the shapes mostly exercise the jump
 }
 
+TEST_CASE("seeking past the end of a bounded rule finds nothing", "[calendar]") {
+    std::string error;
+    zone_ptr paris = find_zone("Europe/Paris");
+    for (const char* text : {"FREQ=WEEKLY;BYDAY=TU;UNTIL=20270629", "FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20271231T235959",
+                             "FREQ=DAILY;INTERVAL=3;UNTIL=20270110T090000", "FREQ=WEEKLY;COUNT=4"}) {
+        INFO(text);
+        const auto r = parse_rule(text, kind::local, paris, &error);
+        REQUIRE(r);
+        const config::civil start{2027, 1, 5, 18, 30, 0};
+        rule_iterator it(*r, start, false);
+        CHECK_FALSE(it.seek({2028, 6, 1, 0, 0, 0}));
+        CHECK_FALSE(it.next());
+        // A seekable rule goes back to the first start stepping gives.
+        rule_iterator stepping(*r, start, false);
+        if (r->seekable) CHECK(it.seek(start) == stepping.next());
+    }
+}
+
 TEST_CASE("rules libical 3.0 cannot seek exactly step instead", "[calendar]") {
     const auto seekable_text = [](const std::string& text) {
         std::string error;
