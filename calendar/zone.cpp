@@ -167,8 +167,8 @@ int libical_utc_offset(zone_ptr zone, unix_time t) {
 
 /// The offsets of one zone over one UTC year, read from libical once: the
 /// offset at its first second, then each change (instant, new offset).
-/// Zones never change twice within an hour, so hourly samples find every
-/// change, and bisection its exact second.
+/// Zones never change twice within six hours (months apart, in practice), so
+/// samples six hours apart find every change, and bisection its exact second.
 struct year_offsets {
     std::vector<std::pair<unix_time, int>> spans;
 
@@ -177,8 +177,9 @@ struct year_offsets {
         const unix_time end = days_from_civil(year + 1, 1, 1) * 86400;
         int current = libical_utc_offset(zone, begin);
         spans.emplace_back(begin, current);
-        for (unix_time t = begin; t < end; t += 3600) {
-            const unix_time next = std::min(t + 3600, end - 1);
+        constexpr unix_time step = 6 * 3600;
+        for (unix_time t = begin; t < end; t += step) {
+            const unix_time next = std::min(t + step, end - 1);
             const int later = libical_utc_offset(zone, next);
             if (later == current) continue;
             unix_time lo = t, hi = next; // offset(lo) == current, offset(hi) == later

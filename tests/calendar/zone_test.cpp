@@ -131,3 +131,34 @@ TEST_CASE("VTIMEZONE of UTC is one fixed rule", "[calendar]") {
     CHECK(lines[1] == "TZID:UTC");
     CHECK(lines[5] == "TZOFFSETTO:+0000");
 }
+
+TEST_CASE("utc_offset gives libical's offset at every quarter hour of several years",
+          "[calendar]") {
+    // Zones with half-hour DST (Lord Howe), 45-minute offsets (Chatham),
+    // DST dropped (Sao Paulo, 2019) and Ramadan breaks (Casablanca).
+    for (const char* name : {"Europe/Paris", "America/New_York", "Australia/Lord_Howe",
+                             "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
+                             "Asia/Kolkata"}) {
+        INFO(name);
+        zone_ptr zone = find_zone(name);
+        REQUIRE(zone);
+        int mismatches = 0;
+        for (unix_time t = seconds_of({2018, 1, 1}); t < seconds_of({2029, 1, 1}); t += 900) {
+            const config::civil c = civil_of(t);
+            icaltimetype tt = icaltime_null_time();
+            tt.year = c.year;
+            tt.month = c.month;
+            tt.day = c.day;
+            tt.hour = c.hour;
+            tt.minute = c.minute;
+            tt.zone = icaltimezone_get_utc_timezone();
+            int daylight = 0;
+            const int direct = icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &daylight);
+            if (utc_offset(zone, t) != direct && ++mismatches < 5) {
+                INFO(iso_text(c) << "Z");
+                CHECK(utc_offset(zone, t) == direct);
+            }
+        }
+        CHECK(mismatches == 0);
+    }
+}
