@@ -1,5 +1,5 @@
 #include "calendar/model.hpp"
-#include "calendar/parallel.hpp"
+#include "config/parallel.hpp"
 
 #include <algorithm>
 

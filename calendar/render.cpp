@@ -1,6 +1,6 @@
 #include "calendar/ics_writer.hpp"
 #include "calendar/model.hpp"
-#include "calendar/parallel.hpp"
+#include "config/parallel.hpp"
 
 #include <algorithm>
 #include <functional>

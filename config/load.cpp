@@ -1,11 +1,11 @@
 #include "config/events_file.hpp"
 #include "config/main_file.hpp"
 #include "config/members_file.hpp"
+#include "config/parallel.hpp"
 #include "config/site.hpp"
 #include "config/source_file.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <optional>
 #include <thread>
@@ -128,23 +128,7 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
             f.failure = std::current_exception();
         }
     };
-    const std::size_t threads =
-        std::min<std::size_t>(files.size(), std::max(1u, std::thread::hardware_concurrency()));
-    if (threads <= 1) {
-        for (std::size_t i = 0; i < files.size(); ++i)
-            load_one(i);
-    } else {
-        std::atomic<std::size_t> next{0};
-        const auto work = [&] {
-            for (std::size_t i = next++; i < files.size(); i = next++)
-                load_one(i);
-        };
-        std::vector<std::jthread> helpers;
-        helpers.reserve(threads - 1);
-        for (std::size_t t = 1; t < threads; ++t)
-            helpers.emplace_back(work);
-        work();
-    }
+    parallel_for(files.size(), std::max(1u, std::thread::hardware_concurrency()), load_one);
     std::size_t total = 0;
     for (const loaded& f : loaded_files)
         total += f.events.size();

@@ -13,7 +13,8 @@ std::string instant(unix_time t) {
     return iso_text(civil_of(t)) + "Z";
 }
 
-unix_time libical_to_utc(zone_ptr zone, const config::civil& c) {
+/// `c` as a libical date-time, floating or in UTC.
+icaltimetype ical(const config::civil& c, bool utc = false) {
     icaltimetype t = icaltime_null_time();
     t.year = c.year;
     t.month = c.month;
@@ -21,7 +22,12 @@ unix_time libical_to_utc(zone_ptr zone, const config::civil& c) {
     t.hour = c.hour;
     t.minute = c.minute;
     t.second = c.second;
-    return icaltime_as_timet_with_zone(t, zone);
+    if (utc) t.zone = icaltimezone_get_utc_timezone();
+    return t;
+}
+
+unix_time libical_to_utc(zone_ptr zone, const config::civil& c) {
+    return icaltime_as_timet_with_zone(ical(c), zone);
 }
 
 } // namespace
@@ -145,13 +151,7 @@ TEST_CASE("utc_offset gives libical's offset at every quarter hour of several ye
         int mismatches = 0;
         for (unix_time t = seconds_of({2018, 1, 1}); t < seconds_of({2029, 1, 1}); t += 900) {
             const config::civil c = civil_of(t);
-            icaltimetype tt = icaltime_null_time();
-            tt.year = c.year;
-            tt.month = c.month;
-            tt.day = c.day;
-            tt.hour = c.hour;
-            tt.minute = c.minute;
-            tt.zone = icaltimezone_get_utc_timezone();
+            icaltimetype tt = ical(c, true);
             int daylight = 0;
             const int direct = icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &daylight);
             if (utc_offset(zone, t) != direct && ++mismatches < 5) {

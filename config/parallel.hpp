@@ -1,5 +1,5 @@
 #pragma once
-// One helper for the calendar's data-parallel loops.
+// One helper for the data-parallel loops of loading, building and rendering.
 
 #include <algorithm>
 #include <atomic>
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace casacal::calendar {
+namespace casacal {
 
 /// Calls `f(i)` for every i in [0, n) on up to `threads` threads (this one
 /// included), each i once.
@@ -30,4 +30,4 @@ template <class F> void parallel_for(std::size_t n, unsigned threads, const F& f
     work();
 }
 
-} // namespace casacal::calendar
+} // namespace casacal
