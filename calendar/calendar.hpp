@@ -96,7 +96,11 @@ struct build_result {
 /// gap; each such time written in the files gets a warning.
 /// The model keeps `site` (see site_of): move it in to save a copy. Events
 /// are built on up to `threads` threads; the result does not depend on it.
-build_result build(config::site site, unsigned threads = 1);
+/// With `previous` (a model built from an earlier load of the same main
+/// file, which `site` was loaded against): an event copied from it by
+/// config::load, while the main file is unchanged, takes its series from
+/// it instead of being built again, unless its build gave a diagnostic.
+build_result build(config::site site, unsigned threads = 1, const model* previous = nullptr);
 
 /// One fingerprint per UID the feeds can contain, sorted by UID, computed
 /// on up to `threads` threads.

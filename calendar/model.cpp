@@ -199,6 +199,9 @@ class builder {
         : m_(m), out_(out), d_(d) {}
 
     void add_event(const config::event_def& e);
+    /// Copies the series `previous` built for `e` (an unchanged event):
+    /// false when it cannot stand for a build.
+    bool reuse(const config::event_def& e, const model& previous);
 
   private:
     struct resolved {
@@ -526,6 +529,23 @@ void builder::add_event(const config::event_def& e) {
     finish(s, &starts);
 }
 
+bool builder::reuse(const config::event_def& e, const model& previous) {
+    if (std::binary_search(previous.noted.begin(), previous.noted.end(), e.id)) return false;
+    const std::string& domain = m_.site.site.domain;
+    std::vector<const series*> found;
+    if (e.programme) {
+        for (std::size_t n = 1; n <= e.sessions.size(); ++n)
+            found.push_back(previous.find(e.id + "-" + std::to_string(n) + "@" + domain));
+    } else {
+        found.push_back(previous.find(e.id + "@" + domain));
+    }
+    if (found.empty() || std::find(found.begin(), found.end(), nullptr) != found.end())
+        return false;
+    for (const series* s : found)
+        out_.push_back(*s);
+    return true;
+}
+
 /// Stable sort by UID that moves each series once (files usually list
 /// events in UID order already).
 void sort_by_uid(std::vector<series>& all) {
@@ -548,7 +568,7 @@ static_assert(std::is_nothrow_move_constructible_v<series>);
 
 } // namespace
 
-build_result build(config::site site_in, unsigned threads) {
+build_result build(config::site site_in, unsigned threads, const model* previous) {
     auto m = std::make_shared<model>();
     m->site = std::move(site_in);
     const config::site& site = m->site;
@@ -563,14 +583,34 @@ build_result build(config::site site_in, unsigned threads) {
     // build gives.
     constexpr std::size_t block_size = 128;
     const std::size_t blocks = (site.events.size() + block_size - 1) / block_size;
+    // An event config::load copied from `previous`'s load, under the same
+    // main file, is the same input: its series can be copied.
+    std::vector<bool> copied(site.events.size());
+    if (previous && site.main_stamp && site.main_stamp == previous->site.main_stamp &&
+        site.main_file == previous->site.main_file) {
+        for (const config::events_source& src : site.sources)
+            if (src.previous_first)
+                for (std::size_t k = 0; k < src.count; ++k)
+                    copied[src.first + k] = true;
+    }
     std::vector<std::vector<series>> built(blocks);
     std::vector<config::diagnostics> found(blocks);
+    std::vector<std::vector<std::string>> noted(blocks);
     parallel_for(blocks, threads, [&](std::size_t b) {
         builder one(*m, built[b], found[b]);
         const std::size_t end = std::min(site.events.size(), (b + 1) * block_size);
-        for (std::size_t i = b * block_size; i < end; ++i)
-            one.add_event(site.events[i]);
+        for (std::size_t i = b * block_size; i < end; ++i) {
+            const config::event_def& e = site.events[i];
+            if (copied[i] && one.reuse(e, *previous)) continue;
+            const std::size_t before = found[b].items().size();
+            one.add_event(e);
+            if (found[b].items().size() != before) noted[b].push_back(e.id);
+        }
     });
+    for (const auto& ids : noted)
+        m->noted.insert(m->noted.end(), ids.begin(), ids.end());
+    std::sort(m->noted.begin(), m->noted.end());
+    m->noted.erase(std::unique(m->noted.begin(), m->noted.end()), m->noted.end());
     std::size_t total = 0;
     for (const auto& v : built)
         total += v.size();

@@ -74,6 +74,9 @@ class model {
     std::vector<series> all; ///< sorted by UID
     /// Unfolded VTIMEZONE lines by (IANA name, first year).
     std::map<std::pair<std::string, int>, std::vector<std::string>> vtimezones;
+    /// Ids of the events whose build gave a diagnostic (warnings: a good
+    /// model has no errors), sorted: a later build must not reuse them.
+    std::vector<std::string> noted;
 
     const series* find(const std::string& uid) const;
 };

@@ -143,6 +143,7 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
         src.first = s.events.size();
         src.count = f.events.size();
         src.problems = std::move(f.problems);
+        if (f.reused) src.previous_first = f.reused->first;
         std::move(f.events.begin(), f.events.end(), std::back_inserter(s.events));
         f.events = {};
         s.sources.push_back(std::move(src));
@@ -191,6 +192,7 @@ void load_into(const std::filesystem::path& main_file, const site* previous,
     s.base_dir = s.main_file.parent_path();
     if (s.base_dir.empty()) s.base_dir = ".";
     apply_defaults(s);
+    s.main_stamp = stamp_of(s.main_file);
     const auto root = load_source(s.main_file, s.main_file.string(), out);
     if (!root) return; // without the main file there is no telling where the rest is
     const file_references refs = read_main_file(*root, s, out);

@@ -156,9 +156,6 @@ struct member {
     position where;
 };
 
-/// Everything the site's files say. Value type; cheap enough to copy once
-/// per reload. Paths stay relative when the main file was given relative,
-/// so diagnostics print them as the user typed them.
 /// What tells a file's content without reading it, as make and git do: a
 /// file whose size, times and inode are unchanged is taken as unchanged (a
 /// write moves ctime, which no tool can set back).
@@ -177,8 +174,14 @@ struct events_source {
     std::optional<file_stamp> stamp;
     std::size_t first = 0, count = 0;
     diagnostics problems;
+    /// When its events were copied from a previous load: where they start
+    /// in that load's events.
+    std::optional<std::size_t> previous_first;
 };
 
+/// Everything the site's files say. Value type; cheap enough to copy once
+/// per reload. Paths stay relative when the main file was given relative,
+/// so diagnostics print them as the user typed them.
 struct site {
     std::filesystem::path main_file; ///< as given, lexically normalised
     std::filesystem::path base_dir;  ///< folder of main_file, "." when none
@@ -192,6 +195,7 @@ struct site {
     std::vector<event_def> events;    ///< files in name order, events in file order
     std::vector<member> members;      ///< file order
     std::vector<events_source> sources; ///< the events folder's files, by name
+    std::optional<file_stamp> main_stamp; ///< of main_file as it was read
 
     const category* find_category(std::string_view key) const;
 };

@@ -35,9 +35,8 @@ void rebuilder::start() {
     const std::uint64_t generation = generation_ + 1;
     const std::int64_t now = now_();
     asio::post(worker_, [this, generation, now, previous = previous_] {
-        const config::site* earlier = previous ? &calendar::site_of(*previous) : nullptr;
         build_outcome outcome = build_site(main_file_, worker_db_, now, generation,
-                                           build_for::serving, {}, earlier);
+                                           build_for::serving, {}, previous.get());
         asio::post(io_,
                    [this, outcome = std::move(outcome)]() mutable { finish(std::move(outcome)); });
     });

@@ -46,12 +46,13 @@ std::string etag_of(std::string_view bytes, std::string_view suffix) {
     return quoted_etag(calendar::sha256_hex(bytes), suffix);
 }
 
-site_check check_site(const std::filesystem::path& main_file, const config::site* previous) {
+site_check check_site(const std::filesystem::path& main_file, const calendar::model* previous) {
     site_check out;
-    config::load_result loaded = config::load(main_file, previous);
+    config::load_result loaded =
+        config::load(main_file, previous ? &calendar::site_of(*previous) : nullptr);
     out.problems = std::move(loaded.problems);
     calendar::build_result built = calendar::build(
-        std::move(loaded.site), std::max(1u, std::thread::hardware_concurrency()));
+        std::move(loaded.site), std::max(1u, std::thread::hardware_concurrency()), previous);
     // Both layers may see the same mistake (an end before its start): one
     // report per place is enough, and the loader's is the more precise.
     std::set<std::tuple<std::string, int, int>> reported;
@@ -79,7 +80,7 @@ bool single_event_feed(std::string_view path) {
 
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation, build_for purpose,
-                         std::string_view only, const config::site* previous) {
+                         std::string_view only, const calendar::model* previous) {
     build_outcome out;
     site_check checked = check_site(main_file, previous);
     out.problems = std::move(checked.problems);

@@ -27,10 +27,11 @@ struct site_check {
 };
 
 /// Reads and validates the site at `main_file`. Never throws for bad input.
-/// `previous` (an earlier load of the same site) spares parsing the events
-/// files that did not change (see config::load).
+/// `previous` (the model of an earlier build of the same site) spares
+/// parsing the events files that did not change and building their events
+/// again (see config::load and calendar::build).
 site_check check_site(const std::filesystem::path& main_file,
-                      const config::site* previous = nullptr);
+                      const calendar::model* previous = nullptr);
 
 /// The result of one build: a snapshot when the site is valid, and every
 /// diagnostic found either way.
@@ -56,7 +57,7 @@ enum class build_for { serving, export_only };
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
                          build_for purpose = build_for::serving, std::string_view only = {},
-                         const config::site* previous = nullptr);
+                         const calendar::model* previous = nullptr);
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

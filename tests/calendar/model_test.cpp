@@ -196,3 +196,47 @@ TEST_CASE("build records the end of a series' last occurrence", "[calendar]") {
     CHECK(bounded->last_end == std::optional<unix_time>(seconds_of({2027, 1, 7, 20, 0, 0})));
     CHECK_FALSE(r.calendar->find("open@casaco.example")->last_end);
 }
+
+TEST_CASE("a rebuild copies the series of events copied from the previous load", "[calendar]") {
+    // Two events in one file; the second has a time in the spring gap (a
+    // warning), so it is built again whatever happens.
+    const auto site_with = [](const std::string& title) {
+        config::site s = casapero_site();
+        s.main_file = "casacal.toml";
+        s.main_stamp = config::file_stamp{100, 1, 2, 3, 4};
+        s.events[0].title = title;
+        config::event_def gap = casapero();
+        gap.id = "gap";
+        gap.title = title;
+        gap.start = local(2027, 3, 28, 2, 30);
+        gap.end = local(2027, 3, 28, 4, 0);
+        gap.rrule.clear();
+        s.events.push_back(gap);
+        config::events_source src;
+        src.name = "a.toml";
+        src.count = s.events.size();
+        s.sources = {src};
+        return s;
+    };
+    const build_result first = build(site_with("Before"));
+    REQUIRE(first.calendar);
+    CHECK(first.calendar->noted == std::vector<std::string>{"gap"});
+
+    // What load says was copied is taken from the previous model: a site
+    // whose events say otherwise shows it.
+    config::site again = site_with("After");
+    again.sources[0].previous_first = 0;
+    const build_result reused = build(again, 2, first.calendar.get());
+    REQUIRE(reused.calendar);
+    CHECK(reused.calendar->find("casapero@casaco.example")->master.title == "Before");
+    CHECK(reused.calendar->find("gap@casaco.example")->master.title == "After");
+    CHECK(problems_of(reused) == problems_of(first)); // the warning is given again
+
+    // Not copied, or another main file: built again.
+    const build_result fresh = build(site_with("After"), 2, first.calendar.get());
+    CHECK(fresh.calendar->find("casapero@casaco.example")->master.title == "After");
+    config::site other_main = again;
+    other_main.main_stamp->ctime_ns += 1;
+    const build_result rebuilt = build(other_main, 2, first.calendar.get());
+    CHECK(rebuilt.calendar->find("casapero@casaco.example")->master.title == "After");
+}
