@@ -106,9 +106,23 @@ build_result build(config::site site, unsigned threads = 1, const model* previou
 /// on up to `threads` threads.
 /// With `texts`, also leaves there each series' VEVENTs as hashed (without
 /// DTSTAMP, LAST-MODIFIED and SEQUENCE), by index in the model, for
-/// render_feeds to reuse.
+/// render_feeds to reuse. With `known`, a series whose entry there (by
+/// index) is not empty takes that hash and is not rendered ("" in `texts`).
 std::vector<fingerprint> fingerprints(const model& m, unsigned threads = 1,
-                                      std::vector<std::string>* texts = nullptr);
+                                      std::vector<std::string>* texts = nullptr,
+                                      const std::vector<std::string>* known = nullptr);
+
+/// VEVENT texts one render can take from another, by index in the model.
+struct vevent_texts {
+    /// In: fingerprints' texts ("" when not rendered).
+    const std::vector<std::string>* plain = nullptr;
+    /// In: VEVENTs with their revision lines, as an earlier /calendar.ics
+    /// holds them ("" when none).
+    const std::vector<std::string_view>* ready = nullptr;
+    /// Out: where each series' VEVENTs lie in the /calendar.ics body given
+    /// to the sink, {offset, length} (length 0: not in it).
+    std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr;
+};
 
 /// Every feed of the site: /calendar.ics, then /calendar/{key}.ics for every
 /// category (sorted by key, even when empty), then /events/{id}.ics for every
@@ -135,12 +149,12 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
 /// gives them on demand). They are digested on up to `threads` threads:
 /// `event_sink` is then called from those threads at once, once per feed,
 /// in no particular order. `sink` is called on the calling thread, first.
-/// `texts`, when given, are fingerprints' texts of this model: the VEVENTs
-/// are then not rendered again, only given their revision lines.
+/// `texts` may spare rendering VEVENTs again: a series with a plain text
+/// only gets its revision lines, one with a ready text is copied.
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
                   const std::function<void(std::size_t, feed_digest)>& event_sink,
-                  unsigned threads, const std::vector<std::string>* texts = nullptr);
+                  unsigned threads, const vevent_texts& texts = {});
 
 /// The body render_feeds gives `path` ("/calendar.ics", "/calendar/{key}.ics"
 /// or "/events/{id}.ics"), rendering that feed alone; nullopt when

@@ -541,8 +541,10 @@ bool builder::reuse(const config::event_def& e, const model& previous) {
     }
     if (found.empty() || std::find(found.begin(), found.end(), nullptr) != found.end())
         return false;
-    for (const series* s : found)
+    for (const series* s : found) {
         out_.push_back(*s);
+        out_.back().reused = true;
+    }
     return true;
 }
 

@@ -53,6 +53,8 @@ struct series {
     /// The end of its last occurrence (RRULE, EXDATE and overrides applied);
     /// nullopt for a series without end. Set by `build`.
     std::optional<unix_time> last_end;
+    /// Copied from the previous model by `build` (an unchanged event).
+    bool reused = false;
 
     bool all_day() const { return master.kind == config::when::kind::date; }
     /// The instant an original start (master's frame) stands for.

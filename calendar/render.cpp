@@ -193,8 +193,10 @@ void write_header(ics_writer& w, const model& m, const std::string& name,
 /// VTIMEZONE, folded once and copied into every feed that holds them.
 class feed_parts {
   public:
-    feed_parts(const model& m, const stamps& st, const std::vector<std::string>* plain = nullptr)
-        : m_(m), st_(st), plain_(plain && plain->size() == m.all.size() ? plain : nullptr),
+    feed_parts(const model& m, const stamps& st, const vevent_texts& texts = {})
+        : m_(m), st_(st),
+          plain_(texts.plain && texts.plain->size() == m.all.size() ? texts.plain : nullptr),
+          ready_(texts.ready && texts.ready->size() == m.all.size() ? texts.ready : nullptr),
           vevents_(m.all.size()) {}
 
     /// Renders every VEVENT and VTIMEZONE now, so that `calendar` may then
@@ -207,7 +209,8 @@ class feed_parts {
         prepared_ = true;
     }
 
-    std::string calendar(const std::string& name, const std::vector<const series*>& members) {
+    std::string calendar(const std::string& name, const std::vector<const series*>& members,
+                         std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) {
         const auto zones = zones_of(members);
         std::size_t size = 1024;
         for (const series* s : members)
@@ -219,8 +222,11 @@ class feed_parts {
         write_calendar_start(w, m_, name);
         for (const auto& z : zones)
             w.folded(vtimezone(z));
-        for (const series* s : members)
+        if (spans) spans->assign(m_.all.size(), {0, 0});
+        for (const series* s : members) {
+            if (spans) (*spans)[index(s)] = {w.str().size(), vevent(s).size()};
             w.folded(vevent(s));
+        }
         w.line("END:VCALENDAR");
         return w.take();
     }
@@ -256,8 +262,10 @@ class feed_parts {
         const std::size_t i = index(s);
         std::string& text = vevents_[i];
         if (!text.empty()) return text;
-        if (plain_) {
+        if (plain_ && !(*plain_)[i].empty()) {
             text = with_revision((*plain_)[i], revision_lines(st_.of(s->master.uid)));
+        } else if (ready_ && !(*ready_)[i].empty()) {
+            text = std::string((*ready_)[i]);
         } else {
             ics_writer w;
             write_series(w, *s, &st_);
@@ -285,7 +293,8 @@ class feed_parts {
 
     const model& m_;
     const stamps& st_;
-    const std::vector<std::string>* plain_; ///< fingerprints' texts, or null
+    const std::vector<std::string>* plain_;      ///< fingerprints' texts, or null
+    const std::vector<std::string_view>* ready_; ///< texts with revisions, or null
     std::vector<std::string> vevents_; ///< by index in m.all; empty until rendered
     std::map<std::pair<std::string, int>, std::string> vtimezones_;
     bool prepared_ = false; ///< after prepare(): read only
@@ -294,11 +303,17 @@ class feed_parts {
 } // namespace
 
 std::vector<fingerprint> fingerprints(const model& m, unsigned threads,
-                                      std::vector<std::string>* texts) {
+                                      std::vector<std::string>* texts,
+                                      const std::vector<std::string>* known) {
     std::vector<fingerprint> out(m.all.size());
     if (texts) texts->assign(m.all.size(), std::string());
+    if (known && known->size() != m.all.size()) known = nullptr;
     parallel_for(m.all.size(), threads, [&](std::size_t i) {
         const series& s = m.all[i];
+        if (known && !(*known)[i].empty()) {
+            out[i] = {s.master.uid, (*known)[i]};
+            return;
+        }
         ics_writer w;
         write_series(w, s, nullptr);
         out[i] = {s.master.uid, sha256_hex(w.str())};
@@ -395,8 +410,9 @@ struct event_feeds {
 };
 
 void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
-                         feed_parts& parts, const std::function<void(rendered_feed)>& sink) {
-    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
+                         feed_parts& parts, const std::function<void(rendered_feed)>& sink,
+                         std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) {
+    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept, spans)});
     for (const config::category& c : m.site.categories)
         sink({"/calendar/" + c.key + ".ics",
               parts.calendar(category_feed_name(m, c), category_members(kept, c))});
@@ -407,11 +423,11 @@ void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
                   const std::function<void(std::size_t, feed_digest)>& event_sink,
-                  unsigned threads, const std::vector<std::string>* texts) {
+                  unsigned threads, const vevent_texts& texts) {
     const stamps st(revisions);
     feed_parts parts(m, st, texts);
     if (threads > 1) parts.prepare(threads);
-    render_shared_feeds(m, kept_series(m, now), parts, sink);
+    render_shared_feeds(m, kept_series(m, now), parts, sink, texts.spans);
     const event_feeds feeds(m);
     parallel_for(feeds.events.size(), threads, [&](std::size_t i) {
         auto [size, hash] = parts.digest(feeds.title(i), feeds.events[i].members);

@@ -50,7 +50,7 @@ void rebuilder::finish(build_outcome outcome) {
     running_ = false;
     if (outcome.ok()) {
         generation_ = outcome.built->generation;
-        previous_ = outcome.built->calendar;
+        previous_ = outcome.built;
     }
     on_done_(std::move(outcome));
     if (pending_) {

@@ -36,9 +36,9 @@ class rebuilder {
     /// successful one, given through set_generation().
     void request();
     void set_generation(std::uint64_t g) { generation_ = g; }
-    /// The last good model: the next build parses only the events files
-    /// changed since (set again after each successful build).
-    void set_previous(std::shared_ptr<const calendar::model> m) { previous_ = std::move(m); }
+    /// The last good snapshot: the next build parses, builds and renders
+    /// only what changed since (set again after each successful build).
+    void set_previous(std::shared_ptr<const snapshot> s) { previous_ = std::move(s); }
     bool busy() const { return running_; }
     /// Drops `old` on the worker thread (when this was its last owner).
     void dispose(std::shared_ptr<const snapshot> old);
@@ -59,7 +59,7 @@ class rebuilder {
     done_handler on_done_;
     clock now_;
     std::uint64_t generation_ = 0;
-    std::shared_ptr<const calendar::model> previous_;
+    std::shared_ptr<const snapshot> previous_;
     bool running_ = false;
     bool pending_ = false;
     bool stopped_ = false;

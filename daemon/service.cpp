@@ -229,7 +229,7 @@ struct service::impl {
         worker = std::make_unique<rebuilder>(
             io, main_file, [this](build_outcome o) { reloaded(std::move(o)); }, unix_now);
         worker->set_generation(current->generation);
-        worker->set_previous(current->calendar);
+        worker->set_previous(current);
         triggers =
             std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
         watch_site();

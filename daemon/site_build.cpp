@@ -1,5 +1,6 @@
 #include "daemon/site_build.hpp"
 
+#include "calendar/model.hpp"
 #include "store/error.hpp"
 #include "store/feed_states.hpp"
 #include "store/revisions.hpp"
@@ -76,13 +77,70 @@ bool single_event_feed(std::string_view path) {
     return path.starts_with("/events/");
 }
 
+/// What a build takes from the previous snapshot for the series `build`
+/// copied from its model: their fingerprints, and their VEVENTs as its
+/// /calendar.ics holds them when their revision stayed.
+class previous_texts {
+  public:
+    previous_texts(const calendar::model& m, const snapshot* previous) : m_(m), previous_(previous) {
+        if (!previous || !previous->calendar ||
+            previous->fingerprints.size() != previous->calendar->all.size() ||
+            previous->calendar_spans.size() != previous->calendar->all.size())
+            previous_ = nullptr;
+        if (!previous_) return;
+        index_.assign(m.all.size(), none);
+        known_.assign(m.all.size(), std::string());
+        const auto& earlier = previous_->calendar->all;
+        for (std::size_t i = 0; i < m.all.size(); ++i) {
+            if (!m.all[i].reused) continue;
+            const calendar::series* s = previous_->calendar->find(m.all[i].master.uid);
+            if (!s) continue;
+            index_[i] = static_cast<std::size_t>(s - earlier.data());
+            known_[i] = previous_->fingerprints[index_[i]];
+        }
+    }
+
+    const std::vector<std::string>* known() const { return previous_ ? &known_ : nullptr; }
+
+    /// The previous VEVENTs of the series whose revision is unchanged.
+    const std::vector<std::string_view>* ready(const calendar::revision_map& revisions) {
+        if (!previous_) return nullptr;
+        const auto body = previous_->feeds.find("/calendar.ics");
+        if (body == previous_->feeds.end() || !body->second.body.ready()) return nullptr;
+        const std::string& text = body->second.body.get();
+        ready_.assign(m_.all.size(), std::string_view());
+        for (std::size_t i = 0; i < m_.all.size(); ++i) {
+            if (index_[i] == none) continue;
+            const std::string& uid = m_.all[i].master.uid;
+            const auto now = revisions.find(uid);
+            const auto then = previous_->revisions.find(uid);
+            if (now == revisions.end() || then == previous_->revisions.end() ||
+                now->second.sequence != then->second.sequence ||
+                now->second.modified != then->second.modified)
+                continue;
+            const auto [offset, length] = previous_->calendar_spans[index_[i]];
+            if (length == 0 || offset + length > text.size()) continue;
+            ready_[i] = std::string_view(text).substr(offset, length);
+        }
+        return &ready_;
+    }
+
+  private:
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    const calendar::model& m_;
+    const snapshot* previous_;
+    std::vector<std::size_t> index_;
+    std::vector<std::string> known_;
+    std::vector<std::string_view> ready_;
+};
+
 } // namespace
 
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation, build_for purpose,
-                         std::string_view only, const calendar::model* previous) {
+                         std::string_view only, const snapshot* previous) {
     build_outcome out;
-    site_check checked = check_site(main_file, previous);
+    site_check checked = check_site(main_file, previous ? previous->calendar.get() : nullptr);
     out.problems = std::move(checked.problems);
     if (!checked.calendar) return out;
     const calendar::model& model = *checked.calendar;
@@ -97,9 +155,20 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         // Serving renders every VEVENT: the texts hashed for the revisions
         // are reused for it.
         const bool render_all = only.empty() && purpose == build_for::serving;
+        // A series copied from the previous model has the fingerprint it had
+        // then, and, if its revision stayed, the VEVENTs the previous
+        // /calendar.ics holds.
+        previous_texts earlier(model, render_all ? previous : nullptr);
         std::vector<std::string> texts;
-        snap->revisions = store::revisions(*db).apply(
-            calendar::fingerprints(model, threads, render_all ? &texts : nullptr), now);
+        auto fingerprints = calendar::fingerprints(model, threads, render_all ? &texts : nullptr,
+                                                   earlier.known());
+        snap->revisions = store::revisions(*db).apply(fingerprints, now);
+        if (render_all) {
+            snap->fingerprints.reserve(fingerprints.size());
+            for (calendar::fingerprint& f : fingerprints)
+                snap->fingerprints.push_back(std::move(f.hash));
+        }
+        fingerprints = {};
         snap->generation = generation;
         snap->loaded = now;
         snap->calendar = checked.calendar;
@@ -154,7 +223,7 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             calendar::render_feeds(
                 model, snap->revisions, now, add,
                 [&](std::size_t i, calendar::feed_digest d) { events[i] = std::move(d); },
-                threads, &texts);
+                threads, {&texts, earlier.ready(snap->revisions), &snap->calendar_spans});
             texts = {};
             for (calendar::feed_digest& e : events) {
                 if (e.path.empty()) break;

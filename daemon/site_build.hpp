@@ -52,12 +52,14 @@ enum class build_for { serving, export_only };
 /// `db` is the calling thread's connection: opened on first use at the
 /// site's storage.database (read-write, migrated), kept for later builds.
 /// With `only` set, the snapshot holds that feed route alone (none when the
-/// site has no such feed), rendered alone with the same bytes. `previous`
-/// as for check_site. Never throws: database failures land in `failure`.
+/// site has no such feed), rendered alone with the same bytes. `previous`,
+/// the last good snapshot of the same site, spares work as for check_site,
+/// and the fingerprinting and rendering of the series it copied (whose
+/// revision stayed). Never throws: database failures land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
                          build_for purpose = build_for::serving, std::string_view only = {},
-                         const calendar::model* previous = nullptr);
+                         const snapshot* previous = nullptr);
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

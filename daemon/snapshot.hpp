@@ -80,6 +80,11 @@ struct snapshot {
     std::vector<std::string> categories;                   ///< category keys, sorted
     std::vector<std::string> warnings;                     ///< formatted diagnostics
     std::size_t event_count = 0;                           ///< events and programmes
+    /// For the next build, by index in `calendar->all`: each series'
+    /// fingerprint, and where its VEVENTs lie in the /calendar.ics body
+    /// ({offset, length}, length 0 when not there). Empty unless serving.
+    std::vector<std::string> fingerprints;
+    std::vector<std::pair<std::size_t, std::size_t>> calendar_spans;
 };
 
 } // namespace casacal::daemon

@@ -118,3 +118,57 @@ TEST_CASE("gzip_compress is deterministic", "[daemon]") {
     CHECK(static_cast<unsigned char>(z[0]) == 0x1f);
     CHECK(static_cast<unsigned char>(z[1]) == 0x8b);
 }
+
+TEST_CASE("a build from the previous snapshot gives the bytes of a build from scratch",
+          "[daemon]") {
+    testing::test_site site;
+    // A second file that stays as it is, with a series and a moved occurrence.
+    site.write("events.d/weekly.toml", R"([[event]]
+id       = "atelier-hebdo"
+title    = "Atelier du mardi, avec un titre assez long pour être plié sur deux lignes"
+category = "atelier"
+start    = 2026-12-01T09:30:00
+duration = "PT2H"
+rrule    = "FREQ=WEEKLY;BYDAY=TU"
+exdates  = [2026-12-29T09:30:00]
+
+[[event.override]]
+recurrence_id = 2027-01-05T09:30:00
+start         = 2027-01-06T14:00:00
+)");
+    std::optional<casacal::store::database> db;
+    build_outcome first = build_site(site.main_file(), db, k_now, 1);
+    REQUIRE(first.ok());
+    REQUIRE(first.built->fingerprints.size() == 2);
+    REQUIRE(first.built->calendar_spans.size() == 2);
+
+    const auto same_feeds = [](const snapshot& a, const snapshot& b) {
+        REQUIRE(a.feeds.size() == b.feeds.size());
+        for (const auto& [path, feed] : a.feeds) {
+            INFO(path);
+            REQUIRE(b.feeds.count(path));
+            CHECK(b.feeds.at(path).body.get() == feed.body.get());
+            CHECK(b.feeds.at(path).etag == feed.etag);
+            CHECK(b.feeds.at(path).last_modified == feed.last_modified);
+        }
+    };
+    // The Casapéro file is rewritten (a new SEQUENCE), the weekly one kept.
+    site.write("events.d/casapero.toml", R"([[event]]
+id       = "casapero"
+title    = "Casapéro de décembre"
+category = "apero"
+start    = 2026-12-03T18:30:00
+end      = 2026-12-03T21:00:00
+)");
+    build_outcome reused = build_site(site.main_file(), db, k_now + 500, 2, build_for::serving, {},
+                                      first.built.get());
+    REQUIRE(reused.ok());
+    std::optional<casacal::store::database> other;
+    build_outcome scratch = build_site(site.main_file(), other, k_now + 500, 2);
+    REQUIRE(scratch.ok());
+    same_feeds(*reused.built, *scratch.built);
+    CHECK(reused.built->fingerprints == scratch.built->fingerprints);
+    CHECK(reused.built->calendar_spans == scratch.built->calendar_spans);
+    CHECK(reused.built->feeds.at("/calendar.ics").body.get().find("Casapéro de décembre") !=
+          std::string::npos);
+}
