@@ -312,7 +312,7 @@ TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afres
             INFO(f.path);
             CHECK(f.body == fresh[f.path]);
         },
-        [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, 2, &texts);
+        [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, 2, {&texts});
     CHECK(shared == 1 + m->site.categories.size());
     for (const feed_digest& d : digests) { // Catch2 checks on this thread only
         INFO(d.path);
