@@ -8,6 +8,15 @@ using namespace casacal::daemon;
 
 namespace {
 constexpr std::int64_t k_now = 1795953600; // 2026-11-29T12:00:00Z
+
+/// The test site's Casapéro, edited.
+constexpr const char* december_casapero = R"([[event]]
+id       = "casapero"
+title    = "Casapéro de décembre"
+category = "apero"
+start    = 2026-12-03T18:30:00
+end      = 2026-12-03T21:00:00
+)";
 }
 
 TEST_CASE("a build publishes every feed with ETags and Last-Modified", "[daemon]") {
@@ -37,13 +46,7 @@ TEST_CASE("a build publishes every feed with ETags and Last-Modified", "[daemon]
         CHECK(again.last_modified == k_now);
     }
     SECTION("an edit moves the ETag and Last-Modified") {
-        site.write("events.d/casapero.toml", R"([[event]]
-id       = "casapero"
-title    = "Casapéro de décembre"
-category = "apero"
-start    = 2026-12-03T18:30:00
-end      = 2026-12-03T21:00:00
-)");
+        site.write("events.d/casapero.toml", december_casapero);
         build_outcome b = build_site(site.main_file(), db, k_now + 500, 2);
         REQUIRE(b.ok());
         CHECK(b.built->feeds.at("/calendar.ics").etag != feed.etag);
@@ -153,13 +156,7 @@ start         = 2027-01-06T14:00:00
         }
     };
     // The Casapéro file is rewritten (a new SEQUENCE), the weekly one kept.
-    site.write("events.d/casapero.toml", R"([[event]]
-id       = "casapero"
-title    = "Casapéro de décembre"
-category = "apero"
-start    = 2026-12-03T18:30:00
-end      = 2026-12-03T21:00:00
-)");
+    site.write("events.d/casapero.toml", december_casapero);
     build_outcome reused = build_site(site.main_file(), db, k_now + 500, 2, build_for::serving, {},
                                       first.built.get());
     REQUIRE(reused.ok());
