@@ -133,6 +133,9 @@ std::string random_rule(std::mt19937& g) {
         if (f >= 1) r += ";BYDAY=MO,TU,WE,TH,FR;BYSETPOS=" + std::string(pick(2) ? "1" : "-1");
         break;
     default:
+        if (f >= 2) // "Friday the 13th", in some months
+            r += ";BYMONTHDAY=" + std::to_string(1 + pick(28)) + ";BYDAY=" + day[pick(7)] +
+                 (pick(2) ? ";BYMONTH=" + std::to_string(1 + pick(12)) : "");
         break;
     }
     if (pick(4) == 0) r += std::string(";WKST=") + day[pick(7)];
