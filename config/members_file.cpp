@@ -13,13 +13,6 @@ namespace {
 
 constexpr std::array<std::string_view, 2> locale_names = {"fr", "en"};
 
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
 
 void read_categories(const table_reader& r, const std::vector<category>& categories, member& m) {
     const auto values = r.texts("categories");
@@ -72,7 +65,7 @@ void read_members_file(const toml::table& root, const std::string& path,
         member m = read_member(r, categories);
         if (!m.email.empty()) {
             const position at = r.at("email");
-            const auto [first, inserted] = seen.emplace(lowercase(m.email), at);
+            const auto [first, inserted] = seen.emplace(ascii_lower(m.email), at);
             if (!inserted) {
                 const position& p = first->second;
                 out.error(at, "duplicate member " + in_quotes(m.email) + " (first defined at " +

@@ -1,5 +1,7 @@
 #include "config/text.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace casacal::config {
@@ -65,6 +67,24 @@ std::string text_problem(std::string_view key, std::string_view value, text_rule
         return "'" + std::string(key) + "' must not contain line breaks";
     }
     return {};
+}
+
+namespace {
+char lower_ascii(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+} // namespace
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = lower_ascii(c);
+    return out;
+}
+
+bool ascii_iequal(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
 }
 
 } // namespace casacal::config

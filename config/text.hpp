@@ -28,4 +28,11 @@ enum class text_rule {
 /// stray CR, LF or NUL could forge a header or a property.
 std::string text_problem(std::string_view key, std::string_view value, text_rule rule);
 
+/// `s` with its ASCII letters in lower case, nothing else changed: how email
+/// addresses, header names and tokens are compared, whatever the locale.
+std::string ascii_lower(std::string_view s);
+
+/// Whether `a` and `b` differ at most by the case of ASCII letters.
+bool ascii_iequal(std::string_view a, std::string_view b);
+
 } // namespace casacal::config

@@ -1,12 +1,12 @@
 #include "daemon/routes.hpp"
 
+#include "config/text.hpp"
 #include "daemon/agenda_range.hpp"
 #include "daemon/http_date.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 
 namespace casacal::daemon {
@@ -14,13 +14,6 @@ namespace casacal::daemon {
 namespace {
 
 constexpr std::string_view k_allow = "GET, HEAD, OPTIONS";
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -253,7 +246,7 @@ response dispatch(const request& req, const route_context& ctx) {
     std::string_view target = req.target;
     // absolute-form (RFC 9112 §3.2.2): keep the path.
     for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() > scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+        if (target.size() > scheme.size() && config::ascii_iequal(target.substr(0, scheme.size()), scheme)) {
             auto slash = target.find('/', scheme.size());
             target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
         }
@@ -303,7 +296,7 @@ response dispatch(const request& req, const route_context& ctx) {
 
 const std::string* response::header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-        if (iequals(k, name)) return &v;
+        if (config::ascii_iequal(k, name)) return &v;
     return nullptr;
 }
 
@@ -338,7 +331,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
         auto semi = item.find(';');
         std::string_view coding = trim(item.substr(0, semi));
-        if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip")) continue;
+        if (!config::ascii_iequal(coding, "gzip") && !config::ascii_iequal(coding, "x-gzip")) continue;
         double q = 1.0;
         std::string_view params =
             semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);

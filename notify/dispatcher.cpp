@@ -1,5 +1,6 @@
 #include "notify/dispatcher.hpp"
 
+#include "config/text.hpp"
 #include "notify/reminder_mail.hpp"
 
 #include <boost/asio/post.hpp>
@@ -7,7 +8,6 @@
 #include <sys/random.h>
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace casacal::notify {
@@ -34,11 +34,6 @@ std::string new_token() {
 
 namespace {
 
-bool iequal(const std::string& a, const std::string& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-    });
-}
 
 } // namespace
 
@@ -73,7 +68,7 @@ dispatcher::plan_summary dispatcher::update(calendar_view view,
         if (!find_subject(*view_.model, sent).empty()) continue;
         if (subscribers_.is_unsubscribed(sent.recipient)) continue;
         if (std::none_of(recipients.begin(), recipients.end(),
-                         [&](const recipient& r) { return iequal(r.email, sent.recipient); }))
+                         [&](const recipient& r) { return config::ascii_iequal(r.email, sent.recipient); }))
             continue;
         notices.push_back(notice_for(sent, store::message_kind::cancellation, now, settings_.domain));
     }

@@ -2,6 +2,7 @@
 
 #include "calendar/model.hpp"
 #include "calendar/zone.hpp"
+#include "config/text.hpp"
 #include "notify/reminder_mail.hpp"
 
 #include <algorithm>
@@ -12,12 +13,6 @@
 
 namespace casacal::notify {
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
 
 bool follows(const recipient& r, const std::string& category) {
     return std::any_of(r.categories.begin(), r.categories.end(),
@@ -66,12 +61,12 @@ std::vector<recipient> recipients_of(const config::site& site,
     std::vector<recipient> out;
     std::unordered_set<std::string> seen;
     for (const auto& m : site.members) {
-        auto key = lower(m.email);
+        auto key = config::ascii_lower(m.email);
         if (unsubscribed.count(key) || !seen.insert(key).second) continue;
         out.push_back({m.email, m.name, m.locale, m.categories, m.offsets});
     }
     for (const auto& s : confirmed) {
-        auto key = lower(s.email);
+        auto key = config::ascii_lower(s.email);
         if (unsubscribed.count(key) || !seen.insert(key).second) continue;
         out.push_back({s.email, s.name, s.locale, s.categories, std::nullopt});
     }
@@ -174,7 +169,7 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 store::planned_row row;
                 row.kind = store::message_kind::reminder;
                 row.offset = canonical_duration(d);
-                row.key = s.identity + "|" + row.offset + "|" + lower(r.email);
+                row.key = s.identity + "|" + row.offset + "|" + config::ascii_lower(r.email);
                 row.event_id = o.event_id;
                 row.uid = o.uid;
                 row.occurrence = s.occurrence;

@@ -1,9 +1,9 @@
 #include "store/subscribers.hpp"
 
+#include "config/text.hpp"
 #include "store/transaction.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace casacal::store {
 
@@ -31,11 +31,6 @@ std::vector<std::string> split(std::string_view text) {
     return out;
 }
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
 
 } // namespace
 
@@ -128,7 +123,7 @@ std::set<std::string> subscribers::unsubscribed() {
     std::set<std::string> out;
     auto& st = db_.prepare("SELECT email FROM unsubscribed");
     while (st.step())
-        out.insert(lower(st.get_text(0)));
+        out.insert(config::ascii_lower(st.get_text(0)));
     return out;
 }
 

@@ -1,5 +1,6 @@
 #include "config/site.hpp"
 #include "config/suggest.hpp"
+#include "config/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -79,4 +80,14 @@ TEST_CASE("diagnostics format and sort by place", "[config]") {
     w.warning({"x", 0, 0}, "no position");
     CHECK_FALSE(w.has_errors());
     CHECK(w.items()[0].format() == "x: warning: no position");
+}
+
+TEST_CASE("ASCII case folding leaves other bytes alone", "[config]") {
+    CHECK(casacal::config::ascii_lower("Marie.DUPONT@Casaco.Example") ==
+          "marie.dupont@casaco.example");
+    CHECK(casacal::config::ascii_lower("ÉLODIE") == "Élodie"); // UTF-8 bytes untouched
+    CHECK(casacal::config::ascii_iequal("Content-Encoding", "content-encoding"));
+    CHECK(casacal::config::ascii_iequal("", ""));
+    CHECK_FALSE(casacal::config::ascii_iequal("gzip", "gzip2"));
+    CHECK_FALSE(casacal::config::ascii_iequal("É", "é"));
 }
