@@ -169,6 +169,9 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
 /// with status cancelled; occurrences cancelled by an override are not (the
 /// feed writes them as EXDATE). Empty category: all. The series are
 /// expanded on up to `threads` threads.
+/// The order of expand: by start, then by UID.
+bool earlier(const occurrence& a, const occurrence& b);
+
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                                const std::string& category = {}, unsigned threads = 1);
 

@@ -55,16 +55,19 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
 
 } // namespace
 
+bool earlier(const occurrence& a, const occurrence& b) {
+    return a.start != b.start ? a.start < b.start : a.uid < b.uid;
+}
+
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                                const std::string& category, unsigned threads) {
-    const std::size_t blocks = (m.all.size() + block_size - 1) / block_size;
-    std::vector<std::vector<occurrence>> found(blocks);
-    parallel_for(blocks, threads, [&](std::size_t b) {
-        const std::size_t end = std::min(m.all.size(), (b + 1) * block_size);
-        for (std::size_t i = b * block_size; i < end; ++i)
-            if (category.empty() || m.all[i].master.category == category)
-                expand_series(m.all[i], from, to, found[b]);
-    });
+    std::vector<std::vector<occurrence>> found(block_count(m.all.size(), block_size));
+    parallel_blocks(m.all.size(), block_size, threads,
+                    [&](std::size_t b, std::size_t begin, std::size_t end) {
+                        for (std::size_t i = begin; i < end; ++i)
+                            if (category.empty() || m.all[i].master.category == category)
+                                expand_series(m.all[i], from, to, found[b]);
+                    });
     std::vector<occurrence> out;
     std::size_t total = 0;
     for (const auto& f : found)
@@ -76,10 +79,8 @@ std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
     std::vector<std::size_t> order(out.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        if (out[a].start != out[b].start) return out[a].start < out[b].start;
-        return out[a].uid < out[b].uid;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return earlier(out[a], out[b]); });
     std::vector<occurrence> sorted;
     sorted.reserve(out.size());
     for (const std::size_t i : order)

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
-#include <utility>
 #include <memory>
+#include <utility>
 
 namespace casacal::calendar {
 
@@ -80,6 +80,12 @@ bool timed(when::kind k) {
 std::string written(const when& w) {
     if (w.type == when::kind::date) return iso_text(w.value, true);
     return iso_text(w.value) + (w.type == when::kind::utc ? "Z" : "");
+}
+
+/// The UID of an event ("id@domain"), or of session n of a programme
+/// ("id-n@domain").
+std::string uid_of(const std::string& id, int session, const std::string& domain) {
+    return (session > 0 ? id + "-" + std::to_string(session) : id) + "@" + domain;
 }
 
 const config::position& at(const config::position& preferred, const config::position& fallback) {
@@ -476,7 +482,7 @@ void builder::add_event(const config::event_def& e) {
             ++n;
             series s = proto;
             s.master = base(e, s.zone);
-            s.master.uid = e.id + "-" + std::to_string(n) + "@" + domain;
+            s.master.uid = uid_of(e.id, n, domain);
             s.master.session = n;
             s.master.title = sd.title.empty() ? e.title : e.title + " — " + sd.title;
             if (!sd.location.empty()) s.master.location = sd.location;
@@ -491,7 +497,7 @@ void builder::add_event(const config::event_def& e) {
 
     series s = std::move(proto);
     s.master = base(e, s.zone);
-    s.master.uid = e.id + "@" + domain;
+    s.master.uid = uid_of(e.id, 0, domain);
     s.master.description = with_price(e.description, e.price, locale);
     if (!e.start) {
         d_.error(e.where, "event '" + e.id + "' needs 'start'");
@@ -535,9 +541,9 @@ bool builder::reuse(const config::event_def& e, const model& previous) {
     std::vector<const series*> found;
     if (e.programme) {
         for (std::size_t n = 1; n <= e.sessions.size(); ++n)
-            found.push_back(previous.find(e.id + "-" + std::to_string(n) + "@" + domain));
+            found.push_back(previous.find(uid_of(e.id, static_cast<int>(n), domain)));
     } else {
-        found.push_back(previous.find(e.id + "@" + domain));
+        found.push_back(previous.find(uid_of(e.id, 0, domain)));
     }
     if (found.empty() || std::find(found.begin(), found.end(), nullptr) != found.end())
         return false;
@@ -584,7 +590,7 @@ build_result build(config::site site_in, unsigned threads, const model* previous
     // joined in file order, so series and diagnostics come out as a serial
     // build gives.
     constexpr std::size_t block_size = 128;
-    const std::size_t blocks = (site.events.size() + block_size - 1) / block_size;
+    const std::size_t blocks = block_count(site.events.size(), block_size);
     // An event config::load copied from `previous`'s load, under the same
     // main file, is the same input: its series can be copied.
     std::vector<bool> copied(site.events.size());
@@ -598,17 +604,17 @@ build_result build(config::site site_in, unsigned threads, const model* previous
     std::vector<std::vector<series>> built(blocks);
     std::vector<config::diagnostics> found(blocks);
     std::vector<std::vector<std::string>> noted(blocks);
-    parallel_for(blocks, threads, [&](std::size_t b) {
-        builder one(*m, built[b], found[b]);
-        const std::size_t end = std::min(site.events.size(), (b + 1) * block_size);
-        for (std::size_t i = b * block_size; i < end; ++i) {
-            const config::event_def& e = site.events[i];
-            if (copied[i] && one.reuse(e, *previous)) continue;
-            const std::size_t before = found[b].items().size();
-            one.add_event(e);
-            if (found[b].items().size() != before) noted[b].push_back(e.id);
-        }
-    });
+    parallel_blocks(site.events.size(), block_size, threads,
+                    [&](std::size_t b, std::size_t begin, std::size_t end) {
+                        builder one(*m, built[b], found[b]);
+                        for (std::size_t i = begin; i < end; ++i) {
+                            const config::event_def& e = site.events[i];
+                            if (copied[i] && one.reuse(e, *previous)) continue;
+                            const std::size_t before = found[b].items().size();
+                            one.add_event(e);
+                            if (found[b].items().size() != before) noted[b].push_back(e.id);
+                        }
+                    });
     for (const auto& ids : noted)
         m->noted.insert(m->noted.end(), ids.begin(), ids.end());
     std::sort(m->noted.begin(), m->noted.end());

@@ -30,4 +30,18 @@ template <class F> void parallel_for(std::size_t n, unsigned threads, const F& f
     work();
 }
 
+/// How many blocks of `block` items cover `n` items.
+constexpr std::size_t block_count(std::size_t n, std::size_t block) {
+    return (n + block - 1) / block;
+}
+
+/// Cuts [0, n) into blocks of `block` and calls `f(b, begin, end)` for each
+/// block b on up to `threads` threads. Work that fills one output per block,
+/// joined in block order afterwards, comes out as a serial loop gives it.
+template <class F>
+void parallel_blocks(std::size_t n, std::size_t block, unsigned threads, const F& f) {
+    parallel_for(block_count(n, block), threads,
+                 [&](std::size_t b) { f(b, b * block, std::min(n, (b + 1) * block)); });
+}
+
 } // namespace casacal

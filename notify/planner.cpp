@@ -128,10 +128,7 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
         if (series.master.session > 0 && !series.rrule &&
             series.master.start_utc >= now - programme_lookback && series.master.start_utc < now)
             occurrences.push_back(calendar::make_occurrence(series, series.master, std::nullopt));
-    std::sort(occurrences.begin(), occurrences.end(),
-              [](const calendar::occurrence& a, const calendar::occurrence& b) {
-                  return a.start != b.start ? a.start < b.start : a.uid < b.uid;
-              });
+    std::sort(occurrences.begin(), occurrences.end(), calendar::earlier);
     for (auto& o : calendar::expand(m, now, out.scope.to))
         occurrences.push_back(std::move(o));
 
