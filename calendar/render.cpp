@@ -211,24 +211,19 @@ class feed_parts {
 
     std::string calendar(const std::string& name, const std::vector<const series*>& members,
                          std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) {
-        const auto zones = zones_of(members);
         std::size_t size = 1024;
         for (const series* s : members)
             size += vevent(s).size();
-        for (const auto& z : zones)
+        for (const auto& z : zones_of(members))
             size += vtimezone(z).size();
-        ics_writer w;
-        w.reserve(size);
-        write_calendar_start(w, m_, name);
-        for (const auto& z : zones)
-            w.folded(vtimezone(z));
+        std::string out;
+        out.reserve(size);
         if (spans) spans->assign(m_.all.size(), {0, 0});
-        for (const series* s : members) {
-            if (spans) (*spans)[index(s)] = {w.str().size(), vevent(s).size()};
-            w.folded(vevent(s));
-        }
-        w.line("END:VCALENDAR");
-        return w.take();
+        pieces(name, members, [&](std::string_view bytes, const series* s) {
+            if (spans && s) (*spans)[index(s)] = {out.size(), bytes.size()};
+            out.append(bytes);
+        });
+        return out;
     }
 
     /// What calendar(name, members) gives, as size and SHA-256, hashed
@@ -237,24 +232,29 @@ class feed_parts {
                                                const std::vector<const series*>& members) {
         sha256_stream hash;
         std::size_t size = 0;
-        const auto add = [&](std::string_view bytes) {
+        pieces(name, members, [&](std::string_view bytes, const series*) {
             hash.update(bytes);
             size += bytes.size();
-        };
-        ics_writer head;
-        write_calendar_start(head, m_, name);
-        add(head.take());
-        for (const auto& z : zones_of(members))
-            add(vtimezone(z));
-        for (const series* s : members)
-            add(vevent(s));
-        ics_writer end;
-        end.line("END:VCALENDAR");
-        add(end.take());
+        });
         return {size, hash.hex()};
     }
 
   private:
+    /// Calls `f(bytes, s)` on each piece of the feed named `name` holding
+    /// `members`, in order: header, VTIMEZONEs, each member's VEVENTs (`s`
+    /// is that member, null for the other pieces), END:VCALENDAR.
+    template <class F>
+    void pieces(const std::string& name, const std::vector<const series*>& members, F&& f) {
+        ics_writer head;
+        write_calendar_start(head, m_, name);
+        f(head.str(), nullptr);
+        for (const auto& z : zones_of(members))
+            f(vtimezone(z), nullptr);
+        for (const series* s : members)
+            f(vevent(s), s);
+        f("END:VCALENDAR\r\n", nullptr);
+    }
+
     std::size_t index(const series* s) const { return static_cast<std::size_t>(s - m_.all.data()); }
 
     /// A series' VEVENTs, rendered on first use (a VEVENT is never empty).
