@@ -143,26 +143,28 @@ std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revi
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink);
 
-/// The same, with the single-event feeds (the last ones) handed to
-/// `event_sink` as digests, with their index among them (0, 1...): their
-/// bytes are hashed as they would be written, not assembled (render_feed
-/// gives them on demand). They are digested on up to `threads` threads:
-/// `event_sink` is then called from those threads at once, once per feed,
-/// in no particular order. `sink` is called on the calling thread, first.
+/// The same, with every feed but /calendar.ics (the category feeds, then
+/// the single-event feeds) handed to `digest_sink` as a digest, with its
+/// index among them (0, 1...): their bytes are hashed as they would be
+/// written, not assembled (render_feed gives them on demand). They are
+/// digested on up to `threads` threads: `digest_sink` is then called from
+/// those threads at once, once per feed, in no particular order. `sink` is
+/// called on the calling thread, first, with /calendar.ics alone.
 /// `texts` may spare rendering VEVENTs again: a series with a plain text
 /// only gets its revision lines, one with a ready text is copied.
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
-                  const std::function<void(std::size_t, feed_digest)>& event_sink,
+                  const std::function<void(std::size_t, feed_digest)>& digest_sink,
                   unsigned threads, const vevent_texts& texts = {});
 
 /// The body render_feeds gives `path` ("/calendar.ics", "/calendar/{key}.ics"
 /// or "/events/{id}.ics"), rendering that feed alone; nullopt when
 /// render_feeds has no feed at `path`. /calendar.ics renders its VEVENTs on
-/// up to `threads` threads.
+/// up to `threads` threads. `texts` may spare rendering VEVENTs again, as
+/// for render_feeds (`texts.spans` is not filled).
 std::optional<std::string> render_feed(const model& m, std::string_view path,
                                        const revision_map& revisions, unix_time now,
-                                       unsigned threads = 1);
+                                       unsigned threads = 1, const vevent_texts& texts = {});
 
 /// Occurrences starting in [from, to), sorted by start then UID, exactly as a
 /// client expands the feeds. Occurrences of a cancelled event are included

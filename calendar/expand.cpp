@@ -2,6 +2,7 @@
 #include "config/parallel.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace casacal::calendar {
 
@@ -68,23 +69,24 @@ std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                             if (category.empty() || m.all[i].master.category == category)
                                 expand_series(m.all[i], from, to, found[b]);
                     });
-    std::vector<occurrence> out;
+    // Sort places (block, index) in block order, then move each occurrence once.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> order;
     std::size_t total = 0;
     for (const auto& f : found)
         total += f.size();
-    out.reserve(total);
-    for (auto& f : found)
-        std::move(f.begin(), f.end(), std::back_inserter(out));
-    // Sort keys, then move each occurrence once.
-    std::vector<std::size_t> order(out.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-        order[i] = i;
+    order.reserve(total);
+    for (std::size_t b = 0; b < found.size(); ++b)
+        for (std::size_t i = 0; i < found[b].size(); ++i)
+            order.emplace_back(static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(i));
+    const auto at = [&](const std::pair<std::uint32_t, std::uint32_t>& p) -> occurrence& {
+        return found[p.first][p.second];
+    };
     std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return earlier(out[a], out[b]); });
+                     [&](const auto& a, const auto& b) { return earlier(at(a), at(b)); });
     std::vector<occurrence> sorted;
-    sorted.reserve(out.size());
-    for (const std::size_t i : order)
-        sorted.push_back(std::move(out[i]));
+    sorted.reserve(total);
+    for (const auto& p : order)
+        sorted.push_back(std::move(at(p)));
     return sorted;
 }
 

@@ -152,7 +152,7 @@ class generated_starts {
             return last;
         }
         start();
-        int days = s_.rrule->iteration.interval * period_days(s_.rrule->iteration.freq) + 1;
+        int days = s_.rrule->interval * period_days(s_.rrule->freq) + 1;
         for (;; days *= 2) {
             const civil from = add_days(*s_.rrule->until, -days);
             for (auto c = it_->seek(from); c; c = it_->next())

@@ -41,13 +41,22 @@ config::civil civil_of_ical(const icaltimetype& t) {
     return config::civil{t.year, t.month, t.day, t.hour, t.minute, t.second};
 }
 
-} // namespace
-
-std::string rrule_text(const icalrecurrencetype& r) {
+std::string libical_text(const icalrecurrencetype& r) {
     icalrecurrencetype copy = r;
     char* raw = icalrecurrencetype_as_string_r(&copy);
-    const std::string text(raw ? raw : "");
+    std::string text(raw ? raw : "");
     std::free(raw);
+    return text;
+}
+
+} // namespace
+
+icalrecurrencetype rule::iteration() const {
+    return icalrecurrencetype_from_string(iteration_text.c_str());
+}
+
+std::string rrule_text(const icalrecurrencetype& r) {
+    const std::string text = libical_text(r);
     std::vector<std::string> parts;
     std::size_t begin = 0;
     while (begin <= text.size()) {
@@ -77,6 +86,13 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
         icalerror_clear_errno();
         return std::nullopt;
     }
+    if (r.rscale) {
+        // RFC 7529 calendars: most clients ignore them, and the rule would
+        // then mean something else in their hands.
+        std::free(r.rscale);
+        *error = prefix + "RSCALE is not supported (RFC 5545 rules use the Gregorian calendar)";
+        return std::nullopt;
+    }
     if (r.count > 0 && !icaltime_is_null_time(r.until)) {
         *error = prefix + "COUNT and UNTIL cannot both be set";
         return std::nullopt;
@@ -99,8 +115,7 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
         return std::nullopt;
     }
 
-    rule out;
-    out.iteration = r;
+    icalrecurrencetype iteration = r;
     icalrecurrencetype feed = r;
     if (!icaltime_is_null_time(r.until)) {
         const icaltimetype u = r.until;
@@ -112,7 +127,7 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
             if (written_utc) day = to_local(zone, seconds_of(written));
             // libical 3.0 mis-steps weekly rules on DATE starts, so all-day
             // series iterate on midnights and keep only the date.
-            out.iteration.until =
+            iteration.until =
                 ical_of(config::civil{day.year, day.month, day.day, 23, 59, 59}, false, false);
             feed.until = ical_of(date_of(day), true, false);
         } else {
@@ -128,13 +143,19 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
                 last = to_utc(zone, written).utc;
             const config::civil frame =
                 kind == when::kind::utc ? civil_of(last) : to_local(zone, last);
-            out.iteration.until = ical_of(frame, false, false);
+            iteration.until = ical_of(frame, false, false);
             feed.until = ical_of(civil_of(last), false, true);
         }
     }
+    rule out;
+    out.iteration_text = libical_text(iteration);
     out.feed_text = rrule_text(feed);
-    out.seekable = seekable(out.iteration);
-    if (!icaltime_is_null_time(out.iteration.until)) out.until = civil_of_ical(out.iteration.until);
+    out.freq = iteration.freq;
+    out.interval = iteration.interval;
+    out.week_start = iteration.week_start;
+    out.counted = iteration.count > 0;
+    out.seekable = seekable(iteration);
+    if (!icaltime_is_null_time(iteration.until)) out.until = civil_of_ical(iteration.until);
 
     return out;
 }
@@ -159,7 +180,7 @@ namespace {
 
 /// Midnight opening the rule's period (day, week from WKST, month, year)
 /// that holds `t`: set_start is only exact from there.
-config::civil period_start(const icalrecurrencetype& r, const config::civil& t) {
+config::civil period_start(const rule& r, const config::civil& t) {
     config::civil p = date_of(t);
     switch (r.freq) {
     case ICAL_WEEKLY_RECURRENCE: {
@@ -186,7 +207,7 @@ config::civil period_start(const icalrecurrencetype& r, const config::civil& t) 
 
 rule_iterator::rule_iterator(const rule& r, const config::civil& dtstart, bool all_day)
     : start_(all_day ? date_of(dtstart) : dtstart), rule_(r), all_day_(all_day) {
-    it_ = icalrecur_iterator_new(r.iteration, ical_of(start_, false, false));
+    it_ = icalrecur_iterator_new(r.iteration(), ical_of(start_, false, false));
 }
 
 rule_iterator::~rule_iterator() {
@@ -211,7 +232,7 @@ std::optional<config::civil> rule_iterator::next() {
 std::optional<config::civil> rule_iterator::seek(const config::civil& t) {
     if (!it_) return std::nullopt;
     if (rule_.seekable) {
-        const config::civil from = period_start(rule_.iteration, std::max(t, start_));
+        const config::civil from = period_start(rule_, std::max(t, start_));
         if (icalrecur_iterator_set_start(it_, ical_of(from, false, false)) == 0) {
             icalerror_clear_errno();
             return std::nullopt;

@@ -16,15 +16,23 @@ inline constexpr int max_occurrences = 100000;
 
 /// A validated RRULE of one series.
 struct rule {
-    /// UNTIL rewritten in the frame the series is iterated in: the DTSTART's
-    /// wall clock (floating); all-day series iterate on floating midnights.
-    icalrecurrencetype iteration;
+    /// The rule as iterated: UNTIL rewritten in the DTSTART's wall clock
+    /// (floating); all-day series iterate on floating midnights. Kept as
+    /// libical's text, which is a few dozen bytes where its parsed form
+    /// takes 2.7 kB; iteration() parses it again (a microsecond).
+    std::string iteration_text;
     std::string feed_text; ///< the RRULE value the feed writes (UNTIL in UTC for zoned starts)
+    icalrecurrencetype_frequency freq = ICAL_NO_RECURRENCE;
+    int interval = 1;
+    icalrecurrencetype_weekday week_start = ICAL_MONDAY_WEEKDAY;
+    bool counted = false; ///< has a COUNT
     /// Whether rule_iterator::seek may jump instead of stepping (see seekable()).
     bool seekable = false;
     /// UNTIL in the iteration frame, when the rule has one.
     std::optional<config::civil> until;
-    bool bounded() const { return iteration.count > 0 || !icaltime_is_null_time(iteration.until); }
+    bool bounded() const { return counted || until.has_value(); }
+    /// The parsed form of iteration_text.
+    icalrecurrencetype iteration() const;
 };
 
 /// Whether libical 3.0's icalrecur_iterator_set_start gives the same starts

@@ -344,6 +344,10 @@ std::vector<const series*> category_members(const std::vector<const series*>& ke
     return members;
 }
 
+std::string category_path(const config::category& c) {
+    return "/calendar/" + c.key + ".ics";
+}
+
 std::string category_feed_name(const model& m, const config::category& c) {
     return m.site.site.name + " — " + (c.name.empty() ? c.key : c.name);
 }
@@ -414,24 +418,32 @@ void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
                          std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) {
     sink({"/calendar.ics", parts.calendar(m.site.site.name, kept, spans)});
     for (const config::category& c : m.site.categories)
-        sink({"/calendar/" + c.key + ".ics",
-              parts.calendar(category_feed_name(m, c), category_members(kept, c))});
+        sink({category_path(c), parts.calendar(category_feed_name(m, c), category_members(kept, c))});
 }
 
 } // namespace
 
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink,
-                  const std::function<void(std::size_t, feed_digest)>& event_sink,
+                  const std::function<void(std::size_t, feed_digest)>& digest_sink,
                   unsigned threads, const vevent_texts& texts) {
     const stamps st(revisions);
     feed_parts parts(m, st, texts);
     if (threads > 1) parts.prepare(threads);
-    render_shared_feeds(m, kept_series(m, now), parts, sink, texts.spans);
+    const std::vector<const series*> kept = kept_series(m, now);
+    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept, texts.spans)});
     const event_feeds feeds(m);
-    parallel_for(feeds.events.size(), threads, [&](std::size_t i) {
-        auto [size, hash] = parts.digest(feeds.title(i), feeds.events[i].members);
-        event_sink(i, {feeds.path(i), size, std::move(hash)});
+    const std::size_t categories = m.site.categories.size();
+    parallel_for(categories + feeds.events.size(), threads, [&](std::size_t i) {
+        if (i < categories) {
+            const config::category& c = m.site.categories[i];
+            auto [size, hash] = parts.digest(category_feed_name(m, c), category_members(kept, c));
+            digest_sink(i, {category_path(c), size, std::move(hash)});
+            return;
+        }
+        const std::size_t e = i - categories;
+        auto [size, hash] = parts.digest(feeds.title(e), feeds.events[e].members);
+        digest_sink(i, {feeds.path(e), size, std::move(hash)});
     });
 }
 
@@ -455,10 +467,10 @@ std::vector<rendered_feed> render_feeds(const model& m, const revision_map& revi
 
 std::optional<std::string> render_feed(const model& m, std::string_view path,
                                        const revision_map& revisions, unix_time now,
-                                       unsigned threads) {
+                                       unsigned threads, const vevent_texts& texts) {
     const stamps st(revisions);
     if (path == "/calendar.ics") {
-        feed_parts parts(m, st);
+        feed_parts parts(m, st, texts);
         if (threads > 1) parts.prepare(threads);
         return parts.calendar(m.site.site.name, kept_series(m, now));
     }
@@ -466,7 +478,7 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
         // The first category of that key, as render_feeds' map keeps it.
         for (const config::category& c : m.site.categories) {
             if (c.key != *key) continue;
-            feed_parts parts(m, st);
+            feed_parts parts(m, st, texts);
             return parts.calendar(category_feed_name(m, c),
                                   category_members(kept_series(m, now), c));
         }
@@ -483,7 +495,7 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
             title = e.title;
             break;
         }
-        feed_parts parts(m, st);
+        feed_parts parts(m, st, texts);
         return parts.calendar(title, members);
     }
     return std::nullopt;

@@ -5,11 +5,14 @@
 
 namespace casacal::config {
 
+std::string position::text() const {
+    std::string out = path;
+    if (line > 0) out += ':' + std::to_string(line) + ':' + std::to_string(column);
+    return out;
+}
+
 std::string diagnostic::format() const {
-    std::string out = where.path;
-    if (where.line > 0) {
-        out += ':' + std::to_string(where.line) + ':' + std::to_string(where.column);
-    }
+    std::string out = where.text();
     out += level == severity::error ? ": error: " : ": warning: ";
     out += message;
     return out;

@@ -1,16 +1,52 @@
 #pragma once
 // Problems found in the site's files, each with the place it was found.
 
+#include <compare>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace casacal::config {
 
+/// A file's name as diagnostics print it. Copies share one string: a site of
+/// 10,000 events keeps some 100,000 positions, most of them in a few files.
+class source_path {
+  public:
+    source_path() = default;
+    source_path(std::string path)
+        : text_(path.empty() ? nullptr : std::make_shared<const std::string>(std::move(path))) {}
+    source_path(const char* path) : source_path(std::string(path)) {}
+
+    const std::string& str() const { return text_ ? *text_ : none(); }
+    operator const std::string&() const { return str(); }
+    bool empty() const { return !text_; }
+
+    friend bool operator==(const source_path& a, const source_path& b) {
+        return a.text_ == b.text_ || a.str() == b.str();
+    }
+    friend bool operator==(const source_path& a, const std::string& b) { return a.str() == b; }
+    friend bool operator==(const source_path& a, const char* b) { return a.str() == b; }
+    friend std::strong_ordering operator<=>(const source_path& a, const source_path& b) {
+        return a.str().compare(b.str()) <=> 0;
+    }
+
+  private:
+    static const std::string& none() {
+        static const std::string empty;
+        return empty;
+    }
+    std::shared_ptr<const std::string> text_;
+};
+
 /// A place in a source file; line and column count from 1, 0 when unknown.
 struct position {
-    std::string path;
+    source_path path;
     int line = 0;
     int column = 0;
+
+    /// "path:line:column", or "path" when the line is unknown.
+    std::string text() const;
 };
 
 enum class severity { error, warning };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <numeric>
 #include <tuple>
 
 namespace casacal::config {
@@ -239,7 +240,7 @@ event_def read_programme(const table_reader& r, const std::vector<category>& cat
 
 } // namespace
 
-void read_events_file(const toml::table& root, const std::string& path,
+void read_events_file(const toml::table& root, const source_path& path,
                       const std::vector<category>& categories, std::vector<event_def>& events,
                       diagnostics& out) {
     const table_reader file(root, path, "", out);
@@ -251,11 +252,16 @@ void read_events_file(const toml::table& root, const std::string& path,
     for (const toml::table* t : file.tables("programme", "[[programme]]")) {
         found.push_back(read_programme(table_reader(*t, path, "[[programme]]", out), categories));
     }
-    std::stable_sort(found.begin(), found.end(), [](const event_def& a, const event_def& b) {
-        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    // In file order; an event_def is large, so sort indexes and move each once.
+    std::vector<std::size_t> order(found.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::tie(found[a].where.line, found[a].where.column) <
+               std::tie(found[b].where.line, found[b].where.column);
     });
-    for (event_def& e : found)
-        events.push_back(std::move(e));
+    events.reserve(events.size() + found.size());
+    for (const std::size_t i : order)
+        events.push_back(std::move(found[i]));
 }
 
 } // namespace casacal::config

@@ -14,7 +14,7 @@ namespace casacal::config {
 /// folder, shown as `path`) to `events` in file order, reporting every
 /// problem found within the file. Categories are checked against
 /// `categories`; ids across files are checked by the caller.
-void read_events_file(const toml::table& root, const std::string& path,
+void read_events_file(const toml::table& root, const source_path& path,
                       const std::vector<category>& categories, std::vector<event_def>& events,
                       diagnostics& out);
 

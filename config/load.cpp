@@ -121,7 +121,7 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
                 f.problems = f.reused->problems;
                 return;
             }
-            const std::string shown = (s.site.events_dir / files[i]).string();
+            const source_path shown = (s.site.events_dir / files[i]).string();
             if (auto root = load_source(s.site.events_dir / files[i], shown, f.problems))
                 read_events_file(*root, shown, s.categories, f.events, f.problems);
         } catch (...) {
@@ -150,10 +150,6 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
     }
 }
 
-std::string place(const position& p) {
-    return p.path + ":" + std::to_string(p.line) + ":" + std::to_string(p.column);
-}
-
 // Events and programmes share one id space across all files: ids become
 // UIDs and URLs.
 void check_ids(const std::vector<event_def>& events, diagnostics& out) {
@@ -163,7 +159,7 @@ void check_ids(const std::vector<event_def>& events, diagnostics& out) {
         const auto [it, inserted] = first.emplace(e.id, e.id_at);
         if (!inserted) {
             out.error(e.id_at,
-                      "duplicate id '" + e.id + "' (first defined at " + place(it->second) + ")");
+                      "duplicate id '" + e.id + "' (first defined at " + it->second.text() + ")");
         }
     }
 }
@@ -171,12 +167,12 @@ void check_ids(const std::vector<event_def>& events, diagnostics& out) {
 void read_members(const file_references& refs, site& s, diagnostics& out) {
     std::error_code ec;
     if (!refs.members_given && !std::filesystem::exists(s.site.members_file, ec)) return;
-    const std::string shown = s.site.members_file.string();
+    const source_path shown = s.site.members_file.string();
     std::string error;
     const auto content = read_source(s.site.members_file, &error);
     if (!content) {
         // An unreadable members file is the fault of the line that names it.
-        out.error(refs.members_at, "cannot read members file '" + shown + "': " + error);
+        out.error(refs.members_at, "cannot read members file '" + shown.str() + "': " + error);
         return;
     }
     if (auto root = parse_source(*content, shown, out)) {

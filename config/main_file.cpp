@@ -172,7 +172,7 @@ std::filesystem::path resolve(const std::filesystem::path& base,
 }
 
 file_references read_main_file(const toml::table& root, site& s, diagnostics& out) {
-    const std::string path = s.main_file.string();
+    const source_path path = s.main_file.string();
     const table_reader r(root, path, "", out);
     r.reject_unknown({"site", "http", "storage", "smtp", "reminders", "feeds", "categories"});
     const file_references refs = read_site(r, {path, 1, 1}, s);

@@ -54,7 +54,7 @@ member read_member(const table_reader& r, const std::vector<category>& categorie
 
 } // namespace
 
-void read_members_file(const toml::table& root, const std::string& path,
+void read_members_file(const toml::table& root, const source_path& path,
                        const std::vector<category>& categories, std::vector<member>& members,
                        diagnostics& out) {
     const table_reader file(root, path, "", out);
@@ -69,8 +69,7 @@ void read_members_file(const toml::table& root, const std::string& path,
             if (!inserted) {
                 const position& p = first->second;
                 out.error(at, "duplicate member " + in_quotes(m.email) + " (first defined at " +
-                                  p.path + ":" + std::to_string(p.line) + ":" +
-                                  std::to_string(p.column) + ")");
+                                  p.text() + ")");
                 continue;
             }
         }

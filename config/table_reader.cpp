@@ -36,7 +36,7 @@ civil shift_to_utc(const civil& local, int offset_minutes) {
 
 } // namespace
 
-position position_in(const std::string& path, const toml::source_region& region) {
+position position_in(const source_path& path, const toml::source_region& region) {
     return {path, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
 }
 
@@ -66,7 +66,7 @@ std::string_view type_name(const toml::node& node) {
     return "nothing";
 }
 
-std::optional<when> read_when(const toml::node& node, std::string_view key, const std::string& path,
+std::optional<when> read_when(const toml::node& node, std::string_view key, const source_path& path,
                               diagnostics& out) {
     when w;
     w.where = position_in(path, node.source());
@@ -91,7 +91,7 @@ std::optional<when> read_when(const toml::node& node, std::string_view key, cons
     return std::nullopt;
 }
 
-table_reader::table_reader(const toml::table& table, const std::string& path, std::string context,
+table_reader::table_reader(const toml::table& table, const source_path& path, std::string context,
                            diagnostics& out)
     : table_(table), path_(path), context_(std::move(context)), out_(out) {}
 
@@ -204,7 +204,7 @@ std::optional<when> table_reader::when_of(std::string_view key) const {
 
 namespace {
 
-std::optional<duration> read_duration(const toml::node& node, const std::string& path,
+std::optional<duration> read_duration(const toml::node& node, const source_path& path,
                                       diagnostics& out) {
     const std::string text = node.value_or(std::string());
     auto d = parse_duration(text);

@@ -17,7 +17,7 @@
 namespace casacal::config {
 
 /// Where `region` starts in the file `path`.
-position position_in(const std::string& path, const toml::source_region& region);
+position position_in(const source_path& path, const toml::source_region& region);
 
 /// "a string", "an integer", "a date-time"... for messages.
 std::string_view type_name(const toml::node& node);
@@ -25,7 +25,7 @@ std::string_view type_name(const toml::node& node);
 /// Reads a TOML date or date-time as a `when`; anything else (including a
 /// time of day alone) is reported as not being one. `key` names the value
 /// in messages.
-std::optional<when> read_when(const toml::node& node, std::string_view key, const std::string& path,
+std::optional<when> read_when(const toml::node& node, std::string_view key, const source_path& path,
                               diagnostics& out);
 
 /// Reads the values of one table. Every accessor reports a value of the
@@ -36,13 +36,15 @@ class table_reader {
   public:
     /// `context` names the table in messages ("[[event]]"); empty for the
     /// root table of a file.
-    table_reader(const toml::table& table, const std::string& path, std::string context,
+    table_reader(const toml::table& table, const source_path& path, std::string context,
                  diagnostics& out);
+    /// `path` is kept by reference: it must outlive the reader.
+    table_reader(const toml::table&, source_path&&, std::string, diagnostics&) = delete;
 
     table_reader(const table_reader&) = delete;
     table_reader& operator=(const table_reader&) = delete;
 
-    const std::string& path() const { return path_; }
+    const source_path& path() const { return path_; }
     diagnostics& out() const { return out_; }
     const std::string& context() const { return context_; }
 
@@ -84,7 +86,7 @@ class table_reader {
                                             text_rule rule) const;
 
     const toml::table& table_;
-    const std::string& path_;
+    const source_path& path_;
     std::string context_;
     diagnostics& out_;
 };

@@ -73,10 +73,6 @@ site_check check_site(const std::filesystem::path& main_file, const calendar::mo
 
 namespace {
 
-bool single_event_feed(std::string_view path) {
-    return path.starts_with("/events/");
-}
-
 /// What a build takes from the previous snapshot for the series `build`
 /// copied from its model: their fingerprints, and their VEVENTs as its
 /// /calendar.ics holds them when their revision stayed.
@@ -181,6 +177,21 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
 
         const snapshot* self = snap.get(); // the producers live inside it
         std::map<std::string, std::string> hashes;
+        // A feed rendered on demand copies the VEVENTs /calendar.ics holds.
+        const auto render_later = [self](const std::string& path) {
+            std::vector<std::string_view> ready;
+            const auto all = self->feeds.find("/calendar.ics");
+            if (all != self->feeds.end() && all->second.body.ready() &&
+                self->calendar_spans.size() == self->calendar->all.size()) {
+                const std::string_view text = all->second.body.get();
+                ready.reserve(self->calendar_spans.size());
+                for (const auto& [offset, length] : self->calendar_spans)
+                    ready.push_back(text.substr(offset, length));
+            }
+            return calendar::render_feed(*self->calendar, path, self->revisions, self->loaded, 1,
+                                         {nullptr, &ready, nullptr})
+                .value_or(std::string());
+        };
         // gzip bytes are made on the first request that asks for them.
         const auto publish = [&](std::string path, feed_entity entity) {
             auto [it, added] = snap->feeds.emplace(std::move(path), std::move(entity));
@@ -189,23 +200,17 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
                 it->second.gzip_body = feed_bytes(0, [body] { return gzip_compress(body->get()); });
             }
         };
-        // Thousands of small feeds few ever fetch: keep the ETag, render on demand.
-        const auto publish_event = [&](std::string path, std::size_t size, std::string hash) {
+        // The category feeds and thousands of single-event feeds, which few
+        // clients fetch: keep the ETag, render on demand.
+        const auto publish_later = [&](std::string path, std::size_t size, std::string hash) {
             feed_entity entity;
             entity.etag = quoted_etag(hash);
             entity.gzip_etag = quoted_etag(hash, "-gz");
             hashes[path] = std::move(hash);
-            entity.body = feed_bytes(size, [self, path] {
-                return calendar::render_feed(*self->calendar, path, self->revisions, self->loaded)
-                    .value_or(std::string());
-            });
+            entity.body = feed_bytes(size, [render_later, path] { return render_later(path); });
             publish(std::move(path), std::move(entity));
         };
         const auto add = [&](calendar::rendered_feed feed) {
-            if (purpose == build_for::serving && single_event_feed(feed.path)) {
-                auto hash = calendar::sha256_hex(feed.body);
-                return publish_event(std::move(feed.path), feed.body.size(), std::move(hash));
-            }
             feed_entity entity;
             if (purpose == build_for::serving) {
                 auto hash = calendar::sha256_hex(feed.body);
@@ -217,17 +222,18 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             publish(std::move(feed.path), std::move(entity));
         };
         if (render_all) {
-            // Single-event feeds are digested on every core, then published
-            // in render_feeds' order.
-            std::vector<calendar::feed_digest> events(site.events.size()); // at most one per event
+            // The other feeds are digested on every core, then published in
+            // render_feeds' order.
+            std::vector<calendar::feed_digest> later(site.categories.size() +
+                                                     site.events.size()); // at most one per event
             calendar::render_feeds(
                 model, snap->revisions, now, add,
-                [&](std::size_t i, calendar::feed_digest d) { events[i] = std::move(d); },
+                [&](std::size_t i, calendar::feed_digest d) { later[i] = std::move(d); },
                 threads, {&texts, earlier.ready(snap->revisions), &snap->calendar_spans});
             texts = {};
-            for (calendar::feed_digest& e : events) {
-                if (e.path.empty()) break;
-                publish_event(std::move(e.path), e.size, std::move(e.sha256));
+            for (calendar::feed_digest& d : later) {
+                if (d.path.empty()) break;
+                publish_later(std::move(d.path), d.size, std::move(d.sha256));
             }
         } else if (only.empty()) {
             calendar::render_feeds(model, snap->revisions, now, add);

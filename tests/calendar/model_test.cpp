@@ -12,7 +12,7 @@ namespace {
 std::string problems_of(const build_result& r) {
     std::string out;
     for (const config::diagnostic& d : r.problems.items())
-        out += d.where.path + ":" + std::to_string(d.where.line) + ":" +
+        out += d.where.path.str() + ":" + std::to_string(d.where.line) + ":" +
                std::to_string(d.where.column) +
                (d.level == config::severity::error ? ": error: " : ": warning: ") + d.message +
                "\n";

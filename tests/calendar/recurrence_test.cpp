@@ -86,6 +86,33 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
     CHECK(!parse_rule("FREQ=YEARLY;BYMONTH=13", kind::local, paris, &error));
     CHECK(!parse_rule("FREQ=HOURLY", kind::date, paris, &error));
     CHECK(!parse_rule("BYDAY=MO", kind::local, paris, &error));
+    CHECK(!parse_rule("RSCALE=HEBREW;FREQ=YEARLY", kind::local, paris, &error));
+    CHECK(error == "invalid rrule 'RSCALE=HEBREW;FREQ=YEARLY': RSCALE is not supported (RFC 5545 "
+                   "rules use the Gregorian calendar)");
+}
+
+TEST_CASE("a rule keeps its iteration form as text that parses back to it", "[calendar]") {
+    std::string error;
+    zone_ptr paris = find_zone("Europe/Paris");
+    // Without UNTIL, which the iteration form rewrites, every part survives.
+    for (const char* text :
+         {"FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=TU,TH", "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU;COUNT=9",
+          "FREQ=MONTHLY;BYMONTHDAY=1,15,-1;BYHOUR=9,14;BYMINUTE=30", "FREQ=DAILY;BYSETPOS=1,-1"}) {
+        INFO(text);
+        const auto r = parse_rule(text, kind::local, paris, &error);
+        REQUIRE(r);
+        const icalrecurrencetype it = r->iteration();
+        CHECK(rrule_text(it) == rrule_text(icalrecurrencetype_from_string(text)));
+        CHECK(it.freq == r->freq);
+        CHECK(it.interval == r->interval);
+        CHECK(it.week_start == r->week_start);
+        CHECK((it.count > 0) == r->counted);
+        CHECK(!r->until);
+    }
+    const auto r = parse_rule("FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20271231", kind::local, paris, &error);
+    REQUIRE(r);
+    CHECK(rrule_text(r->iteration()) == "FREQ=MONTHLY;UNTIL=20271231T235959;BYDAY=-1FR");
+    CHECK(r->until == config::civil{2027, 12, 31, 23, 59, 59});
 }
 
 TEST_CASE("a runaway rule stops at the bound", "[calendar]") {

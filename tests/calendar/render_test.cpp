@@ -261,14 +261,15 @@ TEST_CASE("an occurrence calendar holds that occurrence alone", "[calendar]") {
     icalcomponent_free(c);
 }
 
-TEST_CASE("single-event feeds are digested to the hash and size of their bytes", "[calendar]") {
+TEST_CASE("category and single-event feeds are digested to the hash and size of their bytes",
+          "[calendar]") {
     const auto m = built(full_site());
     const revision_map revisions = {};
     std::map<std::string, std::string> bodies;
     for (auto& f : render_feeds(*m, revisions, now_2026_11_24))
         bodies[f.path] = std::move(f.body);
     for (const unsigned threads : {1u, 2u}) {
-        std::vector<feed_digest> digests(m->site.events.size());
+        std::vector<feed_digest> digests(m->site.categories.size() + m->site.events.size());
         std::vector<std::string> shared;
         render_feeds(
             *m, revisions, now_2026_11_24, [&](rendered_feed f) { shared.push_back(f.path); },
@@ -284,7 +285,9 @@ TEST_CASE("single-event feeds are digested to the hash and size of their bytes",
             CHECK(d.sha256 == sha256_hex(bodies[d.path]));
             CHECK(render_feed(*m, d.path, revisions, now_2026_11_24) == bodies[d.path]);
         }
+        CHECK(shared.size() == 1);
         CHECK(seen + shared.size() == bodies.size());
+        CHECK(digests.front().path.starts_with("/calendar/"));
     }
 }
 
@@ -304,20 +307,32 @@ TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afres
     for (auto& f : render_feeds(*m, revisions, now_2026_11_24))
         fresh[f.path] = std::move(f.body);
     std::size_t shared = 0;
-    std::vector<feed_digest> digests(m->site.events.size());
+    std::string whole;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    std::vector<feed_digest> digests(m->site.categories.size() + m->site.events.size());
     render_feeds(
         *m, revisions, now_2026_11_24,
         [&](rendered_feed f) {
             ++shared;
             INFO(f.path);
             CHECK(f.body == fresh[f.path]);
+            whole = std::move(f.body);
         },
-        [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, 2, {&texts});
-    CHECK(shared == 1 + m->site.categories.size());
+        [&](std::size_t i, feed_digest d) { digests[i] = std::move(d); }, 2,
+        {&texts, nullptr, &spans});
+    CHECK(shared == 1);
+    // The other feeds, rendered later from the VEVENTs /calendar.ics holds,
+    // as the daemon does on their first request.
+    REQUIRE(spans.size() == m->all.size());
+    std::vector<std::string_view> ready;
+    for (const auto& [offset, length] : spans)
+        ready.push_back(std::string_view(whole).substr(offset, length));
     for (const feed_digest& d : digests) { // Catch2 checks on this thread only
         INFO(d.path);
         REQUIRE(fresh.count(d.path));
         CHECK(d.sha256 == sha256_hex(fresh[d.path]));
+        CHECK(render_feed(*m, d.path, revisions, now_2026_11_24, 1, {nullptr, &ready, nullptr}) ==
+              fresh[d.path]);
     }
     CHECK(fresh["/calendar.ics"].find("SEQUENCE:") != std::string::npos);
 }
