@@ -95,12 +95,12 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
             if (d.level == config::severity::error) err << d.format() << '\n';
         return exit_invalid;
     }
-    auto it = outcome.built->feeds.find(path);
-    if (it == outcome.built->feeds.end()) {
+    const feed_entity* feed = outcome.built->feeds.find(path);
+    if (!feed) {
         err << "casacal: unknown category \"" << o.category.value_or("") << "\"\n";
         return exit_invalid;
     }
-    const std::string& body = it->second.body.get();
+    const std::string& body = feed->body.get();
     if (!o.output || *o.output == "-") {
         out.write(body.data(), static_cast<std::streamsize>(body.size()));
         out.flush();

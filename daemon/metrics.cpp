@@ -31,9 +31,10 @@ std::string metrics::render(const snapshot* current) const {
     out += "# HELP casacal_feed_bytes Size of each feed in bytes, uncompressed.\n"
            "# TYPE casacal_feed_bytes gauge\n";
     if (current) {
-        for (const auto& [path, feed] : current->feeds)
+        current->feeds.each([&](const std::string& path, std::size_t size) {
             out += "casacal_feed_bytes{path=\"" + prometheus_label(path) + "\"} " +
-                   std::to_string(feed.body.size()) + "\n";
+                   std::to_string(size) + "\n";
+        });
     }
     out +=
         "# HELP casacal_config_reloads_total Configuration reloads attempted.\n"

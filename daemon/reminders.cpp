@@ -80,7 +80,10 @@ struct reminders::impl {
             auto recipients = notify::recipients_of(site, subscribers->confirmed(),
                                                     subscribers->unsubscribed());
             const auto started = std::chrono::steady_clock::now();
-            auto s = dispatcher->update({current->calendar, current->revisions}, recipients);
+            auto s = dispatcher->update(
+                {current->calendar,
+                 std::shared_ptr<const calendar::revision_map>(current, &current->revisions)},
+                recipients);
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::steady_clock::now() - started)
                                 .count();

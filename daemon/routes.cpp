@@ -145,9 +145,9 @@ bool is_get_or_head(const request& req) {
 }
 
 response serve_feed(const request& req, std::string_view path, const route_context& ctx) {
-    auto it = ctx.current->feeds.find(path);
-    if (it == ctx.current->feeds.end()) return text(404, "not found", ctx.now);
-    const feed_entity& feed = it->second;
+    const feed_entity* found = ctx.current->feeds.find(path);
+    if (!found) return text(404, "not found", ctx.now);
+    const feed_entity& feed = *found;
     const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
     const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
 

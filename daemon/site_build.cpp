@@ -101,9 +101,9 @@ class previous_texts {
     /// The previous VEVENTs of the series whose revision is unchanged.
     const std::vector<std::string_view>* ready(const calendar::revision_map& revisions) {
         if (!previous_) return nullptr;
-        const auto body = previous_->feeds.find("/calendar.ics");
-        if (body == previous_->feeds.end() || !body->second.body.ready()) return nullptr;
-        const std::string& text = body->second.body.get();
+        const feed_entity* body = previous_->feeds.find("/calendar.ics");
+        if (!body || !body->body.ready()) return nullptr;
+        const std::string& text = body->body.get();
         ready_.assign(m_.all.size(), std::string_view());
         for (std::size_t i = 0; i < m_.all.size(); ++i) {
             if (index_[i] == none) continue;
@@ -175,15 +175,15 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         for (const auto& d : out.problems.sorted())
             if (d.level == config::severity::warning) snap->warnings.push_back(d.format());
 
-        const snapshot* self = snap.get(); // the producers live inside it
         std::map<std::string, std::string> hashes;
         // A feed rendered on demand copies the VEVENTs /calendar.ics holds.
-        const auto render_later = [self](const std::string& path) {
+        const snapshot* self = snap.get();
+        snap->feeds.set_renderer([self](const std::string& path) {
             std::vector<std::string_view> ready;
-            const auto all = self->feeds.find("/calendar.ics");
-            if (all != self->feeds.end() && all->second.body.ready() &&
+            const feed_entity* all = self->feeds.find("/calendar.ics");
+            if (all && all->body.ready() &&
                 self->calendar_spans.size() == self->calendar->all.size()) {
-                const std::string_view text = all->second.body.get();
+                const std::string_view text = all->body.get();
                 ready.reserve(self->calendar_spans.size());
                 for (const auto& [offset, length] : self->calendar_spans)
                     ready.push_back(text.substr(offset, length));
@@ -191,39 +191,21 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             return calendar::render_feed(*self->calendar, path, self->revisions, self->loaded, 1,
                                          {nullptr, &ready, nullptr})
                 .value_or(std::string());
-        };
-        // gzip bytes are made on the first request that asks for them.
-        const auto publish = [&](std::string path, feed_entity entity) {
-            auto [it, added] = snap->feeds.emplace(std::move(path), std::move(entity));
-            if (added && purpose == build_for::serving) {
-                const feed_bytes* body = &it->second.body;
-                it->second.gzip_body = feed_bytes(0, [body] { return gzip_compress(body->get()); });
-            }
-        };
-        // The category feeds and thousands of single-event feeds, which few
-        // clients fetch: keep the ETag, render on demand.
-        const auto publish_later = [&](std::string path, std::size_t size, std::string hash) {
-            feed_entity entity;
-            entity.etag = quoted_etag(hash);
-            entity.gzip_etag = quoted_etag(hash, "-gz");
-            hashes[path] = std::move(hash);
-            entity.body = feed_bytes(size, [render_later, path] { return render_later(path); });
-            publish(std::move(path), std::move(entity));
-        };
+        });
         const auto add = [&](calendar::rendered_feed feed) {
             feed_entity entity;
+            entity.body = feed_bytes(std::move(feed.body));
             if (purpose == build_for::serving) {
-                auto hash = calendar::sha256_hex(feed.body);
+                auto hash = calendar::sha256_hex(entity.body.get());
                 entity.etag = quoted_etag(hash);
                 entity.gzip_etag = quoted_etag(hash, "-gz");
                 hashes[feed.path] = std::move(hash);
             }
-            entity.body = feed_bytes(std::move(feed.body));
-            publish(std::move(feed.path), std::move(entity));
+            snap->feeds.add(std::move(feed.path), std::move(entity));
         };
         if (render_all) {
-            // The other feeds are digested on every core, then published in
-            // render_feeds' order.
+            // The category and single-event feeds, which few clients fetch,
+            // are digested on every core and rendered on demand.
             std::vector<calendar::feed_digest> later(site.categories.size() +
                                                      site.events.size()); // at most one per event
             calendar::render_feeds(
@@ -231,18 +213,16 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
                 [&](std::size_t i, calendar::feed_digest d) { later[i] = std::move(d); },
                 threads, {&texts, earlier.ready(snap->revisions), &snap->calendar_spans});
             texts = {};
-            for (calendar::feed_digest& d : later) {
-                if (d.path.empty()) break;
-                publish_later(std::move(d.path), d.size, std::move(d.sha256));
-            }
+            for (const calendar::feed_digest& d : later)
+                if (!d.path.empty()) hashes[d.path] = d.sha256;
+            snap->feeds.add_later(std::move(later), true);
         } else if (only.empty()) {
             calendar::render_feeds(model, snap->revisions, now, add);
         } else if (auto body = calendar::render_feed(model, only, snap->revisions, now, threads)) {
             add({std::string(only), std::move(*body)});
         }
         for (const auto& [path, modified] : store::feed_states(*db).apply(hashes, now))
-            if (auto it = snap->feeds.find(path); it != snap->feeds.end())
-                it->second.last_modified = modified;
+            snap->feeds.set_last_modified(path, modified);
         out.built = std::move(snap);
     } catch (const std::exception& e) {
         // A broken connection is not reused: the next build reopens it.

@@ -4,11 +4,13 @@
 
 #include "calendar/calendar.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace casacal::daemon {
@@ -68,15 +70,63 @@ struct feed_entity {
     std::int64_t last_modified = 0;
 };
 
+/// The feed routes of a snapshot, by path. Feeds given with their bytes
+/// are kept as entities; those rendered on demand (category and
+/// single-event feeds, thousands of them, which few clients fetch) as their
+/// size, digest and a shared renderer, and become entities on their first
+/// lookup. Lookups run on the io thread, but for /calendar.ics, which the
+/// next build also reads (see feed_entity).
+class feed_table {
+  public:
+    /// Renders the bytes of the feed at a path (given to add_later).
+    using renderer = std::function<std::string(const std::string& path)>;
+
+    /// A feed with its bytes; with a gzip_etag, its gzip bytes are made on
+    /// the first request that asks for them.
+    void add(std::string path, feed_entity entity);
+    /// Feeds known by their digests (those with an empty path are skipped),
+    /// rendered by the renderer on first use; `gzip` offers a gzip variant.
+    /// Call once.
+    void add_later(std::vector<calendar::feed_digest> digests, bool gzip);
+    void set_renderer(renderer render) { render_ = std::move(render); }
+    void set_last_modified(std::string_view path, std::int64_t when);
+
+    /// The feed at `path`, or null.
+    const feed_entity* find(std::string_view path) const;
+    /// The feed at `path`; throws std::out_of_range when there is none.
+    const feed_entity& at(std::string_view path) const;
+    std::size_t count(std::string_view path) const { return find(path) ? 1 : 0; }
+    std::size_t size() const { return given_.size() + later_.size(); }
+    bool empty() const { return size() == 0; }
+    /// Calls `f(path, body size)` for every feed, in path order within each kind.
+    void each(const std::function<void(const std::string&, std::size_t)>& f) const;
+
+  private:
+    struct later {
+        std::string path;
+        std::size_t size = 0;
+        std::array<char, 32> tag{}; ///< the ETag's hex digits
+        bool gzip = false;
+        std::int64_t last_modified = 0;
+        mutable std::unique_ptr<feed_entity> made; ///< on first lookup
+    };
+    const later* find_later(std::string_view path) const;
+
+    std::map<std::string, feed_entity, std::less<>> given_;
+    std::vector<later> later_; ///< sorted by path
+    renderer render_;
+};
+
 /// A built site. Never modified once published (but for the byte caches of
-/// `feeds`, see feed_entity): share it as `std::shared_ptr<const snapshot>`;
-/// any thread may read it, but only the io thread its `feeds`.
+/// `feeds`, see feed_entity and feed_table): share it as
+/// `std::shared_ptr<const snapshot>`; any thread may read it, but only the
+/// io thread its `feeds`.
 struct snapshot {
     std::uint64_t generation = 0;
     std::int64_t loaded = 0; ///< when the build finished, Unix seconds
     std::shared_ptr<const calendar::model> calendar;
     calendar::revision_map revisions; ///< SEQUENCE/DTSTAMP per UID (email attachments)
-    std::map<std::string, feed_entity, std::less<>> feeds; ///< by route path
+    feed_table feeds;
     std::vector<std::string> categories;                   ///< category keys, sorted
     std::vector<std::string> warnings;                     ///< formatted diagnostics
     std::size_t event_count = 0;                           ///< events and programmes

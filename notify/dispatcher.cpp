@@ -157,7 +157,7 @@ const std::vector<calendar::occurrence>& dispatcher::subject_of(const store::out
 void dispatcher::send_one(const store::outbox_row& row, const std::string& token) {
     std::vector<calendar::occurrence> none;
     const auto& about = row.kind == store::message_kind::cancellation ? none : subject_of(row);
-    auto msg = compose(*view_.model, view_.revisions, row, about, settings_.from,
+    auto msg = compose(*view_.model, *view_.revisions, row, about, settings_.from,
                        settings_.base_url + "/unsubscribe/" + token);
     ++handed_;
     auto started = std::chrono::steady_clock::now();

@@ -44,10 +44,11 @@ struct dispatch_status {
     double last_latency_seconds = 0;
 };
 
-/// The current calendar, as the dispatcher needs it.
+/// The current calendar, as the dispatcher needs it (shared with the
+/// snapshot it comes from, not copied).
 struct calendar_view {
     std::shared_ptr<const calendar::model> model;
-    calendar::revision_map revisions;
+    std::shared_ptr<const calendar::revision_map> revisions;
 };
 
 class dispatcher {

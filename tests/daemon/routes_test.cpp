@@ -36,22 +36,20 @@ std::shared_ptr<const snapshot> fake_snapshot() {
     s->loaded = k_now - 60;
     s->categories = {"apero"};
     static constexpr std::string_view text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n";
-    const auto feed = [&] {
-        feed_entity f;
-        f.body = feed_bytes(std::string(text));
-        f.gzip_body = feed_bytes(gzip_compress(text));
-        f.etag = etag_of(text);
-        f.gzip_etag = etag_of(text, "-gz");
-        f.last_modified = k_now - 3600;
-        return f;
-    };
-    s->feeds.emplace("/calendar.ics", feed());
-    s->feeds.emplace("/calendar/apero.ics", feed());
-    // A single-event feed as serving builds keep it: rendered on first request.
-    feed_entity lazy = feed();
-    lazy.body = feed_bytes(text.size(), [] { return std::string(text); });
-    lazy.gzip_body = feed_bytes(0, [] { return gzip_compress(text); });
-    s->feeds.emplace("/events/casapero.ics", std::move(lazy));
+    feed_entity f;
+    f.body = feed_bytes(std::string(text));
+    f.etag = etag_of(text);
+    f.gzip_etag = etag_of(text, "-gz");
+    s->feeds.add("/calendar.ics", std::move(f));
+    // The category and single-event feeds as serving builds keep them:
+    // rendered on first request.
+    const std::string sha = casacal::calendar::sha256_hex(text);
+    s->feeds.add_later({{"/events/casapero.ics", text.size(), sha},
+                        {"/calendar/apero.ics", text.size(), sha}},
+                       true);
+    s->feeds.set_renderer([](const std::string&) { return std::string(text); });
+    for (const char* path : {"/calendar.ics", "/calendar/apero.ics", "/events/casapero.ics"})
+        s->feeds.set_last_modified(path, k_now - 3600);
     return s;
 }
 

@@ -147,8 +147,11 @@ start         = 2027-01-06T14:00:00
 
     const auto same_feeds = [](const snapshot& a, const snapshot& b) {
         REQUIRE(a.feeds.size() == b.feeds.size());
-        for (const auto& [path, feed] : a.feeds) {
+        std::vector<std::string> paths;
+        a.feeds.each([&](const std::string& path, std::size_t) { paths.push_back(path); });
+        for (const std::string& path : paths) {
             INFO(path);
+            const feed_entity& feed = a.feeds.at(path);
             REQUIRE(b.feeds.count(path));
             CHECK(b.feeds.at(path).body.get() == feed.body.get());
             CHECK(b.feeds.at(path).etag == feed.etag);
