@@ -294,6 +294,8 @@ def bench_reload_and_memory(args, root, want_reload, want_memory):
     rows = []
     try:
         fetch(server.base + "/calendar.ics", timeout=30)
+        time.sleep(1)
+        rss_started, _ = server.rss()
         if want_reload:
             load = subprocess.Popen(["wrk", "-t1", "-c10", f"-d{args.reload_rounds * 6 + 20}s", "--latency",
                                      server.base + "/calendar.ics"], stdout=subprocess.PIPE, text=True)
@@ -332,15 +334,18 @@ def bench_reload_and_memory(args, root, want_reload, want_memory):
                 "raw": {"sighup_s": hup, "edit_s": edit, "wrk": w, "startup_s": startup},
             })
         if want_memory:
+            time.sleep(1)
             rss, hwm = server.rss()
+            after = "the reloads above" if want_reload else "a second more"
             rows.append({
                 "name": f"resident memory of serve, {args.large:,} events",
-                "casacal": f"VmRSS {rss:.1f} MiB (peak VmHWM {hwm:.1f} MiB)",
+                "casacal": f"VmRSS {rss_started:.1f} MiB after start-up and a fetch of /calendar.ics; "
+                           f"{rss:.1f} MiB after {after} (peak VmHWM {hwm:.1f} MiB)",
                 "baseline": f"start-up to first generation: {startup:.2f} s",
                 "ratio": "",
-                "target": "VmRSS < 64 MiB",
-                "met": rss < 64,
-                "raw": {"vmrss_mib": rss, "vmhwm_mib": hwm},
+                "target": "VmRSS < 64 MiB, both times",
+                "met": rss_started < 64 and rss < 64,
+                "raw": {"vmrss_started_mib": rss_started, "vmrss_mib": rss, "vmhwm_mib": hwm},
             })
     finally:
         code = server.stop()

@@ -1,6 +1,6 @@
 #include "daemon/rebuilder.hpp"
+#include "daemon/memory.hpp"
 
-#include <malloc.h>
 
 #include <boost/asio/post.hpp>
 
@@ -60,7 +60,7 @@ void rebuilder::finish(build_outcome outcome) {
     // The build's scratch memory (parse trees, renders) and, once swapped
     // out, the previous snapshot were freed into the worker's malloc arena,
     // which keeps them; hand them back to the system off the io thread.
-    asio::post(worker_, [] { malloc_trim(0); });
+    asio::post(worker_, [] { release_free_memory(); });
 }
 
 } // namespace casacal::daemon

@@ -1,4 +1,5 @@
 #include "daemon/service.hpp"
+#include "daemon/memory.hpp"
 
 #include "calendar/zone.hpp"
 
@@ -16,7 +17,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include <csignal>
@@ -108,7 +108,7 @@ struct service::impl {
         }
         current = outcome.built;
         outcome = {};
-        malloc_trim(0); // the build's scratch memory, before serving starts
+        release_free_memory(); // the build's scratch memory, before serving starts
         health.last_reload = now;
         if (calendar::site_of(*current->calendar).smtp.url.empty()) health.smtp = "pickup";
     }
@@ -212,6 +212,7 @@ struct service::impl {
 
     int run() {
         raise_file_limit();
+        tune_memory_for_daemon();
         first_build();
         hooks.handle = [this](const request& req) { return handle(req); };
         hooks.rejected = [this](unsigned status, const std::string& reason) {

@@ -1,0 +1,58 @@
+#include "daemon/memory.hpp"
+
+#ifdef CASACAL_JEMALLOC
+#include <jemalloc/jemalloc.h>
+
+#include <string>
+#include <sys/types.h>
+#else
+#include <malloc.h>
+#endif
+
+namespace casacal::daemon {
+
+#ifdef CASACAL_JEMALLOC
+
+// jemalloc keeps the objects of a snapshot together instead of scattering
+// them between the build's scratch allocations, so that what a build and
+// the snapshot it replaces free is whole pages it can give back (glibc's
+// malloc_trim finds few: see docs/performance.md).
+void release_free_memory() noexcept {
+    // "arena.<MALLCTL_ARENAS_ALL>.purge": every arena's unused dirty pages.
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+}
+
+static_assert(MALLCTL_ARENAS_ALL == 4096);
+
+void tune_memory_for_daemon() noexcept {
+    // Dirty pages are returned after about 500 ms, with MADV_DONTNEED at
+    // once (muzzy pages, merely MADV_FREE'd, would still count as resident).
+    ssize_t dirty_ms = 500, muzzy_ms = 0;
+    mallctl("arenas.dirty_decay_ms", nullptr, nullptr, &dirty_ms, sizeof dirty_ms);
+    mallctl("arenas.muzzy_decay_ms", nullptr, nullptr, &muzzy_ms, sizeof muzzy_ms);
+    unsigned arenas = 0;
+    std::size_t size = sizeof arenas;
+    if (mallctl("arenas.narenas", &arenas, &size, nullptr, 0) == 0) {
+        for (unsigned i = 0; i < arenas; ++i) {
+            const std::string arena = "arena." + std::to_string(i);
+            // Arenas not created yet refuse (EFAULT) and take the defaults above.
+            mallctl((arena + ".dirty_decay_ms").c_str(), nullptr, nullptr, &dirty_ms, sizeof dirty_ms);
+            mallctl((arena + ".muzzy_decay_ms").c_str(), nullptr, nullptr, &muzzy_ms, sizeof muzzy_ms);
+        }
+    }
+    // Decay otherwise only advances when the program allocates.
+    bool background = true;
+    mallctl("background_thread", nullptr, nullptr, &background, sizeof background);
+}
+
+#else
+
+void tune_memory_for_daemon() noexcept {}
+
+void release_free_memory() noexcept {
+    malloc_trim(0);
+}
+
+#endif
+
+} // namespace casacal::daemon
