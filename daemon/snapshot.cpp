@@ -30,23 +30,28 @@ void feed_table::add_later(std::vector<calendar::feed_digest> digests, bool gzip
               [](const later& a, const later& b) { return a.path < b.path; });
 }
 
+namespace {
+
+/// The entry of sorted `table` at `path`, or null.
+template <class Table> auto* entry_at(Table& table, std::string_view path) {
+    const auto it = std::lower_bound(table.begin(), table.end(), path,
+                                     [](const auto& l, std::string_view p) { return l.path < p; });
+    return it != table.end() && it->path == path ? &*it : nullptr;
+}
+
+} // namespace
+
 void feed_table::set_last_modified(std::string_view path, std::int64_t when) {
     if (auto it = given_.find(path); it != given_.end()) {
         it->second.last_modified = when;
-    } else if (const later* l = find_later(path)) {
-        const_cast<later*>(l)->last_modified = when;
+    } else if (later* l = entry_at(later_, path)) {
+        l->last_modified = when;
     }
-}
-
-const feed_table::later* feed_table::find_later(std::string_view path) const {
-    const auto it = std::lower_bound(later_.begin(), later_.end(), path,
-                                     [](const later& l, std::string_view p) { return l.path < p; });
-    return it != later_.end() && it->path == path ? &*it : nullptr;
 }
 
 const feed_entity* feed_table::find(std::string_view path) const {
     if (auto it = given_.find(path); it != given_.end()) return &it->second;
-    const later* l = find_later(path);
+    const later* l = entry_at(later_, path);
     if (!l) return nullptr;
     if (!l->made) {
         auto e = std::make_unique<feed_entity>();

@@ -53,15 +53,16 @@ class feed_bytes {
 /// One feed route, ready for HTTP: identity and gzip bytes with their
 /// strong ETags, and the time its bytes last changed.
 ///
-/// What stays in memory: the bytes of /calendar.ics and of the category
-/// feeds are kept from the build; a single-event feed (/events/{id}.ics)
-/// keeps only its size and ETag, and is rendered again from the snapshot's
-/// model and revisions on its first request (the same bytes, which the ETag
-/// and Last-Modified were computed over at build time). gzip bytes are
-/// compressed on the first request that asks for gzip. Both are then kept
-/// with the snapshot. Filling these caches needs no lock because, once a
-/// snapshot is published, the io thread is the only thread that reads its
-/// `feeds` (HTTP handlers, metrics); a build reads only its own snapshot.
+/// What stays in memory: the bytes of /calendar.ics are kept from the
+/// build; a category or single-event feed keeps only its size and ETag (see
+/// feed_table), and is rendered from the snapshot's model and revisions on
+/// its first request (the same bytes, which the ETag and Last-Modified were
+/// computed over at build time). gzip bytes are compressed on the first
+/// request that asks for gzip. Both are then kept with the snapshot.
+/// Filling these caches needs no lock because, once a snapshot is
+/// published, the io thread is the only thread that reads its `feeds`
+/// (HTTP handlers, metrics); a build reads its own snapshot, and of the
+/// previous one only /calendar.ics, whose bytes were given at build time.
 struct feed_entity {
     feed_bytes body;
     feed_bytes gzip_body;  ///< never produced when gzip_etag is empty (export builds)
@@ -110,7 +111,6 @@ class feed_table {
         std::int64_t last_modified = 0;
         mutable std::unique_ptr<feed_entity> made; ///< on first lookup
     };
-    const later* find_later(std::string_view path) const;
 
     std::map<std::string, feed_entity, std::less<>> given_;
     std::vector<later> later_; ///< sorted by path
