@@ -61,6 +61,27 @@ TEST_CASE("a build publishes every feed with ETags and Last-Modified", "[daemon]
     }
 }
 
+TEST_CASE("category feeds are rendered on first use, from /calendar.ics, with the bytes their "
+          "ETag is over",
+          "[daemon]") {
+    testing::test_site site;
+    std::optional<casacal::store::database> db;
+    build_outcome a = build_site(site.main_file(), db, k_now, 1);
+    REQUIRE(a.ok());
+    for (const char* path : {"/calendar/apero.ics", "/calendar/atelier.ics"}) {
+        INFO(path);
+        const feed_entity& feed = a.built->feeds.at(path);
+        CHECK_FALSE(feed.body.ready());
+        const std::string& body = feed.body.get();
+        CHECK(body.size() == feed.body.size());
+        CHECK(feed.etag == etag_of(body));
+        CHECK(feed.last_modified == k_now);
+        build_outcome alone = build_site(site.main_file(), db, k_now, 2, build_for::export_only, path);
+        REQUIRE(alone.ok());
+        CHECK(alone.built->feeds.at(path).body.get() == body);
+    }
+}
+
 TEST_CASE("single-event feeds are rendered on first use with the bytes their ETag is over",
           "[daemon]") {
     testing::test_site site;
