@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace casacal::calendar {
@@ -22,9 +24,31 @@ const char* status_name(config::status s) {
 
 /// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
 /// surrogates, nothing above U+10FFFF).
+/// Eight bytes of `text` from `i`, in one word.
+std::uint64_t word_at(std::string_view text, std::size_t i) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, sizeof w);
+    return w;
+}
+
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+/// Whether some byte of `w` is below 0x20, a quote or a backslash (bytes
+/// of 0x80 and above, UTF-8, never count).
+bool needs_escape(std::uint64_t w) {
+    const auto zero_in = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((w - ones * 0x20) & ~w & highs) | zero_in(w ^ (ones * '"')) |
+            zero_in(w ^ (ones * '\\'))) != 0;
+}
+
 bool valid_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
+        // ASCII, the bulk of any text here, a word at a time.
+        while (i + 8 <= text.size() && (word_at(text, i) & highs) == 0)
+            i += 8;
+        if (i == text.size()) break;
         const auto b = static_cast<unsigned char>(text[i]);
         if (b < 0x80) {
             ++i;
@@ -61,6 +85,10 @@ void append_string(std::string& out, std::string_view text) {
     out += '"';
     std::size_t run = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
+        // Words without a byte to escape are copied as they are.
+        while (i + 8 <= text.size() && !needs_escape(word_at(text, i)))
+            i += 8;
+        if (i == text.size()) break;
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         out.append(text.data() + run, i - run);

@@ -2,6 +2,7 @@
 #include "fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace casacal;
 using namespace casacal::calendar;
@@ -128,6 +129,29 @@ TEST_CASE("agenda_json escapes text as JSON requires", "[calendar]") {
           R"("end":"1970-01-01T00:00:00+00:00","all_day":false,"location":"",)"
           R"("status":"confirmed","recurrence_id":null,"url":"https://x/e"}]})");
     o.title = "\xC3("; // not UTF-8: refused as nlohmann::json refuses it
+    CHECK_THROWS(agenda_json({o}));
+}
+
+TEST_CASE("agenda_json escapes long texts as nlohmann::json does, at any offset", "[calendar]") {
+    // Texts longer than a word, with each kind of byte to escape (and UTF-8)
+    // at every position around the word boundaries.
+    const std::string plain = "Atelier compta : apportez vos questions, à 18h30 !";
+    for (const std::string special : {"\"", "\\", "\n", "\x01", "\x1f", "é", "\x7f"}) {
+        for (std::size_t at = 0; at <= 20; ++at) {
+            occurrence o;
+            o.uid = "u@x";
+            o.title = plain.substr(0, at) + special + plain.substr(at);
+            o.location = std::string(at, 'x') + special;
+            INFO(o.title);
+            const auto doc = nlohmann::json::parse(agenda_json({o}));
+            CHECK(doc["occurrences"][0]["title"] == o.title);
+            CHECK(doc["occurrences"][0]["location"] == o.location);
+            const std::string text = agenda_json({o});
+            CHECK(text.find(nlohmann::json(o.title).dump()) != std::string::npos);
+        }
+    }
+    occurrence o;
+    o.title = plain + "\xC3"; // not UTF-8 after a run of ASCII words
     CHECK_THROWS(agenda_json({o}));
 }
 
