@@ -22,8 +22,6 @@ const char* status_name(config::status s) {
     return "confirmed";
 }
 
-/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-/// surrogates, nothing above U+10FFFF).
 /// Eight bytes of `text` from `i`, in one word.
 std::uint64_t word_at(std::string_view text, std::size_t i) {
     std::uint64_t w;
@@ -42,6 +40,8 @@ bool needs_escape(std::uint64_t w) {
             zero_in(w ^ (ones * '\\'))) != 0;
 }
 
+/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF).
 bool valid_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
