@@ -413,14 +413,6 @@ struct event_feeds {
     static inline const std::string no_title;
 };
 
-void render_shared_feeds(const model& m, const std::vector<const series*>& kept,
-                         feed_parts& parts, const std::function<void(rendered_feed)>& sink,
-                         std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) {
-    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept, spans)});
-    for (const config::category& c : m.site.categories)
-        sink({category_path(c), parts.calendar(category_feed_name(m, c), category_members(kept, c))});
-}
-
 } // namespace
 
 void render_feeds(const model& m, const revision_map& revisions, unix_time now,
@@ -451,7 +443,10 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
                   const std::function<void(rendered_feed)>& sink) {
     const stamps st(revisions);
     feed_parts parts(m, st);
-    render_shared_feeds(m, kept_series(m, now), parts, sink);
+    const std::vector<const series*> kept = kept_series(m, now);
+    sink({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
+    for (const config::category& c : m.site.categories)
+        sink({category_path(c), parts.calendar(category_feed_name(m, c), category_members(kept, c))});
     const event_feeds feeds(m);
     for (std::size_t i = 0; i < feeds.events.size(); ++i)
         sink({feeds.path(i), parts.calendar(feeds.title(i), feeds.events[i].members)});
