@@ -58,8 +58,8 @@ void rebuilder::finish(build_outcome outcome) {
         return;
     }
     // The build's scratch memory (parse trees, renders) and, once swapped
-    // out, the previous snapshot were freed into the worker's malloc arena,
-    // which keeps them; hand them back to the system off the io thread.
+    // out, the previous snapshot were freed to the allocator, which keeps
+    // the pages; hand them back to the system off the io thread.
     asio::post(worker_, [] { release_free_memory(); });
 }
 
