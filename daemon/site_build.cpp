@@ -148,15 +148,16 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
 
         auto snap = std::make_shared<snapshot>();
         const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-        // Serving renders every VEVENT: the texts hashed for the revisions
-        // are reused for it.
+        // Serving renders every VEVENT, export those of one feed: the texts
+        // hashed for the revisions are reused for it.
         const bool render_all = only.empty() && purpose == build_for::serving;
+        const bool reuse_texts = render_all || !only.empty();
         // A series copied from the previous model has the fingerprint it had
         // then, and, if its revision stayed, the VEVENTs the previous
         // /calendar.ics holds.
         previous_texts earlier(model, render_all ? previous : nullptr);
         std::vector<std::string> texts;
-        auto fingerprints = calendar::fingerprints(model, threads, render_all ? &texts : nullptr,
+        auto fingerprints = calendar::fingerprints(model, threads, reuse_texts ? &texts : nullptr,
                                                    earlier.known());
         snap->revisions = store::revisions(*db).apply(fingerprints, now);
         if (render_all) {
@@ -218,7 +219,8 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
             snap->feeds.add_later(std::move(later), true);
         } else if (only.empty()) {
             calendar::render_feeds(model, snap->revisions, now, add);
-        } else if (auto body = calendar::render_feed(model, only, snap->revisions, now, threads)) {
+        } else if (auto body = calendar::render_feed(model, only, snap->revisions, now, threads,
+                                                     {&texts, nullptr, nullptr})) {
             add({std::string(only), std::move(*body)});
         }
         for (const auto& [path, modified] : store::feed_states(*db).apply(hashes, now))
