@@ -106,8 +106,25 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         out.flush();
         return out ? exit_ok : exit_runtime;
     }
+    std::filesystem::path target = *o.output;
+    std::error_code ec;
+    const auto kind = std::filesystem::status(target, ec); // not_found when missing
+    if (std::filesystem::exists(kind) && !std::filesystem::is_regular_file(kind)) {
+        // A device, pipe or terminal (/dev/null, /dev/stdout) is written in
+        // place: a rename would put a regular file where it was.
+        std::ofstream file(target, std::ios::binary);
+        file.write(body.data(), static_cast<std::streamsize>(body.size()));
+        file.close();
+        if (!file) throw startup_error(exit_runtime, target.string() + ": cannot write");
+        return exit_ok;
+    }
+    // A symbolic link stays: the file it names is replaced.
+    if (std::filesystem::is_symlink(std::filesystem::symlink_status(target, ec))) {
+        target = std::filesystem::canonical(target, ec);
+        if (ec) throw startup_error(exit_runtime, *o.output + ": " + ec.message());
+    }
+    ec.clear();
     // Write beside the target and rename, so that a reader never sees half a feed.
-    const std::filesystem::path target = *o.output;
     std::filesystem::path temp = target;
     temp += ".tmp";
     {
@@ -120,7 +137,6 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
             throw startup_error(exit_runtime, target.string() + ": cannot write");
         }
     }
-    std::error_code ec;
     std::filesystem::rename(temp, target, ec);
     if (ec) throw startup_error(exit_runtime, target.string() + ": " + ec.message());
     return exit_ok;

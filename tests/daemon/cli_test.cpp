@@ -9,6 +9,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 using namespace casacal::daemon;
@@ -208,4 +214,39 @@ TEST_CASE("export writes the feed serve publishes", "[daemon]") {
     std::ostringstream out2, err2;
     CHECK(run_command(o, out2, err2) == exit_invalid);
     CHECK(err2.str() == "casacal: unknown category \"nope\"\n");
+}
+
+TEST_CASE("export -o writes a pipe or device in place and a symbolic link's file", "[daemon]") {
+    testing::test_site site;
+    cli_options o;
+    o.cmd = command::export_feed;
+    o.config = site.main_file();
+    std::ostringstream feed, none;
+    REQUIRE(run_command(o, feed, none) == exit_ok);
+
+    // A FIFO stands for /dev/null and /dev/stdout: renaming a file over it
+    // would replace the device. Opened read-write, it never blocks.
+    const auto fifo = site.dir() / "out.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const int fd = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+    REQUIRE(fd >= 0);
+    o.output = fifo.string();
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_ok);
+    CHECK(std::filesystem::is_fifo(std::filesystem::symlink_status(fifo)));
+    std::string got(feed.str().size() + 1, '\0');
+    const auto n = ::read(fd, got.data(), got.size());
+    ::close(fd);
+    got.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    CHECK(got == feed.str());
+
+    const auto file = site.dir() / "feed.ics";
+    const auto link = site.dir() / "link.ics";
+    std::ofstream(file) << "old";
+    std::filesystem::create_symlink(file, link);
+    o.output = link.string();
+    CHECK(run_command(o, out, err) == exit_ok);
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(link)));
+    std::ifstream in(file, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == feed.str());
 }
