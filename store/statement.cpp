@@ -87,10 +87,12 @@ std::int64_t statement::get_int64(int column) const {
     return sqlite3_column_int64(stmt_, column);
 }
 
-std::string statement::get_text(int column) const {
+std::string statement::get_text(int column) const { return std::string(get_text_view(column)); }
+
+std::string_view statement::get_text_view(int column) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     if (!text) return {};
-    return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    return std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
 std::optional<std::int64_t> statement::get_optional_int64(int column) const {

@@ -50,6 +50,8 @@ class statement {
     bool is_null(int column) const;
     std::int64_t get_int64(int column) const; ///< 0 for NULL
     std::string get_text(int column) const;   ///< "" for NULL
+    /// The text in SQLite's own buffer: valid until the next step or reset.
+    std::string_view get_text_view(int column) const;
     std::optional<std::int64_t> get_optional_int64(int column) const;
     std::optional<std::string> get_optional_text(int column) const;
 

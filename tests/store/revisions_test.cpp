@@ -104,3 +104,28 @@ TEST_CASE("revisions survive a restart and applying them again changes nothing",
     CHECK(of(map["b@casaco.example"]) == rev(0, 100));
     CHECK(of(table.current()) == of(map));
 }
+
+TEST_CASE("revisions: UIDs given out of order, new ones before, between and after stored ones",
+          "[store]") {
+    auto db = database::open(":memory:");
+    revisions table(db);
+    table.apply({{"d", "hd"}, {"b", "hb"}, {"f", "hf"}}, 100);
+
+    // Unsorted, with a UID in two parts: the stored pass meets them in order.
+    auto now = table.apply({{"e", "he"}, {"d", "hd*"}, {"a", "ha"}, {"b", "hb"}, {"c", "hc"},
+                            {"g", "hg1"}, {"g", "hg2"}},
+                           200);
+    CHECK(of(now) == std::map<std::string, seq_mod>{{"a", rev(0, 200)},
+                                                    {"b", rev(0, 100)},
+                                                    {"c", rev(0, 200)},
+                                                    {"d", rev(1, 200)},
+                                                    {"e", rev(0, 200)},
+                                                    {"g", rev(0, 200)}});
+    CHECK(table.current().count("f") == 0); // left out: deleted
+    // The parts of "g" are hashed together in the order given.
+    auto& st = db.prepare("SELECT hash FROM revisions WHERE uid = 'g'");
+    REQUIRE(st.step());
+    CHECK(st.get_text(0) == "hg1\nhg2");
+    st.reset();
+    CHECK(of(table.apply({{"g", "hg1"}, {"g", "hg2"}}, 300)["g"]) == rev(0, 200));
+}
