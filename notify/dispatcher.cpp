@@ -82,16 +82,40 @@ void dispatcher::poke() { arm(); }
 void dispatcher::stop() {
     stopped_ = true;
     timer_.cancel();
+    armed_for_.reset();
 }
 
 void dispatcher::arm() {
     if (stopped_) return;
-    auto next = outbox_.next_due();
-    timer_.cancel();
-    if (!next) return;
-    timer_.expires_at(std::chrono::system_clock::time_point(std::chrono::seconds(*next)));
+    // With every slot taken nothing can go; finish() arms again as results
+    // come back.
+    if (handed_ >= settings_.window) return;
+    const auto next = outbox_.next_due();
+    if (!next) {
+        timer_.cancel();
+        armed_for_.reset();
+        return;
+    }
+    const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(*next));
+    if (when <= std::chrono::system_clock::now()) {
+        // Due already: a posted handler instead of a kernel timer set and
+        // fired at once, many times a second during a burst.
+        if (due_posted_) return;
+        due_posted_ = true;
+        boost::asio::post(io_, [this, alive = alive_] {
+            if (!*alive) return;
+            due_posted_ = false;
+            run_due();
+        });
+        return;
+    }
+    // A timer set earlier stays: run_due then finds nothing and arms again.
+    if (armed_for_ && *armed_for_ <= when) return;
+    armed_for_ = when;
+    timer_.expires_at(when);
     timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (ec == boost::asio::error::operation_aborted || !*alive) return;
+        armed_for_.reset();
         run_due();
     });
 }

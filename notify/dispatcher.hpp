@@ -107,6 +107,9 @@ private:
     std::map<std::string, std::vector<calendar::occurrence>> subjects_;
     std::vector<store::delivery_result> results_;
     bool flush_posted_ = false;
+    bool due_posted_ = false; ///< run_due is posted
+    /// When timer_ fires; none when it is not waiting.
+    std::optional<std::chrono::system_clock::time_point> armed_for_;
     bool stopped_ = false;
     std::size_t handed_ = 0; ///< rows given to the transport, not yet recorded
     dispatch_status status_;

@@ -6,9 +6,14 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cassert>
 #include <deque>
 #include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -169,18 +174,29 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     void deliver(send_handler handler, send_result result);
     void arm(const std::shared_ptr<watch>& w);
     void on_ready(const std::shared_ptr<watch>& w, int poll_bit, boost::system::error_code ec);
+    void set_curl_timer(clock::time_point when);
+    void on_curl_due();
     void begin_drain(clock::time_point deadline, std::function<void()> done);
     void finish_drain();
 
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp) noexcept;
     static int on_timer(CURLM* multi, long timeout_ms, void* self) noexcept;
     static int on_debug(CURL* easy, curl_infotype type, char* data, size_t size, void* t) noexcept;
+    static curl_socket_t on_open(void* self, curlsocktype purpose, curl_sockaddr* address) noexcept;
+    static int on_close(void* self, curl_socket_t fd) noexcept;
 
     asio::io_context& io;
     smtp_settings settings;
     bool global_initialised = false;
     CURLM* multi = nullptr;
-    asio::steady_timer curl_timer;  // the single timer curl asks for
+    // The single timer curl asks for. Setting a kernel timer is a system
+    // call, and curl moves its deadline several times per message: the
+    // timer is only set earlier, never later; when it fires before curl's
+    // deadline it is set again, and a deadline of now is a posted handler.
+    asio::steady_timer curl_timer;
+    std::optional<clock::time_point> curl_due; ///< curl's deadline; none when it wants no call
+    bool curl_timer_set = false;               ///< curl_timer has a wait pending
+    bool curl_due_posted = false;              ///< on_curl_due is posted
     asio::steady_timer rate_timer;  // wakes the queue when a rate token returns
     asio::steady_timer drain_timer; // the drain deadline
     std::deque<job> waiting;
@@ -188,6 +204,11 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     std::vector<CURL*> idle;
     std::deque<clock::time_point> tokens_back; ///< when each spent token returns
     std::map<curl_socket_t, std::shared_ptr<watch>> watches;
+    /// Connection sockets, opened and closed through on_open and on_close.
+    /// Their watch outlives curl's CURL_POLL_REMOVE, which comes after each
+    /// message on a connection kept for the next: the socket stays known to
+    /// epoll instead of leaving and joining it again every message.
+    std::set<curl_socket_t> connections;
     std::vector<std::pair<send_handler, send_result>> done_list;
     bool stopped = false;
     bool draining = false;
@@ -223,6 +244,7 @@ void smtp_transport::core::shutdown() noexcept {
     done_list.clear();
     drained = nullptr;
     curl_timer.cancel();
+    curl_due.reset();
     rate_timer.cancel();
     drain_timer.cancel();
     if (multi) {
@@ -373,6 +395,10 @@ void smtp_transport::core::configure(CURL* easy, transfer& t) {
     // discards everything else (including AUTH lines).
     curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, &core::on_debug);
     curl_easy_setopt(easy, CURLOPT_DEBUGDATA, &t);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &core::on_open);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &core::on_close);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
     if (!s.unix_socket.empty())
         curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, s.unix_socket.c_str());
@@ -472,10 +498,14 @@ int smtp_transport::core::on_socket(CURL*, curl_socket_t fd, int what, void* sel
     try {
         auto found = self->watches.find(fd);
         if (what == CURL_POLL_REMOVE) {
-            if (found != self->watches.end()) {
-                found->second->forget();
-                self->watches.erase(found);
+            if (found == self->watches.end()) return 0;
+            // A wait still pending completes as stale (nothing wanted).
+            if (self->connections.count(fd)) {
+                found->second->wanted = 0;
+                return 0;
             }
+            found->second->forget();
+            self->watches.erase(found);
             return 0;
         }
         if (found == self->watches.end()) {
@@ -499,22 +529,82 @@ int smtp_transport::core::on_timer(CURLM*, long timeout_ms, void* self_ptr) noex
     auto* self = static_cast<core*>(self_ptr);
     try {
         if (timeout_ms < 0) {
-            self->curl_timer.cancel();
+            // A timer still set fires once more and finds no deadline.
+            self->curl_due.reset();
             return 0;
         }
-        // Even a 0 timeout goes through the io_context: curl must not be
-        // re-entered from inside its own callback.
-        self->curl_timer.expires_after(std::chrono::milliseconds(timeout_ms));
-        self->curl_timer.async_wait([weak = self->weak_from_this()](boost::system::error_code ec) {
-            if (ec == asio::error::operation_aborted)
-                return;
-            if (auto s = weak.lock())
-                s->act(CURL_SOCKET_TIMEOUT, 0);
-        });
+        const auto when = clock::now() + std::chrono::milliseconds(timeout_ms);
+        self->curl_due = when;
+        if (timeout_ms == 0) {
+            // Through the io_context all the same: curl must not be
+            // re-entered from inside its own callback.
+            if (!self->curl_due_posted) {
+                self->curl_due_posted = true;
+                asio::post(self->io, [weak = self->weak_from_this()] {
+                    if (auto s = weak.lock()) {
+                        s->curl_due_posted = false;
+                        s->on_curl_due();
+                    }
+                });
+            }
+            return 0;
+        }
+        if (!self->curl_timer_set || self->curl_timer.expiry() > when) self->set_curl_timer(when);
         return 0;
     } catch (...) {
         return -1;
     }
+}
+
+void smtp_transport::core::set_curl_timer(clock::time_point when) {
+    curl_timer_set = true;
+    curl_timer.expires_at(when);
+    curl_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted)
+            return;
+        if (auto s = weak.lock()) {
+            s->curl_timer_set = false;
+            s->on_curl_due();
+        }
+    });
+}
+
+void smtp_transport::core::on_curl_due() {
+    if (stopped || !curl_due)
+        return;
+    if (*curl_due > clock::now()) {
+        if (!curl_timer_set || curl_timer.expiry() > *curl_due)
+            set_curl_timer(*curl_due);
+        return;
+    }
+    curl_due.reset();
+    act(CURL_SOCKET_TIMEOUT, 0);
+}
+
+curl_socket_t smtp_transport::core::on_open(void* self_ptr, curlsocktype,
+                                           curl_sockaddr* address) noexcept {
+    auto* self = static_cast<core*>(self_ptr);
+    const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    try {
+        self->connections.insert(fd);
+    } catch (...) {
+        ::close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+int smtp_transport::core::on_close(void* self_ptr, curl_socket_t fd) noexcept {
+    auto* self = static_cast<core*>(self_ptr);
+    // Out of epoll before the number can be given to another socket.
+    if (auto found = self->watches.find(fd); found != self->watches.end()) {
+        found->second->forget();
+        self->watches.erase(found);
+    }
+    self->connections.erase(fd);
+    return ::close(fd);
 }
 
 int smtp_transport::core::on_debug(CURL*, curl_infotype type, char* data, size_t size,
