@@ -166,6 +166,14 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
                                        const revision_map& revisions, unix_time now,
                                        unsigned threads = 1, const vevent_texts& texts = {});
 
+/// A feed of the series of /calendar.ics in the categories `keys` (a
+/// member's personal feed, for several categories), named
+/// "{site} — {category names}", with the VTIMEZONEs they need. `texts` as
+/// for render_feed.
+std::string render_categories_feed(const model& m, const std::vector<std::string>& keys,
+                                   const revision_map& revisions, unix_time now,
+                                   const vevent_texts& texts = {});
+
 /// Occurrences starting in [from, to), sorted by start then UID, exactly as a
 /// client expands the feeds. Occurrences of a cancelled event are included
 /// with status cancelled; occurrences cancelled by an override are not (the
@@ -201,6 +209,12 @@ namespace casacal::calendar {
 
 /// Lower-case hex SHA-256 of `bytes` (fingerprints, ETags, token hashes).
 std::string sha256_hex(std::string_view bytes);
+
+/// HMAC-SHA-256 (RFC 2104) of `bytes` under `key`, lower-case hex.
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
+
+/// `count` random bytes from the kernel (getrandom), as lower-case hex.
+std::string random_hex(std::size_t count);
 
 /// SHA-256 of bytes given in pieces: hex() equals sha256_hex of them joined.
 class sha256_stream {

@@ -1,8 +1,13 @@
 #include "calendar/calendar.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
 
 namespace casacal::calendar {
 
@@ -34,6 +39,29 @@ std::string sha256_hex(std::string_view bytes) {
     unsigned int size = 0;
     if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, sha256_method(), nullptr) != 1)
         throw std::runtime_error("SHA-256 failed");
+    return hex_of(digest, size);
+}
+
+std::string random_hex(std::size_t count) {
+    std::string bytes(count, '\0');
+    for (std::size_t got = 0; got < count;) {
+        const auto n = ::getrandom(bytes.data() + got, count - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    return hex_of(reinterpret_cast<const unsigned char*>(bytes.data()),
+                  static_cast<unsigned int>(count));
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (!HMAC(sha256_method(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest, &size))
+        throw std::runtime_error("HMAC-SHA-256 failed");
     return hex_of(digest, size);
 }
 

@@ -496,6 +496,26 @@ std::optional<std::string> render_feed(const model& m, std::string_view path,
     return std::nullopt;
 }
 
+std::string render_categories_feed(const model& m, const std::vector<std::string>& keys,
+                                   const revision_map& revisions, unix_time now,
+                                   const vevent_texts& texts) {
+    std::string name = m.site.site.name;
+    const char* separator = " — ";
+    for (const config::category& c : m.site.categories) {
+        if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) continue;
+        name += separator;
+        name += c.name.empty() ? c.key : c.name;
+        separator = ", ";
+    }
+    std::vector<const series*> members;
+    for (const series* s : kept_series(m, now))
+        if (std::find(keys.begin(), keys.end(), s->master.category) != keys.end())
+            members.push_back(s);
+    const stamps st(revisions);
+    feed_parts parts(m, st, texts);
+    return parts.calendar(name, members);
+}
+
 std::string occurrence_calendar(const model& m, const occurrence& o,
                                 const revision_map& revisions) {
     const stamps st(revisions);

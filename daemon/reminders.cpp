@@ -2,6 +2,7 @@
 
 #include "daemon/logging.hpp"
 #include "daemon/mail_setup.hpp"
+#include "daemon/personal_feeds.hpp"
 #include "daemon/subscription_pages.hpp"
 #include "notify/dispatcher.hpp"
 #include "store/outbox.hpp"
@@ -40,6 +41,8 @@ struct reminders::impl {
     std::optional<boost::asio::steady_timer> replan_timer;
     std::shared_ptr<const snapshot> current;
     std::string transport_label;
+    std::string feed_key; ///< personal feed links; none when it could not be read
+    personal_feeds personal;
 
     explicit impl(service& s) : svc(s) {}
 
@@ -57,6 +60,8 @@ struct reminders::impl {
         settings.from = from_mailbox(site);
         settings.base_url = site.site.base_url;
         settings.domain = site.site.domain;
+        guarded("reading the feed key", [&] { feed_key = subscribers->feed_key(); });
+        settings.feed_key = feed_key;
         settings.grace = site.reminders.grace.days * calendar::unix_time{86400} +
                          site.reminders.grace.seconds;
         // What is handed to the transport must go out well within the lease,
@@ -79,6 +84,7 @@ struct reminders::impl {
             const config::site& site = calendar::site_of(*current->calendar);
             auto recipients = notify::recipients_of(site, subscribers->confirmed(),
                                                     subscribers->unsubscribed());
+            personal.set_recipients(feed_key, recipients);
             const auto started = std::chrono::steady_clock::now();
             auto s = dispatcher->update(
                 {current->calendar,
@@ -136,8 +142,9 @@ struct reminders::impl {
 
     std::optional<response> route(const request& req) {
         if (!subscribers) return std::nullopt;
+        if (auto r = personal.route(req, current, unix_now())) return r;
         subscription_context ctx{*subscribers, *outbox, *transport, calendar::site_of(*current->calendar),
-                                 unix_now(), [this] { replan(); }};
+                                 unix_now(), [this] { replan(); }, feed_key};
         return subscription_route(req, ctx);
     }
 

@@ -147,33 +147,7 @@ bool is_get_or_head(const request& req) {
 response serve_feed(const request& req, std::string_view path, const route_context& ctx) {
     const feed_entity* found = ctx.current->feeds.find(path);
     if (!found) return text(404, "not found", ctx.now);
-    const feed_entity& feed = *found;
-    const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
-    const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
-
-    bool not_modified = false;
-    if (req.if_none_match) {
-        not_modified = if_none_match_matches(*req.if_none_match, etag);
-    } else if (req.if_modified_since) {
-        auto since = parse_http_date(*req.if_modified_since);
-        not_modified = since && feed.last_modified <= *since;
-    }
-
-    response r = base(not_modified ? 304 : 200, ctx.now);
-    if (!not_modified) r.set("Content-Type", "text/calendar; charset=utf-8");
-    if (gzip && !not_modified) r.set("Content-Encoding", "gzip");
-    r.set("ETag", etag);
-    r.set("Last-Modified", format_http_date(feed.last_modified));
-    r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));
-    r.set("Vary", "Accept-Encoding");
-    r.set("Access-Control-Allow-Origin", "*");
-    r.set("Access-Control-Expose-Headers", "ETag, Last-Modified");
-    // The first request that needs the bytes produces them (see feed_entity):
-    // this is the io thread.
-    if (!not_modified)
-        r.shared_body = std::shared_ptr<const std::string>(
-            ctx.current, gzip ? &feed.gzip_body.get() : &feed.body.get());
-    return r;
+    return feed_response(req, *found, ctx.current, ctx.now, feed_audience::everyone);
 }
 
 response serve_api(const request& req, std::string_view query, const route_context& ctx) {
@@ -241,6 +215,46 @@ response preflight(std::int64_t now) {
     r.set("Access-Control-Max-Age", "86400");
     return r;
 }
+
+} // namespace
+
+response feed_response(const request& req, const feed_entity& feed,
+                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience) {
+    const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
+    const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
+
+    bool not_modified = false;
+    if (req.if_none_match) {
+        not_modified = if_none_match_matches(*req.if_none_match, etag);
+    } else if (req.if_modified_since) {
+        auto since = parse_http_date(*req.if_modified_since);
+        not_modified = since && feed.last_modified <= *since;
+    }
+
+    response r = base(not_modified ? 304 : 200, now);
+    if (!not_modified) r.set("Content-Type", "text/calendar; charset=utf-8");
+    if (gzip && !not_modified) r.set("Content-Encoding", "gzip");
+    r.set("ETag", etag);
+    r.set("Last-Modified", format_http_date(feed.last_modified));
+    r.set("Vary", "Accept-Encoding");
+    if (audience == feed_audience::everyone) {
+        r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));
+        r.set("Access-Control-Allow-Origin", "*");
+        r.set("Access-Control-Expose-Headers", "ETag, Last-Modified");
+    } else {
+        // Its URL is the member's secret: no shared cache keeps it, and no
+        // other site's script reads it.
+        r.set("Cache-Control", "private, max-age=" + std::to_string(k_feed_max_age));
+    }
+    // The first request that needs the bytes produces them (see feed_entity):
+    // this is the io thread.
+    if (!not_modified)
+        r.shared_body = std::shared_ptr<const std::string>(
+            std::move(owner), gzip ? &feed.gzip_body.get() : &feed.body.get());
+    return r;
+}
+
+namespace {
 
 response dispatch(const request& req, const route_context& ctx) {
     std::string_view target = req.target;

@@ -71,6 +71,16 @@ inline constexpr int k_feed_max_age = 300;
 /// Handles one request. Never throws for any request; Server and Date are set.
 response handle(const request& req, const route_context& ctx);
 
+/// Who may read a feed: anyone (the site, category and event feeds), or
+/// only whoever holds its secret URL (a member's personal feed).
+enum class feed_audience { everyone, token_holder };
+
+/// The response to a GET or HEAD of `feed`: ETag and Last-Modified, 304 on
+/// a match, gzip when asked for and offered. The body aliases `owner`,
+/// which must keep `feed` alive.
+response feed_response(const request& req, const feed_entity& feed,
+                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience);
+
 /// An HTML page: no-store, a strict Content-Security-Policy (no third-party
 /// requests, forms post back here only); Server and Date set.
 response html_response(unsigned status, std::string html, std::int64_t now);

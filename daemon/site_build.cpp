@@ -180,15 +180,7 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         // A feed rendered on demand copies the VEVENTs /calendar.ics holds.
         const snapshot* self = snap.get();
         snap->feeds.set_renderer([self](const std::string& path) {
-            std::vector<std::string_view> ready;
-            const feed_entity* all = self->feeds.find("/calendar.ics");
-            if (all && all->body.ready() &&
-                self->calendar_spans.size() == self->calendar->all.size()) {
-                const std::string_view text = all->body.get();
-                ready.reserve(self->calendar_spans.size());
-                for (const auto& [offset, length] : self->calendar_spans)
-                    ready.push_back(text.substr(offset, length));
-            }
+            const std::vector<std::string_view> ready = self->calendar_vevents();
             return calendar::render_feed(*self->calendar, path, self->revisions, self->loaded, 1,
                                          {nullptr, &ready, nullptr})
                 .value_or(std::string());

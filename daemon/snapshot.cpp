@@ -1,5 +1,6 @@
 #include "daemon/snapshot.hpp"
 
+#include "calendar/model.hpp"
 #include "daemon/site_build.hpp"
 
 #include <algorithm>
@@ -79,6 +80,19 @@ void feed_table::each(const std::function<void(const std::string&, std::size_t)>
         f(path, feed.body.size());
     for (const later& l : later_)
         f(l.path, l.size);
+}
+
+std::vector<std::string_view> snapshot::calendar_vevents() const {
+    std::vector<std::string_view> ready;
+    const feed_entity* all = feeds.find("/calendar.ics");
+    if (!all || !all->body.ready() || !calendar || calendar_spans.size() != calendar->all.size())
+        return ready;
+    const std::string_view text = all->body.get();
+    ready.reserve(calendar_spans.size());
+    for (const auto& [offset, length] : calendar_spans)
+        ready.push_back(offset + length <= text.size() ? text.substr(offset, length)
+                                                       : std::string_view());
+    return ready;
 }
 
 } // namespace casacal::daemon

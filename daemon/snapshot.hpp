@@ -135,6 +135,12 @@ struct snapshot {
     /// ({offset, length}, length 0 when not there). Empty unless serving.
     std::vector<std::string> fingerprints;
     std::vector<std::pair<std::size_t, std::size_t>> calendar_spans;
+
+    /// Each series' VEVENTs as the /calendar.ics body holds them, by index
+    /// in `calendar->all` ("" when not there), for a render to copy (see
+    /// calendar::vevent_texts); empty when that body is not in memory. io
+    /// thread, or the build of this snapshot.
+    std::vector<std::string_view> calendar_vevents() const;
 };
 
 } // namespace casacal::daemon

@@ -166,11 +166,23 @@ response confirm(const std::string& token, subscription_context& ctx) {
     auto email = ctx.subscribers.confirm(calendar::sha256_hex(token), ctx.now);
     if (!email) return not_found_page(ctx);
     ctx.replan();
+    std::string body = "<p>" +
+                       html_escape(en ? *email + " will receive the reminders."
+                                      : *email + " recevra les rappels.") +
+                       "</p>\n";
+    if (!ctx.feed_key.empty()) {
+        const std::string url = ctx.site.site.base_url + "/feeds/" +
+                                notify::feed_token(ctx.feed_key, *email) + ".ics";
+        body += "<p>" +
+                html_escape(en ? "Your calendar, with the categories you follow, to add to your "
+                                 "calendar application:"
+                               : "Votre agenda, avec les catégories que vous suivez, à ajouter à "
+                                 "votre application de calendrier :") +
+                "<br><a href=\"" + html_escape(url) + "\">" + html_escape(url) + "</a></p>\n";
+    }
     return html_response(200,
                          page(ctx.site, en ? "Subscription confirmed" : "Inscription confirmée",
-                              "<p>" + html_escape(en ? *email + " will receive the reminders."
-                                                     : *email + " recevra les rappels.") +
-                                  "</p>\n"),
+                              body),
                          ctx.now);
 }
 

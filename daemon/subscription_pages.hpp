@@ -21,6 +21,7 @@ struct subscription_context {
     const config::site& site;
     std::int64_t now = 0;
     std::function<void()> replan; ///< after a change of recipients
+    std::string feed_key;         ///< for the personal feed link; none when empty
 };
 
 /// GET/POST /unsubscribe/{token}, POST /subscribe, GET /confirm/{token};

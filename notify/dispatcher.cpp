@@ -5,32 +5,12 @@
 
 #include <boost/asio/post.hpp>
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <stdexcept>
 
 namespace casacal::notify {
 
-std::string new_token() {
-    unsigned char bytes[16];
-    std::size_t got = 0;
-    while (got < sizeof bytes) {
-        auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "getrandom");
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (auto b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
+std::string new_token() { return calendar::random_hex(16); }
 
 namespace {
 
@@ -181,8 +161,12 @@ const std::vector<calendar::occurrence>& dispatcher::subject_of(const store::out
 void dispatcher::send_one(const store::outbox_row& row, const std::string& token) {
     std::vector<calendar::occurrence> none;
     const auto& about = row.kind == store::message_kind::cancellation ? none : subject_of(row);
+    const std::string feed_url =
+        settings_.feed_key.empty()
+            ? std::string()
+            : settings_.base_url + "/feeds/" + feed_token(settings_.feed_key, row.recipient) + ".ics";
     auto msg = compose(*view_.model, *view_.revisions, row, about, settings_.from,
-                       settings_.base_url + "/unsubscribe/" + token);
+                       settings_.base_url + "/unsubscribe/" + token, feed_url);
     ++handed_;
     auto started = std::chrono::steady_clock::now();
     transport_.send(std::move(msg), [this, alive = alive_, row, started](const send_result& r) {

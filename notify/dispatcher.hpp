@@ -28,6 +28,7 @@ namespace casacal::notify {
 struct dispatch_settings {
     mailbox from;
     std::string base_url;          ///< for unsubscribe links
+    std::string feed_key;          ///< for personal feed links (see feed_token); none when empty
     std::string domain;            ///< Message-ID right-hand side of notices
     calendar::unix_time grace = 1800;
     calendar::unix_time lease = 600;    ///< a claimed row is sent again after this, if we crashed

@@ -187,4 +187,8 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
     return out;
 }
 
+std::string feed_token(std::string_view key, std::string_view email) {
+    return calendar::hmac_sha256_hex(key, "feed:" + config::ascii_lower(email)).substr(0, 32);
+}
+
 } // namespace casacal::notify

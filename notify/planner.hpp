@@ -59,6 +59,14 @@ calendar::unix_time before(calendar::unix_time start, const std::string& zone,
 /// recurrence id, or the start (RFC 3339, or a date) of a single event.
 std::string occurrence_text(const calendar::occurrence& o);
 
+/// The token of `email`'s personal feed, /feeds/{token}.ics: the first 128
+/// bits of HMAC-SHA-256, under the site's feed key
+/// (store::subscribers::feed_key), of the lower-cased address, as 32 hex
+/// digits. The same for an address every time, so that the link in every
+/// reminder is the one a calendar subscribed to; nobody can make one
+/// without the key.
+std::string feed_token(std::string_view key, std::string_view email);
+
 /// Message-ID local part and domain for an outbox key: stable for the key.
 std::string message_id_for(const std::string& key, const std::string& domain);
 

@@ -83,7 +83,8 @@ std::string payload_for(const calendar::occurrence& o, const std::string& locale
 
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
                 const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
-                const mailbox& from, const std::string& unsubscribe_url) {
+                const mailbox& from, const std::string& unsubscribe_url,
+                const std::string& feed_url) {
     const auto& site = calendar::site_of(m);
     const auto lang = language_of(row.locale);
     const auto& w = words(lang);
@@ -137,6 +138,7 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     b.html += "<hr>\n";
     if (!category.empty())
         b.line(std::string(w.why) + " « " + category + " » (" + site.site.name + ").");
+    if (!feed_url.empty()) b.link(w.personal_feed, feed_url);
     if (!unsubscribe_url.empty()) b.link(w.unsubscribe, unsubscribe_url);
     msg.text = std::move(b.text);
     msg.html = "<!DOCTYPE html>\n<html lang=\"" + std::string(lang == language::en ? "en" : "fr") +

@@ -26,10 +26,12 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
 std::string payload_for(const calendar::occurrence& o, const std::string& locale);
 
 /// Builds the email for `row`. `about` comes from find_subject (it may be
-/// empty for a cancellation notice). `unsubscribe_url` is the one-click URL.
+/// empty for a cancellation notice). `unsubscribe_url` is the one-click URL,
+/// `feed_url` the recipient's personal feed (no link when empty).
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
                 const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
-                const mailbox& from, const std::string& unsubscribe_url);
+                const mailbox& from, const std::string& unsubscribe_url,
+                const std::string& feed_url = {});
 
 /// The key and due time of a notice telling the recipients of a sent
 /// reminder that its occurrence moved (`update`) or vanished (`cancellation`).

@@ -66,6 +66,7 @@ const phrases french = {
     "Plus d'informations",
     "Vous recevez ce message car vous suivez",
     "Se désinscrire",
+    "Votre agenda (les catégories que vous suivez)",
     "Programme",
 };
 const phrases english = {
@@ -76,6 +77,7 @@ const phrases english = {
     "More information",
     "You receive this message because you follow",
     "Unsubscribe",
+    "Your calendar (the categories you follow)",
     "Programme",
 };
 

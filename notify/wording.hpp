@@ -37,6 +37,7 @@ struct phrases {
     const char* more;          ///< "Plus d'informations"
     const char* why;           ///< "Vous recevez ce message car vous suivez"
     const char* unsubscribe;   ///< "Se désinscrire"
+    const char* personal_feed; ///< "Votre agenda (les catégories que vous suivez)"
     const char* sessions;      ///< "Programme"
 };
 const phrases& words(language lang);

@@ -81,7 +81,16 @@ constexpr std::string_view v2 = R"sql(
 CREATE INDEX outbox_by_occurrence ON outbox (occurrence_start);
 )sql";
 
-constexpr std::array<std::string_view, 2> all = {v1, v2};
+// The site's secrets, made on first use: the key personal feed links are
+// derived from.
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 3> all = {v1, v2, v3};
 
 } // namespace
 

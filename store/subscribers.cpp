@@ -155,4 +155,18 @@ std::optional<std::string> subscribers::find_token(std::string_view hash, token_
     return email;
 }
 
+std::string subscribers::feed_key() {
+    auto& find = db_.prepare("SELECT value FROM secrets WHERE name = 'feed'");
+    std::optional<std::string> key;
+    if (find.step()) key = find.get_text(0);
+    find.reset();
+    if (key && key->size() == 64) return *key;
+
+    const std::string fresh = calendar::random_hex(32);
+    transaction tx(db_);
+    db_.prepare("INSERT OR REPLACE INTO secrets (name, value) VALUES ('feed', ?1)").bind(1, fresh).run();
+    tx.commit();
+    return fresh;
+}
+
 } // namespace casacal::store

@@ -77,6 +77,10 @@ class subscribers {
     /// The email of the token hashed as `hash`, if it was stored for `purpose`.
     std::optional<std::string> find_token(std::string_view hash, token_purpose purpose);
 
+    /// The site's secret key for personal feed links: 32 random bytes as 64
+    /// hex digits, made on the first call and the same ever after.
+    std::string feed_key();
+
   private:
     database& db_;
 };

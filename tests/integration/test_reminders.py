@@ -68,6 +68,15 @@ def unsubscribe_path(msg):
     return m.group(2)
 
 
+def feed_path(msg):
+    """The path of the personal feed linked from the plain-text part."""
+    text = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+    found = re.findall(r"http://127\.0\.0\.1:\d+(/feeds/[0-9a-f]{32}\.ics)",
+                       text.get_payload(decode=True).decode("utf-8"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def calendar_part(msg):
     parts = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1, [p.get_content_type() for p in msg.walk()]
@@ -146,6 +155,25 @@ class ReminderDeliveryTest(ReminderTestCase):
         for r in rows:
             self.assertEqual(r["uid"], f"{r['event']}@{DOMAIN}")
             self.assertIsNone(r["last_error"])
+        # each message links its recipient's personal feed: the same link in
+        # every message, holding the categories they follow and no others
+        feeds = {}
+        for t in got:
+            feeds.setdefault(recipient_of(t), set()).add(feed_path(t.message()))
+        self.assertTrue(all(len(paths) == 1 for paths in feeds.values()), feeds)
+        self.assertEqual(len({next(iter(p)) for p in feeds.values()}), 3)
+        expected = {CAMILLE: {f"casapero@{DOMAIN}"}, THOMAS: {f"atelier-velo@{DOMAIN}"},
+                    YASMINE: {f"casapero@{DOMAIN}", f"atelier-velo@{DOMAIN}"}}
+        for who, paths in feeds.items():
+            r = d.get(next(iter(paths)))
+            self.assertEqual(r.status, 200, who)
+            self.assertEqual(r.header("Content-Type"), "text/calendar; charset=utf-8")
+            self.assertIsNone(r.header("Access-Control-Allow-Origin"))
+            cal = icalendar.Calendar.from_ical(r.body)
+            self.assertEqual({str(e["UID"]) for e in cal.walk("VEVENT")}, expected[who], who)
+        forged = next(iter(feeds[CAMILLE]))
+        forged = forged[:7] + ("0" if forged[7] != "0" else "1") + forged[8:]
+        self.assertEqual(d.get(forged).status, 404)
         # the Message-ID each member received is the one the database shows
         self.assertEqual(sorted(r["message_id"] for r in rows),
                          sorted(str(t.message()["Message-ID"]) for t in got))

@@ -45,7 +45,8 @@ TEST_CASE("reminder_mail: the email of a recurring occurrence", "[notify]") {
     REQUIRE(about.size() == 1);
     auto msg = notify::compose(*built.calendar, {}, row, about,
                                {"Casaco", "agenda@casaco.example"},
-                               "https://agenda.casaco.example/unsubscribe/0123");
+                               "https://agenda.casaco.example/unsubscribe/0123",
+                               "https://agenda.casaco.example/feeds/4567.ics");
     CHECK(msg.subject == "Rappel : Casapéro — jeudi 3 décembre à 18h30");
     CHECK(msg.to.address == "camille@example.org");
     CHECK(msg.to.display == "Camille");
@@ -56,7 +57,11 @@ TEST_CASE("reminder_mail: the email of a recurring occurrence", "[notify]") {
     CHECK(msg.text.find("Bonjour Camille,") == 0);
     CHECK(msg.text.find("jeudi 3 décembre 2026, 18h30 – 21h00\nEspace convivial, rez-de-chaussée\n") !=
           std::string::npos);
-    CHECK(msg.text.find("Se désinscrire : https://agenda.casaco.example/unsubscribe/0123") !=
+    CHECK(msg.text.find("Votre agenda (les catégories que vous suivez) : "
+                        "https://agenda.casaco.example/feeds/4567.ics\n"
+                        "Se désinscrire : https://agenda.casaco.example/unsubscribe/0123") !=
+          std::string::npos);
+    CHECK(msg.html.find("<a href=\"https://agenda.casaco.example/feeds/4567.ics\">") !=
           std::string::npos);
     CHECK(msg.html.find("Chacun apporte quelque chose ; on s&#39;occupe des boissons.") !=
           std::string::npos);

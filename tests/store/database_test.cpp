@@ -44,7 +44,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
     CHECK(db.user_version() == database::schema_version());
-    CHECK(database::schema_version() == 2);
+    CHECK(database::schema_version() == 3);
     CHECK(text(db, "PRAGMA journal_mode") == "wal");
     CHECK(scalar(db, "PRAGMA synchronous") == 1); // NORMAL
     CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
@@ -52,7 +52,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     CHECK(scalar(db, "PRAGMA application_id") == 0x4343414c);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                      "('revisions', 'feed_states', 'outbox', 'subscribers', 'unsubscribed', "
-                     "'tokens')") == 6);
+                     "'tokens', 'secrets')") == 7);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
                      "('outbox_by_state', 'outbox_by_occurrence')") == 2);
 }
@@ -65,7 +65,7 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
         db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/calendar.ics', 'h', 42)");
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 2);
+    CHECK(db.user_version() == 3);
     CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
 }
 
@@ -82,7 +82,7 @@ TEST_CASE("a database from a newer casacal is refused and left untouched", "[sto
         sqlite3_close(raw);
     }
     const auto before = read_bytes(path);
-    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (2); "
+    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (3); "
                                      "run a newer casacal or restore a backup");
     CHECK(open_error(path, open_mode::read_only) == open_error(path));
     CHECK(read_bytes(path) == before);

@@ -116,3 +116,20 @@ TEST_CASE("subscribers: tokens are found by hash and purpose", "[store]") {
     CHECK(subs.find_token("u-hash", token_purpose::unsubscribe) ==
           std::optional<std::string>{"camille@example.org"});
 }
+
+TEST_CASE("subscribers: the feed key is made once, random, and kept across restarts", "[store]") {
+    testing::temp_dir dir;
+    std::string key;
+    {
+        auto db = database::open(dir.file("casacal.db"));
+        subscribers subs(db);
+        key = subs.feed_key();
+        CHECK(key.size() == 64);
+        CHECK(key.find_first_not_of("0123456789abcdef") == std::string::npos);
+        CHECK(subs.feed_key() == key);
+    }
+    auto db = database::open(dir.file("casacal.db"));
+    CHECK(subscribers(db).feed_key() == key);
+    auto other = database::open(":memory:");
+    CHECK(subscribers(other).feed_key() != key);
+}
