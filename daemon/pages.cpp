@@ -123,6 +123,39 @@ response problem_page(const request& req, unsigned status, const config::site& s
                                 now);
 }
 
+/// The occurrences under a heading per day (site zone), the year shown
+/// when it is not this one.
+std::string day_list(const config::site& site, const std::vector<calendar::occurrence>& found,
+                     const config::civil& today) {
+    const language lang = notify::language_of(site.site.locale);
+    std::string body;
+    std::optional<config::civil> day;
+    for (const calendar::occurrence& found_one : found) {
+        const calendar::occurrence o = in_site_zone(found_one, site);
+        const config::civil date = calendar::date_of(o.start_local);
+        if (date != day) {
+            body += std::string(day ? "</ul>\n" : "") + "<h2>" +
+                    html_escape(notify::day_text(date, lang, date.year != today.year)) +
+                    "</h2>\n<ul class=\"events\">\n";
+            day = date;
+        }
+        body += item_open(site, o) + "<span class=\"when\">" + html_escape(hours_text(o, lang)) +
+                "</span> <a class=\"title\" href=\"/events/" + html_escape(o.event_id) + "\">" +
+                html_escape(o.title) + "</a>" + status_mark(o.status, lang) +
+                "<br><span class=\"meta\">" +
+                (o.location.empty() ? "" : html_escape(o.location) + " · ") +
+                html_escape(category_name(site, o.category)) + "</span></li>\n";
+    }
+    if (day)
+        body += "</ul>\n";
+    else
+        body +=
+            std::string("<p>") +
+            (english(site) ? "No events in this period." : "Aucun événement sur cette période.") +
+            "</p>\n";
+    return body;
+}
+
 std::string subscribe_form(const config::site& site, const std::string& category) {
     const bool en = english(site);
     std::string out =
@@ -197,33 +230,12 @@ response agenda_page(const request& req, const query_params& query, const route_
                         notify::day_text(calendar::add_days(end, -1), lang, true)) +
             "</p>\n";
 
-    std::optional<config::civil> day;
-    for (const calendar::occurrence& found_one : found) {
-        const calendar::occurrence o = in_site_zone(found_one, site);
-        const config::civil date = calendar::date_of(o.start_local);
-        if (date != day) {
-            body += std::string(day ? "</ul>\n" : "") + "<h2>" +
-                    html_escape(notify::day_text(date, lang, date.year != today.year)) +
-                    "</h2>\n<ul class=\"events\">\n";
-            day = date;
-        }
-        body += item_open(site, o) + "<span class=\"when\">" + html_escape(hours_text(o, lang)) +
-                "</span> <a class=\"title\" href=\"/events/" + html_escape(o.event_id) + "\">" +
-                html_escape(o.title) + "</a>" + status_mark(o.status, lang) +
-                "<br><span class=\"meta\">" +
-                (o.location.empty() ? "" : html_escape(o.location) + " · ") +
-                html_escape(category_name(site, o.category)) + "</span></li>\n";
-    }
-    if (day)
-        body += "</ul>\n";
-    else
-        body += std::string("<p>") +
-                (en ? "No events in this period." : "Aucun événement sur cette période.") +
-                "</p>\n";
+    body += day_list(site, found, today);
     // When cut, "later" starts on the last day listed, which may be listed again.
     config::civil next = end;
     if (cut) {
-        next = std::max(calendar::add_days(first, 1), *day);
+        next = std::max(calendar::add_days(first, 1),
+                        calendar::date_of(in_site_zone(found.back(), site).start_local));
         body += std::string("<p class=\"meta\">") + (en ? "Only the first " : "Seuls les ") +
                 std::to_string(k_page_max_occurrences) +
                 (en ? " events are listed." : " premiers événements sont affichés.") + "</p>\n";

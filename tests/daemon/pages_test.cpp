@@ -370,3 +370,25 @@ TEST_CASE("pages allow GET, HEAD and OPTIONS, without CORS", "[daemon][pages]") 
         CHECK(header_or_empty(post, "Allow") == "GET, HEAD, OPTIONS");
     }
 }
+
+TEST_CASE("the agenda lists at most k_page_max_occurrences and goes on from the last day", "[daemon][pages]") {
+    page_fixture f;
+    f.site.write("events.d/often.toml", R"([[event]]
+id = "often"
+title = "Often"
+category = "atelier"
+start = 2026-11-29T00:00:00
+duration = "PT1H"
+rrule = "FREQ=HOURLY;INTERVAL=2"
+)");
+    const std::string html(f.get("/?category=atelier").payload());
+    std::size_t items = 0;
+    for (std::size_t at = 0; (at = html.find("<li", at)) != std::string::npos; ++at)
+        ++items;
+    CHECK(items == k_page_max_occurrences);
+    // 12 a day from today: the 300th is on the 25th day, listed again from its start
+    CHECK(has(html, "<h2>mercredi 23 décembre</h2>"));
+    CHECK_FALSE(has(html, "<h2>jeudi 24 décembre</h2>"));
+    CHECK(has(html, "<p class=\"meta\">Seuls les 300 premiers événements sont affichés.</p>"));
+    CHECK(has(html, "<a href=\"/?category=atelier&amp;from=2026-12-23\">Plus tard →</a>"));
+}
