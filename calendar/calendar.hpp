@@ -185,6 +185,11 @@ bool earlier(const occurrence& a, const occurrence& b);
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                                const std::string& category = {}, unsigned threads = 1);
 
+/// expand() for one event or programme: the occurrences of the series
+/// whose event id is `event_id` (a programme's sessions), in the same order.
+std::vector<occurrence> expand_event(const model& m, const std::string& event_id, unix_time from,
+                                     unix_time to);
+
 /// The /api/events document for these occurrences (see product.md), keys in
 /// the documented order, no spaces. `location` is "" when unknown;
 /// `recurrence_id` is null for events that do not repeat.

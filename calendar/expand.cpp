@@ -90,4 +90,17 @@ std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
     return sorted;
 }
 
+std::vector<occurrence> expand_event(const model& m, const std::string& event_id, unix_time from,
+                                     unix_time to) {
+    // UIDs are "{id}@..." or "{id}-{n}@...": the series of an event sort
+    // among those starting with its id.
+    std::vector<occurrence> out;
+    auto it = std::lower_bound(m.all.begin(), m.all.end(), event_id,
+                               [](const series& s, const std::string& id) { return s.master.uid < id; });
+    for (; it != m.all.end() && it->master.uid.compare(0, event_id.size(), event_id) == 0; ++it)
+        if (it->master.event_id == event_id) expand_series(*it, from, to, out);
+    std::sort(out.begin(), out.end(), earlier);
+    return out;
+}
+
 } // namespace casacal::calendar

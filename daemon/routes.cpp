@@ -3,6 +3,7 @@
 #include "config/text.hpp"
 #include "daemon/agenda_range.hpp"
 #include "daemon/http_date.hpp"
+#include "daemon/pages.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,7 @@ std::optional<std::string_view> segment(std::string_view path, std::string_view 
     return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
 }
 
-enum class route_kind { none, feed, api_events, healthz, metrics };
+enum class route_kind { none, feed, api_events, healthz, metrics, agenda, event_page };
 
 /// Which route a path has the shape of. Feed segments are checked against
 /// the id alphabet here, so "..", "%2e" or "/" never reach a lookup.
@@ -50,6 +51,9 @@ route_kind classify(std::string_view path) {
         return route_kind::feed;
     if (auto s = segment(path, "/events/", ".ics"); s && all_of_set(*s, false))
         return route_kind::feed;
+    if (auto s = segment(path, "/events/", ""); s && all_of_set(*s, false))
+        return route_kind::event_page;
+    if (path == "/") return route_kind::agenda;
     if (path == "/api/events") return route_kind::api_events;
     if (path == "/healthz") return route_kind::healthz;
     if (path == "/metrics") return route_kind::metrics;
@@ -66,6 +70,10 @@ const char* route_label(route_kind k) {
         return "healthz";
     case route_kind::metrics:
         return "metrics";
+    case route_kind::agenda:
+        return "agenda";
+    case route_kind::event_page:
+        return "event_page";
     case route_kind::none:
         break;
     }
@@ -77,38 +85,6 @@ int hex_value(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-struct query_params {
-    std::optional<std::string> from, to, category;
-    bool malformed = false;
-};
-
-query_params parse_query(std::string_view q) {
-    query_params p;
-    while (!q.empty()) {
-        auto amp = q.find('&');
-        std::string_view pair = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        auto key = form_decode(pair.substr(0, eq));
-        auto value =
-            form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-        if (!key || !value) {
-            p.malformed = true;
-            return p;
-        }
-        std::optional<std::string>* slot = nullptr;
-        if (*key == "from")
-            slot = &p.from;
-        else if (*key == "to")
-            slot = &p.to;
-        else if (*key == "category")
-            slot = &p.category;
-        if (slot && !*slot) *slot = std::move(*value);
-    }
-    return p;
 }
 
 response base(unsigned status, std::int64_t now) {
@@ -280,13 +256,20 @@ response dispatch(const request& req, const route_context& ctx) {
         }
         return text(404, "not found", ctx.now);
     }
-    if (req.method == "OPTIONS") return preflight(ctx.now);
+    const bool page = kind == route_kind::agenda || kind == route_kind::event_page;
+    if (req.method == "OPTIONS") {
+        if (!page) return preflight(ctx.now);
+        response r = base(204, ctx.now); // pages are same-origin: no CORS
+        r.set("Allow", std::string(k_allow));
+        return r;
+    }
     if (!is_get_or_head(req)) {
         response r = text(405, "method not allowed", ctx.now);
         r.set("Allow", std::string(k_allow));
         return r;
     }
-    if (!ctx.current && kind != route_kind::healthz && kind != route_kind::metrics) {
+    if ((!ctx.current || (page && !ctx.current->calendar)) && kind != route_kind::healthz &&
+        kind != route_kind::metrics) {
         response r = text(503, "starting", ctx.now);
         r.set("Retry-After", "5");
         return r;
@@ -300,6 +283,10 @@ response dispatch(const request& req, const route_context& ctx) {
         return serve_healthz(ctx);
     case route_kind::metrics:
         return serve_metrics(ctx);
+    case route_kind::agenda:
+        return agenda_page(req, parse_query(query), ctx);
+    case route_kind::event_page:
+        return event_page(req, path.substr(std::string_view("/events/").size()), ctx);
     case route_kind::none:
         break;
     }
@@ -366,6 +353,33 @@ bool accepts_gzip(std::string_view accept_encoding) {
     return false;
 }
 
+query_params parse_query(std::string_view q) {
+    query_params p;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        auto key = form_decode(pair.substr(0, eq));
+        auto value =
+            form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (!key || !value) {
+            p.malformed = true;
+            return p;
+        }
+        std::optional<std::string>* slot = nullptr;
+        if (*key == "from")
+            slot = &p.from;
+        else if (*key == "to")
+            slot = &p.to;
+        else if (*key == "category")
+            slot = &p.category;
+        if (slot && !*slot) *slot = std::move(*value);
+    }
+    return p;
+}
+
 std::optional<std::string> form_decode(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -385,13 +399,29 @@ std::optional<std::string> form_decode(std::string_view s) {
     return out;
 }
 
-response html_response(unsigned status, std::string html, std::int64_t now) {
+response html_response(unsigned status, std::string html, std::int64_t now,
+                       std::string_view cache_control) {
     response r = base(status, now);
     r.set("Content-Type", "text/html; charset=utf-8");
-    r.set("Cache-Control", "no-store");
+    r.set("Cache-Control", std::string(cache_control));
     r.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     r.set("X-Content-Type-Options", "nosniff");
     r.body = std::move(html);
+    return r;
+}
+
+response cached_html_response(const request& req, unsigned status, std::string html,
+                              std::int64_t now) {
+    const std::string cache = "public, max-age=" + std::to_string(k_page_max_age);
+    std::string etag = strong_etag(html);
+    if (req.if_none_match && if_none_match_matches(*req.if_none_match, etag)) {
+        response r = base(304, now);
+        r.set("ETag", std::move(etag));
+        r.set("Cache-Control", cache);
+        return r;
+    }
+    response r = html_response(status, std::move(html), now, cache);
+    r.set("ETag", std::move(etag));
     return r;
 }
 

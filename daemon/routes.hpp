@@ -4,10 +4,12 @@
 // routes listed here, from memory; it never opens a file.
 //
 // Routes: GET/HEAD/OPTIONS /calendar.ics, /calendar/{category}.ics,
-// /events/{id}.ics, /api/events, /healthz, /metrics. /healthz answers 200
-// also when degraded (the daemon still serves its last good snapshot); the
-// `status` field tells ok from degraded. Feeds and the API may be cached
-// for k_feed_max_age seconds; clients revalidate with ETag/Last-Modified.
+// /events/{id}.ics, /api/events, /healthz, /metrics, and the HTML pages /
+// and /events/{id} (see pages.hpp). /healthz answers 200 also when degraded
+// (the daemon still serves its last good snapshot); the `status` field
+// tells ok from degraded. Feeds and the API may be cached for
+// k_feed_max_age seconds, pages for k_page_max_age; clients revalidate
+// with ETag (and Last-Modified for feeds).
 
 #include "daemon/health.hpp"
 #include "daemon/metrics.hpp"
@@ -67,6 +69,16 @@ struct route_context {
 
 /// `Cache-Control` max-age of feeds and the API, in seconds.
 inline constexpr int k_feed_max_age = 300;
+/// `Cache-Control` max-age of the agenda and event pages, in seconds.
+inline constexpr int k_page_max_age = 60;
+
+/// The parameters of a query string the routes read (the first of each
+/// wins; others are ignored).
+struct query_params {
+    std::optional<std::string> from, to, category;
+    bool malformed = false; ///< a %-escape was malformed
+};
+query_params parse_query(std::string_view query);
 
 /// Handles one request. Never throws for any request; Server and Date are set.
 response handle(const request& req, const route_context& ctx);
@@ -81,9 +93,16 @@ enum class feed_audience { everyone, token_holder };
 response feed_response(const request& req, const feed_entity& feed,
                        std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience);
 
-/// An HTML page: no-store, a strict Content-Security-Policy (no third-party
-/// requests, forms post back here only); Server and Date set.
-response html_response(unsigned status, std::string html, std::int64_t now);
+/// An HTML page: a strict Content-Security-Policy (no third-party requests,
+/// forms post back here only), nosniff, `cache_control`; Server and Date set.
+response html_response(unsigned status, std::string html, std::int64_t now,
+                       std::string_view cache_control = "no-store");
+
+/// A public HTML page: html_response cached for k_page_max_age seconds with
+/// a strong ETag over `html`; 304 without a body when `req`'s If-None-Match
+/// matches it.
+response cached_html_response(const request& req, unsigned status, std::string html,
+                              std::int64_t now);
 
 /// Decodes one application/x-www-form-urlencoded (or query) component:
 /// '+' is a space, %XX a byte. nullopt when a %-escape is malformed.

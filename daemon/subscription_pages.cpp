@@ -1,5 +1,6 @@
 #include "daemon/subscription_pages.hpp"
 
+#include "daemon/html_page.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/mail_setup.hpp"
 #include "notify/dispatcher.hpp"
@@ -26,22 +27,10 @@ std::optional<std::string> token_after(std::string_view path, std::string_view p
     return std::string(token);
 }
 
-bool english(const config::site& site) { return site.site.locale == "en"; }
-
-std::string page(const config::site& site, const std::string& title, const std::string& body) {
-    return "<!DOCTYPE html>\n<html lang=\"" + std::string(english(site) ? "en" : "fr") +
-           "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-           "content=\"width=device-width,initial-scale=1\"><title>" +
-           html_escape(title + " — " + site.site.name) +
-           "</title><style>body{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 "
-           "1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1em}</style></head>\n<body>\n<h1>" +
-           html_escape(title) + "</h1>\n" + body + "</body></html>\n";
-}
-
 response not_found_page(const subscription_context& ctx) {
     const bool en = english(ctx.site);
     return html_response(404,
-                         page(ctx.site, en ? "Unknown link" : "Lien inconnu",
+                         html_page(ctx.site, en ? "Unknown link" : "Lien inconnu",
                               en ? "<p>This link is unknown or no longer valid.</p>\n"
                                  : "<p>Ce lien est inconnu ou n'est plus valable.</p>\n"),
                          ctx.now);
@@ -59,7 +48,7 @@ response unsubscribe(const request& req, const std::string& token, subscription_
         // A GET never unsubscribes: mail scanners follow links.
         return html_response(
             200,
-            page(ctx.site, en ? "Unsubscribe" : "Se désinscrire",
+            html_page(ctx.site, en ? "Unsubscribe" : "Se désinscrire",
                  "<p>" +
                      html_escape(en ? "Stop the reminders of " + ctx.site.site.name + " to " + *email + "?"
                                     : "Ne plus envoyer les rappels de " + ctx.site.site.name + " à " +
@@ -74,7 +63,7 @@ response unsubscribe(const request& req, const std::string& token, subscription_
     log_info("unsubscribed a recipient; " + std::to_string(cancelled) + " pending reminder(s) cancelled");
     ctx.replan();
     return html_response(200,
-                         page(ctx.site, en ? "Unsubscribed" : "Désinscription faite",
+                         html_page(ctx.site, en ? "Unsubscribed" : "Désinscription faite",
                               "<p>" +
                                   html_escape(en ? *email + " will receive no more reminders."
                                                  : *email + " ne recevra plus de rappels.") +
@@ -100,7 +89,7 @@ std::vector<std::pair<std::string, std::string>> form_fields(std::string_view bo
 response subscribe(const request& req, subscription_context& ctx) {
     const bool en = english(ctx.site);
     auto bad = [&](const std::string& why) {
-        return html_response(400, page(ctx.site, en ? "Subscription refused" : "Inscription refusée",
+        return html_response(400, html_page(ctx.site, en ? "Subscription refused" : "Inscription refusée",
                                        "<p>" + html_escape(why) + "</p>\n"),
                              ctx.now);
     };
@@ -152,7 +141,7 @@ response subscribe(const request& req, subscription_context& ctx) {
     }
     // The same answer whether or not the address was known: no address probing.
     return html_response(202,
-                         page(ctx.site, en ? "Check your inbox" : "Vérifiez votre boîte mail",
+                         html_page(ctx.site, en ? "Check your inbox" : "Vérifiez votre boîte mail",
                               "<p>" + html_escape(en ? "A confirmation link was sent to " + address + "."
                                                      : "Un lien de confirmation a été envoyé à " +
                                                            address + ".") +
@@ -181,8 +170,8 @@ response confirm(const std::string& token, subscription_context& ctx) {
                 "<br><a href=\"" + html_escape(url) + "\">" + html_escape(url) + "</a></p>\n";
     }
     return html_response(200,
-                         page(ctx.site, en ? "Subscription confirmed" : "Inscription confirmée",
-                              body),
+                         html_page(ctx.site, en ? "Subscription confirmed" : "Inscription confirmée",
+                                   body),
                          ctx.now);
 }
 

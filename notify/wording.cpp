@@ -21,41 +21,10 @@ int weekday(const config::civil& c) {
     return static_cast<int>(((days % 7) + 7 + 4) % 7);
 }
 
-std::string day_text(const config::civil& c, language lang, bool year) {
-    std::string out;
-    if (lang == language::en) {
-        out = std::string(en_days[weekday(c)]) + " " + std::to_string(c.day) + " " +
-              en_months[c.month - 1];
-    } else {
-        out = std::string(fr_days[weekday(c)]) + " " + (c.day == 1 ? "1er" : std::to_string(c.day)) +
-              " " + fr_months[c.month - 1];
-    }
-    if (year) {
-        out += ' ';
-        out += std::to_string(c.year);
-    }
-    return out;
-}
-
 /// Minutes, two digits.
 std::string two(int n) {
     const char digits[] = {static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
     return std::string(digits, 2);
-}
-
-/// "18h30", "9h" / "6:30 pm", "9 am".
-std::string clock_text(const config::civil& c, language lang, bool padded) {
-    if (lang == language::en) {
-        int h = c.hour % 12 == 0 ? 12 : c.hour % 12;
-        std::string out = std::to_string(h);
-        if (c.minute || padded) {
-            out += ':';
-            out += two(c.minute);
-        }
-        return out + (c.hour < 12 ? " am" : " pm");
-    }
-    if (c.minute == 0 && !padded) return std::to_string(c.hour) + "h";
-    return std::to_string(c.hour) + "h" + two(c.minute);
 }
 
 const phrases french = {
@@ -82,6 +51,36 @@ const phrases english = {
 };
 
 } // namespace
+
+std::string day_text(const config::civil& c, language lang, bool year) {
+    std::string out;
+    if (lang == language::en) {
+        out = std::string(en_days[weekday(c)]) + " " + std::to_string(c.day) + " " +
+              en_months[c.month - 1];
+    } else {
+        out = std::string(fr_days[weekday(c)]) + " " + (c.day == 1 ? "1er" : std::to_string(c.day)) +
+              " " + fr_months[c.month - 1];
+    }
+    if (year) {
+        out += ' ';
+        out += std::to_string(c.year);
+    }
+    return out;
+}
+
+std::string clock_text(const config::civil& c, language lang, bool padded) {
+    if (lang == language::en) {
+        int h = c.hour % 12 == 0 ? 12 : c.hour % 12;
+        std::string out = std::to_string(h);
+        if (c.minute || padded) {
+            out += ':';
+            out += two(c.minute);
+        }
+        return out + (c.hour < 12 ? " am" : " pm");
+    }
+    if (c.minute == 0 && !padded) return std::to_string(c.hour) + "h";
+    return std::to_string(c.hour) + "h" + two(c.minute);
+}
 
 language language_of(const std::string& locale) {
     return locale == "en" ? language::en : language::fr;

@@ -13,6 +13,14 @@ enum class language { fr, en };
 /// "en" → en; anything else → fr.
 language language_of(const std::string& locale);
 
+/// "jeudi 3 décembre" / "Thursday 3 December" (the date of `day`), with
+/// " 2026" when `year`.
+std::string day_text(const config::civil& day, language lang, bool year = false);
+
+/// "18h30", "9h" / "6:30 pm", "9 am" (the time of `time`); `padded` keeps
+/// zero minutes: "9h00" / "9:00 am".
+std::string clock_text(const config::civil& time, language lang, bool padded = false);
+
 /// "jeudi 3 décembre à 18h30" / "Thursday 3 December at 6:30 pm";
 /// all-day: "samedi 16 janvier" / "Saturday 16 January".
 std::string when_text(const calendar::occurrence& o, language lang);

@@ -89,6 +89,39 @@ TEST_CASE("a cancelled event expands with status cancelled", "[calendar]") {
     CHECK(list[0].status == config::status::cancelled);
 }
 
+TEST_CASE("expand_event keeps one event or programme, not those whose id it prefixes", "[calendar]") {
+    config::site s = casapero_site();
+    config::event_def other = casapero(); // "casapero-x" sorts among "casapero"'s UIDs
+    other.id = "casapero-x";
+    other.rrule.clear();
+    config::event_def weekend;
+    weekend.programme = true;
+    weekend.id = "casapero-weekend";
+    weekend.title = "Week-end";
+    weekend.category = "weekend";
+    for (int d : {12, 13}) {
+        config::session_def session;
+        session.title = "Jour " + std::to_string(d - 11);
+        session.start = local(2026, 12, d, 10, 0);
+        session.end = local(2026, 12, d, 12, 0);
+        weekend.sessions.push_back(session);
+    }
+    s.events = {casapero(), other, weekend};
+    const auto m = built(s);
+    const unix_time from = site_midnight(*m, {2026, 12, 1}), to = site_midnight(*m, {2027, 2, 1});
+    const auto apero = expand_event(*m, "casapero", from, to);
+    REQUIRE(apero.size() == 2);
+    CHECK(rfc3339(apero[0]) == "2026-12-03T18:30:00+01:00");
+    CHECK(rfc3339(apero[1]) == "2027-01-07T18:30:00+01:00");
+    CHECK(apero[1].event_id == "casapero");
+    const auto sessions = expand_event(*m, "casapero-weekend", from, to);
+    REQUIRE(sessions.size() == 2);
+    CHECK(sessions[0].title == "Week-end — Jour 1");
+    CHECK(sessions[1].session == 2);
+    CHECK(expand_event(*m, "casapero-x", from, to).size() == 1);
+    CHECK(expand_event(*m, "casap", from, to).empty());
+}
+
 TEST_CASE("agenda_json writes the documented document", "[calendar]") {
     config::site s = casapero_site();
     config::event_def e;
