@@ -6,7 +6,7 @@ DEBS  := cmake g++ make pkg-config ca-certificates zlib1g-dev \
          libboost1.74-dev libcurl4-openssl-dev libical-dev libsqlite3-dev \
          libtomlplusplus-dev libsystemd-dev nlohmann-json3-dev catch2 \
          python3 python3-icalendar python3-recurring-ical-events python3-aiosmtpd \
-         tzdata sqlite3 curl libssl-dev libjemalloc-dev
+         tzdata sqlite3 curl libssl-dev libjemalloc-dev spamassassin
 BENCH_DEBS := wrk nginx-light hyperfine postfix
 
 RELEASE := build/release

@@ -15,6 +15,7 @@ import email.policy
 import email.utils
 import re
 import signal
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -545,6 +546,21 @@ class PickupTest(ReminderTestCase):
             cal, ev = vevent_of(calendar_part(m))
             self.assertEqual(str(ev["UID"]), f"casapero@{DOMAIN}")
             self.assertEqual(as_utc(ev["DTSTART"].dt), start)
+        # what a receiver's filter makes of it: SpamAssassin's local rules
+        # (-L: no network tests), under 2.0 points
+        for p in files:
+            score, tests = spam_score(p.read_bytes())
+            self.assertLess(score, 2.0, f"{p.name}: {tests}")
+
+
+def spam_score(raw):
+    """SpamAssassin's score of a message with its local rules, and the rules that hit."""
+    r = subprocess.run(["spamassassin", "-L", "-t"], input=raw, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    status = email.message_from_bytes(r.stdout, policy=email.policy.default)["X-Spam-Status"]
+    m = re.search(r"score=(-?[0-9.]+).*?tests=([^\s]*)", " ".join(str(status).split()).replace(", ", ","))
+    assert m, status
+    return float(m.group(1)), m.group(2)
 
 
 if __name__ == "__main__":
