@@ -31,7 +31,7 @@ class personal_feeds {
     std::shared_ptr<const rendered> of_categories(const std::shared_ptr<const snapshot>& current,
                                                   const std::vector<std::string>& keys);
 
-    std::map<std::string, std::vector<std::string>, std::less<>> categories_; ///< by token
+    std::map<std::string, std::vector<std::string>> categories_; ///< by SHA-256 of the token
     /// Feeds of several categories, by their keys joined, for one snapshot
     /// generation; one per distinct choice of categories among recipients.
     std::map<std::string, std::shared_ptr<const rendered>> rendered_;
