@@ -214,6 +214,14 @@ class Daemon:
         return self.wait_for(lambda d: (health_generation(d) or 0) > generation, timeout,
                              f"configuration generation > {generation}")
 
+    def stop_clean(self):
+        """SIGTERM; the daemon must exit 0. Its folder is removed either way."""
+        try:
+            code = self.stop()
+            assert code == 0, f"exit code {code} after SIGTERM:\n{self.stderr()}"
+        finally:
+            self.cleanup()
+
 
 def health_status(doc):
     return doc.get("status")

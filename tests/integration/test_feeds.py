@@ -85,11 +85,7 @@ class PublishedFeedTest(DaemonTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            code = cls.daemon.stop()
-            assert code == 0, f"exit code {code} after SIGTERM:\n{cls.daemon.stderr()}"
-        finally:
-            cls.daemon.cleanup()
+        cls.daemon.stop_clean()
 
     def all_feed(self):
         return self.feeds["/calendar.ics"].body

@@ -109,11 +109,7 @@ class HostileHttpTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            code = cls.daemon.stop()
-            assert code == 0, f"exit code {code} after SIGTERM:\n{cls.daemon.stderr()}"
-        finally:
-            cls.daemon.cleanup()
+        cls.daemon.stop_clean()
 
     def still_serving(self):
         r = self.daemon.get("/calendar.ics")

@@ -83,11 +83,7 @@ class PagesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            code = cls.daemon.stop()
-            assert code == 0, f"exit code {code} after SIGTERM:\n{cls.daemon.stderr()}"
-        finally:
-            cls.daemon.cleanup()
+        cls.daemon.stop_clean()
 
     def page(self, path, status=200):
         r = self.daemon.get(path)
