@@ -179,6 +179,13 @@ void dispatcher::finish(const store::outbox_row& row, const send_result& r,
                         std::chrono::steady_clock::time_point started) {
     --handed_;
     auto now = clock_();
+    if (r.never_started) {
+        // Stopping: the message never left, and waits in the outbox for the
+        // next start as it was.
+        released_.push_back(row.id);
+        post_flush();
+        return;
+    }
     status_.last_latency_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
@@ -211,21 +218,28 @@ void dispatcher::finish(const store::outbox_row& row, const send_result& r,
     }
     }
     results_.push_back(std::move(d));
-    if (!flush_posted_) {
-        flush_posted_ = true;
-        boost::asio::post(io_, [this, alive = alive_] {
-            if (!*alive) return;
-            flush_posted_ = false;
-            flush();
-            run_due();
-        });
-    }
+    post_flush();
+}
+
+void dispatcher::post_flush() {
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    boost::asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        flush_posted_ = false;
+        flush();
+        run_due();
+    });
 }
 
 void dispatcher::flush() {
     if (!results_.empty()) {
         outbox_.record(results_, clock_());
         results_.clear();
+    }
+    if (!released_.empty()) {
+        outbox_.release(released_, clock_());
+        released_.clear();
     }
     arm();
 }

@@ -34,8 +34,9 @@ struct dispatch_settings {
     calendar::unix_time lease = 600;    ///< a claimed row is sent again after this, if we crashed
     calendar::unix_time first_retry = 60; ///< then doubling, never past the event start
     /// Rows handed to the transport at a time; they must all be done well
-    /// before `lease` runs out, or a row could be claimed twice.
-    std::size_t window = 20;
+    /// before `lease` runs out, or a row could be claimed twice. Enough to
+    /// keep every connection busy while the loop commits a batch.
+    std::size_t window = 100;
 };
 
 /// What the daemon reads for /healthz and /metrics.
@@ -94,6 +95,7 @@ private:
     void finish(const store::outbox_row& row, const send_result& r,
                 std::chrono::steady_clock::time_point started);
     void flush();
+    void post_flush(); ///< flush() and run_due() once, after this turn of the loop
 
     boost::asio::io_context& io_;
     store::outbox& outbox_;
@@ -107,6 +109,7 @@ private:
     /// for one occurrence expands the calendar once.
     std::map<std::string, std::vector<calendar::occurrence>> subjects_;
     std::vector<store::delivery_result> results_;
+    std::vector<std::int64_t> released_; ///< rows the transport never started
     bool flush_posted_ = false;
     bool due_posted_ = false; ///< run_due is posted
     /// When timer_ fires; none when it is not waiting.

@@ -152,6 +152,13 @@ send_result not_attempted(std::string why) {
     return r;
 }
 
+/// A queued message when the transport stops: it never left.
+send_result stopping() {
+    send_result r = not_attempted("not attempted: the transport is stopping");
+    r.never_started = true;
+    return r;
+}
+
 } // namespace
 
 struct smtp_transport::core : std::enable_shared_from_this<core> {
@@ -274,7 +281,7 @@ void smtp_transport::core::enqueue(message msg, send_handler handler) {
     if (stopped)
         return;
     if (draining) {
-        deliver(std::move(handler), not_attempted("not attempted: the transport is stopping"));
+        deliver(std::move(handler), stopping());
         return;
     }
     waiting.push_back(job{std::move(msg), std::move(handler)});
@@ -649,7 +656,7 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
     auto pending = std::move(waiting);
     waiting.clear();
     for (auto& work : pending)
-        deliver(std::move(work.handler), not_attempted("not attempted: the transport is stopping"));
+        deliver(std::move(work.handler), stopping());
     drained = std::move(done);
     if (active.empty()) {
         asio::post(io, [weak = weak_from_this()] {

@@ -30,6 +30,9 @@ struct send_result {
     std::string reply;     ///< the server's last reply line, e.g. "250 2.0.0 Ok: queued as ABC"
     std::string error;     ///< why it was not accepted (curl's error text or ours); never a password
     std::error_code code;  ///< a CURLcode (curl_easy_category) or message_error; empty when accepted
+    /// The transport stopped before starting it: nothing of it left, and it
+    /// goes back to the outbox as it was (outcome transient).
+    bool never_started = false;
 };
 
 /// Called exactly once per send, on the io thread, unless the transport is

@@ -300,6 +300,21 @@ void outbox::record(const std::vector<delivery_result>& results, calendar::unix_
     tx.commit();
 }
 
+void outbox::release(const std::vector<std::int64_t>& ids, calendar::unix_time now) {
+    if (ids.empty()) return;
+    transaction tx(db_);
+    // SET reads the row as it was: `attempts` is the count with the claim.
+    for (const std::int64_t id : ids)
+        db_.prepare("UPDATE outbox SET state = CASE WHEN attempts > 1 THEN 'deferred' ELSE "
+                    "'planned' END, date_header = CASE WHEN attempts > 1 THEN date_header END, "
+                    "attempts = max(attempts - 1, 0), lease_until = NULL, updated = ?2 "
+                    "WHERE id = ?1 AND state = 'sending'")
+            .bind(1, id)
+            .bind(2, now)
+            .run();
+    tx.commit();
+}
+
 int outbox::cancel_recipient(std::string_view email, calendar::unix_time now) {
     transaction tx(db_);
     db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?2 WHERE recipient = ?1 COLLATE "

@@ -149,6 +149,12 @@ class outbox {
     /// now), deferred (next_attempt, last_error), failed or missed (last_error).
     void record(const std::vector<delivery_result>& results, calendar::unix_time now);
 
+    /// Gives back rows claimed but never started (the transport stopped
+    /// first), as they were before the claim: planned (or deferred, after an
+    /// earlier attempt) at their next_attempt, that attempt not counted, no
+    /// Date if they never had one. Only rows still sending are changed.
+    void release(const std::vector<std::int64_t>& ids, calendar::unix_time now);
+
     /// Cancels every planned or deferred row of `email` (case-insensitive,
     /// on unsubscription). Returns the number cancelled.
     int cancel_recipient(std::string_view email, calendar::unix_time now);

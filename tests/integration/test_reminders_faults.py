@@ -1,6 +1,6 @@
 """Reminders when things go wrong: an SMTP server that answers 451, one that
-is down when reminders fall due, and a daemon killed with SIGKILL in the
-middle of a burst. Each case waits for the real 60 s retry, so this file
+is down when reminders fall due, and a daemon killed with SIGKILL, or
+stopped with SIGTERM, in the middle of a burst. Each case waits for the real 60 s retry, so this file
 is slower than test_reminders.py (ctest runs them side by side)."""
 
 import collections
@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import requires_binary
-from mailsink import event_toml, member_toml, now_utc, wait_rows
+from mailsink import event_toml, member_toml, now_utc, reminders, wait_rows
 from test_reminders import CAMILLE, LEA, YASMINE, ReminderTestCase, french_when, recipient_of
 
 
@@ -119,6 +119,37 @@ class CrashTest(ReminderTestCase):
         for a in duplicates:
             ids = {str(t.message()["Message-ID"]) for t in sink.accepted_for(a)}
             self.assertEqual(len(ids), 1, a)
+
+    def test_sigterm_mid_burst_gives_back_what_was_not_sent(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=80)
+        events = event_toml("casapero", "Casapéro", "apero", start)
+        everyone = [f"membre{n:03d}@example.org" for n in range(200)]
+        members = "".join(member_toml(a, f"Membre {n}", ["apero"]) for n, a in enumerate(everyone))
+        sink = self.sink(delay=0.02)
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+
+        sink.wait_accepted(40, timeout=60, what="the start of the burst")
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=30), 0, d.stderr())
+        before = collections.Counter(recipient_of(t) for t in sink.accepted())
+        self.assertLess(sum(before.values()), 200, "the stop landed after the burst; make the sink slower")
+        # What the transport had not started is back in the outbox as it was:
+        # planned, no attempt counted, no Date; nothing deferred or missed.
+        rows = reminders(d)
+        states = collections.Counter(r["state"] for r in rows)
+        self.assertEqual(set(states), {"sent", "planned"}, states)
+        self.assertEqual(states["sent"], sum(before.values()))
+        self.assertTrue(all(r["attempts"] == 0 for r in rows if r["state"] == "planned"), rows)
+
+        d._stderr.close()
+        d.start()
+        sink.wait_accepted(200, timeout=60, what="the rest of the burst after the restart")
+        sink.wait_quiet(3)
+        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
+        self.assertEqual(counts, collections.Counter(everyone))  # each exactly once
+        wait_rows(d, lambda rows: len(rows) == 200 and all(r["state"] == "sent" for r in rows),
+                  20, "200 rows sent")
 
 
 if __name__ == "__main__":

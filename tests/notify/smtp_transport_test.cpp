@@ -250,9 +250,12 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
         return r.outcome == outcome::accepted;
     });
     CHECK(accepted == 1);
-    for (const auto& r : results)
+    for (const auto& r : results) {
+        // The queued ones never left: the outbox takes them back as they were.
+        CHECK(r.never_started == (r.outcome != outcome::accepted));
         if (r.outcome != outcome::accepted)
             CHECK(r.error == "not attempted: the transport is stopping");
+    }
     bool late = false;
     transport.send(to("camille@example.org"), [&](const send_result& r) {
         late = true;

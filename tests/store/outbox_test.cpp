@@ -400,3 +400,42 @@ TEST_CASE("outbox: kinds and states convert to and from their names", "[store]")
     CHECK(to_string(message_kind::cancellation) == "cancellation");
     CHECK(parse_message_kind("test") == message_kind::test);
 }
+
+TEST_CASE("outbox: release gives back rows the transport never started, as they were", "[store]") {
+    store::testing::temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    outbox box(db);
+    const std::vector rows = {reminder("a@example.org"), reminder("b@example.org"),
+                              reminder("c@example.org")};
+    box.plan(rows, horizon, 1000);
+    const auto t = start - day;
+    auto claimed = box.claim(t, 10, 300);
+    REQUIRE(claimed.size() == 3);
+    std::map<std::string, std::int64_t> id;
+    for (const auto& r : claimed)
+        id[r.recipient] = r.id;
+    // b was tried once already: deferred, then claimed again.
+    box.record({{id["b@example.org"], delivery_state::deferred, t + 60, "421 try later"},
+                {id["c@example.org"], delivery_state::sent, 0, ""}},
+               t + 1);
+    REQUIRE(box.claim(t + 60, 10, 300).size() == 1);
+
+    box.release({id["a@example.org"], id["b@example.org"], id["c@example.org"]}, t + 61);
+    auto a = box.find(rows[0].key);
+    CHECK(a->state == delivery_state::planned);
+    CHECK(a->attempts == 0);
+    CHECK(a->date_header == std::nullopt); // it was never sent: no Date yet
+    CHECK(a->lease_until == std::nullopt);
+    auto b = box.find(rows[1].key);
+    CHECK(b->state == delivery_state::deferred);
+    CHECK(b->attempts == 1);
+    CHECK(b->date_header == t); // the Date of its first attempt stays
+    CHECK(b->next_attempt == t + 60);
+    CHECK(box.find(rows[2].key)->state == delivery_state::sent); // not sending: left alone
+
+    // Both go again at once, a counting its first attempt.
+    auto again = box.claim(t + 61, 10, 300);
+    REQUIRE(again.size() == 2);
+    for (const auto& r : again)
+        CHECK(r.attempts == (r.recipient == "a@example.org" ? 1 : 2));
+}
