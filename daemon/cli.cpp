@@ -106,16 +106,20 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         out.flush();
         return out ? exit_ok : exit_runtime;
     }
+    // The feed into `file_path`; false when it could not all be written.
+    const auto write_body = [&](const std::filesystem::path& file_path) {
+        std::ofstream file(file_path, std::ios::binary | std::ios::trunc);
+        file.write(body.data(), static_cast<std::streamsize>(body.size()));
+        file.close();
+        return static_cast<bool>(file);
+    };
     std::filesystem::path target = *o.output;
     std::error_code ec;
     const auto kind = std::filesystem::status(target, ec); // not_found when missing
     if (std::filesystem::exists(kind) && !std::filesystem::is_regular_file(kind)) {
         // A device, pipe or terminal (/dev/null, /dev/stdout) is written in
         // place: a rename would put a regular file where it was.
-        std::ofstream file(target, std::ios::binary);
-        file.write(body.data(), static_cast<std::streamsize>(body.size()));
-        file.close();
-        if (!file) throw startup_error(exit_runtime, target.string() + ": cannot write");
+        if (!write_body(target)) throw startup_error(exit_runtime, target.string() + ": cannot write");
         return exit_ok;
     }
     // A symbolic link stays: the file it names is replaced.
@@ -127,15 +131,10 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     // Write beside the target and rename, so that a reader never sees half a feed.
     std::filesystem::path temp = target;
     temp += ".tmp";
-    {
-        std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-        file.write(body.data(), static_cast<std::streamsize>(body.size()));
-        file.close();
-        if (!file) {
-            std::error_code ignored;
-            std::filesystem::remove(temp, ignored);
-            throw startup_error(exit_runtime, target.string() + ": cannot write");
-        }
+    if (!write_body(temp)) {
+        std::error_code ignored;
+        std::filesystem::remove(temp, ignored);
+        throw startup_error(exit_runtime, target.string() + ": cannot write");
     }
     std::filesystem::rename(temp, target, ec);
     if (ec) throw startup_error(exit_runtime, target.string() + ": " + ec.message());
