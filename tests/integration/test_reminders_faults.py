@@ -86,16 +86,20 @@ class TransientFailureTest(ReminderTestCase):
 @requires_binary
 class CrashTest(ReminderTestCase):
 
-    def test_sigkill_mid_burst_loses_nothing_and_repeats_at_most_in_flight(self):
-        t0 = now_utc()
-        start = t0 + dt.timedelta(seconds=80)
+    def burst_of_200(self):
+        """200 members' reminders due together, to a slow sink, the first 40
+        received: (members, sink, daemon)."""
+        start = now_utc() + dt.timedelta(seconds=80)
         events = event_toml("casapero", "Casapéro", "apero", start)
         everyone = [f"membre{n:03d}@example.org" for n in range(200)]
         members = "".join(member_toml(a, f"Membre {n}", ["apero"]) for n, a in enumerate(everyone))
         sink = self.sink(delay=0.02)
         d = self.daemon(events, members, sink, offsets=("PT1M",))
-
         sink.wait_accepted(40, timeout=60, what="the start of the burst")
+        return everyone, sink, d
+
+    def test_sigkill_mid_burst_loses_nothing_and_repeats_at_most_in_flight(self):
+        everyone, sink, d = self.burst_of_200()
         d.signal(signal.SIGKILL)
         d.proc.wait(timeout=10)
         self.assertEqual(d.proc.returncode, -signal.SIGKILL)
@@ -121,15 +125,7 @@ class CrashTest(ReminderTestCase):
             self.assertEqual(len(ids), 1, a)
 
     def test_sigterm_mid_burst_gives_back_what_was_not_sent(self):
-        t0 = now_utc()
-        start = t0 + dt.timedelta(seconds=80)
-        events = event_toml("casapero", "Casapéro", "apero", start)
-        everyone = [f"membre{n:03d}@example.org" for n in range(200)]
-        members = "".join(member_toml(a, f"Membre {n}", ["apero"]) for n, a in enumerate(everyone))
-        sink = self.sink(delay=0.02)
-        d = self.daemon(events, members, sink, offsets=("PT1M",))
-
-        sink.wait_accepted(40, timeout=60, what="the start of the burst")
+        everyone, sink, d = self.burst_of_200()
         d.signal(signal.SIGTERM)
         self.assertEqual(d.proc.wait(timeout=30), 0, d.stderr())
         before = collections.Counter(recipient_of(t) for t in sink.accepted())
