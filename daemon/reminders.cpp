@@ -69,6 +69,17 @@ struct reminders::impl {
         // worth of the rate at most.
         settings.window = static_cast<std::size_t>(
             std::clamp(site.smtp.max_per_minute / 6, 1, static_cast<int>(settings.window)));
+        settings.database_state = [this](const std::string& error) {
+            constexpr std::string_view what = "reminders: recording deliveries: ";
+            std::string& shown = svc.health().database;
+            if (!error.empty()) {
+                shown = std::string(what) + error;
+                log_error(shown + " (tried again every second)");
+            } else if (shown.starts_with(what)) {
+                shown = "ok";
+                log_info("reminders: recording deliveries again");
+            }
+        };
         dispatcher = std::make_unique<notify::dispatcher>(ctx, *outbox, *subscribers, *transport,
                                                           settings, unix_now);
         if (int n = outbox->recover(unix_now()))

@@ -2,6 +2,7 @@
 
 #include "config/text.hpp"
 #include "notify/reminder_mail.hpp"
+#include "store/transaction.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -12,16 +13,12 @@ namespace casacal::notify {
 
 std::string new_token() { return calendar::random_hex(16); }
 
-namespace {
-
-
-} // namespace
-
 dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
                        store::subscribers& subscribers, transport& transport,
                        dispatch_settings settings, std::function<calendar::unix_time()> clock)
     : io_(io), outbox_(outbox), subscribers_(subscribers), transport_(transport),
-      settings_(std::move(settings)), clock_(std::move(clock)), timer_(io) {}
+      settings_(std::move(settings)), clock_(std::move(clock)), timer_(io), retry_timer_(io),
+      gather_timer_(io) {}
 
 dispatcher::~dispatcher() { *alive_ = false; }
 
@@ -67,8 +64,8 @@ void dispatcher::stop() {
 
 void dispatcher::arm() {
     if (stopped_) return;
-    // With every slot taken nothing can go; finish() arms again as results
-    // come back.
+    // With every slot taken nothing can go; the turn that records the next
+    // results claims again.
     if (handed_ >= settings_.window) return;
     const auto next = outbox_.next_due();
     if (!next) {
@@ -80,60 +77,85 @@ void dispatcher::arm() {
     if (when <= std::chrono::system_clock::now()) {
         // Due already: a posted handler instead of a kernel timer set and
         // fired at once, many times a second during a burst.
-        if (due_posted_) return;
-        due_posted_ = true;
-        boost::asio::post(io_, [this, alive = alive_] {
-            if (!*alive) return;
-            due_posted_ = false;
-            run_due();
-        });
+        post_turn();
         return;
     }
-    // A timer set earlier stays: run_due then finds nothing and arms again.
+    // A timer set earlier stays: turn() then finds nothing due and arms again.
     if (armed_for_ && *armed_for_ <= when) return;
     armed_for_ = when;
     timer_.expires_at(when);
     timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (ec == boost::asio::error::operation_aborted || !*alive) return;
         armed_for_.reset();
-        run_due();
+        turn();
     });
 }
 
-void dispatcher::run_due() {
-    if (stopped_ || !view_.model) return;
-    auto now = clock_();
-    if (handed_ >= settings_.window) return; // finish() re-arms as slots free up
-    auto rows = outbox_.claim(now, static_cast<int>(settings_.window - handed_), settings_.lease);
-
+void dispatcher::turn() {
+    const auto now = clock_();
+    const bool claiming = !stopped_ && view_.model && handed_ < settings_.window;
+    if (!claiming && results_.empty() && released_.empty()) return;
+    std::vector<store::outbox_row> rows;
+    std::vector<store::delivery_result> refused;
     std::vector<const store::outbox_row*> ready;
     std::vector<std::string> tokens;
-    std::vector<std::pair<std::string, std::string>> hashes;
-    for (const auto& row : rows) {
-        if (auto refused = refusal(row, now)) {
-            if (refused->state == store::delivery_state::missed) ++status_.missed;
-            results_.push_back(std::move(*refused));
-            continue;
-        }
-        ready.push_back(&row);
-        tokens.push_back(new_token());
-        hashes.emplace_back(calendar::sha256_hex(tokens.back()), row.recipient);
-    }
-    // Each message carries a fresh unsubscribe token; they are stored (one
-    // transaction for the batch) before any message that names them leaves.
     try {
-        if (!hashes.empty())
+        // One commit per turn of the loop: the results that came back, the
+        // rows given back, and the next rows claimed with the unsubscribe
+        // tokens their messages carry (stored before any message that
+        // names them leaves). FULL, since it records sends.
+        store::transaction tx(outbox_.connection(), store::durability::full);
+        outbox_.record(results_, now);
+        outbox_.release(released_, now);
+        if (claiming) {
+            rows =
+                outbox_.claim(now, static_cast<int>(settings_.window - handed_), settings_.lease);
+            std::vector<std::pair<std::string, std::string>> hashes;
+            for (const auto& row : rows) {
+                if (auto r = refusal(row, now)) {
+                    refused.push_back(std::move(*r));
+                    continue;
+                }
+                ready.push_back(&row);
+                tokens.push_back(new_token());
+                hashes.emplace_back(calendar::sha256_hex(tokens.back()), row.recipient);
+            }
+            outbox_.record(refused, now);
             subscribers_.store_tokens(hashes, store::token_purpose::unsubscribe, now);
+        }
+        tx.commit();
     } catch (const std::exception& e) {
-        for (const auto* row : ready)
-            results_.push_back({row->id, store::delivery_state::deferred,
-                                now + settings_.first_retry,
-                                std::string("cannot store token: ") + e.what()});
-        ready.clear();
+        // Nothing of this turn happened: the results wait here, the rows in
+        // the outbox, and the next try comes in a second.
+        if (status_.database_error != e.what()) {
+            status_.database_error = e.what();
+            if (settings_.database_state) settings_.database_state(status_.database_error);
+        }
+        retry_after_failure();
+        return;
     }
+    if (!status_.database_error.empty()) {
+        status_.database_error.clear();
+        if (settings_.database_state) settings_.database_state({});
+    }
+    results_.clear();
+    released_.clear();
+    for (const auto& r : refused)
+        if (r.state == store::delivery_state::missed) ++status_.missed;
     for (std::size_t i = 0; i < ready.size(); ++i)
         send_one(*ready[i], tokens[i]);
-    flush();
+    arm();
+}
+
+void dispatcher::retry_after_failure() {
+    if (retry_set_) return;
+    retry_set_ = true;
+    retry_timer_.expires_after(std::chrono::seconds(1));
+    retry_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted || !*alive) return;
+        retry_set_ = false;
+        turn();
+    });
 }
 
 std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_row& row,
@@ -183,7 +205,7 @@ void dispatcher::finish(const store::outbox_row& row, const send_result& r,
         // Stopping: the message never left, and waits in the outbox for the
         // next start as it was.
         released_.push_back(row.id);
-        post_flush();
+        post_turn();
         return;
     }
     status_.last_latency_seconds =
@@ -218,30 +240,36 @@ void dispatcher::finish(const store::outbox_row& row, const send_result& r,
     }
     }
     results_.push_back(std::move(d));
-    post_flush();
+    gather();
 }
 
-void dispatcher::post_flush() {
-    if (flush_posted_) return;
-    flush_posted_ = true;
-    boost::asio::post(io_, [this, alive = alive_] {
-        if (!*alive) return;
-        flush_posted_ = false;
-        flush();
-        run_due();
+void dispatcher::gather() {
+    // A turn costs about the same for one result as for fifty (its commit
+    // waits for the disk), so during a burst results gather for a moment:
+    // the messages still queued in the transport keep the connections
+    // busy meanwhile. The last result of the window goes at once.
+    if (handed_ == 0 || results_.size() * 4 >= settings_.window) {
+        post_turn();
+        return;
+    }
+    if (gather_set_) return;
+    gather_set_ = true;
+    gather_timer_.expires_after(k_gather);
+    gather_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted || !*alive) return;
+        gather_set_ = false;
+        if (!results_.empty()) turn(); // unless a turn took them meanwhile
     });
 }
 
-void dispatcher::flush() {
-    if (!results_.empty()) {
-        outbox_.record(results_, clock_());
-        results_.clear();
-    }
-    if (!released_.empty()) {
-        outbox_.release(released_, clock_());
-        released_.clear();
-    }
-    arm();
+void dispatcher::post_turn() {
+    if (turn_posted_) return;
+    turn_posted_ = true;
+    boost::asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        turn_posted_ = false;
+        turn();
+    });
 }
 
 } // namespace casacal::notify

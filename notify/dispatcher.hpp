@@ -1,8 +1,9 @@
 #pragma once
 // Sends what the outbox says is due: one system_timer armed for the next
-// due row (no polling, no CPU while idle), rows claimed in batches, handed
-// to the transport, and the outcomes of one loop turn recorded in one
-// transaction (group commit).
+// due row (no polling, no CPU while idle), rows claimed in batches and
+// handed to the transport. Each turn of the loop commits once: the outcomes
+// that came back since the last turn, and the next rows claimed (group
+// commit). A turn the database refuses is tried again a second later.
 //
 // io thread only: the timer, the outbox's database connection and the
 // transport all live on the one thread that runs the io_context.
@@ -14,6 +15,7 @@
 #include "store/subscribers.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 
 #include <functional>
@@ -37,12 +39,16 @@ struct dispatch_settings {
     /// before `lease` runs out, or a row could be claimed twice. Enough to
     /// keep every connection busy while the loop commits a batch.
     std::size_t window = 100;
+    /// Told when a turn fails (the error, once per distinct error) and when
+    /// one commits again after failing (""). Optional.
+    std::function<void(const std::string& error)> database_state;
 };
 
 /// What the daemon reads for /healthz and /metrics.
 struct dispatch_status {
     std::uint64_t sent = 0, deferred = 0, failed = 0, missed = 0;
     std::string last_error; ///< last transport failure, "" after a success
+    std::string database_error; ///< why the last turn could not commit, "" once one did
     double last_latency_seconds = 0;
 };
 
@@ -86,7 +92,13 @@ public:
 
 private:
     void arm();
-    void run_due();
+    /// One commit: records the results and released rows gathered since the
+    /// last turn, claims the due rows that fit the window, then hands them
+    /// to the transport.
+    void turn();
+    void post_turn(); ///< turn() once, after this turn of the loop
+    void gather();    ///< a turn for the results soon: at once, or after k_gather
+    void retry_after_failure();
     /// Why `row` cannot go now (missed...), or nullopt when it can.
     std::optional<store::delivery_result> refusal(const store::outbox_row& row,
                                                   calendar::unix_time now);
@@ -94,8 +106,6 @@ private:
     void send_one(const store::outbox_row& row, const std::string& token);
     void finish(const store::outbox_row& row, const send_result& r,
                 std::chrono::steady_clock::time_point started);
-    void flush();
-    void post_flush(); ///< flush() and run_due() once, after this turn of the loop
 
     boost::asio::io_context& io_;
     store::outbox& outbox_;
@@ -110,8 +120,13 @@ private:
     std::map<std::string, std::vector<calendar::occurrence>> subjects_;
     std::vector<store::delivery_result> results_;
     std::vector<std::int64_t> released_; ///< rows the transport never started
-    bool flush_posted_ = false;
-    bool due_posted_ = false; ///< run_due is posted
+    bool turn_posted_ = false;
+    boost::asio::steady_timer retry_timer_; ///< after a turn the database refused
+    bool retry_set_ = false;
+    /// How long results may wait for others to share their commit.
+    static constexpr std::chrono::milliseconds k_gather{2};
+    boost::asio::steady_timer gather_timer_;
+    bool gather_set_ = false;
     /// When timer_ fires; none when it is not waiting.
     std::optional<std::chrono::system_clock::time_point> armed_for_;
     bool stopped_ = false;

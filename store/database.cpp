@@ -93,6 +93,7 @@ statement& database::prepare(std::string_view sql) {
 
 void database::set_durability(durability d) {
     exec(d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    durability_ = d;
 }
 
 int database::user_version() {

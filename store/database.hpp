@@ -59,6 +59,8 @@ class database {
 
     /// Sets PRAGMA synchronous for the following commits (not inside a transaction).
     void set_durability(durability d);
+    /// What the last set_durability set.
+    durability current_durability() const noexcept { return durability_; }
 
     /// The schema version stored in the file (PRAGMA user_version).
     int user_version();
@@ -80,6 +82,7 @@ class database {
 
     sqlite3* db_ = nullptr;
     std::string path_;
+    durability durability_ = durability::normal;
     std::map<std::string, std::unique_ptr<statement>, std::less<>> cache_;
 };
 

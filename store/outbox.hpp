@@ -107,6 +107,10 @@ class outbox {
   public:
     explicit outbox(database& db) : db_(db) {}
 
+    /// The connection, for a transaction that groups several operations
+    /// (each joins it, see transaction.hpp).
+    database& connection() noexcept { return db_; }
+
     /// Brings the outbox in line with the planner's view, in one transaction:
     /// - a row whose key is new is inserted as planned, next_attempt = due;
     /// - a planned or deferred row whose due, occurrence, occurrence_start,

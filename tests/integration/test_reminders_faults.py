@@ -1,11 +1,13 @@
 """Reminders when things go wrong: an SMTP server that answers 451, one that
-is down when reminders fall due, and a daemon killed with SIGKILL, or
-stopped with SIGTERM, in the middle of a burst. Each case waits for the real 60 s retry, so this file
+is down when reminders fall due, a daemon killed with SIGKILL, or
+stopped with SIGTERM, in the middle of a burst, and a database another
+process keeps locked in the middle of a burst. Each case waits for the real 60 s retry, so this file
 is slower than test_reminders.py (ctest runs them side by side)."""
 
 import collections
 import datetime as dt
 import signal
+import sqlite3
 import time
 import unittest
 
@@ -146,6 +148,35 @@ class CrashTest(ReminderTestCase):
         self.assertEqual(counts, collections.Counter(everyone))  # each exactly once
         wait_rows(d, lambda rows: len(rows) == 200 and all(r["state"] == "sent" for r in rows),
                   20, "200 rows sent")
+
+    def test_database_locked_mid_burst_then_free_delivers_each_once(self):
+        everyone, sink, d = self.burst_of_200()
+        # Another process (an operator's sqlite3 shell) holds the write lock
+        # longer than the daemon's busy timeout (5 s): the daemon's commits
+        # fail, the results of the messages in flight wait in memory, and
+        # nothing is sent twice or lost once the lock goes.
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            time.sleep(6)
+            doc = d.wait_for(lambda h: "locked" in h.get("database", ""), 15,
+                             "the locked database on /healthz")
+            self.assertEqual(doc["status"], "degraded", doc)
+            self.assertLess(len(sink.accepted()), 200, "the lock landed after the burst")
+        finally:
+            db.rollback()
+            db.close()
+        sink.wait_accepted(200, timeout=60, what="the rest of the burst once the lock went")
+        sink.wait_quiet(3)
+        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
+        self.assertEqual(counts, collections.Counter(everyone))  # each exactly once
+        wait_rows(d, lambda rows: len(rows) == 200 and all(r["state"] == "sent" for r in rows),
+                  20, "200 rows sent")
+        d.wait_for(lambda h: h.get("database") == "ok", 10, "the database ok again on /healthz")
+        log = d.stderr()
+        self.assertIn("reminders: recording deliveries: ", log)
+        self.assertIn("database is locked", log)
+        self.assertIn("recording deliveries again", log)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <stdexcept>
+
 using namespace casacal::store;
 using casacal::store::testing::read_bytes;
 using casacal::store::testing::temp_dir;
@@ -188,6 +190,39 @@ TEST_CASE("a full-durability transaction commits with synchronous=FULL, then bac
     CHECK(scalar(db, "PRAGMA synchronous") == 1);
     { transaction tx(db, durability::full); }
     CHECK(scalar(db, "PRAGMA synchronous") == 1);
+}
+
+TEST_CASE("a transaction begun inside another joins it: the outer one commits or rolls back",
+          "[store]") {
+    temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    const auto count = [&] { return scalar(db, "SELECT count(*) FROM feed_states"); };
+    const auto insert = [&](const char* path) {
+        transaction inner(db);
+        db.prepare("INSERT INTO feed_states (path, hash, modified) VALUES (?1, 'h', 1)")
+            .bind(1, path)
+            .run();
+        inner.commit();
+    };
+    {
+        transaction outer(db);
+        insert("/a.ics");
+        insert("/b.ics");
+        CHECK(count() == 2);
+    } // not committed: both inner commits go with it
+    CHECK(count() == 0);
+    {
+        transaction outer(db, durability::full);
+        insert("/a.ics");
+        { transaction full_inner(db, durability::full); } // joins a full one
+        outer.commit();
+    }
+    CHECK(count() == 1);
+    CHECK(scalar(db, "PRAGMA synchronous") == 1);
+    {
+        transaction outer(db);
+        CHECK_THROWS_AS(transaction(db, durability::full), std::logic_error);
+    }
 }
 
 TEST_CASE("statements bind and read integers, text, NULL and optionals", "[store]") {
