@@ -225,7 +225,7 @@ int outbox::recover(calendar::unix_time now) {
 std::optional<calendar::unix_time> outbox::next_due() {
     auto& st = db_.prepare(
         "SELECT min(t) FROM (SELECT min(next_attempt) AS t FROM outbox WHERE state IN "
-        "('planned', 'deferred') UNION ALL SELECT min(lease_until) FROM outbox WHERE state = "
+        "('planned', 'deferred') UNION ALL SELECT min(lease_until) + 1 FROM outbox WHERE state = "
         "'sending')");
     std::optional<calendar::unix_time> due;
     if (st.step()) due = st.get_optional_int64(0);

@@ -137,7 +137,8 @@ class outbox {
     int recover(calendar::unix_time now);
 
     /// When the single timer should fire next: the earliest next_attempt of a
-    /// planned or deferred row, or lease_until of a row left sending.
+    /// planned or deferred row, or the second after lease_until of a row
+    /// left sending (claim takes it once its lease is past, not at its end).
     std::optional<calendar::unix_time> next_due();
 
     /// Takes, in one transaction, up to `limit` rows to send: planned or
