@@ -5,6 +5,7 @@
 #include "daemon/agenda_range.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/memory.hpp"
 #include "daemon/reminders.hpp"
 #include "daemon/service.hpp"
 #include "daemon/site_build.hpp"
@@ -72,6 +73,7 @@ template <class T> void keep_until_exit(T&& value) {
 }
 
 int check_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    tune_memory_for_command();
     site_check checked = check_site(o.config);
     for (const auto& d : checked.problems.sorted())
         err << d.format() << '\n';
@@ -91,6 +93,7 @@ std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ost
 }
 
 int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    tune_memory_for_command();
     std::optional<store::database> db;
     std::string path = "/calendar.ics";
     if (o.category) {
@@ -202,6 +205,7 @@ std::string agenda_line(const calendar::occurrence& o) {
 }
 
 int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
+    tune_memory_for_command();
     auto model = load_model(o, err);
     if (!model) return exit_invalid;
     keep_until_exit(model);

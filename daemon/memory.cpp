@@ -4,6 +4,7 @@
 #include <jemalloc/jemalloc.h>
 
 #include <string>
+#include <sys/mman.h>
 #include <sys/types.h>
 #else
 #include <malloc.h>
@@ -55,9 +56,38 @@ void tune_memory_for_daemon() noexcept {
     mallctl("background_thread", nullptr, nullptr, &background, sizeof background);
 }
 
+namespace {
+
+extent_hooks_t* default_hooks = nullptr;
+extent_hooks_t huge_page_hooks;
+
+// jemalloc's own extent allocation, then the kernel asked for huge pages
+// for it (the machine's THP mode is usually `madvise`).
+void* allocate_huge(extent_hooks_t*, void* at, std::size_t size, std::size_t alignment, bool* zero,
+                    bool* commit, unsigned arena) {
+    void* p = default_hooks->alloc(default_hooks, at, size, alignment, zero, commit, arena);
+    if (p) ::madvise(p, size, MADV_HUGEPAGE);
+    return p;
+}
+
+} // namespace
+
+void tune_memory_for_command() noexcept {
+    extent_hooks_t* current = nullptr;
+    std::size_t size = sizeof current;
+    if (mallctl("arena.0.extent_hooks", &current, &size, nullptr, 0) != 0 || !current) return;
+    default_hooks = current;
+    huge_page_hooks = *current;
+    huge_page_hooks.alloc = &allocate_huge;
+    extent_hooks_t* mine = &huge_page_hooks;
+    mallctl("arena.0.extent_hooks", nullptr, nullptr, &mine, sizeof mine);
+}
+
 #else
 
 void tune_memory_for_daemon() noexcept {}
+
+void tune_memory_for_command() noexcept {}
 
 void release_free_memory() noexcept {
     malloc_trim(0);
