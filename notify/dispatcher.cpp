@@ -149,6 +149,10 @@ void dispatcher::turn() {
 
 void dispatcher::retry_after_failure() {
     if (retry_set_) return;
+    // Stopping, the daemon waits for this timer: after ten more tries the
+    // outcomes are dropped, their rows stay `sending`, and the next start
+    // sends them again (outbox::recover).
+    if (stopped_ && ++retries_after_stop_ > 10) return;
     retry_set_ = true;
     retry_timer_.expires_after(std::chrono::seconds(1));
     retry_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {

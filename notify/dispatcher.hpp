@@ -123,6 +123,7 @@ private:
     bool turn_posted_ = false;
     boost::asio::steady_timer retry_timer_; ///< after a turn the database refused
     bool retry_set_ = false;
+    int retries_after_stop_ = 0;
     /// How long results may wait for others to share their commit.
     static constexpr std::chrono::milliseconds k_gather{2};
     boost::asio::steady_timer gather_timer_;
