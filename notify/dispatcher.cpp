@@ -149,10 +149,11 @@ void dispatcher::turn() {
 
 void dispatcher::retry_after_failure() {
     if (retry_set_) return;
-    // Stopping, the daemon waits for this timer: after ten more tries the
-    // outcomes are dropped, their rows stay `sending`, and the next start
-    // sends them again (outbox::recover).
-    if (stopped_ && ++retries_after_stop_ > 10) return;
+    // Stopping, the daemon waits for this timer, and each try may wait out
+    // SQLite's 5 s busy timeout: after two more tries (well within
+    // systemd's TimeoutStopSec) the outcomes are dropped, their rows stay
+    // `sending`, and the next start sends them again (outbox::recover).
+    if (stopped_ && ++retries_after_stop_ > 2) return;
     retry_set_ = true;
     retry_timer_.expires_after(std::chrono::seconds(1));
     retry_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
