@@ -195,15 +195,16 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
     auto msg = compose(*view_.model, *view_.revisions, row, about, settings_.from,
                        settings_.base_url + "/unsubscribe/" + token, feed_url);
     ++handed_;
-    auto started = std::chrono::steady_clock::now();
-    transport_.send(std::move(msg), [this, alive = alive_, row, started](const send_result& r) {
+    const auto started = std::chrono::steady_clock::now();
+    // What finish() needs of the row, not the row's dozen strings.
+    const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started};
+    transport_.send(std::move(msg), [this, alive = alive_, h](const send_result& r) {
         if (!*alive) return;
-        finish(row, r, started);
+        finish(h, r);
     });
 }
 
-void dispatcher::finish(const store::outbox_row& row, const send_result& r,
-                        std::chrono::steady_clock::time_point started) {
+void dispatcher::finish(const handed& row, const send_result& r) {
     --handed_;
     auto now = clock_();
     if (r.never_started) {
@@ -214,7 +215,7 @@ void dispatcher::finish(const store::outbox_row& row, const send_result& r,
         return;
     }
     status_.last_latency_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count();
     store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
     auto why = r.reply.empty() ? r.error : r.reply;
     switch (r.outcome) {

@@ -104,8 +104,15 @@ private:
                                                   calendar::unix_time now);
     const std::vector<calendar::occurrence>& subject_of(const store::outbox_row& row);
     void send_one(const store::outbox_row& row, const std::string& token);
-    void finish(const store::outbox_row& row, const send_result& r,
-                std::chrono::steady_clock::time_point started);
+    /// A row handed to the transport, as its outcome is judged.
+    struct handed {
+        std::int64_t id;
+        int attempts;
+        store::message_kind kind;
+        calendar::unix_time occurrence_start;
+        std::chrono::steady_clock::time_point started;
+    };
+    void finish(const handed& row, const send_result& r);
 
     boost::asio::io_context& io_;
     store::outbox& outbox_;

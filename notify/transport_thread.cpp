@@ -37,10 +37,12 @@ void transport_thread::send(message msg, send_handler handler) {
     boost::asio::post(inner_io_, [this, s = shared_, msg = std::move(msg),
                                   handler = std::move(handler)]() mutable {
         if (!s->open) return;
-        inner_->send(std::move(msg), [this, s, handler = std::move(handler)](const send_result& r) {
+        // Called once: the handler moves on rather than being copied.
+        inner_->send(std::move(msg), [this, s, handler = std::move(handler)](
+                                         const send_result& r) mutable {
             s->inner_in_flight = inner_->in_flight();
             std::lock_guard guard(s->lock);
-            s->done.emplace_back(handler, r);
+            s->done.emplace_back(std::move(handler), r);
             if (s->delivery_posted) return;
             s->delivery_posted = true;
             boost::asio::post(owner_, [s] {
