@@ -75,7 +75,9 @@ void* allocate_huge(extent_hooks_t*, void* at, std::size_t size, std::size_t ali
 void tune_memory_for_command() noexcept {
     extent_hooks_t* current = nullptr;
     std::size_t size = sizeof current;
-    if (mallctl("arena.0.extent_hooks", &current, &size, nullptr, 0) != 0 || !current) return;
+    if (mallctl("arena.0.extent_hooks", &current, &size, nullptr, 0) != 0 || !current ||
+        current == &huge_page_hooks) // installed already
+        return;
     default_hooks = current;
     huge_page_hooks = *current;
     huge_page_hooks.alloc = &allocate_huge;
