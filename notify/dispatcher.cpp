@@ -91,7 +91,29 @@ void dispatcher::arm() {
     });
 }
 
+namespace {
+
+/// The whole event loop waits while a turn waits for another writer (an
+/// operator's sqlite3 shell): a quarter of a second, not the usual five,
+/// then the turn fails and is tried again a second later.
+class short_busy_wait {
+  public:
+    explicit short_busy_wait(store::database& db) : db_(db) {
+        db_.set_busy_timeout(std::chrono::milliseconds(250));
+    }
+    ~short_busy_wait() { db_.set_busy_timeout(store::database::default_busy_timeout); }
+    short_busy_wait(const short_busy_wait&) = delete;
+    short_busy_wait& operator=(const short_busy_wait&) = delete;
+
+  private:
+    store::database& db_;
+};
+
+} // namespace
+
 void dispatcher::turn() {
+    // After a refused turn, the retry timer makes the next one.
+    if (retry_set_) return;
     const auto now = clock_();
     const bool claiming = !stopped_ && view_.model && handed_ < settings_.window;
     if (!claiming && results_.empty() && released_.empty()) return;
@@ -104,6 +126,7 @@ void dispatcher::turn() {
         // rows given back, and the next rows claimed with the unsubscribe
         // tokens their messages carry (stored before any message that
         // names them leaves). FULL, since it records sends.
+        short_busy_wait wait(outbox_.connection());
         store::transaction tx(outbox_.connection(), store::durability::full);
         outbox_.record(results_, now);
         outbox_.release(released_, now);
@@ -149,11 +172,12 @@ void dispatcher::turn() {
 
 void dispatcher::retry_after_failure() {
     if (retry_set_) return;
-    // Stopping, the daemon waits for this timer, and each try may wait out
-    // SQLite's 5 s busy timeout: after two more tries (well within
-    // systemd's TimeoutStopSec) the outcomes are dropped, their rows stay
-    // `sending`, and the next start sends them again (outbox::recover).
-    if (stopped_ && ++retries_after_stop_ > 2) return;
+    // Stopping, the daemon waits for this timer: after ten more tries
+    // (about 12 s, within systemd's TimeoutStopSec) the outcomes are
+    // dropped, their rows stay `sending`, and the next start sends them
+    // again (outbox::recover): the messages among them that had been
+    // accepted go twice.
+    if (stopped_ && ++retries_after_stop_ > 10) return;
     retry_set_ = true;
     retry_timer_.expires_after(std::chrono::seconds(1));
     retry_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {

@@ -12,7 +12,6 @@ namespace casacal::store {
 
 namespace {
 
-constexpr int busy_timeout_ms = 5000;
 
 } // namespace
 
@@ -33,7 +32,7 @@ database database::open(const std::string& path, open_mode mode) {
     }
     database db(handle, path);
     sqlite3_extended_result_codes(handle, 1);
-    sqlite3_busy_timeout(handle, busy_timeout_ms);
+    sqlite3_busy_timeout(handle, static_cast<int>(database::default_busy_timeout.count()));
     db.check_and_migrate(mode);
     return db;
 }
@@ -94,6 +93,10 @@ statement& database::prepare(std::string_view sql) {
 void database::set_durability(durability d) {
     exec(d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     durability_ = d;
+}
+
+void database::set_busy_timeout(std::chrono::milliseconds wait) noexcept {
+    sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
 }
 
 int database::user_version() {

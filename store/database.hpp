@@ -4,6 +4,7 @@
 
 #include "store/statement.hpp"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,6 +62,11 @@ class database {
     void set_durability(durability d);
     /// What the last set_durability set.
     durability current_durability() const noexcept { return durability_; }
+
+    /// How long a statement waits for another connection's write lock
+    /// before failing with "database is locked": 5 s unless changed.
+    void set_busy_timeout(std::chrono::milliseconds wait) noexcept;
+    static constexpr std::chrono::milliseconds default_busy_timeout{5000};
 
     /// The schema version stored in the file (PRAGMA user_version).
     int user_version();

@@ -152,7 +152,7 @@ class CrashTest(ReminderTestCase):
     def test_database_locked_mid_burst_then_free_delivers_each_once(self):
         everyone, sink, d = self.burst_of_200()
         # Another process (an operator's sqlite3 shell) holds the write lock
-        # longer than the daemon's busy timeout (5 s): the daemon's commits
+        # for 6 s (a turn waits a quarter of a second for it): the daemon's commits
         # fail, the results of the messages in flight wait in memory, and
         # nothing is sent twice or lost once the lock goes.
         db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
@@ -185,10 +185,12 @@ class CrashTest(ReminderTestCase):
             db.execute("BEGIN IMMEDIATE")
             stopped_at = time.monotonic()
             d.signal(signal.SIGTERM)
-            # Outcomes that cannot be recorded are tried again twice, then
-            # left to the next start: the stop stays within systemd's 30 s.
+            # Outcomes that cannot be recorded are tried for about ten more
+            # seconds, then left to the next start: the stop stays within
+            # systemd's 30 s.
             self.assertEqual(d.proc.wait(timeout=40), 0, d.stderr())
-            self.assertLess(time.monotonic() - stopped_at, 30)
+            took = time.monotonic() - stopped_at
+            self.assertLess(took, 25, d.stderr())
         finally:
             db.rollback()
             db.close()
@@ -203,10 +205,11 @@ class CrashTest(ReminderTestCase):
         sink.wait_quiet(4)
         counts = collections.Counter(recipient_of(t) for t in sink.accepted())
         self.assertEqual(set(counts), set(everyone), f"{200 - len(counts)} recipients never got it")
-        # Only messages accepted while their outcome could not be recorded
-        # (those in flight on the ten connections) may come twice.
+        # The lock outlived the daemon, so no outcome since it was taken
+        # could be recorded: what had been handed to the transport (at most
+        # the window of 100 rows) may come twice, nothing more, nothing lost.
         self.assertLessEqual(max(counts.values()), 2)
-        self.assertLessEqual(sum(n - 1 for n in counts.values()), 20, counts)
+        self.assertLessEqual(sum(n - 1 for n in counts.values()), 100)
         wait_rows(d, lambda rows: len(rows) == 200 and all(r["state"] == "sent" for r in rows),
                   20, "200 rows sent")
 
