@@ -171,7 +171,7 @@ void dispatcher::turn() {
 }
 
 void dispatcher::retry_after_failure() {
-    if (retry_set_) return;
+    // Only a turn calls this, and no turn runs while a retry is set.
     // Stopping, the daemon waits for this timer: after ten more tries
     // (about 12 s, within systemd's TimeoutStopSec) the outcomes are
     // dropped, their rows stay `sending`, and the next start sends them

@@ -100,6 +100,19 @@ class CrashTest(ReminderTestCase):
         sink.wait_accepted(40, timeout=60, what="the start of the burst")
         return everyone, sink, d
 
+    def restart_until_everyone_got_it(self, everyone, sink, d):
+        """Starts the stopped daemon again and waits until every member got
+        the message; returns how many times each got it."""
+        d._stderr.close()
+        d.start()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len({recipient_of(t) for t in sink.accepted()}) < 200:
+            time.sleep(0.2)
+        sink.wait_quiet(4)
+        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
+        self.assertEqual(set(counts), set(everyone), f"{200 - len(counts)} recipients never got it")
+        return counts
+
     def test_sigkill_mid_burst_loses_nothing_and_repeats_at_most_in_flight(self):
         everyone, sink, d = self.burst_of_200()
         d.signal(signal.SIGKILL)
@@ -107,15 +120,7 @@ class CrashTest(ReminderTestCase):
         self.assertEqual(d.proc.returncode, -signal.SIGKILL)
         before = len(sink.accepted())
         self.assertLess(before, 200, "the kill landed after the burst; make the sink slower")
-        d._stderr.close()
-        d.start()
-
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len({recipient_of(t) for t in sink.accepted()}) < 200:
-            time.sleep(0.2)
-        sink.wait_quiet(4)
-        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
-        self.assertEqual(set(counts), set(everyone), f"{200 - len(counts)} recipients never got it")
+        counts = self.restart_until_everyone_got_it(everyone, sink, d)
         duplicates = {a: n for a, n in counts.items() if n > 1}
         self.assertLessEqual(max(counts.values()), 2, duplicates)
         self.assertLessEqual(sum(n - 1 for n in counts.values()), 10, duplicates)
@@ -196,15 +201,7 @@ class CrashTest(ReminderTestCase):
             db.close()
         before = len(sink.accepted())
         self.assertLess(before, 200, "the stop landed after the burst; make the sink slower")
-
-        d._stderr.close()
-        d.start()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len({recipient_of(t) for t in sink.accepted()}) < 200:
-            time.sleep(0.2)
-        sink.wait_quiet(4)
-        counts = collections.Counter(recipient_of(t) for t in sink.accepted())
-        self.assertEqual(set(counts), set(everyone), f"{200 - len(counts)} recipients never got it")
+        counts = self.restart_until_everyone_got_it(everyone, sink, d)
         # The lock outlived the daemon, so no outcome since it was taken
         # could be recorded: what had been handed to the transport (at most
         # the window of 100 rows) may come twice, nothing more, nothing lost.
