@@ -19,11 +19,19 @@ bool is_token(std::string_view t) {
            });
 }
 
-/// The token after `prefix`, when the path is exactly prefix + token.
-std::optional<std::string> token_after(std::string_view path, std::string_view prefix) {
+/// Unsubscribe links are "<id>-<secret>" tokens, or 32 hex digits when
+/// sent before schema 4 (store/schema.cpp).
+bool is_unsubscribe_token(std::string_view t) {
+    return is_token(t) || notify::parse_unsubscribe_token(t);
+}
+
+/// The token after `prefix`, when the path is exactly prefix + token; empty
+/// when what follows is not a token (`accepted`).
+std::optional<std::string> token_after(std::string_view path, std::string_view prefix,
+                                       bool (*accepted)(std::string_view) = is_token) {
     if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
     auto token = path.substr(prefix.size());
-    if (!is_token(token)) return std::string{};
+    if (!accepted(token)) return std::string{};
     return std::string(token);
 }
 
@@ -41,8 +49,12 @@ std::string path_of(const request& req) { return req.target.substr(0, req.target
 response unsubscribe(const request& req, const std::string& token, subscription_context& ctx) {
     const bool en = english(ctx.site);
     if (token.empty()) return not_found_page(ctx);
-    auto email = ctx.subscribers.find_token(calendar::sha256_hex(token),
-                                            store::token_purpose::unsubscribe);
+    std::optional<std::string> email;
+    if (auto link = notify::parse_unsubscribe_token(token))
+        email = ctx.subscribers.find_unsubscribe_link(link->first, calendar::sha256_hex(link->second));
+    else
+        email = ctx.subscribers.find_token(calendar::sha256_hex(token),
+                                           store::token_purpose::unsubscribe);
     if (!email) return not_found_page(ctx);
     if (req.method == "GET" || req.method == "HEAD") {
         // A GET never unsubscribes: mail scanners follow links.
@@ -186,7 +198,7 @@ response method_not_allowed(const char* allow, std::int64_t now) {
 std::optional<response> subscription_route(const request& req, subscription_context& ctx) {
     const std::string path = path_of(req);
     std::optional<response> r;
-    if (auto token = token_after(path, "/unsubscribe/")) {
+    if (auto token = token_after(path, "/unsubscribe/", is_unsubscribe_token)) {
         if (req.method != "GET" && req.method != "HEAD" && req.method != "POST")
             return method_not_allowed("GET, HEAD, POST", ctx.now);
         r = unsubscribe(req, *token, ctx);

@@ -13,6 +13,29 @@ namespace casacal::notify {
 
 std::string new_token() { return calendar::random_hex(16); }
 
+std::string unsubscribe_token(std::int64_t id, std::string_view secret) {
+    std::string token = std::to_string(id);
+    token += '-';
+    token += secret;
+    return token;
+}
+
+std::optional<std::pair<std::int64_t, std::string>> parse_unsubscribe_token(std::string_view token) {
+    const auto dash = token.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash > 18 || token[0] == '0') return std::nullopt;
+    const std::string_view digits = token.substr(0, dash);
+    const std::string_view secret = token.substr(dash + 1);
+    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    const auto is_hex = [&](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); };
+    if (!std::all_of(digits.begin(), digits.end(), is_digit) || secret.size() != 32 ||
+        !std::all_of(secret.begin(), secret.end(), is_hex))
+        return std::nullopt;
+    std::int64_t id = 0;
+    for (char c : digits)
+        id = id * 10 + (c - '0'); // at most 18 digits: no overflow
+    return std::pair{id, std::string(secret)};
+}
+
 dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
                        store::subscribers& subscribers, transport& transport,
                        dispatch_settings settings, std::function<calendar::unix_time()> clock)
@@ -144,7 +167,9 @@ void dispatcher::turn() {
                 hashes.emplace_back(calendar::sha256_hex(tokens.back()), row.recipient);
             }
             outbox_.record(refused, now);
-            subscribers_.store_tokens(hashes, store::token_purpose::unsubscribe, now);
+            const auto links = subscribers_.add_unsubscribe_links(hashes, now);
+            for (std::size_t i = 0; i < tokens.size(); ++i)
+                tokens[i] = unsubscribe_token(links[i], tokens[i]);
         }
         tx.commit();
     } catch (const std::exception& e) {

@@ -18,11 +18,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace casacal::notify {
@@ -143,7 +146,16 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-/// A fresh unsubscribe token: 128 random bits from the kernel, as 32 hex digits.
+/// A fresh secret: 128 random bits from the kernel, as 32 hex digits.
 std::string new_token();
+
+/// The token of unsubscribe link `id` with the secret `secret` (a
+/// new_token()): "<id>-<secret>". The id finds the link; the secret, of
+/// which only a hash is stored, proves it.
+std::string unsubscribe_token(std::int64_t id, std::string_view secret);
+
+/// The id and secret of an unsubscribe token, or nothing when `token` is
+/// not one.
+std::optional<std::pair<std::int64_t, std::string>> parse_unsubscribe_token(std::string_view token);
 
 } // namespace casacal::notify

@@ -108,6 +108,10 @@ std::int64_t database::changes() const noexcept {
     return sqlite3_changes64(db_);
 }
 
+std::int64_t database::last_insert_rowid() const noexcept {
+    return sqlite3_last_insert_rowid(db_);
+}
+
 // Order matters: nothing that writes (journal_mode=WAL rewrites the header)
 // runs before the file is known to be ours and not from a newer version.
 void database::check_and_migrate(open_mode mode) {

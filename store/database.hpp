@@ -74,6 +74,9 @@ class database {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     std::int64_t changes() const noexcept;
 
+    /// The rowid of the last row inserted on this connection.
+    std::int64_t last_insert_rowid() const noexcept;
+
     const std::string& path() const noexcept { return path_; }
     sqlite3* handle() const noexcept { return db_; }
 

@@ -90,7 +90,20 @@ CREATE TABLE secrets (
 );
 )sql";
 
-constexpr std::array<std::string_view, 3> all = {v1, v2, v3};
+// Unsubscribe links made from now on: the token is "<id>-<secret>" and only
+// the secret's SHA-256 is kept. A new link goes at the end of this table;
+// in `tokens`, keyed by the hash, each one landed on a random page of its
+// index, so every send added a page to its commit (docs/performance.md).
+constexpr std::string_view v4 = R"sql(
+CREATE TABLE unsubscribe_links (
+    id      INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL,
+    email   TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 4> all = {v1, v2, v3, v4};
 
 } // namespace
 

@@ -138,12 +138,31 @@ void subscribers::store_token(std::string_view hash, std::string_view email, tok
         .run();
 }
 
-void subscribers::store_tokens(const std::vector<std::pair<std::string, std::string>>& hash_email,
-                               token_purpose purpose, calendar::unix_time now) {
+std::vector<std::int64_t> subscribers::add_unsubscribe_links(
+    const std::vector<std::pair<std::string, std::string>>& hash_email, calendar::unix_time now) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(hash_email.size());
     transaction tx(db_);
-    for (const auto& [hash, email] : hash_email)
-        store_token(hash, email, purpose, now);
+    for (const auto& [hash, email] : hash_email) {
+        db_.prepare("INSERT INTO unsubscribe_links (hash, email, created) VALUES (?1, ?2, ?3)")
+            .bind(1, hash)
+            .bind(2, email)
+            .bind(3, now)
+            .run();
+        ids.push_back(db_.last_insert_rowid());
+    }
     tx.commit();
+    return ids;
+}
+
+std::optional<std::string> subscribers::find_unsubscribe_link(std::int64_t id,
+                                                              std::string_view hash) {
+    auto& st = db_.prepare("SELECT email FROM unsubscribe_links WHERE id = ?1 AND hash = ?2");
+    st.bind(1, id).bind(2, hash);
+    std::optional<std::string> email;
+    if (st.step()) email = st.get_text(0);
+    st.reset();
+    return email;
 }
 
 std::optional<std::string> subscribers::find_token(std::string_view hash, token_purpose purpose) {

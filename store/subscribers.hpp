@@ -33,7 +33,7 @@ enum class add_outcome {
     already_confirmed, ///< the address is confirmed already; nothing changed
 };
 
-/// The tables `subscribers`, `unsubscribed` and `tokens`. Emails compare
+/// The tables `subscribers`, `unsubscribed`, `tokens` and `unsubscribe_links`. Emails compare
 /// case-insensitively (ASCII). Only hashes of tokens are stored: generating
 /// and hashing them is the caller's. Borrows the database, which must
 /// outlive it; same thread as the database.
@@ -70,9 +70,14 @@ class subscribers {
     void store_token(std::string_view hash, std::string_view email, token_purpose purpose,
                      calendar::unix_time now);
 
-    /// store_token for many (hash, email) pairs in one transaction.
-    void store_tokens(const std::vector<std::pair<std::string, std::string>>& hash_email,
-                      token_purpose purpose, calendar::unix_time now);
+    /// Stores one unsubscribe link per (hash of its secret, email) pair, in
+    /// one transaction, and returns their ids in the same order: a link's
+    /// token is its id and its secret (see notify::unsubscribe_token).
+    std::vector<std::int64_t> add_unsubscribe_links(
+        const std::vector<std::pair<std::string, std::string>>& hash_email, calendar::unix_time now);
+
+    /// The email of unsubscribe link `id`, if the hash of its secret is `hash`.
+    std::optional<std::string> find_unsubscribe_link(std::int64_t id, std::string_view hash);
 
     /// The email of the token hashed as `hash`, if it was stored for `purpose`.
     std::optional<std::string> find_token(std::string_view hash, token_purpose purpose);

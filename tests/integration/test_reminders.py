@@ -13,8 +13,10 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import hashlib
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -391,6 +393,24 @@ class UnsubscribeTest(ReminderTestCase):
         self.assertEqual(g.status, 200)
         self.assertIn(b"<form", g.body)
         self.assertIn(b'method="post"', g.body.lower())
+
+        # the link's id with another secret is no link; nor is a bare id
+        lea_path = unsubscribe_path(by[LEA])
+        link_id, secret = lea_path.rsplit("/", 1)[1].split("-")
+        forged = f"/unsubscribe/{link_id}-{'0' * 32 if secret != '0' * 32 else '1' * 32}"
+        self.assertEqual(d.get(forged).status, 404)
+        self.assertEqual(d.get(f"/unsubscribe/{link_id}").status, 404)
+        # a link sent before unsubscribe_links existed (32 hex digits, kept
+        # in `tokens` by its hash) still leads to its page
+        old = "5f0c6b3a9d2e4f718a0b1c2d3e4f5a6b"
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10)
+        with db:
+            db.execute("INSERT INTO tokens (hash, email, purpose, created) VALUES (?, ?, 'unsubscribe', 0)",
+                       (hashlib.sha256(old.encode()).hexdigest(), LEA))
+        db.close()
+        g_old = d.get(f"/unsubscribe/{old}")
+        self.assertEqual(g_old.status, 200)
+        self.assertIn(LEA.encode(), g_old.body)
 
         # the one-click POST (RFC 8058) as a mail client sends it
         path = unsubscribe_path(by[CAMILLE])

@@ -46,7 +46,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
     CHECK(db.user_version() == database::schema_version());
-    CHECK(database::schema_version() == 3);
+    CHECK(database::schema_version() == 4);
     CHECK(text(db, "PRAGMA journal_mode") == "wal");
     CHECK(scalar(db, "PRAGMA synchronous") == 1); // NORMAL
     CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
@@ -54,7 +54,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     CHECK(scalar(db, "PRAGMA application_id") == 0x4343414c);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                      "('revisions', 'feed_states', 'outbox', 'subscribers', 'unsubscribed', "
-                     "'tokens', 'secrets')") == 7);
+                     "'tokens', 'secrets', 'unsubscribe_links')") == 8);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
                      "('outbox_by_state', 'outbox_by_occurrence')") == 2);
 }
@@ -67,7 +67,7 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
         db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/calendar.ics', 'h', 42)");
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 3);
+    CHECK(db.user_version() == 4);
     CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("a database from a newer casacal is refused and left untouched", "[sto
         sqlite3_close(raw);
     }
     const auto before = read_bytes(path);
-    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (3); "
+    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (4); "
                                      "run a newer casacal or restore a backup");
     CHECK(open_error(path, open_mode::read_only) == open_error(path));
     CHECK(read_bytes(path) == before);

@@ -117,6 +117,32 @@ TEST_CASE("subscribers: tokens are found by hash and purpose", "[store]") {
           std::optional<std::string>{"camille@example.org"});
 }
 
+TEST_CASE("subscribers: unsubscribe links are found by id and the hash of their secret",
+          "[store]") {
+    auto db = database::open(":memory:");
+    subscribers subs(db);
+    const auto ids = subs.add_unsubscribe_links(
+        {{"hash-1", "camille@example.org"}, {"hash-2", "lea@example.org"}}, 1000);
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] > 0);
+    CHECK(ids[1] == ids[0] + 1); // appended: no random page per link
+    const auto more = subs.add_unsubscribe_links({{"hash-1", "noe@example.org"}}, 2000);
+    REQUIRE(more.size() == 1);
+    CHECK(more[0] == ids[1] + 1);
+
+    CHECK(subs.find_unsubscribe_link(ids[0], "hash-1") ==
+          std::optional<std::string>{"camille@example.org"});
+    CHECK(subs.find_unsubscribe_link(ids[1], "hash-2") ==
+          std::optional<std::string>{"lea@example.org"});
+    // The same secret hash under another id is another link.
+    CHECK(subs.find_unsubscribe_link(more[0], "hash-1") ==
+          std::optional<std::string>{"noe@example.org"});
+    // An id with the wrong secret, or no such id, finds nothing.
+    CHECK(subs.find_unsubscribe_link(ids[0], "hash-2") == std::nullopt);
+    CHECK(subs.find_unsubscribe_link(ids[1] + 100, "hash-2") == std::nullopt);
+    CHECK(subs.add_unsubscribe_links({}, 3000).empty());
+}
+
 TEST_CASE("subscribers: the feed key is made once, random, and kept across restarts", "[store]") {
     testing::temp_dir dir;
     std::string key;
