@@ -1,5 +1,6 @@
 #include "store/database.hpp"
 #include "store/error.hpp"
+#include "store/schema.hpp"
 #include "store/transaction.hpp"
 #include "temp_dir.hpp"
 
@@ -69,6 +70,29 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
     auto db = database::open(path);
     CHECK(db.user_version() == 4);
     CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
+}
+
+TEST_CASE("a schema 3 file moves to 4 and keeps the links it already sent", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        // A file as casacal left it at schema 3, with one unsubscribe token.
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        std::string sql;
+        for (std::size_t i = 0; i < 3; ++i)
+            sql += std::string(casacal::store::detail::migrations()[i]);
+        sql += "INSERT INTO tokens (hash, email, purpose, created) "
+               "VALUES ('old-hash', 'camille@example.org', 'unsubscribe', 1000);"
+               "PRAGMA application_id=" +
+               std::to_string(casacal::store::detail::application_id) + ";PRAGMA user_version=3;";
+        CHECK(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    auto db = database::open(path);
+    CHECK(db.user_version() == 4);
+    CHECK(scalar(db, "SELECT count(*) FROM tokens WHERE hash = 'old-hash'") == 1);
+    CHECK(scalar(db, "SELECT count(*) FROM unsubscribe_links") == 0);
 }
 
 TEST_CASE("a database from a newer casacal is refused and left untouched", "[store]") {
