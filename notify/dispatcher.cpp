@@ -2,6 +2,7 @@
 
 #include "config/text.hpp"
 #include "notify/reminder_mail.hpp"
+#include "store/error.hpp"
 #include "store/transaction.hpp"
 
 #include <boost/asio/post.hpp>
@@ -116,17 +117,20 @@ void dispatcher::arm() {
 
 namespace {
 
-/// The whole event loop waits while a turn waits for another writer (an
-/// operator's sqlite3 shell): a quarter of a second, not the usual five,
-/// then the turn fails and is tried again a second later.
+/// The busy timeout of a turn: none at first, to learn at once that another
+/// writer (an operator's sqlite3 shell) has the database, then a quarter of
+/// a second, not the usual five, since the whole event loop waits with it;
+/// after that the turn fails and is tried again a second later.
 class short_busy_wait {
   public:
     explicit short_busy_wait(store::database& db) : db_(db) {
-        db_.set_busy_timeout(std::chrono::milliseconds(250));
+        db_.set_busy_timeout(std::chrono::milliseconds(0));
     }
     ~short_busy_wait() { db_.set_busy_timeout(store::database::default_busy_timeout); }
     short_busy_wait(const short_busy_wait&) = delete;
     short_busy_wait& operator=(const short_busy_wait&) = delete;
+
+    void wait_longer() { db_.set_busy_timeout(std::chrono::milliseconds(250)); }
 
   private:
     store::database& db_;
@@ -150,7 +154,18 @@ void dispatcher::turn() {
         // tokens their messages carry (stored before any message that
         // names them leaves). FULL, since it records sends.
         short_busy_wait wait(outbox_.connection());
-        store::transaction tx(outbox_.connection(), store::durability::full);
+        std::optional<store::transaction> tx;
+        try {
+            tx.emplace(outbox_.connection(), store::durability::full);
+        } catch (const store::error& e) {
+            if (!e.busy()) throw;
+            // What the transport sends now could not be recorded, and a
+            // crash would send it again: nothing new starts until a turn
+            // commits.
+            hold_transport(true);
+            wait.wait_longer();
+            tx.emplace(outbox_.connection(), store::durability::full);
+        }
         outbox_.record(results_, now);
         outbox_.release(released_, now);
         if (claiming) {
@@ -171,10 +186,12 @@ void dispatcher::turn() {
             for (std::size_t i = 0; i < tokens.size(); ++i)
                 tokens[i] = unsubscribe_token(links[i], tokens[i]);
         }
-        tx.commit();
+        tx->commit();
     } catch (const std::exception& e) {
         // Nothing of this turn happened: the results wait here, the rows in
-        // the outbox, and the next try comes in a second.
+        // the outbox, and the next try comes in a second. Meanwhile the
+        // transport finishes what it has started, and starts nothing.
+        hold_transport(true);
         if (status_.database_error != e.what()) {
             status_.database_error = e.what();
             if (settings_.database_state) settings_.database_state(status_.database_error);
@@ -182,6 +199,7 @@ void dispatcher::turn() {
         retry_after_failure();
         return;
     }
+    hold_transport(false);
     if (!status_.database_error.empty()) {
         status_.database_error.clear();
         if (settings_.database_state) settings_.database_state({});
@@ -193,6 +211,12 @@ void dispatcher::turn() {
     for (std::size_t i = 0; i < ready.size(); ++i)
         send_one(*ready[i], tokens[i]);
     arm();
+}
+
+void dispatcher::hold_transport(bool held) {
+    if (held == transport_held_) return;
+    transport_held_ = held;
+    transport_.hold(held);
 }
 
 void dispatcher::retry_after_failure() {

@@ -102,6 +102,9 @@ private:
     void post_turn(); ///< turn() once, after this turn of the loop
     void gather();    ///< a turn for the results soon: at once, or after k_gather
     void retry_after_failure();
+    /// transport.hold(held), once per change: held while a turn cannot
+    /// commit, so that no more messages leave than a crash could repeat.
+    void hold_transport(bool held);
     /// Why `row` cannot go now (missed...), or nullopt when it can.
     std::optional<store::delivery_result> refusal(const store::outbox_row& row,
                                                   calendar::unix_time now);
@@ -134,6 +137,7 @@ private:
     boost::asio::steady_timer retry_timer_; ///< after a turn the database refused
     bool retry_set_ = false;
     int retries_after_stop_ = 0;
+    bool transport_held_ = false;
     /// How long results may wait for others to share their commit.
     static constexpr std::chrono::milliseconds k_gather{2};
     boost::asio::steady_timer gather_timer_;

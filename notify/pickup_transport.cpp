@@ -101,6 +101,8 @@ void pickup_transport::drain(std::chrono::steady_clock::time_point deadline,
     smtp_->drain(deadline, std::move(done));
 }
 
+void pickup_transport::hold(bool held) noexcept { smtp_->hold(held); }
+
 void pickup_transport::stop() noexcept {
     // Receivers first: curl then finds its connections closed instead of
     // waiting, at cleanup, for a reply to QUIT that nobody would send.

@@ -47,6 +47,7 @@ public:
     void send(message msg, send_handler handler) override;
     void drain(std::chrono::steady_clock::time_point deadline,
                std::function<void()> done) override;
+    void hold(bool held) noexcept override;
     void stop() noexcept override;
     std::size_t queued() const noexcept override;
     std::size_t in_flight() const noexcept override;

@@ -219,6 +219,7 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     std::vector<std::pair<send_handler, send_result>> done_list;
     bool stopped = false;
     bool draining = false;
+    bool held = false; ///< hold(): nothing new starts
     std::function<void()> drained;
 };
 
@@ -301,7 +302,8 @@ bool smtp_transport::core::take_token() {
 }
 
 void smtp_transport::core::pump() {
-    while (!stopped && !draining && !waiting.empty() && active.size() < settings.max_in_flight) {
+    while (!stopped && !draining && !held && !waiting.empty() &&
+           active.size() < settings.max_in_flight) {
         if (!take_token()) {
             // Invariant: tokens_back is full, so its front is the next return.
             rate_timer.expires_at(tokens_back.front());
@@ -706,6 +708,15 @@ void smtp_transport::send(message msg, send_handler handler) {
 
 void smtp_transport::drain(clock::time_point deadline, std::function<void()> done) {
     core_->begin_drain(deadline, std::move(done));
+}
+
+void smtp_transport::hold(bool held) noexcept {
+    core_->held = held;
+    if (held) return;
+    try {
+        core_->pump();
+    } catch (...) { // out of memory: the next result or message pumps again
+    }
 }
 
 void smtp_transport::stop() noexcept { core_->shutdown(); }

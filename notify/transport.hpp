@@ -57,6 +57,11 @@ public:
     virtual void drain(std::chrono::steady_clock::time_point deadline,
                        std::function<void()> done) = 0;
 
+    /// While held, nothing new starts: queued messages wait and transfers in
+    /// flight finish (drain still gives the queue back). The dispatcher holds
+    /// the transport while the database cannot record what it sends.
+    virtual void hold(bool held) noexcept = 0;
+
     /// Abandons everything at once; no handler is called afterwards.
     virtual void stop() noexcept = 0;
 

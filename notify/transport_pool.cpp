@@ -26,6 +26,11 @@ void transport_pool::drain(std::chrono::steady_clock::time_point deadline,
         });
 }
 
+void transport_pool::hold(bool held) noexcept {
+    for (auto& m : members_)
+        m->hold(held);
+}
+
 void transport_pool::stop() noexcept {
     for (auto& m : members_)
         m->stop();

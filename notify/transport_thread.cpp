@@ -71,6 +71,16 @@ void transport_thread::drain(std::chrono::steady_clock::time_point deadline,
     });
 }
 
+void transport_thread::hold(bool held) noexcept {
+    if (!thread_.joinable()) return;
+    try {
+        boost::asio::post(inner_io_, [this, s = shared_, held] {
+            if (s->open && inner_) inner_->hold(held);
+        });
+    } catch (...) { // out of memory: the transport keeps its current state
+    }
+}
+
 void transport_thread::stop() noexcept {
     if (!thread_.joinable()) return;
     shared_->open = false;

@@ -33,4 +33,8 @@ std::error_code make_sqlite_error(int code) noexcept {
 error::error(std::error_code code, const std::string& message, std::string path)
     : std::system_error(code, message), path_(std::move(path)), line_(describe(path_, message)) {}
 
+bool error::busy() const noexcept {
+    return code().category() == sqlite_category() && (code().value() & 0xff) == SQLITE_BUSY;
+}
+
 } // namespace casacal::store

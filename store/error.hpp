@@ -19,6 +19,9 @@ class error : public std::system_error {
   public:
     error(std::error_code code, const std::string& message, std::string path);
 
+    /// SQLITE_BUSY: another connection holds the lock this needed.
+    bool busy() const noexcept;
+
     /// The database file ("" or ":memory:" for a memory database).
     const std::string& path() const noexcept { return path_; }
 

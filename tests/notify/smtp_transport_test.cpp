@@ -264,6 +264,35 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
     CHECK(run_until(io, [&] { return late; }));
 }
 
+TEST_CASE("a held transport finishes what it started and starts nothing more", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.max_in_flight = 1;
+    smtp_transport transport(io, s);
+    std::vector<send_result> results;
+    for (int i = 0; i < 3; ++i)
+        transport.send(to("camille@example.org"), [&](const send_result& r) { results.push_back(r); });
+    io.restart();
+    io.poll(); // the first transfer starts
+    REQUIRE(transport.in_flight() == 1);
+    transport.hold(true);
+    REQUIRE(run_until(io, [&] { return results.size() == 1; }));
+    CHECK(results[0].outcome == outcome::accepted);
+    // Held, the two others wait, however long.
+    CHECK_FALSE(run_until(io, [&] { return results.size() > 1; }, 1s));
+    CHECK(transport.in_flight() == 0);
+    CHECK(transport.queued() == 2);
+    transport.send(to("lea@example.org"), [&](const send_result& r) { results.push_back(r); });
+    CHECK_FALSE(run_until(io, [&] { return results.size() > 1; }, 300ms));
+    CHECK(transport.queued() == 3);
+
+    transport.hold(false);
+    REQUIRE(run_until(io, [&] { return results.size() == 4; }));
+    for (const auto& r : results)
+        CHECK(r.outcome == outcome::accepted);
+}
+
 TEST_CASE("no SMTP handler runs after the transport is destroyed", "[notify][slow]") {
     smtp_sink sink;
     boost::asio::io_context io;
