@@ -5,6 +5,7 @@ process keeps locked in the middle of a burst. Each case waits for the real 60 s
 is slower than test_reminders.py (ctest runs them side by side)."""
 
 import collections
+import contextlib
 import datetime as dt
 import signal
 import sqlite3
@@ -19,6 +20,19 @@ from test_reminders import CAMILLE, LEA, YASMINE, ReminderTestCase, french_when,
 # transfers in flight, and the outcomes gathered for the next commit (up to
 # a quarter of the window of 100).
 REPEATABLE = 35
+
+
+@contextlib.contextmanager
+def write_lock(daemon):
+    """Another process (an operator's sqlite3 shell) holding the write lock
+    of the daemon's database."""
+    db = sqlite3.connect(daemon.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        db.rollback()
+        db.close()
 
 
 @requires_binary
@@ -162,20 +176,16 @@ class CrashTest(ReminderTestCase):
     def test_database_locked_mid_burst_then_free_delivers_each_once(self):
         everyone, sink, d = self.burst_of_200()
         # Another process (an operator's sqlite3 shell) holds the write lock
-        # for 6 s (a turn waits a quarter of a second for it): the daemon's commits
-        # fail, the results of the messages in flight wait in memory, and
-        # nothing is sent twice or lost once the lock goes.
-        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        # for 6 s (a turn waits a quarter of a second for it): the daemon's
+        # commits fail, the transport starts nothing new, the results of the
+        # messages in flight wait in memory, and nothing is sent twice or lost
+        # once the lock goes.
+        with write_lock(d):
             time.sleep(6)
             doc = d.wait_for(lambda h: "locked" in h.get("database", ""), 15,
                              "the locked database on /healthz")
             self.assertEqual(doc["status"], "degraded", doc)
             self.assertLess(len(sink.accepted()), 200, "the lock landed after the burst")
-        finally:
-            db.rollback()
-            db.close()
         sink.wait_accepted(200, timeout=60, what="the rest of the burst once the lock went")
         sink.wait_quiet(3)
         counts = collections.Counter(recipient_of(t) for t in sink.accepted())
@@ -190,9 +200,7 @@ class CrashTest(ReminderTestCase):
 
     def test_sigterm_while_the_database_is_locked_exits_in_time_and_loses_nothing(self):
         everyone, sink, d = self.burst_of_200()
-        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with write_lock(d):
             stopped_at = time.monotonic()
             d.signal(signal.SIGTERM)
             # Outcomes that cannot be recorded are tried for about ten more
@@ -201,9 +209,6 @@ class CrashTest(ReminderTestCase):
             self.assertEqual(d.proc.wait(timeout=40), 0, d.stderr())
             took = time.monotonic() - stopped_at
             self.assertLess(took, 25, d.stderr())
-        finally:
-            db.rollback()
-            db.close()
         before = len(sink.accepted())
         self.assertLess(before, 200, "the stop landed after the burst; make the sink slower")
         counts = self.restart_until_everyone_got_it(everyone, sink, d)
@@ -218,9 +223,7 @@ class CrashTest(ReminderTestCase):
 
     def test_sigkill_while_the_database_is_locked_repeats_only_what_was_in_flight(self):
         everyone, sink, d = self.burst_of_200()
-        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with write_lock(d):
             # Nothing can be recorded: the transport finishes the transfers it
             # started and starts none of the rows it still holds (up to the
             # window of 100), which a crash would send again.
@@ -230,9 +233,6 @@ class CrashTest(ReminderTestCase):
             self.assertEqual(len(sink.accepted()), held, "messages kept leaving while the database was locked")
             d.signal(signal.SIGKILL)
             d.proc.wait(timeout=10)
-        finally:
-            db.rollback()
-            db.close()
         self.assertLess(held, 200, "the lock landed after the burst; make the sink slower")
         counts = self.restart_until_everyone_got_it(everyone, sink, d)
         self.assertLessEqual(max(counts.values()), 2)

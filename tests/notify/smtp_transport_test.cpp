@@ -92,6 +92,29 @@ send_result send_one(boost::asio::io_context& io, transport& t, message m) {
     return *result;
 }
 
+/// A transport with one connection slot to its own sink, given three
+/// messages for `address`: the first has started, two wait in the queue.
+struct one_slot_three_sent {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    smtp_transport transport;
+    std::vector<send_result> results;
+
+    explicit one_slot_three_sent(const std::string& address) : transport(io, one_slot(sink.url())) {
+        for (int i = 0; i < 3; ++i)
+            transport.send(to(address), [this](const send_result& r) { results.push_back(r); });
+        io.restart();
+        io.poll(); // the first transfer starts
+        REQUIRE(transport.in_flight() == 1);
+    }
+
+    static smtp_settings one_slot(const std::string& url) {
+        auto s = plain(url);
+        s.max_in_flight = 1;
+        return s;
+    }
+};
+
 } // namespace
 
 TEST_CASE("an accepted message reaches the server whole", "[notify][slow]") {
@@ -231,17 +254,8 @@ TEST_CASE("max_per_minute holds messages back until a token returns", "[notify][
 }
 
 TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "[notify][slow]") {
-    smtp_sink sink;
-    boost::asio::io_context io;
-    auto s = plain(sink.url());
-    s.max_in_flight = 1;
-    smtp_transport transport(io, s);
-    std::vector<send_result> results;
-    for (int i = 0; i < 3; ++i)
-        transport.send(to("slow@example.org"), [&](const send_result& r) { results.push_back(r); });
-    io.restart();
-    io.poll(); // the first transfer starts
-    REQUIRE(transport.in_flight() == 1);
+    one_slot_three_sent f("slow@example.org");
+    auto& [sink, io, transport, results] = f;
     bool drained = false;
     transport.drain(std::chrono::steady_clock::now() + 10s, [&] { drained = true; });
     REQUIRE(run_until(io, [&] { return drained; }));
@@ -265,17 +279,8 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
 }
 
 TEST_CASE("a held transport finishes what it started and starts nothing more", "[notify][slow]") {
-    smtp_sink sink;
-    boost::asio::io_context io;
-    auto s = plain(sink.url());
-    s.max_in_flight = 1;
-    smtp_transport transport(io, s);
-    std::vector<send_result> results;
-    for (int i = 0; i < 3; ++i)
-        transport.send(to("camille@example.org"), [&](const send_result& r) { results.push_back(r); });
-    io.restart();
-    io.poll(); // the first transfer starts
-    REQUIRE(transport.in_flight() == 1);
+    one_slot_three_sent f("camille@example.org");
+    auto& [sink, io, transport, results] = f;
     transport.hold(true);
     REQUIRE(run_until(io, [&] { return results.size() == 1; }));
     CHECK(results[0].outcome == outcome::accepted);
