@@ -90,7 +90,7 @@ void dispatcher::arm() {
     if (stopped_) return;
     // With every slot taken nothing can go; the turn that records the next
     // results claims again.
-    if (handed_ >= settings_.window) return;
+    if (handed_.size() >= settings_.window) return;
     const auto next = outbox_.next_due();
     if (!next) {
         timer_.cancel();
@@ -142,7 +142,7 @@ void dispatcher::turn() {
     // After a refused turn, the retry timer makes the next one.
     if (retry_set_) return;
     const auto now = clock_();
-    const bool claiming = !stopped_ && view_.model && handed_ < settings_.window;
+    const bool claiming = !stopped_ && view_.model && handed_.size() < settings_.window;
     if (!claiming && results_.empty() && released_.empty()) return;
     std::vector<store::outbox_row> rows;
     std::vector<store::delivery_result> refused;
@@ -170,9 +170,11 @@ void dispatcher::turn() {
         outbox_.release(released_, now);
         if (claiming) {
             rows =
-                outbox_.claim(now, static_cast<int>(settings_.window - handed_), settings_.lease);
+                outbox_.claim(now, static_cast<int>(settings_.window - handed_.size()),
+                              settings_.lease);
             std::vector<std::pair<std::string, std::string>> hashes;
             for (const auto& row : rows) {
+                if (handed_.count(row.id)) continue; // still with the transport
                 if (auto r = refusal(row, now)) {
                     refused.push_back(std::move(*r));
                     continue;
@@ -267,7 +269,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
             : settings_.base_url + "/feeds/" + feed_token(settings_.feed_key, row.recipient) + ".ics";
     auto msg = compose(*view_.model, *view_.revisions, row, about, settings_.from,
                        settings_.base_url + "/unsubscribe/" + token, feed_url);
-    ++handed_;
+    handed_.insert(row.id);
     const auto started = std::chrono::steady_clock::now();
     // What finish() needs of the row, not the row's dozen strings.
     const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started};
@@ -278,7 +280,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
 }
 
 void dispatcher::finish(const handed& row, const send_result& r) {
-    --handed_;
+    handed_.erase(row.id);
     auto now = clock_();
     if (r.never_started) {
         // Stopping: the message never left, and waits in the outbox for the
@@ -327,7 +329,7 @@ void dispatcher::gather() {
     // waits for the disk), so during a burst results gather for a moment:
     // the messages still queued in the transport keep the connections
     // busy meanwhile. The last result of the window goes at once.
-    if (handed_ == 0 || results_.size() * 4 >= settings_.window) {
+    if (handed_.empty() || results_.size() * 4 >= settings_.window) {
         post_turn();
         return;
     }

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -145,7 +146,11 @@ private:
     /// When timer_ fires; none when it is not waiting.
     std::optional<std::chrono::system_clock::time_point> armed_for_;
     bool stopped_ = false;
-    std::size_t handed_ = 0; ///< rows given to the transport, not yet recorded
+    /// Rows given to the transport whose outcome has not come back. A claim
+    /// may return one of them again when its lease ran out meanwhile (the
+    /// transport held while the database refused, longer than the lease):
+    /// it is not given twice.
+    std::unordered_set<std::int64_t> handed_;
     dispatch_status status_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1,0 +1,98 @@
+#include "notify/dispatcher.hpp"
+
+#include "../calendar/fixture.hpp"
+#include "notify_fixture.hpp"
+
+#include "calendar/zone.hpp"
+#include "store/database.hpp"
+#include "store/outbox.hpp"
+#include "store/subscribers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <ctime>
+
+using namespace casacal;
+using namespace casacal::notify;
+
+namespace {
+
+
+/// A transport that keeps every message it is given until the test answers.
+class answering_transport final : public transport {
+public:
+    std::vector<std::pair<message, send_handler>> given;
+    bool held = false;
+
+    void send(message msg, send_handler handler) override {
+        given.emplace_back(std::move(msg), std::move(handler));
+    }
+    void drain(std::chrono::steady_clock::time_point, std::function<void()> done) override {
+        done();
+    }
+    void hold(bool h) noexcept override { held = h; }
+    void stop() noexcept override {}
+    std::size_t queued() const noexcept override { return given.size(); }
+    std::size_t in_flight() const noexcept override { return 0; }
+};
+
+} // namespace
+
+TEST_CASE("a row still with the transport is not given twice when its lease runs out",
+          "[notify]") {
+    auto db = store::database::open(":memory:");
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    answering_transport transport;
+    boost::asio::io_context io;
+    dispatch_settings settings;
+    settings.from = {"Casaco", "agenda@casaco.example"};
+    settings.base_url = "https://agenda.casaco.example";
+    settings.domain = "casaco.example";
+    settings.lease = 1;
+    // An event an hour from now, its reminder due now (the dispatcher's
+    // timer runs on the real clock; its claims on `now`).
+    calendar::unix_time now = std::time(nullptr);
+    dispatcher d(io, outbox, subscribers, transport, settings, [&] { return now; });
+
+    config::site site = calendar::testing::base_site();
+    config::event_def event = calendar::testing::casapero();
+    const config::civil start = calendar::civil_of(now + 3600 - now % 60);
+    event.start = config::when{config::when::kind::utc, start, event.start->where};
+    event.end = config::when{config::when::kind::utc, calendar::civil_of(now + 7200 - now % 60),
+                             event.end->where};
+    event.rrule.clear();
+    site.events.push_back(event);
+    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
+    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    recipient camille;
+    camille.email = "camille@example.org";
+    camille.name = "Camille";
+    camille.categories = {"apero"};
+    d.update({built.calendar, std::make_shared<const calendar::revision_map>()}, {camille});
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+
+    // The transport keeps it (held while the database refused, say) past
+    // the lease: the next claim returns the row, which is not given again.
+    now += 120;
+    io.restart();
+    io.run_for(std::chrono::milliseconds(2500)); // the lease's end arms the timer
+    CHECK(transport.given.size() == 1);
+    const auto rows = outbox.list();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].state == store::delivery_state::sending);
+
+    // Its outcome then comes back once, and the row is sent.
+    send_result accepted;
+    accepted.outcome = outcome::accepted;
+    transport.given[0].second(accepted);
+    REQUIRE(testing::run_until(io, [&] {
+        const auto rows = outbox.list();
+        return rows.size() == 1 && rows[0].state == store::delivery_state::sent;
+    }));
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));
+    CHECK(transport.given.size() == 1);
+}
