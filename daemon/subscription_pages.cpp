@@ -6,18 +6,12 @@
 #include "notify/dispatcher.hpp"
 #include "notify/wording.hpp"
 
-#include <algorithm>
 
 namespace casacal::daemon {
 namespace {
 
 using notify::html_escape;
-
-bool is_token(std::string_view t) {
-    return t.size() == 32 && std::all_of(t.begin(), t.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
+using notify::is_token;
 
 /// Unsubscribe links are "<id>-<secret>" tokens, or 32 hex digits when
 /// sent before schema 4 (store/schema.cpp).

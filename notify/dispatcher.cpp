@@ -8,11 +8,18 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 namespace casacal::notify {
 
 std::string new_token() { return calendar::random_hex(16); }
+
+bool is_token(std::string_view t) noexcept {
+    return t.size() == 32 && std::all_of(t.begin(), t.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
 
 std::string unsubscribe_token(std::int64_t id, std::string_view secret) {
     std::string token = std::to_string(id);
@@ -23,17 +30,14 @@ std::string unsubscribe_token(std::int64_t id, std::string_view secret) {
 
 std::optional<std::pair<std::int64_t, std::string>> parse_unsubscribe_token(std::string_view token) {
     const auto dash = token.find('-');
-    if (dash == std::string_view::npos || dash == 0 || dash > 18 || token[0] == '0') return std::nullopt;
-    const std::string_view digits = token.substr(0, dash);
-    const std::string_view secret = token.substr(dash + 1);
-    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-    const auto is_hex = [&](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); };
-    if (!std::all_of(digits.begin(), digits.end(), is_digit) || secret.size() != 32 ||
-        !std::all_of(secret.begin(), secret.end(), is_hex))
+    // An id of 1 to 18 digits (below 2^63), no sign, no leading zero.
+    if (dash == std::string_view::npos || dash == 0 || dash > 18 || token[0] < '1' ||
+        token[0] > '9')
         return std::nullopt;
     std::int64_t id = 0;
-    for (char c : digits)
-        id = id * 10 + (c - '0'); // at most 18 digits: no overflow
+    const auto [end, ec] = std::from_chars(token.data(), token.data() + dash, id);
+    const std::string_view secret = token.substr(dash + 1);
+    if (ec != std::errc() || end != token.data() + dash || !is_token(secret)) return std::nullopt;
     return std::pair{id, std::string(secret)};
 }
 

@@ -158,6 +158,9 @@ private:
 /// A fresh secret: 128 random bits from the kernel, as 32 hex digits.
 std::string new_token();
 
+/// Whether `t` has the form of a new_token(): 32 lower-case hex digits.
+bool is_token(std::string_view t) noexcept;
+
 /// The token of unsubscribe link `id` with the secret `secret` (a
 /// new_token()): "<id>-<secret>". The id finds the link; the secret, of
 /// which only a hash is stored, proves it.

@@ -10,11 +10,6 @@
 
 namespace casacal::store {
 
-namespace {
-
-
-} // namespace
-
 int database::schema_version() noexcept {
     return static_cast<int>(detail::migrations().size());
 }
