@@ -250,3 +250,30 @@ TEST_CASE("rules libical 3.0 cannot seek exactly step instead", "[calendar]") {
     CHECK_FALSE(seekable_text("FREQ=HOURLY;INTERVAL=5"));
     CHECK_FALSE(seekable_text("FREQ=YEARLY;BYWEEKNO=20"));
 }
+
+TEST_CASE("rules step through the wall clock, with no hour missing or repeated", "[calendar]") {
+    // The iteration frame is the wall clock (given to libical as UTC, see
+    // rule_iterator): the hour Paris skips in spring and the one it repeats
+    // in autumn are ordinary hours there, far from 1970 as near it.
+    CHECK(starts("FREQ=HOURLY;COUNT=4", kind::local, {2027, 3, 28, 1, 30, 0}) ==
+          std::vector<std::string>{"2027-03-28T01:30:00", "2027-03-28T02:30:00",
+                                   "2027-03-28T03:30:00", "2027-03-28T04:30:00"});
+    CHECK(starts("FREQ=HOURLY;COUNT=3", kind::local, {2027, 10, 31, 1, 30, 0}) ==
+          std::vector<std::string>{"2027-10-31T01:30:00", "2027-10-31T02:30:00",
+                                   "2027-10-31T03:30:00"});
+    CHECK(starts("FREQ=YEARLY;COUNT=3", kind::local, {1965, 10, 31, 2, 30, 0}) ==
+          std::vector<std::string>{"1965-10-31T02:30:00", "1966-10-31T02:30:00",
+                                   "1967-10-31T02:30:00"});
+    CHECK(starts("FREQ=MONTHLY;BYDAY=-1SU;COUNT=2", kind::local, {2099, 10, 25, 2, 30, 0}) ==
+          std::vector<std::string>{"2099-10-25T02:30:00", "2099-11-29T02:30:00"});
+    CHECK(starts("FREQ=DAILY;UNTIL=20270329", kind::date, {2027, 3, 27, 0, 0, 0}) ==
+          std::vector<std::string>{"2027-03-27", "2027-03-28", "2027-03-29"});
+
+    std::string error;
+    const auto weekly = parse_rule("FREQ=WEEKLY;BYDAY=SU", kind::local, find_zone("Europe/Paris"), &error);
+    REQUIRE(weekly);
+    REQUIRE(weekly->seekable);
+    rule_iterator it(*weekly, {2027, 1, 3, 2, 30, 0}, false);
+    CHECK(it.seek({2027, 3, 28, 0, 0, 0}) == config::civil{2027, 3, 28, 2, 30, 0});
+    CHECK(it.seek({2100, 10, 30, 0, 0, 0}) == config::civil{2100, 10, 31, 2, 30, 0});
+}
