@@ -236,10 +236,19 @@ class builder {
         return ok;
     }
 
+    /// The CSS3 name of a category's colour, found once per builder
+    /// rather than once per event (a search of 148 names).
+    const std::string& color_name(const config::category& c) {
+        auto it = color_names_.find(&c);
+        if (it == color_names_.end()) it = color_names_.emplace(&c, css_color_name(c.color)).first;
+        return it->second;
+    }
+
     const model& m_;
     std::vector<series>& out_;
     config::diagnostics& d_;
     std::map<std::pair<std::string, bool>, bool> expandable_;
+    std::map<const config::category*, std::string> color_names_;
 };
 
 builder::resolved builder::resolve(const series& s, const when& w, when::kind frame) {
@@ -349,7 +358,7 @@ vevent builder::base(const config::event_def& e, zone_ptr) {
     v.category_name = e.category;
     if (const config::category* c = m_.site.find_category(e.category)) {
         if (!c->name.empty()) v.category_name = c->name;
-        v.color = css_color_name(c->color);
+        v.color = color_name(*c);
     }
     v.location = e.location;
     v.description = e.description;
