@@ -335,4 +335,19 @@ TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afres
               fresh[d.path]);
     }
     CHECK(fresh["/calendar.ics"].find("SEQUENCE:") != std::string::npos);
+
+    // `export` writes each VEVENT straight into its place in the feed.
+    for (const unsigned threads : {1u, 2u})
+        CHECK(render_feed(*m, "/calendar.ics", revisions, now_2026_11_24, threads,
+                          {&texts, nullptr, nullptr}) == fresh["/calendar.ics"]);
+    // A text that does not fill the place sized for it (here: no UID line to
+    // put the revision after) is assembled the other way, never left short.
+    const std::size_t first = texts.front().size();
+    texts.front() = "BEGIN:VEVENT\r\nSUMMARY:sans UID\r\nEND:VEVENT\r\n";
+    REQUIRE(texts.front().size() < first);
+    const std::string odd =
+        *render_feed(*m, "/calendar.ics", revisions, now_2026_11_24, 2, {&texts, nullptr, nullptr});
+    CHECK(odd.find('\0') == std::string::npos);
+    CHECK(odd.find(texts.front()) != std::string::npos);
+    CHECK(odd.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
 }
