@@ -17,7 +17,8 @@ inline constexpr int max_occurrences = 100000;
 /// A validated RRULE of one series.
 struct rule {
     /// The rule as iterated: UNTIL rewritten in the DTSTART's wall clock
-    /// (floating); all-day series iterate on floating midnights. Kept as
+    /// (floating; rule_iterator hands libical that wall clock as UTC);
+    /// all-day series iterate on midnights. Kept as
     /// libical's text, which is a few dozen bytes where its parsed form
     /// takes 2.7 kB; iteration() parses it again (a microsecond).
     std::string iteration_text;
