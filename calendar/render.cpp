@@ -240,12 +240,8 @@ class feed_parts {
     /// should a text not fill its place exactly, calendar() does it.
     std::string calendar_in_place(const std::string& name,
                                   const std::vector<const series*>& members, unsigned threads) {
-        ics_writer head;
-        write_calendar_start(head, m_, name);
-        std::string prefix = head.take();
-        for (const auto& z : zones_of(members))
-            prefix += vtimezone(z);
-        constexpr std::string_view tail = "END:VCALENDAR\r\n";
+        std::string prefix;
+        head_pieces(name, members, [&](std::string_view bytes) { prefix += bytes; });
         // A plain text holds one VEVENT per part write_series writes: the
         // revision lines go into each.
         std::vector<std::string> lines(members.size());
@@ -263,9 +259,10 @@ class feed_parts {
         at[0] = prefix.size();
         for (std::size_t k = 0; k < members.size(); ++k)
             at[k + 1] += at[k];
-        std::string out(at.back() + tail.size(), '\0');
+        std::string out(at.back() + feed_end.size(), '\0');
         std::copy(prefix.begin(), prefix.end(), out.begin());
-        std::copy(tail.begin(), tail.end(), out.begin() + static_cast<std::ptrdiff_t>(at.back()));
+        std::copy(feed_end.begin(), feed_end.end(),
+                  out.begin() + static_cast<std::ptrdiff_t>(at.back()));
         std::atomic<bool> exact{true};
         parallel_blocks(members.size(), 64, threads,
                         [&](std::size_t, std::size_t begin, std::size_t end) {
@@ -305,19 +302,28 @@ class feed_parts {
     }
 
   private:
+    static constexpr std::string_view feed_end = "END:VCALENDAR\r\n";
+
+    /// Calls `f(bytes)` on the pieces before the VEVENTs of the feed named
+    /// `name` holding `members`: its header, then its VTIMEZONEs.
+    template <class F>
+    void head_pieces(const std::string& name, const std::vector<const series*>& members, F&& f) {
+        ics_writer head;
+        write_calendar_start(head, m_, name);
+        f(head.str());
+        for (const auto& z : zones_of(members))
+            f(vtimezone(z));
+    }
+
     /// Calls `f(bytes, s)` on each piece of the feed named `name` holding
     /// `members`, in order: header, VTIMEZONEs, each member's VEVENTs (`s`
     /// is that member, null for the other pieces), END:VCALENDAR.
     template <class F>
     void pieces(const std::string& name, const std::vector<const series*>& members, F&& f) {
-        ics_writer head;
-        write_calendar_start(head, m_, name);
-        f(head.str(), nullptr);
-        for (const auto& z : zones_of(members))
-            f(vtimezone(z), nullptr);
+        head_pieces(name, members, [&](std::string_view bytes) { f(bytes, nullptr); });
         for (const series* s : members)
             f(vevent(s), s);
-        f("END:VCALENDAR\r\n", nullptr);
+        f(feed_end, nullptr);
     }
 
     std::size_t index(const series* s) const { return static_cast<std::size_t>(s - m_.all.data()); }
