@@ -33,10 +33,11 @@ enum class add_outcome {
     already_confirmed, ///< the address is confirmed already; nothing changed
 };
 
-/// The tables `subscribers`, `unsubscribed`, `tokens` and `unsubscribe_links`. Emails compare
-/// case-insensitively (ASCII). Only hashes of tokens are stored: generating
-/// and hashing them is the caller's. Borrows the database, which must
-/// outlive it; same thread as the database.
+/// The tables `subscribers`, `unsubscribed`, `tokens` and
+/// `unsubscribe_links`. Emails compare case-insensitively (ASCII). Only
+/// hashes of tokens are stored: generating and hashing them is the
+/// caller's. Borrows the database, which must outlive it; same thread as
+/// the database.
 class subscribers {
   public:
     explicit subscribers(database& db) : db_(db) {}
