@@ -1,6 +1,7 @@
 #include "notify/smtp_transport.hpp"
 
 #include "notify/curl_error.hpp"
+#include "notify/curl_library.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -228,6 +229,8 @@ void smtp_transport::core::open() {
         throw std::invalid_argument("smtp url must start with smtp:// or smtps://");
     if (settings.max_in_flight == 0)
         settings.max_in_flight = 1;
+    if (const auto& why = curl_load_error(); !why.empty())
+        throw std::runtime_error(why);
     if (const auto rc = curl_global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK)
         throw std::system_error(make_error_code(rc), "curl_global_init");
     global_initialised = true;

@@ -73,9 +73,11 @@ def copy_site(source, workdir, port=None):
     return main
 
 
-def run_cli(*args, timeout=120, input=None):
-    """Runs `casacal ARGS...`; returns the CompletedProcess with bytes."""
-    return subprocess.run([BINARY, *map(str, args)], capture_output=True, timeout=timeout, input=input)
+def run_cli(*args, timeout=120, input=None, env=None):
+    """Runs `casacal ARGS...` (with `env` added to the environment); returns
+    the CompletedProcess with bytes."""
+    return subprocess.run([BINARY, *map(str, args)], capture_output=True, timeout=timeout, input=input,
+                          env={**os.environ, **env} if env else None)
 
 
 class Response:

@@ -192,6 +192,28 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         self.assertIn("-c", p.stdout.decode())
 
+    def test_commands_that_send_no_mail_do_not_load_libcurl(self):
+        # libcurl and its 28 libraries cost 4 ms at every start; only mail loads them.
+        config = self.site / "casacal.toml"
+        for args in (["check", "-c", config], ["export", "-c", config, "-o", self.tmp / "out.ics"],
+                     ["agenda", "-c", config, "--json"], ["--version"]):
+            with self.subTest(args=args):
+                p = run_cli(*args, env={"LD_DEBUG": "files"})
+                self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-2000:])
+                self.assertIn(b"libical.so", p.stderr, "LD_DEBUG lists the libraries loaded")
+                self.assertNotIn(b"libcurl", p.stderr)
+
+    def test_mail_commands_name_a_libcurl_that_cannot_be_loaded(self):
+        broken = self.tmp / "lib"
+        broken.mkdir()
+        (broken / "libcurl.so.4").write_bytes(b"")  # found first, and not a library
+        p = run_cli("send-test", "-c", self.site / "casacal.toml", "--to", "camille@example.org",
+                    env={"LD_LIBRARY_PATH": str(broken)})
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("libcurl could not be loaded: " + str(broken / "libcurl.so.4"), p.stderr.decode())
+        self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
+                         "nothing was written")
+
 
 if __name__ == "__main__":
     unittest.main()
