@@ -1,12 +1,13 @@
 #pragma once
 // libcurl is loaded the first time casacal calls it, not at every start.
 //
-// Linking libcurl maps its 28 dependent shared libraries (TLS stacks, LDAP,
-// Kerberos, SSH, RTMP…) into every process before `main`: 4 ms of the 9 ms
-// a bare `casacal --version` takes, paid by `export`, `check` and `agenda`,
-// which never send mail. curl_library.cpp therefore defines the libcurl
-// functions casacal uses, with libcurl's own signatures, and forwards them
-// to libcurl.so.4, opened by the first call (thread-safe).
+// Linking libcurl maps it and the 26 shared libraries only it needs (TLS,
+// LDAP, Kerberos, SSH, RTMP…) into every process before `main`: about half
+// of the time a bare `casacal --version` takes, paid by `export`, `check`
+// and `agenda` too, which never send mail. curl_library.cpp therefore
+// defines the libcurl functions casacal uses, with libcurl's own
+// signatures, and forwards them to libcurl.so.4, opened by the first call
+// (thread-safe).
 //
 // When it cannot be opened, every function fails the way libcurl reports a
 // failure (curl_global_init: CURLE_FAILED_INIT, curl_easy_init: null...),
