@@ -10,6 +10,8 @@
 
 namespace {
 
+constexpr const char* k_not_loaded = "libcurl could not be loaded";
+
 /// libcurl's functions as found in libcurl.so.4; all of them or none.
 struct library {
     library();
@@ -17,7 +19,7 @@ struct library {
     template <class F> void find(F& f, const char* name) {
         if (!error.empty()) return;
         f = reinterpret_cast<F>(::dlsym(handle, name));
-        if (!f) error = "libcurl could not be loaded: libcurl.so.4 has no " + std::string(name);
+        if (!f) error = std::string(k_not_loaded) + ": libcurl.so.4 has no " + name;
     }
 
     void* handle = nullptr;
@@ -54,7 +56,7 @@ library::library() {
     handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         const char* why = ::dlerror();
-        error = std::string("libcurl could not be loaded: ") + (why ? why : "libcurl.so.4");
+        error = std::string(k_not_loaded) + ": " + (why ? why : "libcurl.so.4");
         return;
     }
     find(global_init, "curl_global_init");
@@ -95,8 +97,6 @@ const library* curl() {
     const library& l = loaded();
     return l.error.empty() ? &l : nullptr;
 }
-
-constexpr const char* k_not_loaded = "libcurl could not be loaded";
 
 /// Passes on the value of a variadic setopt call with the type libcurl
 /// reads for `option` (its type is the option's multiple of 10000, as in
