@@ -285,7 +285,8 @@ class feed_parts {
                                 if (room != 0) exact = false;
                             }
                         });
-        return exact ? out : calendar(name, members);
+        if (!exact) return calendar(name, members);
+        return out; // moved: `exact ? out : …` would copy the whole feed
     }
 
     /// What calendar(name, members) gives, as size and SHA-256, hashed
@@ -366,7 +367,7 @@ class feed_parts {
     const stamps& st_;
     const std::vector<std::string>* plain_;      ///< fingerprints' texts, or null
     const std::vector<std::string_view>* ready_; ///< texts with revisions, or null
-    std::vector<std::string> vevents_; ///< by index in m.all; empty until rendered
+    std::vector<std::string> vevents_;           ///< by index in m.all; empty until rendered
     std::map<std::pair<std::string, int>, std::string> vtimezones_;
     bool prepared_ = false; ///< after prepare(): read only
 };
@@ -465,10 +466,9 @@ struct event_feeds {
         defs.reserve(m.site.events.size());
         for (const config::event_def& e : m.site.events)
             defs.push_back(&e);
-        std::stable_sort(defs.begin(), defs.end(),
-                         [](const config::event_def* a, const config::event_def* b) {
-                             return a->id < b->id;
-                         });
+        std::stable_sort(
+            defs.begin(), defs.end(),
+            [](const config::event_def* a, const config::event_def* b) { return a->id < b->id; });
         for (one& e : events) {
             auto it = std::lower_bound(
                 defs.begin(), defs.end(), e.id,
@@ -517,7 +517,8 @@ void render_feeds(const model& m, const revision_map& revisions, unix_time now,
     const std::vector<const series*> kept = kept_series(m, now);
     sink({"/calendar.ics", parts.calendar(m.site.site.name, kept)});
     for (const config::category& c : m.site.categories)
-        sink({category_path(c), parts.calendar(category_feed_name(m, c), category_members(kept, c))});
+        sink({category_path(c),
+              parts.calendar(category_feed_name(m, c), category_members(kept, c))});
     const event_feeds feeds(m);
     for (std::size_t i = 0; i < feeds.events.size(); ++i)
         sink({feeds.path(i), parts.calendar(feeds.title(i), feeds.events[i].members)});

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <numeric>
 #include <tuple>
 
 namespace casacal::config {
@@ -245,23 +244,24 @@ void read_events_file(const toml::table& root, const source_path& path,
                       diagnostics& out) {
     const table_reader file(root, path, "", out);
     file.reject_unknown({"event", "programme"});
-    std::vector<event_def> found;
-    for (const toml::table* t : file.tables("event", "[[event]]")) {
-        found.push_back(read_event(table_reader(*t, path, "[[event]]", out), categories));
+    const auto event_tables = file.tables("event", "[[event]]");
+    const auto programme_tables = file.tables("programme", "[[programme]]");
+    // Read straight into `events`: an event_def is large (768 bytes), and a
+    // vector of the file's own moved each one twice more.
+    const auto first = static_cast<std::ptrdiff_t>(events.size());
+    events.reserve(events.size() + event_tables.size() + programme_tables.size());
+    for (const toml::table* t : event_tables)
+        events.push_back(read_event(table_reader(*t, path, "[[event]]", out), categories));
+    for (const toml::table* t : programme_tables)
+        events.push_back(read_programme(table_reader(*t, path, "[[programme]]", out), categories));
+    // In file order, when a file mixes the two.
+    if (!event_tables.empty() && !programme_tables.empty()) {
+        std::stable_sort(events.begin() + first, events.end(),
+                         [](const event_def& a, const event_def& b) {
+                             return std::tie(a.where.line, a.where.column) <
+                                    std::tie(b.where.line, b.where.column);
+                         });
     }
-    for (const toml::table* t : file.tables("programme", "[[programme]]")) {
-        found.push_back(read_programme(table_reader(*t, path, "[[programme]]", out), categories));
-    }
-    // In file order; an event_def is large, so sort indexes and move each once.
-    std::vector<std::size_t> order(found.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return std::tie(found[a].where.line, found[a].where.column) <
-               std::tie(found[b].where.line, found[b].where.column);
-    });
-    events.reserve(events.size() + found.size());
-    for (const std::size_t i : order)
-        events.push_back(std::move(found[i]));
 }
 
 } // namespace casacal::config

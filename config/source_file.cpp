@@ -40,7 +40,9 @@ std::optional<std::string> read_source(const std::filesystem::path& file, std::s
 std::optional<toml::table> parse_source(std::string_view content, const std::string& shown,
                                         diagnostics& out) {
     try {
-        return toml::parse(content, shown);
+        // No path for toml++: every node would hold a counted reference to
+        // it, and positions are reported with `shown` anyway.
+        return toml::parse(content);
     } catch (const toml::parse_error& e) {
         const auto& begin = e.source().begin;
         out.error({shown, static_cast<int>(begin.line), static_cast<int>(begin.column)},
