@@ -10,6 +10,8 @@ DEBS  := cmake g++ make pkg-config ca-certificates zlib1g-dev \
 BENCH_DEBS := wrk nginx-light hyperfine postfix
 
 RELEASE := build/release
+PGO_BUILD := build/pgo-generate
+PGO_PROFILE := $(CURDIR)/build/pgo-profile
 TESTBUILD := build/test
 CONFIG ?= examples/casaco/casacal.toml
 
@@ -30,8 +32,21 @@ deps:
 node-deps: deps
 	@if [ ! -d tests/integration/node_modules/ical.js ]; then cd tests/integration && npm ci --no-audit --no-fund --silent; fi
 
+# The release binary is optimised with the counts of a training run
+# (profile-guided optimisation, docs/performance.md): an instrumented build
+# runs bench/train.py, then the release build reads what it recorded. The
+# training runs again, and the release build starts over, only when the
+# instrumented binary changed.
 build: deps
-	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCASACAL_TESTS=OFF >/dev/null
+	cmake -S . -B $(PGO_BUILD) -DCMAKE_BUILD_TYPE=Release -DCASACAL_TESTS=OFF \
+	  -DCASACAL_PGO=generate -DCASACAL_PGO_DIR=$(PGO_PROFILE) >/dev/null
+	cmake --build $(PGO_BUILD) -j$(JOBS) --target casacal
+	@if [ ! -f $(PGO_PROFILE)/trained ] || [ $(PGO_BUILD)/daemon/casacal -nt $(PGO_PROFILE)/trained ]; then \
+	  rm -rf $(PGO_PROFILE) && /usr/bin/python3 bench/train.py --binary $(PGO_BUILD)/daemon/casacal && \
+	  touch $(PGO_PROFILE)/trained && rm -rf $(RELEASE); \
+	fi
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCASACAL_TESTS=OFF \
+	  -DCASACAL_PGO=use -DCASACAL_PGO_DIR=$(PGO_PROFILE) >/dev/null
 	cmake --build $(RELEASE) -j$(JOBS) --target casacal
 
 run: build
