@@ -1,7 +1,8 @@
 #pragma once
 // sd_notify(3) messages for Type=notify: READY, RELOADING, STATUS,
 // STOPPING, and watchdog pings when WATCHDOG_USEC asks for them. Does
-// nothing when NOTIFY_SOCKET is unset. Io thread only.
+// nothing when NOTIFY_SOCKET and WATCHDOG_USEC are unset, and loads
+// libsystemd only when one is set. Io thread only.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +30,7 @@ class systemd_notifier {
     void send(const std::string& message);
     void ping();
 
+    int (*notify_)(int, const char*) = nullptr; ///< libsystemd's sd_notify, once loaded
     boost::asio::steady_timer watchdog_;
     std::uint64_t watchdog_usec_ = 0;
     bool pinging_ = false;

@@ -8,6 +8,7 @@ import email.utils
 import gzip
 import re
 import signal
+import socket
 import tempfile
 import time
 import tomllib
@@ -615,6 +616,40 @@ class FeedChangeTest(DaemonTestCase):
         doc = d.wait_for(lambda h: h.get("status") == "ok", what="status ok")
         self.assertEqual(health_error_texts(doc), [])
         self.assertEqual(d.get("/calendar.ics").body, before.body)
+
+
+class SystemdNotifyTest(DaemonTestCase):
+    """Type=notify: what serve tells the socket systemd names in NOTIFY_SOCKET
+    (libsystemd is loaded for it, and only then)."""
+
+    def messages(self, sock, until, timeout=20):
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                got.append(sock.recv(4096).decode())
+            except socket.timeout:
+                break
+            if until in got[-1]:
+                return got
+        self.fail(f"no {until!r} on NOTIFY_SOCKET; got {got}")
+
+    def test_ready_reloading_and_stopping(self):
+        path = Path(tempfile.mkdtemp(prefix="casacal-notify-")) / "notify"
+        self.addCleanup(lambda: path.unlink(missing_ok=True))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(str(path))
+        d = self.start_daemon(extra_env={"NOTIFY_SOCKET": str(path)})
+        first = self.messages(sock, "READY=1")
+        self.assertRegex(first[-1], r"(?m)^STATUS=serving generation 1, \d+ events$")
+        d.signal(signal.SIGHUP)
+        reloading = [m for m in self.messages(sock, "READY=1") if "RELOADING=1" in m]
+        self.assertEqual(len(reloading), 1)
+        self.assertRegex(reloading[0], r"(?m)^MONOTONIC_USEC=\d+$")
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("STOPPING=1", self.messages(sock, "STOPPING=1")[-1])
 
 
 if __name__ == "__main__":
