@@ -635,13 +635,18 @@ class SystemdNotifyTest(DaemonTestCase):
                 return got
         self.fail(f"no {until!r} on NOTIFY_SOCKET; got {got}")
 
-    def test_ready_reloading_and_stopping(self):
+    def notify_socket(self):
+        """A datagram socket bound where NOTIFY_SOCKET will point, and its path."""
         path = Path(tempfile.mkdtemp(prefix="casacal-notify-")) / "notify"
         self.addCleanup(lambda: path.unlink(missing_ok=True))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
         sock.bind(str(path))
-        d = self.start_daemon(extra_env={"NOTIFY_SOCKET": str(path)})
+        return sock, str(path)
+
+    def test_ready_reloading_and_stopping(self):
+        sock, path = self.notify_socket()
+        d = self.start_daemon(extra_env={"NOTIFY_SOCKET": path})
         first = self.messages(sock, "READY=1")
         self.assertRegex(first[-1], r"(?m)^STATUS=serving generation 1, \d+ events$")
         d.signal(signal.SIGHUP)
@@ -650,6 +655,16 @@ class SystemdNotifyTest(DaemonTestCase):
         self.assertRegex(reloading[0], r"(?m)^MONOTONIC_USEC=\d+$")
         self.assertEqual(d.stop(), 0)
         self.assertIn("STOPPING=1", self.messages(sock, "STOPPING=1")[-1])
+
+    def test_watchdog_pings_at_half_the_interval(self):
+        sock, path = self.notify_socket()
+        self.start_daemon(extra_env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+        self.messages(sock, "READY=1")
+        started = time.monotonic()
+        for _ in range(3):
+            self.messages(sock, "WATCHDOG=1", timeout=5)
+        # three pings every 0.2 s, the first one right after READY
+        self.assertLess(time.monotonic() - started, 2.0)
 
 
 if __name__ == "__main__":
