@@ -351,3 +351,39 @@ TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afres
     CHECK(odd.find(texts.front()) != std::string::npos);
     CHECK(odd.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
 }
+
+TEST_CASE("an end in the repeated hour of October is written in UTC", "[calendar]") {
+    config::site s = base_site();
+    config::event_def e;
+    e.id = "nuit-blanche";
+    e.title = "Nuit blanche";
+    e.category = "weekend";
+    e.start = local(2027, 10, 31, 2, 30); // the first 02:30 (UTC+02:00)
+    e.duration = config::duration{0, 3600, "PT1H", {}}; // ends at the second 02:30
+    s.events.push_back(e);
+    config::event_def f;
+    f.id = "veille";
+    f.title = "Veille";
+    f.category = "weekend";
+    f.start = local(2027, 10, 31, 1, 0);
+    f.duration = config::duration{0, 3600, "PT1H", {}}; // ends at the first 02:00
+    s.events.push_back(f);
+    const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
+    const std::string& body = feed(feeds, "/calendar.ics");
+    const std::string v = vevent_text(body, "nuit-blanche@casaco.example");
+    CHECK(v.find("DTSTART;TZID=Europe/Paris:20271031T023000\nDTEND:20271031T013000Z\n") !=
+          std::string::npos);
+    CHECK(vevent_text(body, "veille@casaco.example")
+              .find("DTSTART;TZID=Europe/Paris:20271031T010000\n"
+                    "DTEND;TZID=Europe/Paris:20271031T020000\n") != std::string::npos);
+
+    // libical reads the same hour back.
+    icalcomponent* cal = icalparser_parse_string(body.c_str());
+    REQUIRE(cal);
+    for (icalcomponent* c = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT); c;
+         c = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
+        if (std::string(icalcomponent_get_uid(c)) != "nuit-blanche@casaco.example") continue;
+        CHECK(icaldurationtype_as_int(icalcomponent_get_duration(c)) == 3600);
+    }
+    icalcomponent_free(cal);
+}

@@ -478,6 +478,59 @@ class PublishedFeedTest(DaemonTestCase):
 
 
 @requires_binary
+@requires_binary
+class DaylightEdgeTest(DaemonTestCase):
+    """Events that end in the hour the autumn change repeats: the feed must
+    say the same instants as /api/events to both readers."""
+
+    EVENTS = """
+[[event]]
+id       = "nuit-des-makers"
+title    = "Nuit des makers"
+category = "atelier"
+start    = 2027-10-31T01:45:00
+duration = "PT1H45M"
+
+[[event]]
+id       = "veillee"
+title    = "Veillée"
+category = "atelier"
+start    = 2027-10-31T01:00:00
+duration = "PT2H30M"
+rrule    = "FREQ=DAILY;COUNT=3"
+"""
+
+    def test_feed_and_api_agree_on_ends_in_the_repeated_hour(self):
+        d = Daemon(self.SITE)
+        self.addCleanup(self._finish, d)
+        (d.site / "events.d" / "zz-nuit.toml").write_text(self.EVENTS, encoding="utf-8")
+        d.start()
+        body = d.get("/calendar.ics").body
+        api = api_set(d.get("/api/events?from=2027-10-01&to=2027-11-15").json())
+        # 01:45 CEST + 1 h 45 is the second 02:30 (UTC+01:00).
+        self.assertIn(("nuit-des-makers@casaco.example", "2027-10-30T23:45:00Z", "2027-10-31T01:30:00Z"), api)
+        nuit = [ev for ev in vevents(body) if prop(ev, "UID")[1] == "nuit-des-makers@casaco.example"][0]
+        self.assertEqual(prop(nuit, "DTEND")[1], "20271031T013000Z")
+        lo, hi = dt.date(2027, 10, 1), dt.date(2027, 11, 15)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "calendar.ics"
+            path.write_bytes(body)
+            js = icaljs_expand(path, lo, hi)
+        py = python_expand(body, lo, hi)
+        # ical.js 2.x adds a series' length to the wall clock of each
+        # occurrence; RFC 5545 §3.8.5.3 gives every occurrence the exact
+        # duration of DTSTART..DTEND (2 h 30 here), as the API and
+        # recurring_ical_events do. Its first Veillée ends an hour late.
+        first = ("veillee@casaco.example", "2027-10-30T23:00:00Z", "2027-10-31T01:30:00Z")
+        self.assertIn(first, api)
+        js = (js - {first[:2] + ("2027-10-31T02:30:00Z",)}) | {first}
+        for uid in ("nuit-des-makers@casaco.example", "veillee@casaco.example"):
+            mine = {o for o in api if o[0] == uid}
+            self.assertTrue(mine, uid)
+            self.assertEqual({o for o in js if o[0] == uid}, mine, f"ical.js, {uid}")
+            self.assertEqual({o for o in py if o[0] == uid}, mine, f"recurring_ical_events, {uid}")
+
+
 class FeedChangeTest(DaemonTestCase):
     """Edits, reloads and restarts, each on its own copy of the site."""
 
