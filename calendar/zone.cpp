@@ -337,6 +337,37 @@ std::string text_of(icalcomponent* c, icalproperty_kind kind) {
     return p ? property_line(p) : std::string();
 }
 
+std::string value_of(icalcomponent* c, icalproperty_kind kind) {
+    const std::string line = text_of(c, kind);
+    const auto colon = line.find(':');
+    return colon == std::string::npos ? std::string() : line.substr(colon + 1);
+}
+
+// libical reads the zone files' 32-bit table, which ends at
+// 2038-01-19T03:14:07Z, and starts an observance there: a copy of the rule
+// then in force (with that instant's offset as TZOFFSETFROM), or a
+// transition to the offset already in force.
+bool starts_at_32_bit_end(icalcomponent* c) {
+    const icaltimetype start = icalcomponent_get_dtstart(c);
+    return start.year == 2038 && start.month == 1 && (start.day == 18 || start.day == 19) &&
+           start.second == 7;
+}
+
+// The no-op observances that end leaves: no rule, the offset unchanged.
+void drop_32_bit_end_marks(icalcomponent* vtz) {
+    std::vector<icalcomponent*> marks;
+    for (icalcomponent* c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
+         c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
+        if (starts_at_32_bit_end(c) && !icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) &&
+            value_of(c, ICAL_TZOFFSETFROM_PROPERTY) == value_of(c, ICAL_TZOFFSETTO_PROPERTY))
+            marks.push_back(c);
+    }
+    for (icalcomponent* c : marks) {
+        icalcomponent_remove_component(vtz, c);
+        icalcomponent_free(c);
+    }
+}
+
 // libical's tables stop around 2037 and continue with a second, open-ended
 // copy of each rule. Join such pairs so a rule still observed never ends.
 void join_split_rules(icalcomponent* vtz) {
@@ -355,8 +386,9 @@ void join_split_rules(icalcomponent* vtz) {
                 if (b == a || icalcomponent_isa(b) != icalcomponent_isa(a)) continue;
                 icalproperty* br = icalcomponent_get_first_property(b, ICAL_RRULE_PROPERTY);
                 if (!br || rule_without_until(ar) != rule_without_until(br) ||
-                    text_of(a, ICAL_TZOFFSETFROM_PROPERTY) !=
-                        text_of(b, ICAL_TZOFFSETFROM_PROPERTY) ||
+                    (text_of(a, ICAL_TZOFFSETFROM_PROPERTY) !=
+                         text_of(b, ICAL_TZOFFSETFROM_PROPERTY) &&
+                     !starts_at_32_bit_end(b)) ||
                     text_of(a, ICAL_TZOFFSETTO_PROPERTY) != text_of(b, ICAL_TZOFFSETTO_PROPERTY) ||
                     text_of(a, ICAL_TZNAME_PROPERTY) != text_of(b, ICAL_TZNAME_PROPERTY) ||
                     icaltime_compare_date_only(icalcomponent_get_dtstart(b), until) < 0)
@@ -397,6 +429,7 @@ std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name,
     from.zone = icaltimezone_get_utc_timezone();
     icaltimezone_truncate_vtimezone(vtz.get(), from, icaltime_null_time(), 1);
     join_split_rules(vtz.get());
+    drop_32_bit_end_marks(vtz.get());
 
     lines.push_back("BEGIN:VTIMEZONE");
     lines.push_back("TZID:" + name);

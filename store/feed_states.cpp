@@ -28,7 +28,7 @@ calendar::unix_time feed_states::apply_one(std::string_view path, std::string_vi
     find.bind(1, path);
     if (find.step()) {
         const bool same = find.get_text(0) == body_hash;
-        const auto modified = find.get_int64(1);
+        const auto modified = find.get_int64(1, 0, 253402300799); // up to 9999-12-31T23:59:59Z
         find.reset();
         if (same) return modified;
         db_.prepare("UPDATE feed_states SET hash = ?2, modified = ?3 WHERE path = ?1")

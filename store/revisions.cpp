@@ -10,6 +10,14 @@
 #include <vector>
 
 namespace casacal::store {
+namespace {
+
+// What a revision row may hold: a SEQUENCE that can still rise by one, and
+// an instant iCalendar can write (up to 9999-12-31T23:59:59Z).
+constexpr std::int64_t max_sequence = 2147483646;
+constexpr std::int64_t max_instant = 253402300799;
+
+} // namespace
 
 calendar::revision_map revisions::apply(const std::vector<calendar::fingerprint>& fingerprints,
                                         calendar::unix_time now) {
@@ -54,10 +62,10 @@ calendar::revision_map revisions::apply(const std::vector<calendar::fingerprint>
             add_new(uid);
             const bool deleted = !st.is_null(4);
             if (next < wanted.size() && wanted[next].first == uid) {
-                const auto sequence = static_cast<int>(st.get_int64(2));
+                const auto sequence = static_cast<int>(st.get_int64(2, 0, max_sequence));
                 if (st.get_text_view(1) == wanted[next].second && !deleted) {
                     result.emplace_hint(result.end(), uid,
-                                        calendar::revision{sequence, st.get_int64(3)});
+                                        calendar::revision{sequence, st.get_int64(3, 0, max_instant)});
                 } else {
                     changed.emplace_back(next, sequence + 1);
                     result.emplace_hint(result.end(), uid, calendar::revision{sequence + 1, now});
@@ -97,7 +105,8 @@ calendar::revision_map revisions::current() {
     calendar::revision_map result;
     auto& st = db_.prepare("SELECT uid, sequence, modified FROM revisions WHERE deleted IS NULL");
     while (st.step()) {
-        result[st.get_text(0)] = {static_cast<int>(st.get_int64(1)), st.get_int64(2)};
+        result[st.get_text(0)] = {static_cast<int>(st.get_int64(1, 0, max_sequence)),
+                                  st.get_int64(2, 0, max_instant)};
     }
     return result;
 }

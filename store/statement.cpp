@@ -87,6 +87,27 @@ std::int64_t statement::get_int64(int column) const {
     return sqlite3_column_int64(stmt_, column);
 }
 
+std::int64_t statement::get_int64(int column, std::int64_t low, std::int64_t high) const {
+    const std::int64_t value = sqlite3_column_int64(stmt_, column);
+    if (sqlite3_column_type(stmt_, column) == SQLITE_INTEGER && value >= low && value <= high)
+        return value;
+    sqlite3* db = sqlite3_db_handle(stmt_);
+    const char* name = sqlite3_column_name(stmt_, column);
+    std::string found = "NULL";
+    if (!is_null(column)) {
+        found = "'";
+        for (const char c : get_text_view(column).substr(0, 32))
+            found += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+        found += get_text_view(column).size() > 32 ? "...'" : "'";
+    }
+    std::string message = std::string("column '") + (name ? name : "?") + "' holds " + found +
+                          ", not an integer from " + std::to_string(low) + " to " +
+                          std::to_string(high);
+    if (const char* sql = sqlite3_sql(stmt_)) message += std::string(" in: ") + sql;
+    sqlite3_reset(stmt_);
+    throw error(make_sqlite_error(SQLITE_MISMATCH), message, path_of(db));
+}
+
 std::string statement::get_text(int column) const { return std::string(get_text_view(column)); }
 
 std::string_view statement::get_text_view(int column) const {

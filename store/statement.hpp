@@ -49,6 +49,10 @@ class statement {
 
     bool is_null(int column) const;
     std::int64_t get_int64(int column) const; ///< 0 for NULL
+    /// An integer from `low` to `high`; store::error naming the column and
+    /// the value found otherwise (text, NULL, out of range: a file edited by
+    /// hand or damaged).
+    std::int64_t get_int64(int column, std::int64_t low, std::int64_t high) const;
     std::string get_text(int column) const;   ///< "" for NULL
     /// The text in SQLite's own buffer: valid until the next step or reset.
     std::string_view get_text_view(int column) const;

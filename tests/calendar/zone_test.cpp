@@ -131,6 +131,30 @@ TEST_CASE("VTIMEZONE of a zone without DST starts before the feed", "[calendar]"
     CHECK(found);
 }
 
+TEST_CASE("VTIMEZONE carries no trace of the 32-bit end of libical's tables", "[calendar]") {
+    const auto text_of = [](const char* name) {
+        std::string text;
+        for (const std::string& l : vtimezone_lines(find_zone(name), name, 2027))
+            text += l + "\n";
+        return text;
+    };
+    // Santiago's September rule goes on past 2038 from -04:00, not -03:00.
+    const std::string santiago = text_of("America/Santiago");
+    CHECK(santiago.find("2038") == std::string::npos);
+    CHECK(santiago.find("UNTIL") == std::string::npos);
+    CHECK(santiago.find("TZOFFSETFROM:-0400\nTZOFFSETTO:-0300\nDTSTART:20230903T000000\n"
+                        "RRULE:FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=2,3,4,5,6,7,8;BYDAY=SU\n") !=
+          std::string::npos);
+    // A zone without DST keeps one observance.
+    const std::string sao_paulo = text_of("America/Sao_Paulo");
+    CHECK(sao_paulo.find("2038") == std::string::npos);
+    std::size_t observances = 0;
+    for (std::size_t at = sao_paulo.find("BEGIN:STANDARD"); at != std::string::npos;
+         at = sao_paulo.find("BEGIN:STANDARD", at + 1))
+        ++observances;
+    CHECK(observances == 1);
+}
+
 TEST_CASE("VTIMEZONE of UTC is one fixed rule", "[calendar]") {
     const std::vector<std::string> lines = vtimezone_lines(find_zone("UTC"), "UTC", 2026);
     REQUIRE(lines.size() == 9);

@@ -216,6 +216,20 @@ class CheckTest(unittest.TestCase):
         self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
                          "nothing was written")
 
+    def test_a_database_edited_into_nonsense_stops_export_with_the_reason(self):
+        import sqlite3
+        feed = self.tmp / "feed.ics"
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", feed)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        db = sqlite3.connect(self.site / "casacal.db")
+        db.execute("UPDATE revisions SET sequence = 'abc' WHERE uid = 'casapero@casaco.example'")
+        db.commit()
+        db.close()
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "other.ics")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("casacal.db: column 'sequence' holds 'abc', not an integer", p.stderr.decode())
+        self.assertFalse((self.tmp / "other.ics").exists(), "no feed with a made-up SEQUENCE")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,3 +1,4 @@
+#include "store/error.hpp"
 #include "store/revisions.hpp"
 #include "temp_dir.hpp"
 
@@ -128,4 +129,32 @@ TEST_CASE("revisions: UIDs given out of order, new ones before, between and afte
     CHECK(st.get_text(0) == "hg1\nhg2");
     st.reset();
     CHECK(of(table.apply({{"g", "hg1"}, {"g", "hg2"}}, 300)["g"]) == rev(0, 200));
+}
+
+TEST_CASE("revisions: a row edited into nonsense is an error naming the column", "[store]") {
+    auto db = database::open(":memory:");
+    revisions table(db);
+    table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 100);
+    const auto message = [&] {
+        try {
+            table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 200);
+        } catch (const store::error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+
+    db.exec("UPDATE revisions SET sequence = 'abc' WHERE uid = 'a@casaco.example'");
+    CHECK_THAT(message(), Catch::Contains("column 'sequence' holds 'abc', not an integer from 0"));
+    db.exec("UPDATE revisions SET sequence = 2147483647 WHERE uid = 'a@casaco.example'");
+    CHECK_THAT(message(), Catch::Contains("column 'sequence' holds '2147483647'"));
+    db.exec("UPDATE revisions SET sequence = 3, modified = -5 WHERE uid = 'a@casaco.example'");
+    CHECK_THAT(message(), Catch::Contains("column 'modified' holds '-5'"));
+    CHECK_THAT(message(), Catch::Contains("FROM revisions"));
+    CHECK_THROWS_AS(table.current(), store::error);
+
+    // Mended, the same connection reads it again.
+    db.exec("UPDATE revisions SET modified = 150 WHERE uid = 'a@casaco.example'");
+    const auto mended = table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 200);
+    CHECK(of(mended.at("a@casaco.example")) == rev(3, 150));
 }
