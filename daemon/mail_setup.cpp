@@ -45,7 +45,8 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
                                                   const config::site& site) {
     try {
         if (site.smtp.url.empty())
-            return std::make_unique<notify::pickup_transport>(io, site.smtp.pickup_dir);
+            return std::make_unique<notify::pickup_transport>(io, site.smtp.pickup_dir,
+                                                              site.smtp.max_per_minute);
         notify::smtp_settings s;
         s.url = site.smtp.url;
         s.starttls = notify::parse_tls_mode(site.smtp.starttls).value_or(notify::tls_mode::required);

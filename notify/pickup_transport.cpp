@@ -23,7 +23,7 @@ std::filesystem::path private_socket_dir() {
 } // namespace
 
 pickup_transport::pickup_transport(asio::io_context& io, std::filesystem::path dir,
-                                   std::size_t max_in_flight)
+                                   int max_per_minute, std::size_t max_in_flight)
     : dir_(std::move(dir)), acceptor_(receiver_io_) {
     std::filesystem::create_directories(dir_);
     socket_dir_ = private_socket_dir();
@@ -45,6 +45,7 @@ pickup_transport::pickup_transport(asio::io_context& io, std::filesystem::path d
     s.unix_socket = socket_path.string();
     s.starttls = tls_mode::off;
     s.max_in_flight = max_in_flight;
+    s.max_per_minute = max_per_minute;
     s.connect_timeout = std::chrono::seconds(5);
     s.response_timeout = std::chrono::seconds(30);
     try {

@@ -38,9 +38,11 @@ class pickup_transport final : public transport {
 public:
     /// Creates `dir` if needed and starts listening. Throws
     /// std::filesystem::filesystem_error or std::system_error when it cannot.
-    /// `max_in_flight` messages are written concurrently.
+    /// `max_in_flight` messages are written concurrently, and at most
+    /// `max_per_minute` are started per rolling minute (0: no limit), as
+    /// [smtp] max_per_minute says for the messages a relay would get.
     pickup_transport(boost::asio::io_context& io, std::filesystem::path dir,
-                     std::size_t max_in_flight = 2);
+                     int max_per_minute = 0, std::size_t max_in_flight = 2);
     ~pickup_transport() override;
 
     /// On success the result's reply is "250 2.0.0 written <file name>".

@@ -238,3 +238,21 @@ TEST_CASE("no pickup handler runs after the transport is gone", "[notify]") {
     io.run_for(std::chrono::milliseconds(200));
     CHECK_FALSE(called);
 }
+
+TEST_CASE("the pickup transport writes no more than max_per_minute a minute", "[notify]") {
+    scratch_dir scratch;
+    boost::asio::io_context io;
+    pickup_transport transport{io, scratch.path() / "outbox", 2};
+    int done = 0;
+    for (int i = 0; i < 3; ++i)
+        transport.send(sample_message(), [&](const send_result& r) {
+            CHECK(r.outcome == outcome::accepted);
+            ++done;
+        });
+    REQUIRE(run_until(io, [&] { return done == 2; }));
+    // The third waits for the first token to come back, a minute on.
+    io.run_for(std::chrono::milliseconds(300));
+    CHECK(done == 2);
+    CHECK(transport.queued() == 1);
+    transport.stop();
+}
