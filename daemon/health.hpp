@@ -16,6 +16,8 @@ struct health_state {
     std::vector<std::string> errors; ///< of the last failed reload, formatted
     std::string database = "ok";     ///< "ok" or the sticky error
     std::string smtp = "unknown";    ///< set by the reminders feature
+    /// Start-only settings the configuration now changes (start_settings.hpp).
+    std::vector<std::string> restart_needed;
 
     bool degraded() const { return !last_reload_ok || database != "ok"; }
 };

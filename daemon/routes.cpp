@@ -165,6 +165,7 @@ response serve_healthz(const route_context& ctx) {
     doc["last_reload"] = last ? nlohmann::json(format_rfc3339_utc(last)) : nlohmann::json(nullptr);
     doc["errors"] = h.errors;
     doc["warnings"] = snap ? snap->warnings : std::vector<std::string>{};
+    doc["restart_needed"] = h.restart_needed;
     doc["database"] = h.database;
     doc["smtp"] = h.smtp;
     response r = base(200, ctx.now);

@@ -10,6 +10,7 @@
 #include "daemon/reload.hpp"
 #include "daemon/server.hpp"
 #include "daemon/site_build.hpp"
+#include "daemon/start_settings.hpp"
 #include "daemon/startup_error.hpp"
 #include "daemon/systemd_notifier.hpp"
 
@@ -58,6 +59,7 @@ struct service::impl {
     asio::io_context io{1};
     std::optional<store::database> io_db; ///< the io thread's connection
     std::shared_ptr<const snapshot> current;
+    std::vector<std::pair<std::string, std::string>> settings_in_use; ///< start_settings at start
     health_state health;
     daemon::metrics metrics;
     service_extensions ext;
@@ -144,6 +146,10 @@ struct service::impl {
             health.database = "ok";
             for (const auto& w : current->warnings)
                 log_warning(w);
+            health.restart_needed = settings_awaiting_restart(
+                settings_in_use, start_settings(calendar::site_of(*current->calendar)));
+            for (const auto& w : health.restart_needed)
+                log_warning(w);
             log_info("generation " + std::to_string(current->generation) +
                      " loaded: " + std::to_string(current->event_count) + " events, " +
                      std::to_string(current->feeds.size()) + " feeds");
@@ -222,6 +228,7 @@ struct service::impl {
         hooks.now = unix_now;
         http = std::make_unique<server>(io, hooks);
         const config::site& site = calendar::site_of(*current->calendar);
+        settings_in_use = start_settings(site);
         try {
             http->listen(site.http.address, site.http.port);
         } catch (const std::system_error& e) {

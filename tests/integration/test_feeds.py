@@ -561,6 +561,20 @@ class FeedChangeTest(DaemonTestCase):
                 self.assertEqual(after.header("ETag"), r.header("ETag"))
                 self.assertEqual(after.header("Last-Modified"), r.header("Last-Modified"))
 
+    def test_a_new_listen_address_waits_for_a_restart_and_says_so(self):
+        d = self.start_daemon()
+        self.assertEqual(d.health()["restart_needed"], [])
+        gen = health_generation(d.health())
+        old = f"127.0.0.1:{d.port}"
+        self.edit(d.config, f'listen = "{old}"', 'listen = "127.0.0.1:1"')
+        d.signal(signal.SIGHUP)
+        d.wait_generation_above(gen)
+        h = d.health()  # still answered on the old address
+        self.assertEqual(h["status"], "ok")
+        self.assertEqual(h["restart_needed"], [
+            f'[http] listen changed from "{old}" to "127.0.0.1:1"; serve keeps "{old}" until it is restarted'])
+        self.assertIn("[http] listen changed", d.stderr())
+
     def test_sighup_without_edit_keeps_the_bytes(self):
         d = self.start_daemon()
         before = d.get("/calendar.ics")
