@@ -11,9 +11,10 @@
 #include "daemon/site_build.hpp"
 #include "daemon/startup_error.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -121,12 +122,17 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         out.flush();
         return out ? exit_ok : exit_runtime;
     }
-    // The feed into `file_path`; false when it could not all be written.
-    const auto write_body = [&](const std::filesystem::path& file_path) {
-        std::ofstream file(file_path, std::ios::binary | std::ios::trunc);
-        file.write(body.data(), static_cast<std::streamsize>(body.size()));
-        file.close();
-        return static_cast<bool>(file);
+    // The feed into `file_path`; the system's reason when it could not all
+    // be written, empty otherwise.
+    const auto write_body = [&](const std::filesystem::path& file_path) -> std::string {
+        errno = 0;
+        std::FILE* file = std::fopen(file_path.c_str(), "wb");
+        if (!file) return std::strerror(errno);
+        const bool written = std::fwrite(body.data(), 1, body.size(), file) == body.size();
+        const int write_error = errno;
+        const bool closed = std::fclose(file) == 0;
+        if (written && closed) return {};
+        return std::strerror(written ? errno : write_error);
     };
     std::filesystem::path target = *o.output;
     std::error_code ec;
@@ -134,7 +140,8 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     if (std::filesystem::exists(kind) && !std::filesystem::is_regular_file(kind)) {
         // A device, pipe or terminal (/dev/null, /dev/stdout) is written in
         // place: a rename would put a regular file where it was.
-        if (!write_body(target)) throw startup_error(exit_runtime, target.string() + ": cannot write");
+        if (const std::string error = write_body(target); !error.empty())
+            throw startup_error(exit_runtime, target.string() + ": cannot write: " + error);
         return exit_ok;
     }
     // A symbolic link stays: the file it names is replaced.
@@ -146,10 +153,10 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     // Write beside the target and rename, so that a reader never sees half a feed.
     std::filesystem::path temp = target;
     temp += ".tmp";
-    if (!write_body(temp)) {
+    if (const std::string error = write_body(temp); !error.empty()) {
         std::error_code ignored;
         std::filesystem::remove(temp, ignored);
-        throw startup_error(exit_runtime, target.string() + ": cannot write");
+        throw startup_error(exit_runtime, temp.string() + ": cannot write: " + error);
     }
     std::filesystem::rename(temp, target, ec);
     if (ec) throw startup_error(exit_runtime, target.string() + ": " + ec.message());

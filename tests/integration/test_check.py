@@ -230,6 +230,14 @@ class CheckTest(unittest.TestCase):
         self.assertIn("casacal.db: column 'sequence' holds 'abc', not an integer", p.stderr.decode())
         self.assertFalse((self.tmp / "other.ics").exists(), "no feed with a made-up SEQUENCE")
 
+    def test_export_names_why_it_cannot_write(self):
+        for target, reason in ((self.tmp, "Is a directory"), ("/dev/full", "No space left on device"),
+                               (self.tmp / "missing" / "feed.ics", "No such file or directory")):
+            with self.subTest(target=str(target)):
+                p = run_cli("export", "-c", self.site / "casacal.toml", "-o", target)
+                self.assertEqual(p.returncode, 3, p.stderr)
+                self.assertIn(f": cannot write: {reason}", p.stderr.decode())
+
 
 if __name__ == "__main__":
     unittest.main()
