@@ -124,8 +124,14 @@ int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << result->reply << '\n';
         return exit_ok;
     }
-    err << "casacal send-test: " << notify::to_string(result->outcome) << ": "
-        << (result->reply.empty() ? result->error : result->reply) << '\n';
+    err << "casacal send-test: " << notify::to_string(result->outcome) << ": ";
+    if (result->error.empty())
+        err << result->reply;
+    else if (result->reply.empty())
+        err << result->error;
+    else
+        err << result->error << " (last reply: " << result->reply << ")";
+    err << '\n';
     return exit_runtime;
 }
 

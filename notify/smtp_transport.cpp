@@ -136,6 +136,9 @@ send_result classify(CURLcode code, const transfer& t, const std::string& passwo
     result.code = make_error_code(code);
     result.error = scrub(t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code),
                          password);
+    if (code == CURLE_USE_SSL_FAILED)
+        result.error = "the server does not offer STARTTLS, and [smtp] starttls = \"required\" (" +
+                       result.error + ")";
     const bool about_message = t.stage == phase::recipient || t.stage == phase::data;
     if (result.smtp_code >= 500 && result.smtp_code < 600 && about_message &&
         code != CURLE_LOGIN_DENIED)

@@ -15,12 +15,16 @@ import email.policy
 import email.utils
 import hashlib
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
+
+from pathlib import Path
 
 import icalendar
 
@@ -530,6 +534,31 @@ class CancellationTest(ReminderTestCase):
         kinds = collections.Counter((r["kind"], r["state"]) for r in rows if r["recipient"] == THOMAS)
         self.assertEqual(kinds[("reminder", "sent")], 1, rows)
         self.assertEqual(kinds[("cancellation", "sent")], 1, rows)
+
+
+@requires_binary
+class SendTestCommandTest(ReminderTestCase):
+
+    def test_send_test_says_the_server_offers_no_starttls(self):
+        sink = self.sink()
+        site = Path(tempfile.mkdtemp(prefix="casacal-sendtest-"))
+        self.addCleanup(shutil.rmtree, site, True)
+        write_site(site, "", "", sink.url)
+        main = site / "casacal.toml"
+        main.write_text(main.read_text(encoding="utf-8").replace('starttls = "off"', 'starttls = "required"'),
+                        encoding="utf-8")
+        p = run_cli("send-test", "-c", main, "--to", CAMILLE)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn('transient: the server does not offer STARTTLS, and [smtp] starttls = "required"',
+                      p.stderr.decode())
+        self.assertEqual(sink.accepted(), [])
+
+        main.write_text(main.read_text(encoding="utf-8").replace('starttls = "required"', 'starttls = "off"'),
+                        encoding="utf-8")
+        p = run_cli("send-test", "-c", main, "--to", CAMILLE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.decode().startswith("250"), p.stdout)
+        self.assertEqual([t.rcpt_tos for t in sink.accepted()], [[CAMILLE]])
 
 
 @requires_binary
