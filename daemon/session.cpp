@@ -81,6 +81,17 @@ void session::on_wait_request(const error_code& ec, std::size_t n) {
 
 void session::do_read_header() {
     if (stopping_) return close();
+    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    for (;;) {
+        const auto* data = static_cast<const char*>(buffer_.data().data());
+        const std::size_t size = buffer_.size();
+        if (size >= 2 && data[0] == '\r' && data[1] == '\n')
+            buffer_.consume(2);
+        else if (size >= 1 && data[0] == '\n')
+            buffer_.consume(1);
+        else
+            break;
+    }
     parser_.emplace();
     parser_->header_limit(limits_.header_limit);
     // Beast checks a Content-Length against this limit as soon as it reads it.

@@ -158,7 +158,7 @@ class HostileHttpTest(unittest.TestCase):
         self.still_serving()
 
     def test_garbage_request_lines_are_400(self):
-        for garbage in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET /calendar.ics HTTP/9.9 extra\r\n\r\n",
+        for garbage in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET /calendar.ics HTTP/1.1 extra\r\n\r\n",
                         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n",
                         b"GET /calendar.ics HTTP/1.1\r\nBad Header Without Colon\r\n\r\n"):
             with self.subTest(garbage=garbage[:20]):
@@ -173,11 +173,25 @@ class HostileHttpTest(unittest.TestCase):
         self.assertEqual(status_of(r), 400, r[:200])
 
     def test_unknown_method(self):
-        r = raw_exchange(self.port, b"BREW /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        self.assertIn(status_of(r), (400, 405, 501), r[:200])
+        # RFC 9110 section 9.1: an unrecognized method is 501 (methods are
+        # case-sensitive), a known one the resource does not allow 405.
+        for method in (b"BREW", b"get"):
+            r = raw_exchange(self.port, method + b" /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            self.assertEqual(status_of(r), 501, r[:200])
         r = raw_exchange(self.port, b"DELETE /calendar.ics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        self.assertIn(status_of(r), (405, 501), r[:200])
+        self.assertEqual(status_of(r), 405, r[:200])
+        self.assertIn(b"\r\nAllow: GET, HEAD, OPTIONS\r\n", r)
         self.still_serving()
+
+    def test_an_empty_line_between_requests_is_ignored(self):
+        # RFC 9112 section 2.2: some clients send a CRLF after a request.
+        req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(req + b"\r\n" + req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 2, data[:500])
 
     def test_keep_alive_serves_several_requests(self):
         req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
