@@ -226,6 +226,13 @@ std::string http_url_problem(std::string_view text) {
         return "it must start with http:// or https://";
     }
     if (text.find_first_of(" \t") != std::string_view::npos) return "it contains a space";
+    // RFC 3986 leaves these out of URIs: they are written percent-encoded.
+    if (const auto bad = text.find_first_of("\"<>\\^`{|}"); bad != std::string_view::npos) {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        const auto c = static_cast<unsigned char>(text[bad]);
+        return std::string("it contains '") + text[bad] + "', which a URL writes as %" +
+               hex[c >> 4] + hex[c & 15];
+    }
     const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
     if (authority.empty()) return "no host after the scheme";
     return {};

@@ -252,6 +252,7 @@ title = "B"
 category = "apero"
 start = 2026-12-03T18:30:00
 organizer = "aurelien casaco.example"
+url = "https://casaco.example/?a=1&b=\"<x>"
 )toml");
     CHECK(dir.problems() == lines{
                                 "events.d/a.toml:6:13: error: invalid email address 'Aurélien "
@@ -260,6 +261,9 @@ organizer = "aurelien casaco.example"
                                 "must start with http:// or https://",
                                 "events.d/a.toml:13:13: error: invalid email address 'aurelien "
                                 "casaco.example': missing '@'",
+                                "events.d/a.toml:14:7: error: invalid url "
+                                "'https://casaco.example/?a=1&b=\"<x>': it contains '\"', which a "
+                                "URL writes as %22",
                             });
 }
 
