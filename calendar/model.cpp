@@ -517,6 +517,11 @@ void builder::add_event(const config::event_def& e) {
         std::string error;
         std::optional<rule> r = parse_rule(e.rrule, s.master.kind, s.zone, &error);
         if (r) {
+            // Legal, and every occurrence gets its reminders: most likely a slip.
+            if (r->freq == ICAL_SECONDLY_RECURRENCE || r->freq == ICAL_MINUTELY_RECURRENCE)
+                d_.warning(at(e.rrule_at, e.where),
+                           "'" + e.id + "' repeats more often than hourly (" + e.rrule +
+                               "); each occurrence gets its own reminders");
             s.rrule = std::make_shared<const rule>(std::move(*r));
         } else {
             d_.error(at(e.rrule_at, e.where), error);

@@ -163,6 +163,19 @@ TEST_CASE("an exdate that matches no occurrence is a warning", "[calendar]") {
     CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 1, 7, 18, 30, 0}});
 }
 
+TEST_CASE("a rule that repeats more often than hourly is a warning", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule = "FREQ=MINUTELY;INTERVAL=30;COUNT=4";
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK_THAT(problems_of(r),
+               Catch::Contains("warning: 'casapero' repeats more often than hourly "
+                               "(FREQ=MINUTELY;INTERVAL=30;COUNT=4); each occurrence gets its own "
+                               "reminders"));
+    s.events[0].rrule = "FREQ=HOURLY;COUNT=4";
+    CHECK(problems_of(build(s)).find("hourly") == std::string::npos);
+}
+
 TEST_CASE("site_midnight is local midnight in the site zone", "[calendar]") {
     const build_result r = build(casapero_site());
     REQUIRE(r.calendar);
