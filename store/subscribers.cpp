@@ -57,6 +57,19 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
     find.reset();
     if (confirmed) return add_outcome::already_confirmed;
 
+    auto& recent = db_.prepare("UPDATE subscribers SET name = ?2, categories = ?3, locale = ?4 "
+                               "WHERE email = ?1 AND confirmed IS NULL AND created > ?5");
+    recent.bind(1, s.email)
+        .bind(2, s.name)
+        .bind(3, join(s.categories))
+        .bind(4, s.locale)
+        .bind(5, now - confirm_interval)
+        .run();
+    if (db_.changes() > 0) {
+        tx.commit();
+        return add_outcome::already_pending;
+    }
+
     db_.prepare("INSERT INTO subscribers (email, name, categories, locale, confirmed, "
                 "confirm_hash, created) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) ON CONFLICT (email) "
                 "DO UPDATE SET email = excluded.email, name = excluded.name, categories = "

@@ -30,8 +30,14 @@ struct subscriber {
 
 enum class add_outcome {
     pending,           ///< stored (or replaced) as pending, waiting for the confirm link
+    already_pending,   ///< asked less than confirm_interval ago: choices updated, same link
     already_confirmed, ///< the address is confirmed already; nothing changed
 };
+
+/// How long a confirmation link stands before a new request for the same
+/// address gets a new one (and a new email): the form cannot be used to
+/// flood an inbox.
+constexpr calendar::unix_time confirm_interval = 15 * 60;
 
 /// The tables `subscribers`, `unsubscribed`, `tokens` and
 /// `unsubscribe_links`. Emails compare case-insensitively (ASCII). Only

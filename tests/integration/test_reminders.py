@@ -378,6 +378,27 @@ class HeaderInjectionTest(ReminderTestCase):
 
 
 @requires_binary
+class SubscribeFloodTest(ReminderTestCase):
+
+    def test_repeated_requests_for_one_address_send_one_confirmation(self):
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)),
+                        "", sink)
+        for n, address in enumerate(["victim@example.org", "Victim@Example.org"] * 3):
+            r = self.post_form(d, "/subscribe", {"email": address, "categories": "apero" if n else "*"})
+            self.assertEqual(r.status, 202, r.body[:500])
+        sink.wait_accepted(1, 20, "a confirmation")
+        sink.wait_quiet(2)
+        self.assertEqual([t.rcpt_tos for t in sink.all()], [["victim@example.org"]])
+        # the link that was sent confirms the latest choices
+        link = re.search(r"/confirm/[A-Za-z0-9_\-]+", sink.all()[0].message().get_body(("plain",)).get_content())
+        self.assertEqual(d.get(link.group(0)).status, 200)
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10)
+        self.assertEqual(db.execute("SELECT categories FROM subscribers").fetchall(), [("apero",)])
+        db.close()
+
+
+@requires_binary
 class UnsubscribeTest(ReminderTestCase):
 
     def test_one_click_post_cancels_pending_reminders_and_get_changes_nothing(self):

@@ -25,12 +25,24 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         CHECK(subs.confirm("hash-x", 1100) == std::nullopt);
         CHECK(subs.confirmed().empty());
     }
-    SECTION("a second request replaces the pending one and its link") {
+    SECTION("a second request soon after keeps the link and takes the new choices") {
+        auto changed = camille();
+        changed.email = "Camille@Example.org";
+        changed.categories = {"*"};
+        CHECK(subs.add_pending(changed, "hash-2", 1050) == add_outcome::already_pending);
+        CHECK(subs.add_pending(changed, "hash-3", 999 + confirm_interval) ==
+              add_outcome::already_pending);
+        CHECK(subs.confirm("hash-2", 1100) == std::nullopt);
+        CHECK(subs.confirm("hash-1", 1100) == std::optional<std::string>{"camille@example.org"});
+        REQUIRE(subs.confirmed().size() == 1);
+        CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
+    }
+    SECTION("a request once the link has stood confirm_interval replaces it") {
         auto changed = camille();
         changed.categories = {"*"};
-        CHECK(subs.add_pending(changed, "hash-2", 1050) == add_outcome::pending);
-        CHECK(subs.confirm("hash-1", 1100) == std::nullopt);
-        CHECK(subs.confirm("hash-2", 1100) == std::optional<std::string>{"camille@example.org"});
+        CHECK(subs.add_pending(changed, "hash-2", 1000 + confirm_interval) == add_outcome::pending);
+        CHECK(subs.confirm("hash-1", 2000) == std::nullopt);
+        CHECK(subs.confirm("hash-2", 2000) == std::optional<std::string>{"camille@example.org"});
         REQUIRE(subs.confirmed().size() == 1);
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
     }
