@@ -246,8 +246,10 @@ response agenda_page(const request& req, const query_params& query, const route_
                 html_escape(agenda_href(
                     category, iso_date(std::max(today, calendar::add_days(first, -k_page_days))))) +
                 "\">" + (en ? "← Earlier" : "← Plus tôt") + "</a> ";
-    body += "<a href=\"" + html_escape(agenda_href(category, iso_date(next))) + "\">" +
-            (en ? "Later →" : "Plus tard →") + "</a></p>\n";
+    if (next.year <= 9999) // the last year a date can be written in
+        body += "<a href=\"" + html_escape(agenda_href(category, iso_date(next))) + "\">" +
+                (en ? "Later →" : "Plus tard →") + "</a>";
+    body += "</p>\n";
 
     body += std::string("<h2>") + (en ? "Subscribe" : "S'abonner") + "</h2>\n<p>" +
             (en ? "Your calendar app shows the events and their changes by itself."

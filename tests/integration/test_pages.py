@@ -159,6 +159,11 @@ class PagesTest(unittest.TestCase):
                 filtered = self.page(f"/?category={key}&from=2027-01-01")
                 self.assertIn(f"/?category={key}", filtered.links())
         self.assertIn("/?from=2027-03-02", links)  # the next 60 days
+        # at the end of the calendar every link still leads to a page
+        for path in self.page("/?from=9999-12-01").links():
+            if path.startswith("/?"):
+                with self.subTest(path=path):
+                    self.assertEqual(self.daemon.get(path).status, 200)
 
     def test_agenda_subscribe_links_and_reminder_form(self):
         page = self.page("/")
