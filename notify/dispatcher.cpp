@@ -245,7 +245,8 @@ void dispatcher::retry_after_failure() {
 std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_row& row,
                                                           calendar::unix_time now) {
     auto missed = [&](std::string why) {
-        return store::delivery_result{row.id, store::delivery_state::missed, 0, std::move(why)};
+        return store::delivery_result{row.id, store::delivery_state::missed, 0, std::move(why),
+                                      false};
     };
     if (row.kind != store::message_kind::test && now >= row.occurrence_start)
         return missed("the event had started");

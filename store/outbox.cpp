@@ -288,12 +288,14 @@ void outbox::record(const std::vector<delivery_result>& results, calendar::unix_
         } else {
             db_.prepare("UPDATE outbox SET state = ?2, next_attempt = CASE WHEN ?2 = 'deferred' "
                         "THEN ?3 ELSE next_attempt END, last_error = ?4, lease_until = NULL, "
-                        "updated = ?5 WHERE id = ?1 AND state = 'sending'")
+                        "updated = ?5, attempts = CASE WHEN ?6 THEN attempts ELSE "
+                        "max(attempts - 1, 0) END WHERE id = ?1 AND state = 'sending'")
                 .bind(1, r.id)
                 .bind(2, to_string(r.state))
                 .bind(3, r.next_attempt)
                 .bind(4, r.error)
                 .bind(5, now)
+                .bind(6, r.attempted ? 1 : 0)
                 .run();
         }
     }

@@ -97,6 +97,7 @@ struct delivery_result {
     delivery_state state = delivery_state::sent; ///< sent, deferred, failed or missed
     calendar::unix_time next_attempt = 0;        ///< deferred: when to try again
     std::string error;                           ///< deferred, failed, missed: why
+    bool attempted = true; ///< false: refused before any send; the claim is not counted
 };
 
 /// The table `outbox`. Every change is one transaction; record() commits

@@ -297,7 +297,7 @@ TEST_CASE("outbox: record applies the results of one turn together", "[store]") 
     box.record({{id["a@example.org"], delivery_state::sent, 0, ""},
                 {id["b@example.org"], delivery_state::deferred, now + 60, "421 4.7.0 try later"},
                 {id["c@example.org"], delivery_state::failed, 0, "550 5.1.1 no such user"},
-                {id["d@example.org"], delivery_state::missed, 0, "more than PT30M late"}},
+                {id["d@example.org"], delivery_state::missed, 0, "more than PT30M late", false}},
                now);
 
     auto a = box.find(rows[0].key);
@@ -312,6 +312,9 @@ TEST_CASE("outbox: record applies the results of one turn together", "[store]") 
     CHECK(c->state == delivery_state::failed);
     CHECK(c->last_error == "550 5.1.1 no such user");
     CHECK(box.find(rows[3].key)->state == delivery_state::missed);
+    // Refused before any send: the claim was no attempt.
+    CHECK(box.find(rows[3].key)->attempts == 0);
+    CHECK(c->attempts == 1);
 
     CHECK(box.next_due() == now + 60);
     CHECK(box.claim(now + 59, 10, 300).empty());
