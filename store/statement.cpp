@@ -88,9 +88,11 @@ std::int64_t statement::get_int64(int column) const {
 }
 
 std::int64_t statement::get_int64(int column, std::int64_t low, std::int64_t high) const {
-    const std::int64_t value = sqlite3_column_int64(stmt_, column);
-    if (sqlite3_column_type(stmt_, column) == SQLITE_INTEGER && value >= low && value <= high)
-        return value;
+    // The type first: it means nothing once a conversion has happened.
+    if (sqlite3_column_type(stmt_, column) == SQLITE_INTEGER) {
+        const std::int64_t value = sqlite3_column_int64(stmt_, column);
+        if (value >= low && value <= high) return value;
+    }
     sqlite3* db = sqlite3_db_handle(stmt_);
     const char* name = sqlite3_column_name(stmt_, column);
     std::string found = "NULL";
