@@ -13,6 +13,7 @@
 #include <cassert>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -163,6 +164,39 @@ send_result stopping() {
     return r;
 }
 
+/// The transport's connection sockets, shared with the threads that may cut
+/// them. Closing and cutting hold the lock, so a cut never reaches a number
+/// the kernel has already given to another file.
+class socket_set {
+  public:
+    void add(int fd) {
+        std::lock_guard guard(lock_);
+        fds_.insert(fd);
+        if (cut_) ::shutdown(fd, SHUT_RDWR);
+    }
+    bool contains(int fd) {
+        std::lock_guard guard(lock_);
+        return fds_.count(fd) > 0;
+    }
+    int close(int fd) {
+        std::lock_guard guard(lock_);
+        fds_.erase(fd);
+        return ::close(fd);
+    }
+    /// Every socket, and those opened later, shut down for both directions.
+    void cut() noexcept {
+        std::lock_guard guard(lock_);
+        cut_ = true;
+        for (const int fd : fds_)
+            ::shutdown(fd, SHUT_RDWR);
+    }
+
+  private:
+    std::mutex lock_;
+    std::set<int> fds_;
+    bool cut_ = false;
+};
+
 } // namespace
 
 struct smtp_transport::core : std::enable_shared_from_this<core> {
@@ -219,7 +253,7 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     /// Their watch outlives curl's CURL_POLL_REMOVE, which comes after each
     /// message on a connection kept for the next: the socket stays known to
     /// epoll instead of leaving and joining it again every message.
-    std::set<curl_socket_t> connections;
+    std::shared_ptr<socket_set> connections = std::make_shared<socket_set>();
     std::vector<std::pair<send_handler, send_result>> done_list;
     bool stopped = false;
     bool draining = false;
@@ -515,7 +549,7 @@ int smtp_transport::core::on_socket(CURL*, curl_socket_t fd, int what, void* sel
         if (what == CURL_POLL_REMOVE) {
             if (found == self->watches.end()) return 0;
             // A wait still pending completes as stale (nothing wanted).
-            if (self->connections.count(fd)) {
+            if (self->connections->contains(fd)) {
                 found->second->wanted = 0;
                 return 0;
             }
@@ -603,7 +637,7 @@ curl_socket_t smtp_transport::core::on_open(void* self_ptr, curlsocktype,
     if (fd < 0)
         return CURL_SOCKET_BAD;
     try {
-        self->connections.insert(fd);
+        self->connections->add(fd);
     } catch (...) {
         ::close(fd);
         return CURL_SOCKET_BAD;
@@ -618,8 +652,7 @@ int smtp_transport::core::on_close(void* self_ptr, curl_socket_t fd) noexcept {
         found->second->forget();
         self->watches.erase(found);
     }
-    self->connections.erase(fd);
-    return ::close(fd);
+    return self->connections->close(fd);
 }
 
 int smtp_transport::core::on_debug(CURL*, curl_infotype type, char* data, size_t size,
@@ -707,6 +740,10 @@ smtp_transport::smtp_transport(asio::io_context& io, smtp_settings settings)
 }
 
 smtp_transport::~smtp_transport() { stop(); }
+
+std::function<void()> smtp_transport::cutter() const {
+    return [connections = core_->connections] { connections->cut(); };
+}
 
 void smtp_transport::send(message msg, send_handler handler) {
     core_->enqueue(std::move(msg), std::move(handler));

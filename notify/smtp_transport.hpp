@@ -70,6 +70,9 @@ public:
                std::function<void()> done) override;
     void hold(bool held) noexcept override;
     void stop() noexcept override;
+    /// Shuts down (shutdown(2)) every connection socket: libcurl, blocked on
+    /// a reply or about to send QUIT, finds the connection closed.
+    std::function<void()> cutter() const override;
     std::size_t queued() const noexcept override;
     std::size_t in_flight() const noexcept override;
 

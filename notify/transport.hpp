@@ -70,6 +70,12 @@ public:
 
     /// Transfers currently talking to the server.
     virtual std::size_t in_flight() const noexcept = 0;
+
+    /// A call that closes the transport's connections at once, from any
+    /// thread, even after the transport is gone: whatever waits on a server
+    /// then gives up. For a stopping daemon whose server stalls. Empty when
+    /// the transport has no connection to cut.
+    virtual std::function<void()> cutter() const { return {}; }
 };
 
 } // namespace casacal::notify

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <future>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -25,8 +26,10 @@ struct transport_thread::shared {
 };
 
 transport_thread::transport_thread(boost::asio::io_context& owner, const factory& make)
-    : owner_(owner), work_(inner_io_.get_executor()), shared_(std::make_shared<shared>()) {
+    : owner_(owner), work_(inner_io_.get_executor()), shared_(std::make_shared<shared>()),
+      cut_timer_(owner) {
     inner_ = make(inner_io_);
+    cut_ = inner_->cutter();
     thread_ = std::thread([this] { inner_io_.run(); });
 }
 
@@ -64,10 +67,21 @@ void transport_thread::send(message msg, send_handler handler) {
 
 void transport_thread::drain(std::chrono::steady_clock::time_point deadline,
                              std::function<void()> done) {
-    boost::asio::post(inner_io_, [this, s = shared_, deadline, done = std::move(done)]() mutable {
-        inner_->drain(deadline, [this, s, done = std::move(done)] {
-            boost::asio::post(owner_, [done] { done(); });
+    auto drained = std::make_shared<bool>(false);
+    boost::asio::post(inner_io_, [this, s = shared_, deadline, drained,
+                                  done = std::move(done)]() mutable {
+        inner_->drain(deadline, [this, s, drained, done = std::move(done)] {
+            boost::asio::post(owner_, [drained, done] {
+                *drained = true;
+                done();
+            });
         });
+    });
+    if (!cut_) return;
+    // The inner deadline fires on the inner thread, which libcurl may hold.
+    cut_timer_.expires_at(deadline + std::chrono::milliseconds(100));
+    cut_timer_.async_wait([cut = cut_, drained](const boost::system::error_code& ec) {
+        if (!ec && !*drained) cut();
     });
 }
 
@@ -84,13 +98,19 @@ void transport_thread::hold(bool held) noexcept {
 void transport_thread::stop() noexcept {
     if (!thread_.joinable()) return;
     shared_->open = false;
+    cut_timer_.cancel();
     // The inner transport is destroyed on its own thread, then the thread ends.
-    boost::asio::post(inner_io_, [this] {
+    auto finished = std::make_shared<std::promise<void>>();
+    auto ended = finished->get_future();
+    boost::asio::post(inner_io_, [this, finished] {
         inner_->stop();
         inner_.reset();
         work_.reset();
         inner_io_.stop();
+        finished->set_value();
     });
+    // A second is plenty for QUIT on a live connection.
+    if (cut_ && ended.wait_for(std::chrono::seconds(1)) != std::future_status::ready) cut_();
     thread_.join();
 }
 

@@ -11,8 +11,9 @@
 
 #include "notify/transport.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
@@ -37,6 +38,7 @@ public:
     void stop() noexcept override;
     std::size_t queued() const noexcept override;
     std::size_t in_flight() const noexcept override;
+    std::function<void()> cutter() const override { return cut_; }
 
 private:
     struct shared;
@@ -45,6 +47,13 @@ private:
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::unique_ptr<transport> inner_;
     std::shared_ptr<shared> shared_;
+    /// The inner transport's cutter. Its thread may sit in libcurl, which
+    /// waits for a reply to the end of DATA (and to QUIT, when it closes a
+    /// connection) for up to the response timeout: a drain past its deadline
+    /// and a stop that takes more than a second cut the connections from
+    /// here, so SIGTERM stays bounded however the server behaves.
+    std::function<void()> cut_;
+    boost::asio::steady_timer cut_timer_;
     std::thread thread_;
 };
 

@@ -7,6 +7,7 @@ The recipient's local part chooses the behaviour:
   rcpt451*  -> 451 to RCPT TO          rcpt550*  -> 550 to RCPT TO
   data451*  -> 451 after the data      data554*  -> 554 after the data
   slow*     -> waits 0.5 s before accepting the data
+  stall*    -> never answers the data (nor anything after it on that connection)
 anything else is accepted. Accepted messages are written as FOLDER/NNNN.eml
 (the bytes received, after dot-unstuffing) with FOLDER/NNNN.rcpt holding the
 envelope recipients. FOLDER/connections holds the number of connections
@@ -47,6 +48,8 @@ class Recorder:
             return "554 5.7.1 Message refused"
         if local.startswith("slow"):
             await asyncio.sleep(0.5)
+        if local.startswith("stall"):
+            await asyncio.sleep(3600)
         self.accepted += 1
         stem = self.folder / f"{self.accepted:04d}"
         stem.with_suffix(".rcpt").write_text("\n".join(envelope.rcpt_tos))

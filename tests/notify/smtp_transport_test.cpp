@@ -1,4 +1,5 @@
 #include "notify/smtp_transport.hpp"
+#include "notify/transport_thread.hpp"
 
 #include "notify/curl_error.hpp"
 
@@ -276,6 +277,52 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
         CHECK(r.outcome == outcome::transient);
     });
     CHECK(run_until(io, [&] { return late; }));
+}
+
+TEST_CASE("a stalled server holds neither a drain past its deadline nor the stop after it",
+          "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto settings = plain(sink.url());
+    settings.response_timeout = 60s; // what the daemon gives a server, roughly
+    auto transport = std::make_unique<transport_thread>(
+        io, [&](boost::asio::io_context& inner) {
+            return std::make_unique<smtp_transport>(inner, settings);
+        });
+    REQUIRE(transport->cutter());
+    std::optional<send_result> result;
+    transport->send(to("stall@example.org"), [&](const send_result& r) { result = r; });
+    // The message went; the server sits on it, and libcurl waits in its thread.
+    CHECK_FALSE(run_until(io, [&] { return result.has_value(); }, 1500ms));
+    bool drained = false;
+    const auto started = std::chrono::steady_clock::now();
+    transport->drain(started + 300ms, [&] { drained = true; });
+    REQUIRE(run_until(io, [&] { return drained; }, 5s));
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+    REQUIRE(result);
+    CHECK(result->outcome == outcome::transient);
+    // No QUIT waited for on the cut connection when curl closes it.
+    const auto before = std::chrono::steady_clock::now();
+    transport.reset();
+    CHECK(std::chrono::steady_clock::now() - before < 3s);
+}
+
+TEST_CASE("stop cuts what a stalled server keeps waiting, after a second", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto settings = plain(sink.url());
+    settings.response_timeout = 60s;
+    transport_thread transport(io, [&](boost::asio::io_context& inner) {
+        return std::make_unique<smtp_transport>(inner, settings);
+    });
+    bool called = false;
+    transport.send(to("stall@example.org"), [&](const send_result&) { called = true; });
+    CHECK_FALSE(run_until(io, [&] { return called; }, 1500ms));
+    const auto before = std::chrono::steady_clock::now();
+    transport.stop();
+    const auto took = std::chrono::steady_clock::now() - before;
+    CHECK(took >= 1s);
+    CHECK(took < 3s);
 }
 
 TEST_CASE("a held transport finishes what it started and starts nothing more", "[notify][slow]") {
