@@ -6,6 +6,7 @@
 #include "daemon/mail_setup.hpp"
 #include "daemon/startup_error.hpp"
 #include "notify/dispatcher.hpp"
+#include "notify/smtp_transport.hpp"
 #include "store/database.hpp"
 #include "store/outbox.hpp"
 
@@ -71,7 +72,9 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
                                                                 : nlohmann::json(r.last_error)},
                             {"message_id", "<" + r.message_id + ">"}});
         }
-        out << nlohmann::json{{"reminders", list}}.dump(2) << '\n';
+        out << nlohmann::json{{"reminders", list}}.dump(
+                   2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << '\n';
         return out ? exit_ok : exit_runtime;
     }
     for (const auto& r : rows) {
@@ -79,7 +82,7 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << std::string(10 - std::min<std::size_t>(9, store::to_string(r.state).size()), ' ');
         out << r.event_id << "  " << r.occurrence << "  " << r.offset << "  " << r.recipient;
         if (r.kind != store::message_kind::reminder) out << "  (" << store::to_string(r.kind) << ")";
-        if (!r.last_error.empty()) out << "  — " << r.last_error;
+        if (!r.last_error.empty()) out << "  — " << notify::printable(r.last_error);
         out << '\n';
     }
     return out ? exit_ok : exit_runtime;

@@ -126,17 +126,57 @@ std::string scrub(std::string text, const std::string& secret) {
     return text;
 }
 
+} // namespace
+
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // The length of the sequence and the range of its second byte (RFC 3629).
+        std::size_t n = 0;
+        unsigned char low = 0x80, high = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) n = 2;
+        else if (c == 0xe0) n = 3, low = 0xa0;
+        else if (c == 0xed) n = 3, high = 0x9f;
+        else if (c >= 0xe1 && c <= 0xef) n = 3;
+        else if (c == 0xf0) n = 4, low = 0x90;
+        else if (c >= 0xf1 && c <= 0xf3) n = 4;
+        else if (c == 0xf4) n = 4, high = 0x8f;
+        bool valid = n > 0 && i + n <= text.size();
+        for (std::size_t k = 1; valid && k < n; ++k) {
+            const auto b = static_cast<unsigned char>(text[i + k]);
+            valid = k == 1 ? b >= low && b <= high : b >= 0x80 && b <= 0xbf;
+        }
+        if (valid) {
+            out.append(text.substr(i, n));
+            i += n;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    return out;
+}
+
+namespace {
+
 send_result classify(CURLcode code, const transfer& t, const std::string& password) {
     send_result result;
-    result.reply = t.reply;
+    result.reply = printable(t.reply);
     result.smtp_code = reply_code(t.reply);
     if (code == CURLE_OK) {
         result.outcome = outcome::accepted;
         return result;
     }
     result.code = make_error_code(code);
-    result.error = scrub(t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code),
-                         password);
+    result.error = printable(scrub(
+        t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code), password));
     if (code == CURLE_USE_SSL_FAILED)
         result.error = "the server does not offer STARTTLS, and [smtp] starttls = \"required\" (" +
                        result.error + ")";
@@ -720,7 +760,7 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
             curl_easy_reset(easy);
             self->idle.push_back(easy);
             auto r = not_attempted("aborted at shutdown; the server may or may not have it");
-            r.reply = t->reply;
+            r.reply = printable(t->reply);
             r.smtp_code = reply_code(t->reply);
             self->done_list.emplace_back(std::move(t->work.handler), std::move(r));
         }

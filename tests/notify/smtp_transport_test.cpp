@@ -18,6 +18,7 @@
 using namespace casacal::notify;
 using namespace casacal::notify::testing;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 namespace {
 
@@ -379,4 +380,15 @@ TEST_CASE("curl codes are error_codes with curl's messages", "[notify]") {
     const auto mc = make_error_code(CURLM_BAD_SOCKET);
     CHECK(mc.category().name() == std::string("curl-multi"));
     CHECK(mc.message() == curl_multi_strerror(CURLM_BAD_SOCKET));
+}
+
+TEST_CASE("server text is kept printable UTF-8", "[notify]") {
+    CHECK(printable("250 2.0.0 Ok: queued") == "250 2.0.0 Ok: queued");
+    CHECK(printable("451 réessayez 👍") == "451 réessayez 👍");
+    CHECK(printable("xyz garbage \xff") == "xyz garbage ?");
+    CHECK(printable("451 \x1b]0;pwned\x07\x1b[31m\0x"s) == "451 ?]0;pwned??[31m?x");
+    CHECK(printable("\xc3") == "?");             // cut short
+    CHECK(printable("\xc0\xaf") == "??");        // overlong
+    CHECK(printable("\xed\xa0\x80") == "???");   // a surrogate
+    CHECK(printable("\xf4\x90\x80\x80") == "????"); // past U+10FFFF
 }
