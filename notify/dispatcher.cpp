@@ -70,7 +70,12 @@ dispatcher::plan_summary dispatcher::update(calendar_view view,
     // following the category) or the offsets changed: only the first is a
     // cancellation to announce.
     for (const auto& sent : result.vanished) {
-        if (!find_subject(*view_.model, sent).empty()) continue;
+        // A cancelled event stays in the model (and the feeds) as CANCELLED.
+        const auto still = find_subject(*view_.model, sent);
+        if (std::any_of(still.begin(), still.end(), [](const calendar::occurrence& o) {
+                return o.status != config::status::cancelled;
+            }))
+            continue;
         if (subscribers_.is_unsubscribed(sent.recipient)) continue;
         if (std::none_of(recipients.begin(), recipients.end(),
                          [&](const recipient& r) { return config::ascii_iequal(r.email, sent.recipient); }))

@@ -176,6 +176,7 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 row.locale = r.locale.empty() ? site.site.locale : r.locale;
                 row.due = due;
                 row.message_id = message_id_for(row.key, site.site.domain);
+                row.single = o.session == 0 && o.recurrence_id.empty();
                 auto payload = payloads.find(row.locale);
                 if (payload == payloads.end())
                     payload = payloads.emplace(row.locale, payload_for(o, row.locale)).first;

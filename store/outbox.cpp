@@ -142,8 +142,13 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         auto& find = db_.prepare("SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox WHERE key = ?1");
         find.bind(1, row.key);
         if (!find.step()) {
-            result.inserted += insert(db_, row, now);
-            continue;
+            find.reset();
+            if (!row.single || !rekey_moved_single(row)) {
+                result.inserted += insert(db_, row, now);
+                continue;
+            }
+            find.bind(1, row.key);
+            find.step(); // the row just given this key
         }
         const outbox_row old = read_row(find);
         const bool was_vanished = !find.is_null(23);
@@ -169,7 +174,12 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
                 .bind(5, row.payload)
                 .bind(6, now)
                 .run();
-            result.moved.push_back(old);
+            // Reported under what it is now: a single event's key and
+            // occurrence name its start.
+            outbox_row moved = old;
+            moved.key = row.key;
+            moved.occurrence = row.occurrence;
+            result.moved.push_back(std::move(moved));
         }
     }
 
@@ -203,6 +213,15 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
 
     tx.commit();
     return result;
+}
+
+bool outbox::rekey_moved_single(const planned_row& row) {
+    auto& st = db_.prepare(
+        "UPDATE outbox SET key = ?1 WHERE id = (SELECT id FROM outbox WHERE kind = 'reminder' AND "
+        "uid = ?2 AND \"offset\" = ?3 AND recipient = ?4 COLLATE NOCASE AND key != ?1 AND "
+        "vanished IS NULL AND state IN ('planned', 'deferred', 'sent') ORDER BY id DESC LIMIT 1)");
+    st.bind(1, row.key).bind(2, row.uid).bind(3, row.offset).bind(4, row.recipient).run();
+    return db_.changes() > 0;
 }
 
 int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time now) {

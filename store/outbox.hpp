@@ -39,6 +39,10 @@ struct planned_row {
     calendar::unix_time due = 0;
     std::string message_id; ///< used only when the row is new; an existing row keeps its own
     std::string payload;    ///< JSON of what the message needs, built by the caller
+    /// The only occurrence of its event, keyed by its start: a reminder row
+    /// of the same uid, offset and recipient under another key is this one,
+    /// moved (its Message-ID kept; an update notice if it was sent).
+    bool single = false;
 };
 
 /// One row of the outbox as stored.
@@ -175,6 +179,10 @@ class outbox {
     std::map<delivery_state, std::int64_t> counts();
 
   private:
+    /// Gives `row`'s key to the live row of the same uid, offset and
+    /// recipient (see planned_row::single); false when there is none.
+    bool rekey_moved_single(const planned_row& row);
+
     database& db_;
 };
 

@@ -30,7 +30,7 @@ import icalendar
 
 from harness import PARIS, DaemonTestCase, health_generation, requires_binary, run_cli
 from mailsink import (DOMAIN, FROM, SmtpSink, event_toml, make_daemon, member_toml, now_utc, reminders,
-                      wait_rows, write_site)
+                      utc, wait_rows, write_site)
 
 CAMILLE = "camille.durand@example.org"
 YASMINE = "yasmine.benali@example.org"
@@ -555,6 +555,35 @@ class CancellationTest(ReminderTestCase):
         kinds = collections.Counter((r["kind"], r["state"]) for r in rows if r["recipient"] == THOMAS)
         self.assertEqual(kinds[("reminder", "sent")], 1, rows)
         self.assertEqual(kinds[("cancellation", "sent")], 1, rows)
+
+
+    def test_a_single_event_moved_or_cancelled_after_its_reminder(self):
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=75)
+        events = (event_toml("bouge", "Atelier qui bouge", "atelier", start) +
+                  event_toml("annule", "Atelier annulé", "atelier", start))
+        members = member_toml(THOMAS, "Thomas Le Roux", ["atelier"])
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        sink.wait_accepted(2, timeout=60, what="the two reminders")
+
+        moved = start + dt.timedelta(minutes=15)
+        f = d.site / "events.d" / "events.toml"
+        text = f.read_text(encoding="utf-8")
+        first, second = text.split("[[event]]")[1:]
+        first = first.replace(f"start = {utc(start)}\nend = {utc(start + dt.timedelta(minutes=60))}",
+                              f"start = {utc(moved)}\nend = {utc(moved + dt.timedelta(minutes=60))}")
+        f.write_text("[[event]]" + first + "[[event]]" + second + 'status = "cancelled"\n', encoding="utf-8")
+        d.signal(signal.SIGHUP)
+        got = sink.wait_accepted(4, timeout=30, what="an update and a cancellation")
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 4)
+        subjects = sorted(str(t.message()["Subject"]) for t in got[2:])
+        self.assertEqual(subjects, [f"Annulé : Atelier annulé — {french_when(start)}",
+                                    f"Modifié : Atelier qui bouge — {french_when(moved)}"])
+        rows = [r for r in reminders(d) if r["event"] == "bouge"]
+        self.assertEqual(sorted((r["kind"], r["state"]) for r in rows),
+                         [("reminder", "sent"), ("update", "sent")], rows)
 
 
 @requires_binary

@@ -446,3 +446,44 @@ TEST_CASE("outbox: release gives back rows the transport never started, as they 
     for (const auto& r : again)
         CHECK(r.attempts == (r.recipient == "a@example.org" ? 1 : 2));
 }
+
+TEST_CASE("outbox: a single event moved keeps its rows, under the key of its new start",
+          "[store]") {
+    store::testing::temp_dir dir;
+    auto db = database::open(dir.file("casacal.db"));
+    outbox box(db);
+    const auto at = [](calendar::unix_time when, const std::string& recipient) {
+        planned_row r = reminder(recipient, when);
+        r.occurrence = std::to_string(when); // the start names a single event's occurrence
+        r.key = "casapero@casaco.example|" + r.occurrence + "|P1D|" + recipient;
+        r.message_id = "<" + r.key + ">";
+        r.single = true;
+        return r;
+    };
+    box.plan({at(start, "a@example.org"), at(start, "b@example.org")}, horizon, 1000);
+    const auto claimed = box.claim(start - day, 1, 300); // a's reminder goes
+    REQUIRE(claimed.size() == 1);
+    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 5);
+
+    // Moved an hour later: b's pending row follows with its Message-ID, a's
+    // sent row is reported moved (an update notice), nothing is cancelled.
+    const auto later = start + 3600;
+    const auto result = box.plan({at(later, "a@example.org"), at(later, "b@example.org")},
+                                 horizon, start - day + 10);
+    CHECK(result.inserted == 0);
+    CHECK(result.cancelled == 0);
+    CHECK(result.vanished.empty());
+    REQUIRE(result.moved.size() == 1);
+    CHECK(result.moved[0].recipient == "a@example.org");
+    const auto b = box.find(at(later, "b@example.org").key);
+    REQUIRE(b);
+    CHECK(b->message_id == at(start, "b@example.org").message_id);
+    CHECK(b->state == delivery_state::planned);
+    CHECK(b->due == later - day);
+    CHECK_FALSE(box.find(at(start, "b@example.org").key));
+    const auto a = box.find(at(later, "a@example.org").key);
+    REQUIRE(a);
+    CHECK(a->state == delivery_state::sent);
+    CHECK(a->occurrence_start == later);
+    CHECK(box.list().size() == 2);
+}
