@@ -61,8 +61,15 @@ dispatcher::plan_summary dispatcher::update(calendar_view view,
 
     std::vector<store::planned_row> notices;
     for (const auto& sent : result.moved) {
+        const auto current = outbox_.find(sent.key);
+        // Back in the plan at its time: news only for a recipient who was
+        // told it was cancelled, not for one who left and came back.
+        if (current && current->occurrence_start == sent.occurrence_start &&
+            !outbox_.find(
+                notice_for(sent, store::message_kind::cancellation, now, settings_.domain).key))
+            continue;
         auto row = notice_for(sent, store::message_kind::update, now, settings_.domain);
-        if (auto current = outbox_.find(sent.key)) row.occurrence_start = current->occurrence_start;
+        if (current) row.occurrence_start = current->occurrence_start;
         notices.push_back(std::move(row));
     }
     // A sent reminder leaves the plan when its occurrence is gone, but also

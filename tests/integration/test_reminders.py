@@ -468,6 +468,23 @@ class UnsubscribeTest(ReminderTestCase):
         self.assertIn(p2.status, (200, 404))
         self.assertEqual(d.get("/unsubscribe/not-a-token").status, 404)
 
+    def test_leaving_and_coming_back_brings_no_false_update(self):
+        start = now_utc() + dt.timedelta(seconds=75)
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start),
+                        member_toml(LEA, "Léa Nguyen", ["apero"]), sink, offsets=("PT1M",))
+        reminder = sink.wait_accepted(1, timeout=60, what="the reminder")[0].message()
+        self.assertEqual(d.request("POST", unsubscribe_path(reminder),
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                   body=b"List-Unsubscribe=One-Click").status, 200)
+        self.assertEqual(self.post_form(d, "/subscribe", {"email": LEA, "categories": "apero"}).status, 202)
+        confirmation = sink.wait_accepted(2, timeout=20, what="the confirmation")[1].message()
+        link = re.search(r"/confirm/[A-Za-z0-9_\-]+", confirmation.get_body(("plain",)).get_content())
+        self.assertEqual(d.get(link.group(0)).status, 200)
+        sink.wait_quiet(4)
+        self.assertEqual(len(sink.accepted()), 2, [str(t.message()["Subject"]) for t in sink.accepted()])
+        self.assertFalse([r for r in reminders(d) if r["kind"] != "reminder"], reminders(d))
+
     def test_member_removed_from_the_file_gets_no_cancellation_email(self):
         t0 = now_utc()
         start = t0 + dt.timedelta(seconds=75)
