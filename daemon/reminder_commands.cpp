@@ -21,14 +21,25 @@
 namespace casacal::daemon {
 namespace {
 
-/// The site's files, or exit 1 with their errors.
-std::optional<config::site> load_site(const cli_options& o, std::ostream& err) {
+/// The site's files, or nothing (exit 1) with their errors. With
+/// `main_file_only`, errors in the other files are printed but do not
+/// stop: the main file alone says where the database is (listing what a
+/// daemon still serving its last good site has planned is what an operator
+/// needs while the files are broken).
+std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
+                                      bool main_file_only = false) {
     auto loaded = config::load(o.config);
-    if (loaded.problems.has_errors()) {
-        for (const auto& d : loaded.problems.sorted())
-            if (d.level == config::severity::error) err << d.format() << '\n';
-        return std::nullopt;
+    if (!loaded.problems.has_errors()) return std::move(loaded.site);
+    bool main_file_wrong = false;
+    for (const auto& d : loaded.problems.sorted()) {
+        if (d.level != config::severity::error) continue;
+        err << d.format() << '\n';
+        main_file_wrong =
+            main_file_wrong || loaded.site.main_file.empty() ||
+            std::filesystem::path(d.where.path.str()).lexically_normal() ==
+                std::filesystem::path(o.config).lexically_normal();
     }
+    if (!main_file_only || main_file_wrong) return std::nullopt;
     return std::move(loaded.site);
 }
 
@@ -41,7 +52,7 @@ std::string local_time(calendar::unix_time t, calendar::zone_ptr zone) {
 }
 
 int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
-    auto site = load_site(o, err);
+    auto site = load_site(o, err, true);
     if (!site) return exit_invalid;
     std::vector<store::outbox_row> rows;
     // No database yet: nothing was ever planned, an empty list.

@@ -2,6 +2,7 @@
 message` lines an organizer reads, on the example site and on broken copies
 of it."""
 
+import json
 import re
 import shutil
 import tempfile
@@ -237,6 +238,20 @@ class CheckTest(unittest.TestCase):
                 p = run_cli("export", "-c", self.site / "casacal.toml", "-o", target)
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(f": cannot write: {reason}", p.stderr.decode())
+
+    def test_reminders_lists_the_database_while_event_files_are_broken(self):
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")  # makes the database
+        self.assertEqual(p.returncode, 0, p.stderr)
+        broken = sorted(self.events.glob("*.toml"))[0]
+        broken.write_text(broken.read_text(encoding="utf-8") + "\ngarbage = = 1\n", encoding="utf-8")
+        p = run_cli("reminders", "-c", self.site / "casacal.toml", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("reminders", json.loads(p.stdout))
+        self.assertIn(f"{broken.name}:", p.stderr.decode())
+        replace(self.site / "casacal.toml", "[storage]", "[storage]\nbad = = 1")
+        p = run_cli("reminders", "-c", self.site / "casacal.toml", "--json")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stdout, b"")
 
 
 if __name__ == "__main__":
