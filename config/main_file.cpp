@@ -112,7 +112,14 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
         if (auto problem = smtp_url_problem(*v); problem.empty()) {
             out.url = *v;
         } else {
-            r.error("url", "invalid smtp url " + in_quotes(*v) + ": " + problem);
+            // A password written into the URL stays out of the message.
+            std::string shown = *v;
+            const auto scheme_end = shown.find("://");
+            const auto at = shown.find('@');
+            if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end &&
+                shown.find('/', scheme_end + 3) > at)
+                shown.replace(scheme_end + 3, at - scheme_end - 3, "***");
+            r.error("url", "invalid smtp url " + in_quotes(shown) + ": " + problem);
         }
     }
     if (auto v = r.choice("starttls", starttls_names)) out.starttls = *v;

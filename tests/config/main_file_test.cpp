@@ -130,6 +130,12 @@ from = "Agenda <agenda@@casaco.example>"
               "or smtps://host[:port]",
           });
     CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\nstarttls = \"required\"\n").empty());
+    // A password written into the URL is not repeated.
+    CHECK(problems_with("[smtp]\nurl = \"smtp://agenda:S3cret@mail.casaco.example\"\n") ==
+          lines{
+              "casacal.toml:13:7: error: invalid smtp url 'smtp://***@mail.casaco.example': "
+              "expected smtp://host[:port] or smtps://host[:port]",
+          });
 }
 
 TEST_CASE("categories", "[config]") {
