@@ -69,6 +69,7 @@ struct reminders::impl {
         // worth of the rate at most.
         settings.window = static_cast<std::size_t>(
             std::clamp(site.smtp.max_per_minute / 6, 1, static_cast<int>(settings.window)));
+        settings.report = [](const std::string& line) { log_warning("reminders: " + line); };
         settings.database_state = [this](const std::string& error) {
             constexpr std::string_view what = "reminders: recording deliveries: ";
             std::string& shown = svc.health().database;

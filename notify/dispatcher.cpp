@@ -224,8 +224,12 @@ void dispatcher::turn() {
     }
     results_.clear();
     released_.clear();
-    for (const auto& r : refused)
+    for (const auto& r : refused) {
         if (r.state == store::delivery_state::missed) ++status_.missed;
+        if (settings_.report)
+            settings_.report("message #" + std::to_string(r.id) + " " +
+                             std::string(store::to_string(r.state)) + ": " + r.error);
+    }
     for (std::size_t i = 0; i < ready.size(); ++i)
         send_one(*ready[i], tokens[i]);
     arm();
@@ -289,7 +293,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
     handed_.insert(row.id);
     const auto started = std::chrono::steady_clock::now();
     // What finish() needs of the row, not the row's dozen strings.
-    const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started};
+    const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started, row.recipient};
     transport_.send(std::move(msg), [this, alive = alive_, h](const send_result& r) {
         if (!*alive) return;
         finish(h, r);
@@ -309,7 +313,11 @@ void dispatcher::finish(const handed& row, const send_result& r) {
     status_.last_latency_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count();
     store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
-    auto why = r.reply.empty() ? r.error : r.reply;
+    // A server's refusal says it best; otherwise (timeout, connection lost)
+    // libcurl's error does, the last reply being older news.
+    const std::string why = r.smtp_code >= 400 || r.error.empty() ? r.reply
+                            : r.reply.empty()                     ? r.error
+                                              : r.error + " (last reply: " + r.reply + ")";
     switch (r.outcome) {
     case outcome::accepted:
         ++status_.sent;
@@ -337,6 +345,10 @@ void dispatcher::finish(const handed& row, const send_result& r) {
         break;
     }
     }
+    if (settings_.report && d.state != store::delivery_state::sent)
+        settings_.report(std::string(store::to_string(row.kind)) + " #" + std::to_string(row.id) +
+                         " to " + row.recipient + " " + std::string(store::to_string(d.state)) +
+                         ": " + d.error);
     results_.push_back(std::move(d));
     gather();
 }

@@ -46,6 +46,9 @@ struct dispatch_settings {
     /// Told when a turn fails (the error, once per distinct error) and when
     /// one commits again after failing (""). Optional.
     std::function<void(const std::string& error)> database_state;
+    /// Told, as one line, of each message that did not go: failed, deferred
+    /// or missed. Optional.
+    std::function<void(const std::string& line)> report;
 };
 
 /// What the daemon reads for /healthz and /metrics.
@@ -118,6 +121,7 @@ private:
         store::message_kind kind;
         calendar::unix_time occurrence_start;
         std::chrono::steady_clock::time_point started;
+        std::string recipient;
     };
     void finish(const handed& row, const send_result& r);
 

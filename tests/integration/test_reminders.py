@@ -284,6 +284,8 @@ class ReminderDeliveryTest(ReminderTestCase):
         self.assertEqual(by[YASMINE]["attempts"], 1)
         self.assertIn("550", by[YASMINE]["last_error"] or "")
         self.assertEqual(sink.rcpt_log.count(YASMINE), 1, "a 5xx is not retried")
+        # the operator reads it in the log too
+        self.assertRegex(d.stderr(), rf"reminders: reminder #\d+ to {re.escape(YASMINE)} failed: 550 ")
 
 
 @requires_binary
