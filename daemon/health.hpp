@@ -19,7 +19,11 @@ struct health_state {
     /// Start-only settings the configuration now changes (start_settings.hpp).
     std::vector<std::string> restart_needed;
 
-    bool degraded() const { return !last_reload_ok || database != "ok"; }
+    /// A refused reload, a database failure, or mail the server did not take
+    /// at the last attempt (the reminders feature's "retrying: …").
+    bool degraded() const {
+        return !last_reload_ok || database != "ok" || smtp.rfind("retrying", 0) == 0;
+    }
 };
 
 } // namespace casacal::daemon

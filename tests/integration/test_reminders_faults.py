@@ -92,6 +92,9 @@ class TransientFailureTest(ReminderTestCase):
         for r in rows:
             self.assertEqual(r["attempts"], 1)
             self.assertTrue(r["last_error"], r)
+        h = d.health()
+        self.assertEqual(h["status"], "degraded", h)
+        self.assertTrue(h["smtp"].startswith("retrying: "), h)
         time.sleep(max(0.0, 20 - (time.monotonic() - down_at)))
         sink.start()
         sink.wait_accepted(3, timeout=90, what="the three reminders after the server came back")
@@ -100,6 +103,7 @@ class TransientFailureTest(ReminderTestCase):
                          collections.Counter(everyone))
         rows = wait_rows(d, lambda rows: all(r["state"] == "sent" for r in rows), 15, "all sent")
         self.assertEqual(sorted(r["attempts"] for r in rows), [2, 2, 2])
+        self.assertEqual(d.health()["status"], "ok")
         self.assertEqual(sorted(r["message_id"] for r in rows),
                          sorted(str(t.message()["Message-ID"]) for t in sink.accepted()))
 
