@@ -333,6 +333,11 @@ void dispatcher::finish(const handed& row, const send_result& r) {
         auto shift = std::min(row.attempts > 0 ? row.attempts - 1 : 0, 20);
         auto next = now + (settings_.first_retry << shift);
         d.error = why;
+        // The doubling would pass the start: one last try a minute before it.
+        const auto last_try = row.occurrence_start - 60;
+        if (row.kind != store::message_kind::test && next >= row.occurrence_start &&
+            last_try > now)
+            next = last_try;
         if (row.kind != store::message_kind::test && next >= row.occurrence_start) {
             ++status_.missed;
             d.state = store::delivery_state::missed;
