@@ -2,8 +2,12 @@
 
 #include "store/transaction.hpp"
 
+#include "config/text.hpp"
+
 #include <algorithm>
 #include <array>
+#include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <tuple>
@@ -136,6 +140,30 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
     plan_result result;
     std::set<std::string_view> keys;
     transaction tx(db_);
+    // The live reminder rows of the scope by (uid, offset, recipient), read
+    // once at the first single-event row without a row of its own: where a
+    // moved single event finds its rows.
+    std::optional<std::map<std::tuple<std::string, std::string, std::string>, std::string>> live;
+    const auto rekey_moved_single = [&](const planned_row& row) {
+        if (!live) {
+            live.emplace();
+            auto& st = db_.prepare(
+                "SELECT key, uid, \"offset\", recipient FROM outbox WHERE kind = 'reminder' AND "
+                "occurrence_start >= ?1 AND occurrence_start < ?2 AND vanished IS NULL AND "
+                "state IN ('planned', 'deferred', 'sent')");
+            st.bind(1, scope.from).bind(2, scope.to);
+            while (st.step())
+                live->insert_or_assign(
+                    {st.get_text(1), st.get_text(2), config::ascii_lower(st.get_text(3))},
+                    st.get_text(0));
+            st.reset();
+        }
+        const auto found = live->find({row.uid, row.offset, config::ascii_lower(row.recipient)});
+        if (found == live->end() || found->second == row.key) return false;
+        db_.prepare("UPDATE outbox SET key = ?1 WHERE key = ?2").bind(1, row.key).bind(2, found->second).run();
+        live->erase(found);
+        return db_.changes() > 0;
+    };
 
     for (const auto& row : rows) {
         if (!keys.insert(row.key).second) continue; // the first of duplicate keys wins
@@ -213,15 +241,6 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
 
     tx.commit();
     return result;
-}
-
-bool outbox::rekey_moved_single(const planned_row& row) {
-    auto& st = db_.prepare(
-        "UPDATE outbox SET key = ?1 WHERE id = (SELECT id FROM outbox WHERE kind = 'reminder' AND "
-        "uid = ?2 AND \"offset\" = ?3 AND recipient = ?4 COLLATE NOCASE AND key != ?1 AND "
-        "vanished IS NULL AND state IN ('planned', 'deferred', 'sent') ORDER BY id DESC LIMIT 1)");
-    st.bind(1, row.key).bind(2, row.uid).bind(3, row.offset).bind(4, row.recipient).run();
-    return db_.changes() > 0;
 }
 
 int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time now) {

@@ -179,10 +179,6 @@ class outbox {
     std::map<delivery_state, std::int64_t> counts();
 
   private:
-    /// Gives `row`'s key to the live row of the same uid, offset and
-    /// recipient (see planned_row::single); false when there is none.
-    bool rekey_moved_single(const planned_row& row);
-
     database& db_;
 };
 
