@@ -130,7 +130,8 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
     // first of its two instants (RFC 5545 §3.3.5): it is written in UTC,
     // which every reader takes as one instant (a DURATION would be added to
     // the wall clock by some of them).
-    const bool end_ambiguous = v.kind == when::kind::local && to_utc(s.zone, v.end).utc != v.end_utc;
+    const bool end_ambiguous =
+        v.kind == when::kind::local && to_utc(s.zone, v.end).utc != v.end_utc;
     w.line(end_ambiguous ? time_property("DTEND", when::kind::utc, civil_of(v.end_utc), s.zone_name)
                          : time_property("DTEND", v.kind, v.end, s.zone_name));
     if (kind == part::master && s.rrule) {

@@ -161,7 +161,10 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         if (live->empty()) return false; // a first plan: nothing to move
         const auto found = live->find({row.uid, row.offset, config::ascii_lower(row.recipient)});
         if (found == live->end() || found->second == row.key) return false;
-        db_.prepare("UPDATE outbox SET key = ?1 WHERE key = ?2").bind(1, row.key).bind(2, found->second).run();
+        db_.prepare("UPDATE outbox SET key = ?1 WHERE key = ?2")
+            .bind(1, row.key)
+            .bind(2, found->second)
+            .run();
         live->erase(found);
         return db_.changes() > 0;
     };
