@@ -138,14 +138,8 @@ int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << result->reply << '\n';
         return exit_ok;
     }
-    err << "casacal send-test: " << notify::to_string(result->outcome) << ": ";
-    if (result->error.empty())
-        err << result->reply;
-    else if (result->reply.empty())
-        err << result->error;
-    else
-        err << result->error << " (last reply: " << result->reply << ")";
-    err << '\n';
+    err << "casacal send-test: " << notify::to_string(result->outcome) << ": " << result->reason()
+        << '\n';
     return exit_runtime;
 }
 

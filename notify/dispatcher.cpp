@@ -313,11 +313,7 @@ void dispatcher::finish(const handed& row, const send_result& r) {
     status_.last_latency_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count();
     store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
-    // A server's refusal says it best; otherwise (timeout, connection lost)
-    // libcurl's error does, the last reply being older news.
-    const std::string why = r.smtp_code >= 400 || r.error.empty() ? r.reply
-                            : r.reply.empty()                     ? r.error
-                                              : r.error + " (last reply: " + r.reply + ")";
+    const std::string why = r.reason();
     switch (r.outcome) {
     case outcome::accepted:
         ++status_.sent;

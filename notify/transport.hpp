@@ -33,6 +33,15 @@ struct send_result {
     /// The transport stopped before starting it: nothing of it left, and it
     /// goes back to the outbox as it was (outcome transient).
     bool never_started = false;
+
+    /// Why it was not accepted, as an operator reads it: a server's refusal
+    /// says it best; otherwise (timeout, connection lost, no STARTTLS)
+    /// the error does, followed by the last reply, which is older news.
+    std::string reason() const {
+        if (smtp_code >= 400 || error.empty()) return reply;
+        if (reply.empty()) return error;
+        return error + " (last reply: " + reply + ")";
+    }
 };
 
 /// Called exactly once per send, on the io thread, unless the transport is
