@@ -233,19 +233,7 @@ response feed_response(const request& req, const feed_entity& feed,
 
 namespace {
 
-/// The methods of RFC 9110 and PATCH: any other (methods are case-sensitive)
-/// is one no route implements.
-bool is_known_method(std::string_view m) {
-    for (std::string_view known :
-         {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
-        if (m == known) return true;
-    return false;
-}
-
 response dispatch(const request& req, const route_context& ctx) {
-    // RFC 9110 §9.1: an unrecognized method is 501, a known one a route
-    // does not allow 405.
-    if (!is_known_method(req.method)) return text(501, "method not implemented", ctx.now);
     std::string_view target = req.target;
     // absolute-form (RFC 9112 §3.2.2): keep the path.
     for (std::string_view scheme : {"http://", "https://"}) {
