@@ -65,6 +65,7 @@ dispatcher::plan_summary dispatcher::update(calendar_view view,
         // Back in the plan at its time: news only for a recipient who was
         // told it was cancelled, not for one who left and came back.
         if (current && current->occurrence_start == sent.occurrence_start &&
+            current->schedule == sent.schedule &&
             !outbox_.find(
                 notice_for(sent, store::message_kind::cancellation, now, settings_.domain).key))
             continue;

@@ -51,6 +51,7 @@ struct subject {
     const calendar::occurrence* first; ///< the occurrence (first session of a programme)
     std::string identity;              ///< uid|occurrence, or programme:id
     std::string occurrence;            ///< recurrence id, or start as RFC 3339
+    std::string schedule;              ///< a programme's sessions' starts
 };
 
 } // namespace
@@ -139,12 +140,23 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
         if (o.status == config::status::cancelled) continue;
         if (o.session > 0) {
             if (!programmes_seen.insert(o.event_id).second || o.start < now) continue;
-            subjects.push_back({&o, "programme:" + o.event_id, occurrence_text(o)});
+            subjects.push_back({&o, "programme:" + o.event_id, occurrence_text(o), {}});
             continue;
         }
         if (o.start < now) continue;
         auto occ = occurrence_text(o);
-        subjects.push_back({&o, o.uid + "|" + occ, occ});
+        subjects.push_back({&o, o.uid + "|" + occ, occ, {}});
+    }
+    // A programme's sessions can move while its first start stays: its
+    // reminders carry when every session starts (sessions do not repeat).
+    if (!programmes_seen.empty()) {
+        std::map<std::string_view, std::string> schedules;
+        for (const auto& series : m.all)
+            if (series.master.session > 0 && programmes_seen.count(series.master.event_id))
+                schedules[series.master.event_id] += std::to_string(series.master.session) + "@" +
+                                                     std::to_string(series.master.start_utc) + ";";
+        for (auto& s : subjects)
+            if (s.first->session > 0) s.schedule = schedules[s.first->event_id];
     }
 
     std::unordered_map<std::string_view, const config::event_def*> events;
@@ -177,6 +189,7 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 row.due = due;
                 row.message_id = message_id_for(row.key, site.site.domain);
                 row.single = o.session == 0 && o.recurrence_id.empty();
+                row.schedule = s.schedule;
                 auto payload = payloads.find(row.locale);
                 if (payload == payloads.end())
                     payload = payloads.emplace(row.locale, payload_for(o, row.locale)).first;

@@ -172,9 +172,16 @@ store::planned_row notice_for(const store::outbox_row& sent, store::message_kind
                               calendar::unix_time now, const std::string& domain) {
     store::planned_row row;
     row.kind = kind;
-    row.key = sent.key + (kind == store::message_kind::update
-                              ? "|update|" + std::to_string(sent.occurrence_start)
-                              : std::string("|cancellation"));
+    // An update is keyed by what moved: the start, and for a programme the
+    // schedule of its sessions, which can change while its first start stays.
+    row.key = sent.key;
+    if (kind == store::message_kind::update) {
+        row.key += "|update|" + std::to_string(sent.occurrence_start);
+        if (!sent.schedule.empty())
+            row.key += "|" + calendar::sha256_hex(sent.schedule).substr(0, 16);
+    } else {
+        row.key += "|cancellation";
+    }
     row.event_id = sent.event_id;
     row.uid = sent.uid;
     row.occurrence = sent.occurrence;

@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 7> state_names = {
 #define CASACAL_OUTBOX_COLUMNS                                                                     \
     "id, key, kind, event_id, uid, occurrence, occurrence_start, \"offset\", recipient, "          \
     "recipient_name, locale, state, due, next_attempt, lease_until, attempts, last_error, "        \
-    "message_id, date_header, sent_at, payload, created, updated, vanished"
+    "message_id, date_header, sent_at, payload, created, updated, vanished, schedule"
 
 outbox_row read_row(const statement& st) {
     outbox_row r;
@@ -53,6 +53,7 @@ outbox_row read_row(const statement& st) {
     r.payload = st.get_text(20);
     r.created = st.get_int64(21);
     r.updated = st.get_int64(22);
+    r.schedule = st.get_text(24);
     return r;
 }
 
@@ -60,18 +61,18 @@ bool pending(delivery_state s) {
     return s == delivery_state::planned || s == delivery_state::deferred;
 }
 
-bool differs(const outbox_row& old, const planned_row& row) {
+bool differs(const outbox_row& old, std::string_view old_schedule, const planned_row& row) {
     return old.due != row.due || old.occurrence != row.occurrence ||
            old.occurrence_start != row.occurrence_start ||
            old.recipient_name != row.recipient_name || old.locale != row.locale ||
-           old.payload != row.payload;
+           old.payload != row.payload || old_schedule != row.schedule;
 }
 
 int insert(database& db, const planned_row& row, calendar::unix_time now) {
     db.prepare("INSERT OR IGNORE INTO outbox (key, kind, event_id, uid, occurrence, "
                "occurrence_start, \"offset\", recipient, recipient_name, locale, state, due, "
-               "next_attempt, attempts, message_id, payload, created, updated) VALUES (?1, ?2, ?3, "
-               "?4, ?5, ?6, ?7, ?8, ?9, ?10, 'planned', ?11, ?11, 0, ?12, ?13, ?14, ?14)")
+               "next_attempt, attempts, message_id, payload, created, updated, schedule) VALUES (?1, "
+               "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'planned', ?11, ?11, 0, ?12, ?13, ?14, ?14, ?15)")
         .bind(1, row.key)
         .bind(2, to_string(row.kind))
         .bind(3, row.event_id)
@@ -86,6 +87,7 @@ int insert(database& db, const planned_row& row, calendar::unix_time now) {
         .bind(12, row.message_id)
         .bind(13, row.payload)
         .bind(14, now)
+        .bind(15, row.schedule)
         .run();
     return static_cast<int>(db.changes());
 }
@@ -97,7 +99,7 @@ void replan(database& db, const outbox_row& old, const planned_row& row, bool re
     const calendar::unix_time next = old.due != row.due || revive ? row.due : old.next_attempt;
     db.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, recipient_name = ?4, "
                "locale = ?5, due = ?6, next_attempt = ?7, payload = ?8, updated = ?9, "
-               "state = CASE WHEN ?10 THEN 'planned' ELSE state END WHERE id = ?1")
+               "state = CASE WHEN ?10 THEN 'planned' ELSE state END, schedule = ?11 WHERE id = ?1")
         .bind(1, old.id)
         .bind(2, row.occurrence)
         .bind(3, row.occurrence_start)
@@ -108,6 +110,7 @@ void replan(database& db, const outbox_row& old, const planned_row& row, bool re
         .bind(8, row.payload)
         .bind(9, now)
         .bind(10, revive ? 1 : 0)
+        .bind(11, row.schedule)
         .run();
 }
 
@@ -185,9 +188,12 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         const outbox_row old = read_row(find);
         const bool was_vanished = !find.is_null(23);
         find.reset();
+        const std::string& old_schedule = old.schedule;
+        // A row planned before schedules were kept has none to compare.
+        const bool rescheduled = !old_schedule.empty() && old_schedule != row.schedule;
 
         if (pending(old.state)) {
-            if (differs(old, row)) {
+            if (differs(old, old_schedule, row)) {
                 replan(db_, old, row, false, now);
                 ++result.updated;
             }
@@ -195,16 +201,17 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             replan(db_, old, row, true, now);
             ++result.updated;
         } else if (old.state == delivery_state::sent &&
-                   (old.occurrence_start != row.occurrence_start || was_vanished)) {
+                   (old.occurrence_start != row.occurrence_start || was_vanished || rescheduled)) {
             // Record the new start so that the move is reported once.
             db_.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, due = ?4, "
-                        "payload = ?5, vanished = NULL, updated = ?6 WHERE id = ?1")
+                        "payload = ?5, vanished = NULL, updated = ?6, schedule = ?7 WHERE id = ?1")
                 .bind(1, old.id)
                 .bind(2, row.occurrence)
                 .bind(3, row.occurrence_start)
                 .bind(4, row.due)
                 .bind(5, row.payload)
                 .bind(6, now)
+                .bind(7, row.schedule)
                 .run();
             // Reported under what it is now: a single event's key and
             // occurrence name its start.
@@ -212,6 +219,12 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             moved.key = row.key;
             moved.occurrence = row.occurrence;
             result.moved.push_back(std::move(moved));
+        } else if (old.state == delivery_state::sent && old_schedule.empty() &&
+                   !row.schedule.empty()) {
+            db_.prepare("UPDATE outbox SET schedule = ?2 WHERE id = ?1")
+                .bind(1, old.id)
+                .bind(2, row.schedule)
+                .run();
         }
     }
 

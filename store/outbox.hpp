@@ -39,6 +39,9 @@ struct planned_row {
     calendar::unix_time due = 0;
     std::string message_id; ///< used only when the row is new; an existing row keeps its own
     std::string payload;    ///< JSON of what the message needs, built by the caller
+    /// When a programme's sessions take place, built by the caller ("" for
+    /// one occurrence): a sent reminder whose schedule changed is moved.
+    std::string schedule;
     /// The only occurrence of its event, keyed by its start: a reminder row
     /// of the same uid, offset and recipient under another key is this one,
     /// moved (its Message-ID kept; an update notice if it was sent).
@@ -71,6 +74,7 @@ struct outbox_row {
     std::string payload;
     calendar::unix_time created = 0;
     calendar::unix_time updated = 0;
+    std::string schedule; ///< as planned_row::schedule
 };
 
 /// The part of the outbox a plan speaks for: reminder rows whose occurrence

@@ -103,7 +103,14 @@ CREATE TABLE unsubscribe_links (
 );
 )sql";
 
-constexpr std::array<std::string_view, 4> all = {v1, v2, v3, v4};
+// When a programme's sessions take place, so that a session moved after the
+// programme's reminder went out brings an update (empty for other rows, and
+// for rows planned before this column: they learn it at the next plan).
+constexpr std::string_view v5 = R"sql(
+ALTER TABLE outbox ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 5> all = {v1, v2, v3, v4, v5};
 
 } // namespace
 

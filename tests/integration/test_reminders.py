@@ -14,6 +14,7 @@ import email
 import email.policy
 import email.utils
 import hashlib
+import json
 import re
 import shutil
 import signal
@@ -603,6 +604,73 @@ class CancellationTest(ReminderTestCase):
         rows = [r for r in reminders(d) if r["event"] == "bouge"]
         self.assertEqual(sorted((r["kind"], r["state"]) for r in rows),
                          [("reminder", "sent"), ("update", "sent")], rows)
+
+
+def programme_toml(id_, title, category, sessions, extra=""):
+    """A [[programme]] whose sessions are (title, start, minutes)."""
+    text = f"[[programme]]\nid = {json.dumps(id_)}\ntitle = {json.dumps(title)}\n" \
+           f"category = {json.dumps(category)}\ndescription = \"Deux jours pour tester son idée.\"\n" + extra
+    for name, start, minutes in sessions:
+        text += f"  [[programme.session]]\n  title = {json.dumps(name)}\n  start = {utc(start)}\n" \
+                f"  end = {utc(start + dt.timedelta(minutes=minutes))}\n"
+    return text + "\n"
+
+
+@requires_binary
+class ProgrammeTest(ReminderTestCase):
+
+    def test_one_reminder_lists_every_session_and_a_moved_session_brings_an_update(self):
+        t0 = now_utc()
+        first = t0 + dt.timedelta(seconds=75)
+        second = first + dt.timedelta(hours=3)
+        events = programme_toml("weekend", "Week-end entrepreneurial", "atelier",
+                                [("Pitchs", first, 120), ("Ateliers business model", second, 240)])
+        members = (member_toml(THOMAS, "Thomas Le Roux", ["atelier"]) +
+                   member_toml(CAMILLE, "Camille Durand", ["apero"]))
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT1M",))
+        got = sink.wait_accepted(1, timeout=60, what="the programme's reminder")
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 1, [str(t.message()["Subject"]) for t in sink.accepted()])
+        self.assertEqual(got[0].rcpt_tos, [THOMAS])
+        msg = got[0].message()
+        self.assertEqual(str(msg["Subject"]), f"Rappel : Week-end entrepreneurial — {french_when(first)}")
+        text = msg.get_body(("plain",)).get_content()
+        for name, when in (("Pitchs", first), ("Ateliers business model", second)):
+            self.assertIn(name, text)
+            local = when.astimezone(PARIS)
+            self.assertIn(f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h", text)
+        # the calendar part holds each session under its feed UID
+        cals = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+        self.assertEqual(len(cals), 1)
+        cal = icalendar.Calendar.from_ical(cals[0].get_payload(decode=True))
+        uids = sorted(str(ev["UID"]) for ev in cal.walk("VEVENT"))
+        self.assertEqual(uids, [f"weekend-1@{DOMAIN}", f"weekend-2@{DOMAIN}"])
+
+        # the second session moves after the reminder went out: one update
+        moved = second + dt.timedelta(minutes=30)
+        f = d.site / "events.d" / "events.toml"
+        f.write_text(f.read_text(encoding="utf-8").replace(utc(second), utc(moved)), encoding="utf-8")
+        d.signal(signal.SIGHUP)
+        got = sink.wait_accepted(2, timeout=30, what="the update")
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 2, [str(t.message()["Subject"]) for t in sink.accepted()])
+        update = got[1].message()
+        self.assertEqual(got[1].rcpt_tos, [THOMAS])
+        self.assertEqual(str(update["Subject"]), f"Modifié : Week-end entrepreneurial — {french_when(first)}")
+        local = moved.astimezone(PARIS)
+        self.assertIn(f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h",
+                      update.get_body(("plain",)).get_content())
+        rows = reminders(d)
+        self.assertEqual(sorted((r["kind"], r["state"]) for r in rows), [("reminder", "sent"), ("update", "sent")],
+                         rows)
+
+        # a reload that changes nothing sends nothing more
+        before = health_generation(d.health())
+        d.signal(signal.SIGHUP)
+        d.wait_generation_above(before, timeout=20)
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 2)
 
 
 @requires_binary

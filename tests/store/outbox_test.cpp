@@ -188,6 +188,43 @@ TEST_CASE("outbox: sent rows are never planned again; moves and removals are rep
     }
 }
 
+TEST_CASE("outbox: a programme's sent reminder is moved when its schedule changes", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    auto weekend = reminder("camille@example.org");
+    weekend.schedule = "1@1796319000;2@1796330000;";
+    box.plan({weekend}, horizon, 1000);
+    auto claimed = box.claim(start - day, 10, 300);
+    REQUIRE(claimed.size() == 1);
+    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+
+    // The second session moves; the first start (the row's) stays.
+    auto later = weekend;
+    later.schedule = "1@1796319000;2@1796331800;";
+    auto result = box.plan({later}, horizon, 2000);
+    REQUIRE(result.moved.size() == 1);
+    CHECK(result.moved[0].schedule == weekend.schedule); // as it was when sent
+    CHECK(box.find(weekend.key)->schedule == later.schedule);
+    CHECK(box.plan({later}, horizon, 3000).moved.empty());
+
+    SECTION("a row sent before schedules were kept learns it without a notice") {
+        db.exec("UPDATE outbox SET schedule = ''");
+        CHECK(box.plan({weekend}, horizon, 4000).moved.empty());
+        CHECK(box.find(weekend.key)->schedule == weekend.schedule);
+        CHECK(box.plan({later}, horizon, 5000).moved.size() == 1);
+    }
+    SECTION("a pending row takes the new schedule quietly") {
+        auto other = reminder("lea@example.org");
+        other.schedule = weekend.schedule;
+        box.plan({later, other}, horizon, 4000);
+        other.schedule = later.schedule;
+        auto r = box.plan({later, other}, horizon, 5000);
+        CHECK(r.updated == 1);
+        CHECK(r.moved.empty());
+        CHECK(box.find(other.key)->schedule == later.schedule);
+    }
+}
+
 TEST_CASE("outbox: claim respects next_attempt, limit and leases", "[store]") {
     auto db = database::open(":memory:");
     outbox box(db);
