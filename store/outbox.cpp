@@ -61,11 +61,11 @@ bool pending(delivery_state s) {
     return s == delivery_state::planned || s == delivery_state::deferred;
 }
 
-bool differs(const outbox_row& old, std::string_view old_schedule, const planned_row& row) {
+bool differs(const outbox_row& old, const planned_row& row) {
     return old.due != row.due || old.occurrence != row.occurrence ||
            old.occurrence_start != row.occurrence_start ||
            old.recipient_name != row.recipient_name || old.locale != row.locale ||
-           old.payload != row.payload || old_schedule != row.schedule;
+           old.payload != row.payload || old.schedule != row.schedule;
 }
 
 int insert(database& db, const planned_row& row, calendar::unix_time now) {
@@ -188,12 +188,11 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         const outbox_row old = read_row(find);
         const bool was_vanished = !find.is_null(23);
         find.reset();
-        const std::string& old_schedule = old.schedule;
         // A row planned before schedules were kept has none to compare.
-        const bool rescheduled = !old_schedule.empty() && old_schedule != row.schedule;
+        const bool rescheduled = !old.schedule.empty() && old.schedule != row.schedule;
 
         if (pending(old.state)) {
-            if (differs(old, old_schedule, row)) {
+            if (differs(old, row)) {
                 replan(db_, old, row, false, now);
                 ++result.updated;
             }
@@ -219,7 +218,7 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             moved.key = row.key;
             moved.occurrence = row.occurrence;
             result.moved.push_back(std::move(moved));
-        } else if (old.state == delivery_state::sent && old_schedule.empty() &&
+        } else if (old.state == delivery_state::sent && old.schedule.empty() &&
                    !row.schedule.empty()) {
             db_.prepare("UPDATE outbox SET schedule = ?2 WHERE id = ?1")
                 .bind(1, old.id)
