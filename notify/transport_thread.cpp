@@ -27,7 +27,7 @@ struct transport_thread::shared {
 
 transport_thread::transport_thread(boost::asio::io_context& owner, const factory& make)
     : owner_(owner), work_(inner_io_.get_executor()), shared_(std::make_shared<shared>()),
-      cut_timer_(owner) {
+      cut_timer_(std::make_shared<boost::asio::steady_timer>(owner)) {
     inner_ = make(inner_io_);
     cut_ = inner_->cutter();
     thread_ = std::thread([this] { inner_io_.run(); });
@@ -68,19 +68,21 @@ void transport_thread::send(message msg, send_handler handler) {
 void transport_thread::drain(std::chrono::steady_clock::time_point deadline,
                              std::function<void()> done) {
     auto drained = std::make_shared<bool>(false);
-    boost::asio::post(inner_io_, [this, s = shared_, deadline, drained,
+    std::weak_ptr<boost::asio::steady_timer> timer = cut_timer_;
+    boost::asio::post(inner_io_, [this, s = shared_, deadline, drained, timer,
                                   done = std::move(done)]() mutable {
-        inner_->drain(deadline, [this, s, drained, done = std::move(done)] {
-            boost::asio::post(owner_, [drained, done] {
+        inner_->drain(deadline, [this, s, drained, timer, done = std::move(done)] {
+            boost::asio::post(owner_, [drained, timer, done] {
                 *drained = true;
+                if (auto t = timer.lock()) t->cancel();
                 done();
             });
         });
     });
     if (!cut_) return;
     // The inner deadline fires on the inner thread, which libcurl may hold.
-    cut_timer_.expires_at(deadline + std::chrono::milliseconds(100));
-    cut_timer_.async_wait([cut = cut_, drained](const boost::system::error_code& ec) {
+    cut_timer_->expires_at(deadline + std::chrono::milliseconds(100));
+    cut_timer_->async_wait([cut = cut_, drained](const boost::system::error_code& ec) {
         if (!ec && !*drained) cut();
     });
 }
@@ -98,7 +100,7 @@ void transport_thread::hold(bool held) noexcept {
 void transport_thread::stop() noexcept {
     if (!thread_.joinable()) return;
     shared_->open = false;
-    cut_timer_.cancel();
+    cut_timer_->cancel();
     // The inner transport is destroyed on its own thread, then the thread ends.
     auto finished = std::make_shared<std::promise<void>>();
     auto ended = finished->get_future();

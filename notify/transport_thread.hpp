@@ -53,7 +53,10 @@ private:
     /// and a stop that takes more than a second cut the connections from
     /// here, so SIGTERM stays bounded however the server behaves.
     std::function<void()> cut_;
-    boost::asio::steady_timer cut_timer_;
+    /// Armed by drain() on the owner's loop; shared with the handler that
+    /// cancels it once drained, so that it never holds the loop's run() for
+    /// the length of the drain.
+    std::shared_ptr<boost::asio::steady_timer> cut_timer_;
     std::thread thread_;
 };
 

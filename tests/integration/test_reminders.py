@@ -673,6 +673,22 @@ class ProgrammeTest(ReminderTestCase):
         self.assertEqual(len(sink.accepted()), 2)
 
 
+
+@requires_binary
+class StopTest(ReminderTestCase):
+
+    def test_sigterm_exits_at_once_when_nothing_is_in_flight(self):
+        # A drain with nothing to wait for must not hold the process for the
+        # drain's 10 s (its cut timer once did), connection open or not.
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)),
+                        member_toml(LEA, "Léa Nguyen", ["apero"]), sink, offsets=("PT1M",))
+        self.assertEqual(self.post_form(d, "/subscribe", {"email": CAMILLE, "categories": "apero"}).status, 202)
+        sink.wait_accepted(1, timeout=20, what="the confirmation")
+        t = time.monotonic()
+        self.assertEqual(d.stop(), 0)
+        self.assertLess(time.monotonic() - t, 3, log_tail(d))
+
 @requires_binary
 class SendTestCommandTest(ReminderTestCase):
 
