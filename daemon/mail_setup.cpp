@@ -44,9 +44,10 @@ std::string read_password(const std::filesystem::path& file) {
 std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
                                                   const config::site& site) {
     try {
+        // max_per_minute is kept above the transport, for all of it at once
+        // (notify/send_rate.hpp).
         if (site.smtp.url.empty())
-            return std::make_unique<notify::pickup_transport>(io, site.smtp.pickup_dir,
-                                                              site.smtp.max_per_minute);
+            return std::make_unique<notify::pickup_transport>(io, site.smtp.pickup_dir);
         notify::smtp_settings s;
         s.url = site.smtp.url;
         s.starttls = notify::parse_tls_mode(site.smtp.starttls).value_or(notify::tls_mode::required);
@@ -54,15 +55,13 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
         s.password = read_password(site.smtp.password_file);
         s.envelope_from = from_mailbox(site).address;
         // Ten connections over a few SMTP threads, each with its share of
-        // the connections and of the rate (see transport_pool.hpp).
+        // the connections (see transport_pool.hpp).
         constexpr int threads = 4;
         constexpr int connections = 10;
         std::vector<std::unique_ptr<notify::transport>> members;
         for (int i = 0; i < threads; ++i) {
             notify::smtp_settings share = s;
             share.max_in_flight = static_cast<std::size_t>(connections / threads + (i < connections % threads));
-            share.max_per_minute = std::max(1, site.smtp.max_per_minute / threads +
-                                                   (i < site.smtp.max_per_minute % threads));
             members.push_back(std::make_unique<notify::transport_thread>(
                 io, [share](boost::asio::io_context& inner) {
                     return std::make_unique<notify::smtp_transport>(inner, share);

@@ -43,6 +43,9 @@ struct reminders::impl {
     std::string transport_label;
     std::string feed_key; ///< personal feed links; none when it could not be read
     personal_feeds personal;
+    /// [smtp] max_per_minute, for reminders and confirmations together;
+    /// confirmations, which anyone can ask for, get a quarter of it at most.
+    std::shared_ptr<notify::send_rate> rate, confirmation_rate;
 
     explicit impl(service& s) : svc(s) {}
 
@@ -54,6 +57,9 @@ struct reminders::impl {
         outbox.emplace(db);
         subscribers.emplace(db);
         transport = make_transport(ctx, site);
+        rate = std::make_shared<notify::send_rate>(site.smtp.max_per_minute);
+        confirmation_rate = std::make_shared<notify::send_rate>(
+            site.smtp.max_per_minute > 0 ? std::max(1, site.smtp.max_per_minute / 4) : 0);
         transport_label = transport_name(site);
 
         notify::dispatch_settings settings;
@@ -70,6 +76,7 @@ struct reminders::impl {
         settings.window = static_cast<std::size_t>(
             std::clamp(site.smtp.max_per_minute / 6, 1, static_cast<int>(settings.window)));
         settings.report = [](const std::string& line) { log_warning("reminders: " + line); };
+        settings.rate = rate;
         settings.database_state = [this](const std::string& error) {
             constexpr std::string_view what = "reminders: recording deliveries: ";
             std::string& shown = svc.health().database;
@@ -156,7 +163,8 @@ struct reminders::impl {
         if (!subscribers) return std::nullopt;
         if (auto r = personal.route(req, current, unix_now())) return r;
         subscription_context ctx{*subscribers, *outbox, *transport, calendar::site_of(*current->calendar),
-                                 unix_now(), [this] { replan(); }, feed_key};
+                                 unix_now(), [this] { replan(); }, feed_key, rate.get(),
+                                 confirmation_rate.get()};
         return subscription_route(req, ctx);
     }
 

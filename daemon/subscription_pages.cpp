@@ -122,9 +122,29 @@ response subscribe(const request& req, subscription_context& ctx) {
     s.locale = ctx.site.site.locale;
     s.created = ctx.now;
 
+    // A confirmation goes within max_per_minute, and confirmations (which
+    // anyone can ask for) never take more than their quarter of it: a flood
+    // of requests is refused here rather than delaying the reminders.
+    const auto moment = notify::send_rate::clock::now();
+    const auto room = [&](notify::send_rate* r) { return !r || r->available(moment) > 0; };
+    if (!room(ctx.rate) || !room(ctx.confirmation_rate)) {
+        auto r = html_response(
+            429,
+            html_page(ctx.site, en ? "Too many requests" : "Trop de demandes",
+                      "<p>" +
+                          html_escape(en ? "Too many confirmation emails right now: try again in a minute."
+                                         : "Trop d'emails de confirmation en ce moment : réessayez "
+                                           "dans une minute.") +
+                          "</p>\n"),
+            ctx.now);
+        r.set("Retry-After", "60");
+        return r;
+    }
     const auto token = notify::new_token();
     if (ctx.subscribers.add_pending(s, calendar::sha256_hex(token), ctx.now) ==
         store::add_outcome::pending) {
+        for (notify::send_rate* r : {ctx.rate, ctx.confirmation_rate})
+            if (r) r->take(moment);
         notify::message m;
         m.from = from_mailbox(ctx.site);
         m.to = {s.name, address};
@@ -155,12 +175,15 @@ response subscribe(const request& req, subscription_context& ctx) {
                          ctx.now);
 }
 
-response confirm(const std::string& token, subscription_context& ctx) {
+/// GET confirms; HEAD (a link checker, a mail scanner) answers the same
+/// without confirming, since HEAD is safe (RFC 9110 §9.2.1).
+response confirm(const std::string& token, bool head, subscription_context& ctx) {
     const bool en = english(ctx.site);
     if (token.empty()) return not_found_page(ctx);
-    auto email = ctx.subscribers.confirm(calendar::sha256_hex(token), ctx.now);
+    const auto hash = calendar::sha256_hex(token);
+    auto email = head ? ctx.subscribers.pending(hash) : ctx.subscribers.confirm(hash, ctx.now);
     if (!email) return not_found_page(ctx);
-    ctx.replan();
+    if (!head) ctx.replan();
     std::string body = "<p>" +
                        html_escape(en ? *email + " will receive the reminders."
                                       : *email + " recevra les rappels.") +
@@ -203,7 +226,7 @@ std::optional<response> subscription_route(const request& req, subscription_cont
         r->route = "subscribe";
     } else if (auto token = token_after(path, "/confirm/")) {
         if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD", ctx.now);
-        r = confirm(*token, ctx);
+        r = confirm(*token, req.method == "HEAD", ctx);
         r->route = "confirm";
     }
     return r;

@@ -5,6 +5,7 @@
 
 #include "config/site.hpp"
 #include "daemon/routes.hpp"
+#include "notify/send_rate.hpp"
 #include "notify/transport.hpp"
 #include "store/outbox.hpp"
 #include "store/subscribers.hpp"
@@ -22,6 +23,10 @@ struct subscription_context {
     std::int64_t now = 0;
     std::function<void()> replan; ///< after a change of recipients
     std::string feed_key;         ///< for the personal feed link; none when empty
+    /// max_per_minute, shared with the reminders, and the confirmations'
+    /// own part of it; a confirmation needs room in both (none: no limit).
+    notify::send_rate* rate = nullptr;
+    notify::send_rate* confirmation_rate = nullptr;
 };
 
 /// GET/POST /unsubscribe/{token}, POST /subscribe, GET /confirm/{token};

@@ -114,8 +114,17 @@ void dispatcher::arm() {
         armed_for_.reset();
         return;
     }
-    const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(*next));
-    if (when <= std::chrono::system_clock::now()) {
+    auto when = std::chrono::system_clock::time_point(std::chrono::seconds(*next));
+    const auto wall = std::chrono::system_clock::now();
+    if (settings_.rate) {
+        // Due, but max_per_minute lets nothing go yet: when it does.
+        const auto steady = std::chrono::steady_clock::now();
+        const auto free = settings_.rate->next_free(steady);
+        if (free > steady)
+            when = std::max(when, wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                             free - steady));
+    }
+    if (when <= wall) {
         // Due already: a posted handler instead of a kernel timer set and
         // fired at once, many times a second during a burst.
         post_turn();
@@ -159,7 +168,10 @@ void dispatcher::turn() {
     // After a refused turn, the retry timer makes the next one.
     if (retry_set_) return;
     const auto now = clock_();
-    const bool claiming = !stopped_ && view_.model && handed_.size() < settings_.window;
+    // What may go: the free slots of the window, within max_per_minute.
+    std::size_t room = settings_.window > handed_.size() ? settings_.window - handed_.size() : 0;
+    if (settings_.rate) room = std::min(room, settings_.rate->available(std::chrono::steady_clock::now()));
+    const bool claiming = !stopped_ && view_.model && room > 0;
     if (!claiming && results_.empty() && released_.empty()) return;
     std::vector<store::outbox_row> rows;
     std::vector<store::delivery_result> refused;
@@ -186,9 +198,7 @@ void dispatcher::turn() {
         outbox_.record(results_, now);
         outbox_.release(released_, now);
         if (claiming) {
-            rows =
-                outbox_.claim(now, static_cast<int>(settings_.window - handed_.size()),
-                              settings_.lease);
+            rows = outbox_.claim(now, static_cast<int>(room), settings_.lease);
             std::vector<std::pair<std::string, std::string>> hashes;
             for (const auto& row : rows) {
                 if (handed_.count(row.id)) continue; // still with the transport
@@ -293,6 +303,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
                        settings_.base_url + "/unsubscribe/" + token, feed_url);
     handed_.insert(row.id);
     const auto started = std::chrono::steady_clock::now();
+    if (settings_.rate) settings_.rate->take(started);
     // What finish() needs of the row, not the row's dozen strings.
     const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started, row.recipient};
     transport_.send(std::move(msg), [this, alive = alive_, h](const send_result& r) {

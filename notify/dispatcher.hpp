@@ -10,6 +10,7 @@
 
 #include "calendar/calendar.hpp"
 #include "notify/planner.hpp"
+#include "notify/send_rate.hpp"
 #include "notify/transport.hpp"
 #include "store/outbox.hpp"
 #include "store/subscribers.hpp"
@@ -49,6 +50,10 @@ struct dispatch_settings {
     /// Told, as one line, of each message that did not go: failed, deferred
     /// or missed. Optional.
     std::function<void(const std::string& line)> report;
+    /// [smtp] max_per_minute: due rows are claimed only as it lets them go,
+    /// so a row waiting for its turn is judged (late, the event started)
+    /// when it may leave. None: no limit.
+    std::shared_ptr<send_rate> rate;
 };
 
 /// What the daemon reads for /healthz and /metrics.

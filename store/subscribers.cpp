@@ -86,15 +86,22 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
     return add_outcome::pending;
 }
 
-std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
-                                                calendar::unix_time now) {
-    transaction tx(db_);
+std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
     auto& find =
         db_.prepare("SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL");
     find.bind(1, confirm_hash);
-    if (!find.step()) return std::nullopt;
-    std::string email = find.get_text(0);
+    std::optional<std::string> email;
+    if (find.step()) email = find.get_text(0);
     find.reset();
+    return email;
+}
+
+std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
+                                                calendar::unix_time now) {
+    transaction tx(db_);
+    const auto found = pending(confirm_hash);
+    if (!found) return std::nullopt;
+    const std::string& email = *found;
 
     db_.prepare("UPDATE subscribers SET confirmed = ?2, confirm_hash = NULL WHERE email = ?1")
         .bind(1, email)

@@ -60,6 +60,9 @@ class subscribers {
     /// and lifts an earlier unsubscription of that address (a fresh opt-in).
     /// Returns its email, or nothing when no pending subscription has it.
     std::optional<std::string> confirm(std::string_view confirm_hash, calendar::unix_time now);
+    /// The address a pending subscription's link would confirm, changing
+    /// nothing (HEAD asks it).
+    std::optional<std::string> pending(std::string_view confirm_hash);
 
     /// Confirmed subscribers that have not unsubscribed, by email.
     std::vector<subscriber> confirmed();

@@ -393,12 +393,33 @@ class SubscribeFloodTest(ReminderTestCase):
         sink.wait_accepted(1, 20, "a confirmation")
         sink.wait_quiet(2)
         self.assertEqual([t.rcpt_tos for t in sink.all()], [["victim@example.org"]])
-        # the link that was sent confirms the latest choices
+        # HEAD (a mail scanner checking the link) confirms nothing
         link = re.search(r"/confirm/[A-Za-z0-9_\-]+", sink.all()[0].message().get_body(("plain",)).get_content())
-        self.assertEqual(d.get(link.group(0)).status, 200)
+        self.assertEqual(d.request("HEAD", link.group(0)).status, 200)
         db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10)
-        self.assertEqual(db.execute("SELECT categories FROM subscribers").fetchall(), [("apero",)])
+        self.assertEqual(db.execute("SELECT confirmed FROM subscribers").fetchall(), [(None,)])
+        # the link that was sent confirms the latest choices
+        self.assertEqual(d.get(link.group(0)).status, 200)
+        self.assertEqual(db.execute("SELECT categories FROM subscribers WHERE confirmed IS NOT NULL").fetchall(),
+                         [("apero",)])
         db.close()
+
+    def test_a_flood_of_addresses_is_refused_before_it_delays_the_reminders(self):
+        # max_per_minute = 8: confirmations, which anyone can ask for, get
+        # two of them a minute; the reminders keep the rest.
+        start = now_utc() + dt.timedelta(seconds=75)
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start),
+                        member_toml(LEA, "Léa Nguyen", ["apero"]), sink, offsets=("PT1M",), max_per_minute=8)
+        answers = [self.post_form(d, "/subscribe", {"email": f"flood{n}@example.org", "categories": "apero"})
+                   for n in range(6)]
+        self.assertEqual([r.status for r in answers], [202, 202, 429, 429, 429, 429])
+        self.assertEqual(answers[2].header("Retry-After"), "60")
+        reminder = sink.wait_accepted(3, timeout=60, what="two confirmations and the reminder")[2]
+        self.assertEqual(reminder.rcpt_tos, [LEA])
+        due = start - dt.timedelta(minutes=1)
+        shift = time.time() - time.monotonic()
+        self.assertLess(abs(reminder.at + shift - due.timestamp()), 5, "the reminder left 5 s or more off its time")
 
 
 @requires_binary
@@ -688,6 +709,31 @@ class StopTest(ReminderTestCase):
         t = time.monotonic()
         self.assertEqual(d.stop(), 0)
         self.assertLess(time.monotonic() - t, 3, log_tail(d))
+
+
+@requires_binary
+class RateLimitTest(ReminderTestCase):
+
+    def test_max_per_minute_lets_that_many_go_each_minute_and_misses_none(self):
+        start = now_utc() + dt.timedelta(seconds=150)
+        members = "".join(member_toml(f"membre{n}@example.org", f"Membre {n}", ["apero"]) for n in range(6))
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start), members, sink,
+                        offsets=("PT2M",), max_per_minute=4)
+        got = sink.wait_accepted(6, timeout=140, what="six reminders, four a minute")
+        sink.wait_quiet(2)
+        self.assertEqual(len(sink.accepted()), 6)
+        # wall-clock time of each arrival
+        shift = time.time() - time.monotonic()
+        arrived = sorted(t.at + shift for t in got)
+        due = (start - dt.timedelta(minutes=2)).timestamp()
+        self.assertLess(arrived[3] - due, 5, arrived)      # four at the due time
+        self.assertGreaterEqual(arrived[4] - arrived[0], 59.5, arrived)  # the fifth a minute after the first
+        self.assertLess(arrived[5] - due, 70, arrived)
+        for i in range(len(arrived) - 4):                  # never five in a minute
+            self.assertGreaterEqual(arrived[i + 4] - arrived[i], 59.5, arrived)
+        rows = reminders(d)
+        self.assertEqual(collections.Counter(r["state"] for r in rows), {"sent": 6}, rows)
 
 @requires_binary
 class SendTestCommandTest(ReminderTestCase):

@@ -96,3 +96,50 @@ TEST_CASE("a row still with the transport is not given twice when its lease runs
     io.run_for(std::chrono::milliseconds(100));
     CHECK(transport.given.size() == 1);
 }
+
+TEST_CASE("max_per_minute: due rows wait in the outbox for their turn, and then go", "[notify]") {
+    auto db = store::database::open(":memory:");
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    answering_transport transport;
+    boost::asio::io_context io;
+    dispatch_settings settings;
+    settings.from = {"Casaco", "agenda@casaco.example"};
+    settings.base_url = "https://agenda.casaco.example";
+    settings.domain = "casaco.example";
+    // Two a second here, for the test's sake; max_per_minute's period is a minute.
+    settings.rate = std::make_shared<send_rate>(2, std::chrono::seconds(1));
+    calendar::unix_time now = std::time(nullptr);
+    dispatcher d(io, outbox, subscribers, transport, settings, [&] { return now; });
+
+    config::site site = calendar::testing::base_site();
+    config::event_def event = calendar::testing::casapero();
+    event.start = config::when{config::when::kind::utc, calendar::civil_of(now + 3600 - now % 60),
+                               event.start->where};
+    event.end = config::when{config::when::kind::utc, calendar::civil_of(now + 7200 - now % 60),
+                             event.end->where};
+    event.rrule.clear();
+    site.events.push_back(event);
+    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    std::vector<recipient> three;
+    for (const char* who : {"camille@example.org", "lea@example.org", "thomas@example.org"}) {
+        recipient r;
+        r.email = who;
+        r.categories = {"apero"};
+        three.push_back(r);
+    }
+    d.update({built.calendar, std::make_shared<const calendar::revision_map>()}, three);
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 2; }));
+    io.restart();
+    io.run_for(std::chrono::milliseconds(300));
+    CHECK(transport.given.size() == 2);
+    const auto rows = outbox.list();
+    CHECK(std::count_if(rows.begin(), rows.end(), [](const store::outbox_row& r) {
+              return r.state == store::delivery_state::planned;
+          }) == 1);
+    // A second later the third goes, without anyone poking the dispatcher.
+    io.restart();
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 3; }));
+}

@@ -1,0 +1,26 @@
+#include "notify/send_rate.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace casacal::notify;
+using namespace std::chrono_literals;
+
+TEST_CASE("send_rate lets that many go per period, and tells when the next may", "[notify]") {
+    send_rate rate(2);
+    const auto t0 = send_rate::clock::time_point{} + 1h;
+    CHECK(rate.available(t0) == 2);
+    CHECK(rate.take(t0));
+    CHECK(rate.take(t0 + 10s));
+    CHECK_FALSE(rate.take(t0 + 20s));
+    CHECK(rate.available(t0 + 59s) == 0);
+    CHECK(rate.next_free(t0 + 30s) == t0 + 60s);
+    CHECK(rate.available(t0 + 60s) == 1); // the first came back, not the second
+    CHECK(rate.next_free(t0 + 60s) == t0 + 60s);
+    CHECK(rate.take(t0 + 60s));
+    CHECK(rate.next_free(t0 + 61s) == t0 + 70s);
+
+    send_rate none(0);
+    for (int i = 0; i < 1000; ++i)
+        CHECK(none.take(t0));
+    CHECK(none.next_free(t0) == t0);
+}
