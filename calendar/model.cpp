@@ -331,6 +331,11 @@ bool builder::set_times(series& s, const when& start, const std::optional<when>&
             d_.error(length->where, "duration of " + who + " is negative");
             return false;
         }
+        // Like an end equal to the start: RFC 5545 wants DTEND after DTSTART.
+        if (length->days == 0 && length->seconds == 0) {
+            d_.error(length->where, "duration of " + who + " must be longer than zero");
+            return false;
+        }
         // Days are nominal (wall clock), the rest exact.
         if (start.type == when::kind::local)
             v.end_utc = to_utc(s.zone, add_days(v.start, length->days)).utc + length->seconds;
@@ -477,10 +482,14 @@ void builder::add_event(const config::event_def& e) {
     series proto;
     proto.zone_name = e.timezone.empty() ? m_.site.site.timezone : e.timezone;
     proto.zone = e.timezone.empty() ? m_.site_zone : find_zone(proto.zone_name);
+    // An unknown zone is an error, and the build yields no calendar; the
+    // event is still read in the site's zone (UTC when that one is unknown
+    // too, reported once by build) so that its other mistakes show now.
     if (!proto.zone) {
         if (!e.timezone.empty())
             d_.error(at(e.timezone_at, e.where), "unknown time zone '" + e.timezone + "'");
-        return; // an unknown site zone is reported once, by build
+        proto.zone = m_.site_zone ? m_.site_zone : find_zone("UTC");
+        if (!proto.zone) return;
     }
     const std::string& domain = m_.site.site.domain;
     const std::string& locale = m_.site.site.locale;
@@ -508,12 +517,11 @@ void builder::add_event(const config::event_def& e) {
     s.master = base(e, s.zone);
     s.master.uid = uid_of(e.id, 0, domain);
     s.master.description = with_price(e.description, e.price, locale);
-    if (!e.start) {
-        d_.error(e.where, "event '" + e.id + "' needs 'start'");
-        return;
-    }
+    if (!e.start) return; // config::load said why: missing, or not a date
+    // The rule is checked even when the times were not right: every
+    // mistake is reported at once.
     bool ok = set_times(s, *e.start, e.end, e.duration, "event '" + e.id + "'", e.where);
-    if (ok && !e.rrule.empty()) {
+    if (!e.rrule.empty()) {
         std::string error;
         std::optional<rule> r = parse_rule(e.rrule, s.master.kind, s.zone, &error);
         if (r) {
@@ -596,10 +604,10 @@ build_result build(config::site site_in, unsigned threads, const model* previous
     const config::site& site = m->site;
     config::diagnostics problems;
     m->site_zone = find_zone(site.site.timezone);
-    if (!m->site_zone) {
+    // Unknown, it is an error; the events are still read (in UTC) for
+    // their own mistakes, and the build yields no calendar.
+    if (!m->site_zone)
         problems.error(site.site.timezone_at, "unknown time zone '" + site.site.timezone + "'");
-        return {nullptr, std::move(problems)};
-    }
     // Events stand alone: blocks of them are built on `threads` threads and
     // joined in file order, so series and diagnostics come out as a serial
     // build gives.

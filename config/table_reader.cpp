@@ -248,6 +248,12 @@ std::optional<std::vector<duration>> table_reader::durations_of(std::string_view
             out_.error(at(element), message);
         } else {
             d = read_duration(element, path_, out_);
+            // A reminder due at the start itself always finds the event begun.
+            if (d && d->days == 0 && d->seconds == 0) {
+                out_.error(at(element), key_text(key) + " must be longer than zero (a reminder "
+                                                        "due at the start would never be sent)");
+                d.reset();
+            }
         }
         if (d) {
             values.push_back(std::move(*d));

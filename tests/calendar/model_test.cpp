@@ -45,6 +45,53 @@ TEST_CASE("an unknown event zone is an error at its position", "[calendar]") {
           "events.d/casapero.toml:9:15: error: unknown time zone 'Europe/Pariss'\n");
 }
 
+TEST_CASE("one mistake does not hide the others of the same event", "[calendar]") {
+    SECTION("an unknown site zone, and a bad rule") {
+        config::site s = casapero_site();
+        s.site.timezone = "Europe/Pariss";
+        s.events[0].rrule = "FREQ=SOMETIMES";
+        const build_result r = build(s);
+        CHECK(!r.calendar);
+        CHECK(problems_of(r) ==
+              "casacal.toml:5:13: error: unknown time zone 'Europe/Pariss'\n"
+              "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=SOMETIMES': not a valid "
+              "RFC 5545 recurrence rule\n");
+    }
+    SECTION("an unknown event zone, and an override that matches nothing") {
+        config::site s = casapero_site();
+        s.events[0].timezone = "Europe/Pariss";
+        s.events[0].timezone_at = pos(9, 15);
+        config::override_def o;
+        o.recurrence_id = s.events[0].start.value();
+        o.recurrence_id.value.day += 1;
+        o.recurrence_id.where = pos(12, 17);
+        o.title = "Autre";
+        s.events[0].overrides.push_back(o);
+        const std::string found = problems_of(build(s));
+        CHECK(found.find("events.d/casapero.toml:9:15: error: unknown time zone") != std::string::npos);
+        CHECK(found.find("events.d/casapero.toml:12:17: error: override matches no occurrence") !=
+              std::string::npos);
+    }
+    SECTION("an end before the start, and a bad rule") {
+        config::site s = casapero_site();
+        s.events[0].end->value.hour = s.events[0].start->value.hour - 1;
+        s.events[0].rrule = "FREQ=SOMETIMES";
+        const std::string found = problems_of(build(s));
+        CHECK(found.find("is before its start") != std::string::npos);
+        CHECK(found.find("invalid rrule 'FREQ=SOMETIMES'") != std::string::npos);
+    }
+}
+
+TEST_CASE("a duration of zero is refused, like an end equal to the start", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].end.reset();
+    s.events[0].duration = config::duration{0, 0, "PT0S", pos(6, 12)};
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:6:12: error: duration of event 'casapero' must be longer than zero\n");
+}
+
 TEST_CASE("an invalid rrule is an error at its position", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].rrule = "FREQ=MONTLY";

@@ -196,3 +196,9 @@ TEST_CASE("the members file is optional unless named", "[config]") {
                                 "No such file or directory",
                             });
 }
+
+TEST_CASE("an offset of zero is refused: a reminder due at the start is never sent", "[config]") {
+    CHECK(problems_with("[reminders]\noffsets = [\"PT2H\", \"PT0S\"]\n") ==
+          lines{"casacal.toml:13:20: error: 'offsets' must be longer than zero (a reminder due at "
+                "the start would never be sent)"});
+}
