@@ -5,6 +5,10 @@
 #include "config/values.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <array>
 
 namespace casacal::config {
@@ -105,6 +109,23 @@ void read_http(const table_reader& r, http_section& out) {
     }
 }
 
+/// serve reads the password at start and stops when it cannot: check says
+/// so first. systemd's credentials are only visible inside the service, so
+/// there it is a warning when check runs from a shell.
+void check_password_file(const table_reader& r, const std::filesystem::path& file) {
+    errno = 0;
+    if (std::ifstream(file, std::ios::binary)) return;
+    const std::string reason = errno ? std::strerror(errno) : "cannot be opened";
+    const std::string message = "cannot read [smtp] password_file '" + file.string() + "': " + reason;
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    const std::string in = file.string();
+    if (in.starts_with("/run/credentials/") || (credentials && *credentials && in.starts_with(credentials)))
+        r.out().warning(r.at("password_file"),
+                        message + " (systemd credentials are only visible to the service)");
+    else
+        r.error("password_file", message);
+}
+
 void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_section& out) {
     r.reject_unknown(
         {"url", "starttls", "username", "password_file", "from", "max_per_minute", "pickup_dir"});
@@ -122,9 +143,17 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
             r.error("url", "invalid smtp url " + in_quotes(shown) + ": " + problem);
         }
     }
-    if (auto v = r.choice("starttls", starttls_names)) out.starttls = *v;
+    if (auto v = r.choice("starttls", starttls_names)) {
+        out.starttls = *v;
+        if (out.url.starts_with("smtps://"))
+            r.out().warning(r.at("starttls"), "'starttls' applies to smtp:// only: smtps:// is "
+                                              "TLS from the start, with certificate checks");
+    }
     if (auto v = r.text("username")) out.username = *v;
-    if (auto p = path_value(r, "password_file", base)) out.password_file = *p;
+    if (auto p = path_value(r, "password_file", base)) {
+        out.password_file = *p;
+        if (!out.url.empty()) check_password_file(r, *p);
+    }
     if (auto v = r.text("from")) {
         if (auto problem = check_mailbox(*v, nullptr, nullptr); problem.empty()) {
             out.from = *v;

@@ -129,7 +129,14 @@ from = "Agenda <agenda@@casaco.example>"
               "casacal.toml:13:7: error: invalid smtp url 'smtp://': expected smtp://host[:port] "
               "or smtps://host[:port]",
           });
-    CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\nstarttls = \"required\"\n").empty());
+    CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\n").empty());
+    CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\nstarttls = \"required\"\n") ==
+          lines{"casacal.toml:14:12: warning: 'starttls' applies to smtp:// only: smtps:// is TLS "
+                "from the start, with certificate checks"});
+    // serve reads the password at start: check says first when it cannot.
+    CHECK(problems_with("[smtp]\nurl = \"smtp://[::1]:25\"\npassword_file = \"nope/secret\"\n") ==
+          lines{"casacal.toml:14:17: error: cannot read [smtp] password_file 'nope/secret': No "
+                "such file or directory"});
     // A password written into the URL is not repeated.
     CHECK(problems_with("[smtp]\nurl = \"smtp://agenda:S3cret@mail.casaco.example\"\n") ==
           lines{
