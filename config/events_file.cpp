@@ -243,7 +243,7 @@ void read_events_file(const toml::table& root, const source_path& path,
                       const std::vector<category>& categories, std::vector<event_def>& events,
                       diagnostics& out) {
     const table_reader file(root, path, "", out);
-    file.reject_unknown({"event", "programme"});
+    file.reject_unknown({"event", "programme"}, true);
     const auto event_tables = file.tables("event", "[[event]]");
     const auto programme_tables = file.tables("programme", "[[programme]]");
     // Read straight into `events`: an event_def is large (768 bytes), and a

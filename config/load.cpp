@@ -37,6 +37,7 @@ void apply_defaults(site& s) {
 }
 
 // *.toml files of the folder, by name; dot files (editor leftovers) skipped.
+// A folder named *.toml is listed too, and reported as unreadable.
 std::vector<std::filesystem::path> event_files(const std::filesystem::path& dir,
                                                std::error_code& ec) {
     std::vector<std::filesystem::path> files;
@@ -44,9 +45,7 @@ std::vector<std::filesystem::path> event_files(const std::filesystem::path& dir,
     if (ec) return files;
     for (const std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
         const std::filesystem::path name = it->path().filename();
-        std::error_code ignored;
-        if (name.extension() == ".toml" && !name.string().starts_with('.') &&
-            !it->is_directory(ignored)) {
+        if (name.extension() == ".toml" && !name.string().starts_with('.')) {
             files.push_back(name);
         }
     }

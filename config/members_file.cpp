@@ -44,8 +44,12 @@ member read_member(const table_reader& r, const std::vector<category>& categorie
     }
     m.name = r.text("name").value_or(display);
     read_categories(r, categories, m);
-    if (!r.find("categories")) {
+    if (const toml::node* c = r.find("categories"); !c) {
         r.out().warning(r.at(), "this [[member]] has no 'categories': they will get no reminders");
+    } else if (c->is_array() && c->as_array()->empty()) {
+        r.out().warning(r.at("categories"),
+                        "'categories' is empty: this member will get no reminders (\"*\" follows "
+                        "every category)");
     }
     m.offsets = r.durations_of("offsets");
     if (auto v = r.choice("locale", locale_names)) m.locale = *v;
@@ -58,7 +62,7 @@ void read_members_file(const toml::table& root, const source_path& path,
                        const std::vector<category>& categories, std::vector<member>& members,
                        diagnostics& out) {
     const table_reader file(root, path, "", out);
-    file.reject_unknown({"member"});
+    file.reject_unknown({"member"}, true);
     std::map<std::string, position> seen; // lowercased address -> where first given
     for (const toml::table* t : file.tables("member", "[[member]]")) {
         const table_reader r(*t, path, "[[member]]", out);

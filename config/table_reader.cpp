@@ -291,7 +291,7 @@ std::vector<const toml::table*> table_reader::tables(std::string_view key,
     return out;
 }
 
-void table_reader::reject_unknown(std::initializer_list<std::string_view> known) const {
+void table_reader::reject_unknown(std::initializer_list<std::string_view> known, bool arrays) const {
     const std::vector<std::string_view> candidates(known);
     for (auto&& [key, node] : table_) {
         const std::string_view name = key.str();
@@ -305,12 +305,11 @@ void table_reader::reject_unknown(std::initializer_list<std::string_view> known)
             out_.error(where, "unknown key " + in_quotes(name) + " in " + context_ +
                                   (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
         } else if (node.is_table() || node.is_array_of_tables()) {
-            const bool array = !node.is_table();
-            const auto bracket = [&](std::string_view s) {
+            const auto bracket = [](std::string_view s, bool array) {
                 return (array ? "[[" : "[") + std::string(s) + (array ? "]]" : "]");
             };
-            out_.error(where, "unknown table " + bracket(name) +
-                                  (hint.empty() ? "" : "; did you mean " + bracket(hint) + "?"));
+            out_.error(where, "unknown table " + bracket(name, !node.is_table()) +
+                                  (hint.empty() ? "" : "; did you mean " + bracket(hint, arrays) + "?"));
         } else {
             out_.error(where, "unknown key " + in_quotes(name) + " at top level" +
                                   (hint.empty() ? "" : "; did you mean '" + hint + "'?"));

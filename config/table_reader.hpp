@@ -79,7 +79,9 @@ class table_reader {
     std::vector<const toml::table*> tables(std::string_view key, std::string_view header) const;
 
     /// Reports each key of the table that is not in `known`, with a hint.
-    void reject_unknown(std::initializer_list<std::string_view> known) const;
+    /// `arrays`: the known keys are arrays of tables ([[event]]), which the
+    /// "did you mean" hint then writes with double brackets.
+    void reject_unknown(std::initializer_list<std::string_view> known, bool arrays = false) const;
 
   private:
     std::optional<std::string> string_value(const toml::node& node, std::string_view key,

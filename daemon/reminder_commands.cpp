@@ -89,7 +89,7 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
         return out ? exit_ok : exit_runtime;
     }
     for (const auto& r : rows) {
-        out << local_time(r.due, zone).substr(0, 16) << "  " << store::to_string(r.state);
+        out << local_time(r.due, zone).substr(0, 19) << "  " << store::to_string(r.state);
         out << std::string(10 - std::min<std::size_t>(9, store::to_string(r.state).size()), ' ');
         out << r.event_id << "  " << r.occurrence << "  " << r.offset << "  " << r.recipient;
         if (r.kind != store::message_kind::reminder) out << "  (" << store::to_string(r.kind) << ")";

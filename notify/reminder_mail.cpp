@@ -137,7 +137,9 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     b.text += "-- \n";
     b.html += "<hr>\n";
     if (!category.empty())
-        b.line(std::string(w.why) + " « " + category + " » (" + site.site.name + ").");
+        b.line(std::string(w.why) + (lang == language::en ? " “" + category + "” ("
+                                                            : " « " + category + " » (") +
+               site.site.name + ").");
     if (!feed_url.empty()) b.link(w.personal_feed, feed_url);
     if (!unsubscribe_url.empty()) b.link(w.unsubscribe, unsubscribe_url);
     msg.text = std::move(b.text);

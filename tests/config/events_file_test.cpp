@@ -34,6 +34,9 @@ colour_scheme = "dark"
 
 [[evnt]]
 id = "b"
+
+[evvent]
+id = "c"
 )");
     CHECK(dir.problems() ==
           lines{
@@ -41,6 +44,7 @@ id = "b"
               "events.d/a.toml:3:1: error: unknown key 'titel' in [[event]]; did you mean 'title'?",
               "events.d/a.toml:6:1: error: unknown key 'colour_scheme' in [[event]]",
               "events.d/a.toml:8:3: error: unknown table [[evnt]]; did you mean [[event]]?",
+              "events.d/a.toml:11:2: error: unknown table [evvent]; did you mean [[event]]?",
           });
 }
 
@@ -421,9 +425,15 @@ TEST_CASE("an unreadable events file is reported at its first line", "[config]")
     site_dir dir;
     write_site(dir, "");
     std::filesystem::create_symlink("nowhere.toml", dir.root() / "events.d/broken.toml");
-    dir.mkdir("events.d/folder.toml"); // not a file: skipped
     CHECK(dir.problems() ==
           lines{
               "events.d/broken.toml:1:1: error: cannot read file: No such file or directory",
           });
+}
+
+TEST_CASE("a folder named like an events file is reported, not skipped", "[config]") {
+    site_dir dir;
+    write_site(dir, "");
+    dir.mkdir("events.d/x.toml");
+    CHECK(dir.problems() == lines{"events.d/x.toml:1:1: error: cannot read file: Is a directory"});
 }

@@ -72,4 +72,9 @@ TEST_CASE("a member without categories is a warning", "[config]") {
               "reminders",
               "members.toml:3:1: error: unknown key 'emial' in [[member]]; did you mean 'email'?",
           });
+    CHECK(member_problems("[[member]]\nemail = \"camille@example.org\"\ncategories = []\n") ==
+          lines{
+              "members.toml:3:14: warning: 'categories' is empty: this member will get no "
+              "reminders (\"*\" follows every category)",
+          });
 }
