@@ -141,8 +141,8 @@ response subscribe(const request& req, subscription_context& ctx) {
         return r;
     }
     const auto token = notify::new_token();
-    if (ctx.subscribers.add_pending(s, calendar::sha256_hex(token), ctx.now) ==
-        store::add_outcome::pending) {
+    const auto hash = calendar::sha256_hex(token);
+    if (ctx.subscribers.add_pending(s, hash, ctx.now) == store::add_outcome::pending) {
         for (notify::send_rate* r : {ctx.rate, ctx.confirmation_rate})
             if (r) r->take(moment);
         notify::message m;
@@ -160,9 +160,17 @@ response subscribe(const request& req, subscription_context& ctx) {
                  link + "\n\n" +
                  (en ? "If you did not ask for this, ignore this message.\n"
                      : "Si vous n'avez rien demandé, ignorez ce message.\n");
-        ctx.transport.send(std::move(m), [](const notify::send_result& r) {
-            if (r.outcome != notify::outcome::accepted)
-                log_warning("confirmation email not sent: " + (r.reply.empty() ? r.error : r.reply));
+        // Not kept for a retry: the person asks again, and the next request
+        // sends a new link at once.
+        ctx.transport.send(std::move(m), [subscribers = &ctx.subscribers,
+                                          hash](const notify::send_result& r) {
+            if (r.outcome == notify::outcome::accepted) return;
+            log_warning("confirmation email not sent: " + r.reason());
+            try {
+                subscribers->confirmation_failed(hash);
+            } catch (const std::exception& e) {
+                log_warning(std::string("confirmation email: ") + e.what());
+            }
         });
     }
     // The same answer whether or not the address was known: no address probing.

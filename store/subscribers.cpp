@@ -86,6 +86,12 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
     return add_outcome::pending;
 }
 
+void subscribers::confirmation_failed(std::string_view confirm_hash) {
+    db_.prepare("UPDATE subscribers SET created = 0 WHERE confirm_hash = ?1 AND confirmed IS NULL")
+        .bind(1, confirm_hash)
+        .run();
+}
+
 std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
     auto& find =
         db_.prepare("SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL");

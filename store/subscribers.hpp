@@ -60,6 +60,9 @@ class subscribers {
     /// and lifts an earlier unsubscription of that address (a fresh opt-in).
     /// Returns its email, or nothing when no pending subscription has it.
     std::optional<std::string> confirm(std::string_view confirm_hash, calendar::unix_time now);
+    /// The confirmation email of that link did not go: the next request
+    /// for the address sends a new one at once (not confirm_interval later).
+    void confirmation_failed(std::string_view confirm_hash);
     /// The address a pending subscription's link would confirm, changing
     /// nothing (HEAD asks it).
     std::optional<std::string> pending(std::string_view confirm_hash);

@@ -37,6 +37,13 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         REQUIRE(subs.confirmed().size() == 1);
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
     }
+    SECTION("a link whose email did not go is replaced by the next request at once") {
+        CHECK(subs.pending("hash-1") == std::optional<std::string>{"camille@example.org"});
+        subs.confirmation_failed("hash-1");
+        CHECK(subs.add_pending(camille(), "hash-2", 1050) == add_outcome::pending);
+        CHECK(subs.pending("hash-1") == std::nullopt);
+        CHECK(subs.confirm("hash-2", 1100) == std::optional<std::string>{"camille@example.org"});
+    }
     SECTION("a request once the link has stood confirm_interval replaces it") {
         auto changed = camille();
         changed.categories = {"*"};
