@@ -51,7 +51,7 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
     if (from) {
         auto d = parse_date(*from);
         if (!d) {
-            r.error = "from: expected a date YYYY-MM-DD";
+            r.error = "from: expected a date YYYY-MM-DD from 1900-01-01 to 9999-12-31";
             return r;
         }
         first = *d;
@@ -62,7 +62,7 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
     if (to) {
         auto d = parse_date(*to);
         if (!d) {
-            r.error = "to: expected a date YYYY-MM-DD";
+            r.error = "to: expected a date YYYY-MM-DD from 1900-01-01 to 9999-12-31";
             return r;
         }
         last = *d;
