@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,80 @@ std::string libical_text(const icalrecurrencetype& r) {
     return text;
 }
 
+bool positive_integer(std::string_view v) {
+    if (v.empty() || v.size() > 9) return false;
+    for (char c : v)
+        if (c < '0' || c > '9') return false;
+    return v.find_first_not_of('0') != std::string_view::npos;
+}
+
+/// Whether each comma-separated value is a non-zero integer within
+/// [-max, max].
+bool signed_list(std::string_view v, int max) {
+    for (std::size_t begin = 0; begin <= v.size();) {
+        const std::size_t end = std::min(v.find(',', begin), v.size());
+        std::string_view n = v.substr(begin, end - begin);
+        if (!n.empty() && (n[0] == '+' || n[0] == '-')) n.remove_prefix(1);
+        if (!positive_integer(n) || std::stoi(std::string(n)) > max) return false;
+        begin = end + 1;
+    }
+    return true;
+}
+
+bool weekday_list(std::string_view v) {
+    static constexpr std::array<std::string_view, 7> days = {"MO", "TU", "WE", "TH",
+                                                             "FR", "SA", "SU"};
+    for (std::size_t begin = 0; begin <= v.size();) {
+        const std::size_t end = std::min(v.find(',', begin), v.size());
+        const std::string_view d = v.substr(begin, end - begin);
+        if (d.size() < 2 || std::find(days.begin(), days.end(), d.substr(d.size() - 2)) == days.end())
+            return false;
+        if (d.size() > 2 && !signed_list(d.substr(0, d.size() - 2), 53)) return false;
+        begin = end + 1;
+    }
+    return true;
+}
+
+/// What is wrong with a rule libical refused, said as precisely as its
+/// parts allow (libical only says no).
+std::string why_not_a_rule(std::string_view text) {
+    if (text.substr(0, 6) == "RRULE:" || text.substr(0, 6) == "rrule:")
+        return "write the rule without 'RRULE:'";
+    static constexpr std::array<std::string_view, 15> names = {
+        "FREQ",     "UNTIL",  "COUNT", "INTERVAL",   "BYSECOND",  "BYMINUTE", "BYHOUR", "BYDAY",
+        "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST", "RSCALE"};
+    std::vector<std::string_view> seen;
+    for (std::size_t begin = 0; begin <= text.size();) {
+        const std::size_t end = std::min(text.find(';', begin), text.size());
+        const std::string_view part = text.substr(begin, end - begin);
+        begin = end + 1;
+        const std::size_t eq = part.find('=');
+        if (eq == std::string_view::npos) return "'" + std::string(part) + "' is not NAME=VALUE";
+        const std::string_view name = part.substr(0, eq), value = part.substr(eq + 1);
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            return "unknown part '" + std::string(name) + "'";
+        if (std::find(seen.begin(), seen.end(), name) != seen.end())
+            return "'" + std::string(name) + "' is given twice";
+        seen.push_back(name);
+        if (name == "FREQ" && value != "SECONDLY" && value != "MINUTELY" && value != "HOURLY" &&
+            value != "DAILY" && value != "WEEKLY" && value != "MONTHLY" && value != "YEARLY")
+            return "FREQ must be DAILY, WEEKLY, MONTHLY, YEARLY, HOURLY, MINUTELY or SECONDLY";
+        if ((name == "COUNT" || name == "INTERVAL") && !positive_integer(value))
+            return std::string(name) + " must be a positive integer";
+        if (name == "BYDAY" && !weekday_list(value))
+            return "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an optional "
+                   "ordinal like 1TH or -1FR";
+        if (name == "BYMONTHDAY" && !signed_list(value, 31))
+            return "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)";
+        if (name == "UNTIL" && value.size() != 8 && value.size() != 15 && value.size() != 16)
+            return "UNTIL must be a date like 20270630 or a date-time like 20270630T235959Z";
+    }
+    const auto has = [&](std::string_view n) { return std::find(seen.begin(), seen.end(), n) != seen.end(); };
+    if (!has("FREQ")) return "FREQ is required";
+    if (has("COUNT") && has("UNTIL")) return "COUNT and UNTIL cannot both be set";
+    return "not a valid RFC 5545 recurrence rule";
+}
+
 } // namespace
 
 icalrecurrencetype rule::iteration() const {
@@ -82,7 +157,7 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
     icalerror_clear_errno();
     icalrecurrencetype r = icalrecurrencetype_from_string(text.c_str());
     if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
-        *error = prefix + "not a valid RFC 5545 recurrence rule";
+        *error = prefix + why_not_a_rule(text);
         icalerror_clear_errno();
         return std::nullopt;
     }
@@ -220,7 +295,9 @@ rule_iterator::~rule_iterator() {
 
 std::string cannot_expand(const std::string& text) {
     icalerror_clear_errno();
-    return "invalid rrule '" + text + "': libical cannot expand this rule";
+    return "invalid rrule '" + text + "': it cannot be expanded: its parts contradict each "
+           "other or do not go with its FREQ (BYMONTH=2 with BYMONTHDAY=30, BYYEARDAY with "
+           "FREQ=WEEKLY)";
 }
 
 std::optional<config::civil> rule_iterator::next() {

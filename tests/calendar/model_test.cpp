@@ -54,8 +54,8 @@ TEST_CASE("one mistake does not hide the others of the same event", "[calendar]"
         CHECK(!r.calendar);
         CHECK(problems_of(r) ==
               "casacal.toml:5:13: error: unknown time zone 'Europe/Pariss'\n"
-              "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=SOMETIMES': not a valid "
-              "RFC 5545 recurrence rule\n");
+              "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=SOMETIMES': FREQ must be "
+              "DAILY, WEEKLY, MONTHLY, YEARLY, HOURLY, MINUTELY or SECONDLY\n");
     }
     SECTION("an unknown event zone, and an override that matches nothing") {
         config::site s = casapero_site();
@@ -98,8 +98,8 @@ TEST_CASE("an invalid rrule is an error at its position", "[calendar]") {
     const build_result r = build(s);
     CHECK(!r.calendar);
     CHECK(problems_of(r) ==
-          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=MONTLY': not a "
-          "valid RFC 5545 recurrence rule\n");
+          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=MONTLY': FREQ must be DAILY, "
+          "WEEKLY, MONTHLY, YEARLY, HOURLY, MINUTELY or SECONDLY\n");
 }
 
 TEST_CASE("a rule libical parses but cannot expand is an error at its position", "[calendar]") {
@@ -109,7 +109,8 @@ TEST_CASE("a rule libical parses but cannot expand is an error at its position",
     CHECK(!r.calendar);
     CHECK(problems_of(r) ==
           "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=WEEKLY;BYYEARDAY=3;BYDAY=TH': "
-          "libical cannot expand this rule\n");
+          "it cannot be expanded: its parts contradict each other or do not go with its FREQ "
+          "(BYMONTH=2 with BYMONTHDAY=30, BYYEARDAY with FREQ=WEEKLY)\n");
 }
 
 TEST_CASE("end before start is an error at the end", "[calendar]") {

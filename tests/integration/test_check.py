@@ -111,7 +111,8 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(code, 1, out)
         got = self.normalized(errors)
         self.assertIn(f"events.d/casacademie.toml:{line_bad}:15: error: invalid rrule "
-                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': not a valid RFC 5545 recurrence rule", got, out)
+                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': FREQ must be DAILY, WEEKLY, MONTHLY, YEARLY, HOURLY, "
+                      f"MINUTELY or SECONDLY", got, out)
         self.assertIn(f"events.d/casapero.toml:{line_rid}:19: error: override matches no occurrence of 'casapero' "
                       f"(recurrence_id 2027-08-06T18:30:00)", got, out)
         self.assertEqual(len(got), 2, out)
@@ -133,7 +134,8 @@ class CheckTest(unittest.TestCase):
         self.assertIn(f"members.toml:{line_mail}:14: error: invalid email address 'lea.nguyen(at)example.org': "
                       f"missing '@'", got, out)
         self.assertIn(f"events.d/casacademie.toml:{line_bad}:15: error: invalid rrule "
-                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': not a valid RFC 5545 recurrence rule", got, out)
+                      f"'FREQ=WEEKLI;INTERVAL=2;BYDAY=TU': FREQ must be DAILY, WEEKLY, MONTHLY, YEARLY, HOURLY, "
+                      f"MINUTELY or SECONDLY", got, out)
 
     def test_syntax_error_does_not_hide_other_files_problems(self):
         casapero = self.events / "casapero.toml"
