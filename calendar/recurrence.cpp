@@ -11,15 +11,16 @@ namespace casacal::calendar {
 
 namespace {
 
+/// The parts a rule may have (RFC 5545 §3.3.10, RFC 7529's RSCALE), in
+/// the order the feed writes them.
+constexpr std::array<std::string_view, 15> rule_parts = {
+    "FREQ",     "UNTIL",     "COUNT",      "INTERVAL", "BYMONTH",
+    "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY",    "BYHOUR",
+    "BYMINUTE", "BYSECOND",  "BYSETPOS",   "WKST",     "RSCALE"};
+
 int part_rank(std::string_view part) {
-    static constexpr std::array<std::string_view, 15> order = {
-        "FREQ",     "UNTIL",     "COUNT",      "INTERVAL", "BYMONTH",
-        "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY",    "BYHOUR",
-        "BYMINUTE", "BYSECOND",  "BYSETPOS",   "WKST",     "RSCALE"};
     const std::string_view name = part.substr(0, part.find('='));
-    for (std::size_t i = 0; i < order.size(); ++i)
-        if (order[i] == name) return static_cast<int>(i);
-    return static_cast<int>(order.size());
+    return static_cast<int>(std::find(rule_parts.begin(), rule_parts.end(), name) - rule_parts.begin());
 }
 
 icaltimetype ical_of(const config::civil& c, bool date, bool utc) {
@@ -50,6 +51,17 @@ std::string libical_text(const icalrecurrencetype& r) {
     return text;
 }
 
+/// The parts of `text` between `separator`s, empty ones included.
+std::vector<std::string_view> parts_of(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    for (std::size_t begin = 0; begin <= text.size();) {
+        const std::size_t end = std::min(text.find(separator, begin), text.size());
+        parts.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    return parts;
+}
+
 bool positive_integer(std::string_view v) {
     if (v.empty() || v.size() > 9) return false;
     for (char c : v)
@@ -60,12 +72,9 @@ bool positive_integer(std::string_view v) {
 /// Whether each comma-separated value is a non-zero integer within
 /// [-max, max].
 bool signed_list(std::string_view v, int max) {
-    for (std::size_t begin = 0; begin <= v.size();) {
-        const std::size_t end = std::min(v.find(',', begin), v.size());
-        std::string_view n = v.substr(begin, end - begin);
+    for (std::string_view n : parts_of(v, ',')) {
         if (!n.empty() && (n[0] == '+' || n[0] == '-')) n.remove_prefix(1);
         if (!positive_integer(n) || std::stoi(std::string(n)) > max) return false;
-        begin = end + 1;
     }
     return true;
 }
@@ -73,13 +82,10 @@ bool signed_list(std::string_view v, int max) {
 bool weekday_list(std::string_view v) {
     static constexpr std::array<std::string_view, 7> days = {"MO", "TU", "WE", "TH",
                                                              "FR", "SA", "SU"};
-    for (std::size_t begin = 0; begin <= v.size();) {
-        const std::size_t end = std::min(v.find(',', begin), v.size());
-        const std::string_view d = v.substr(begin, end - begin);
+    for (const std::string_view d : parts_of(v, ',')) {
         if (d.size() < 2 || std::find(days.begin(), days.end(), d.substr(d.size() - 2)) == days.end())
             return false;
         if (d.size() > 2 && !signed_list(d.substr(0, d.size() - 2), 53)) return false;
-        begin = end + 1;
     }
     return true;
 }
@@ -89,18 +95,12 @@ bool weekday_list(std::string_view v) {
 std::string why_not_a_rule(std::string_view text) {
     if (text.substr(0, 6) == "RRULE:" || text.substr(0, 6) == "rrule:")
         return "write the rule without 'RRULE:'";
-    static constexpr std::array<std::string_view, 15> names = {
-        "FREQ",     "UNTIL",  "COUNT", "INTERVAL",   "BYSECOND",  "BYMINUTE", "BYHOUR", "BYDAY",
-        "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST", "RSCALE"};
     std::vector<std::string_view> seen;
-    for (std::size_t begin = 0; begin <= text.size();) {
-        const std::size_t end = std::min(text.find(';', begin), text.size());
-        const std::string_view part = text.substr(begin, end - begin);
-        begin = end + 1;
+    for (const std::string_view part : parts_of(text, ';')) {
         const std::size_t eq = part.find('=');
         if (eq == std::string_view::npos) return "'" + std::string(part) + "' is not NAME=VALUE";
         const std::string_view name = part.substr(0, eq), value = part.substr(eq + 1);
-        if (std::find(names.begin(), names.end(), name) == names.end())
+        if (std::find(rule_parts.begin(), rule_parts.end(), name) == rule_parts.end())
             return "unknown part '" + std::string(name) + "'";
         if (std::find(seen.begin(), seen.end(), name) != seen.end())
             return "'" + std::string(name) + "' is given twice";
@@ -132,18 +132,13 @@ icalrecurrencetype rule::iteration() const {
 
 std::string rrule_text(const icalrecurrencetype& r) {
     const std::string text = libical_text(r);
-    std::vector<std::string> parts;
-    std::size_t begin = 0;
-    while (begin <= text.size()) {
-        const std::size_t end = std::min(text.find(';', begin), text.size());
-        if (end > begin) parts.push_back(text.substr(begin, end - begin));
-        begin = end + 1;
-    }
-    std::stable_sort(parts.begin(), parts.end(), [](const std::string& a, const std::string& b) {
+    std::vector<std::string_view> parts = parts_of(text, ';');
+    std::erase(parts, std::string_view());
+    std::stable_sort(parts.begin(), parts.end(), [](std::string_view a, std::string_view b) {
         return part_rank(a) < part_rank(b);
     });
     std::string out;
-    for (const std::string& p : parts) {
+    for (const std::string_view p : parts) {
         if (!out.empty()) out += ';';
         out += p;
     }

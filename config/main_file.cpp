@@ -5,11 +5,11 @@
 #include "config/values.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <array>
 
 namespace casacal::config {
 namespace {
@@ -116,10 +116,11 @@ void check_password_file(const table_reader& r, const std::filesystem::path& fil
     errno = 0;
     if (std::ifstream(file, std::ios::binary)) return;
     const std::string reason = errno ? std::strerror(errno) : "cannot be opened";
-    const std::string message = "cannot read [smtp] password_file '" + file.string() + "': " + reason;
+    const std::string shown = file.string();
+    const std::string message = "cannot read [smtp] password_file '" + shown + "': " + reason;
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-    const std::string in = file.string();
-    if (in.starts_with("/run/credentials/") || (credentials && *credentials && in.starts_with(credentials)))
+    if (shown.starts_with("/run/credentials/") ||
+        (credentials && *credentials && shown.starts_with(credentials)))
         r.out().warning(r.at("password_file"),
                         message + " (systemd credentials are only visible to the service)");
     else

@@ -1,9 +1,10 @@
 #pragma once
-// [smtp] max_per_minute for everything casacal sends: one rolling minute of
-// the times messages were let go, shared by the reminders' dispatcher and
-// the confirmation emails of POST /subscribe. The transports under it start
-// what they are given; a share per SMTP thread would round small limits
-// down (4 a minute over four threads gave one).
+// A rolling minute of the times messages were let go. [smtp] max_per_minute
+// is one of them for everything casacal sends, shared by the reminders'
+// dispatcher and the confirmation emails of POST /subscribe; the transports
+// under it start what they are given (a share per SMTP thread rounded small
+// limits down: 4 a minute over four threads gave one). A transport given a
+// limit of its own (smtp_settings::max_per_minute) keeps it with one too.
 
 #include <chrono>
 #include <cstddef>

@@ -2,6 +2,7 @@
 
 #include "notify/curl_error.hpp"
 #include "notify/curl_library.hpp"
+#include "notify/send_rate.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -241,7 +242,8 @@ class socket_set {
 
 struct smtp_transport::core : std::enable_shared_from_this<core> {
     core(asio::io_context& io_context, smtp_settings s)
-        : io(io_context), settings(std::move(s)), curl_timer(io), rate_timer(io), drain_timer(io) {}
+        : io(io_context), settings(std::move(s)), curl_timer(io), rate_timer(io), drain_timer(io),
+          rate(settings.max_per_minute, settings.rate_period) {}
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
@@ -251,7 +253,6 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     void shutdown() noexcept;
     void enqueue(message msg, send_handler handler);
     void pump();
-    bool take_token();
     void start(job work);
     void configure(CURL* easy, transfer& t);
     void act(curl_socket_t fd, int events);
@@ -287,7 +288,7 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     std::deque<job> waiting;
     std::map<CURL*, std::unique_ptr<transfer>> active;
     std::vector<CURL*> idle;
-    std::deque<clock::time_point> tokens_back; ///< when each spent token returns
+    send_rate rate; ///< settings.max_per_minute
     std::map<curl_socket_t, std::shared_ptr<watch>> watches;
     /// Connection sockets, opened and closed through on_open and on_close.
     /// Their watch outlives curl's CURL_POLL_REMOVE, which comes after each
@@ -369,24 +370,12 @@ void smtp_transport::core::enqueue(message msg, send_handler handler) {
     pump();
 }
 
-bool smtp_transport::core::take_token() {
-    if (settings.max_per_minute <= 0)
-        return true;
-    const auto now = clock::now();
-    while (!tokens_back.empty() && tokens_back.front() <= now)
-        tokens_back.pop_front();
-    if (tokens_back.size() >= static_cast<std::size_t>(settings.max_per_minute))
-        return false;
-    tokens_back.push_back(now + settings.rate_period);
-    return true;
-}
-
 void smtp_transport::core::pump() {
     while (!stopped && !draining && !held && !waiting.empty() &&
            active.size() < settings.max_in_flight) {
-        if (!take_token()) {
-            // Invariant: tokens_back is full, so its front is the next return.
-            rate_timer.expires_at(tokens_back.front());
+        const auto now = clock::now();
+        if (!rate.take(now)) {
+            rate_timer.expires_at(rate.next_free(now));
             rate_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
                 if (ec == asio::error::operation_aborted)
                     return;

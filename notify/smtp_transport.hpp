@@ -51,6 +51,11 @@ struct smtp_settings {
     std::string unix_socket;
 };
 
+/// A server's text as it may be stored and shown: valid UTF-8 kept, control
+/// characters and bytes that are not UTF-8 replaced by '?' (a reply is
+/// input from the network; it reaches terminals, JSON and logs).
+std::string printable(std::string_view text);
+
 /// The SMTP transport. See the file comment for threading and lifetime.
 ///
 /// Results: CURLE_OK is accepted; otherwise the last reply decides: 4xx is
@@ -58,11 +63,6 @@ struct smtp_settings {
 /// permanent; 5xx earlier (greeting, EHLO, STARTTLS, AUTH, MAIL FROM) is a
 /// problem of ours or of the server's, not of this recipient, so transient;
 /// no reply at all (refused, timeout, TLS, DNS) is transient.
-/// A server's text as it may be stored and shown: valid UTF-8 kept, control
-/// characters and bytes that are not UTF-8 replaced by '?' (a reply is
-/// input from the network; it reaches terminals, JSON and logs).
-std::string printable(std::string_view text);
-
 class smtp_transport final : public transport {
 public:
     /// Throws std::invalid_argument for a URL that is not smtp:// or

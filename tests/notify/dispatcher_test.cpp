@@ -36,6 +36,32 @@ public:
     std::size_t in_flight() const noexcept override { return 0; }
 };
 
+dispatch_settings casaco_settings() {
+    dispatch_settings settings;
+    settings.from = {"Casaco", "agenda@casaco.example"};
+    settings.base_url = "https://agenda.casaco.example";
+    settings.domain = "casaco.example";
+    return settings;
+}
+
+/// The Casapéro once, an hour from `now` (to the minute), with one reminder
+/// an hour before: due now.
+std::shared_ptr<const calendar::model> casapero_due_now(calendar::unix_time now) {
+    config::site site = calendar::testing::base_site();
+    config::event_def event = calendar::testing::casapero();
+    event.start = config::when{config::when::kind::utc, calendar::civil_of(now + 3600 - now % 60),
+                               event.start->where};
+    event.end = config::when{config::when::kind::utc, calendar::civil_of(now + 7200 - now % 60),
+                             event.end->where};
+    event.rrule.clear();
+    site.events.push_back(event);
+    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
+    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    return built.calendar;
+}
+
 } // namespace
 
 TEST_CASE("a row still with the transport is not given twice when its lease runs out",
@@ -45,33 +71,18 @@ TEST_CASE("a row still with the transport is not given twice when its lease runs
     store::subscribers subscribers(db);
     answering_transport transport;
     boost::asio::io_context io;
-    dispatch_settings settings;
-    settings.from = {"Casaco", "agenda@casaco.example"};
-    settings.base_url = "https://agenda.casaco.example";
-    settings.domain = "casaco.example";
+    dispatch_settings settings = casaco_settings();
     settings.lease = 1;
     // An event an hour from now, its reminder due now (the dispatcher's
     // timer runs on the real clock; its claims on `now`).
     calendar::unix_time now = std::time(nullptr);
     dispatcher d(io, outbox, subscribers, transport, settings, [&] { return now; });
-
-    config::site site = calendar::testing::base_site();
-    config::event_def event = calendar::testing::casapero();
-    const config::civil start = calendar::civil_of(now + 3600 - now % 60);
-    event.start = config::when{config::when::kind::utc, start, event.start->where};
-    event.end = config::when{config::when::kind::utc, calendar::civil_of(now + 7200 - now % 60),
-                             event.end->where};
-    event.rrule.clear();
-    site.events.push_back(event);
-    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
-    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
+    const auto model = casapero_due_now(now);
     recipient camille;
     camille.email = "camille@example.org";
     camille.name = "Camille";
     camille.categories = {"apero"};
-    d.update({built.calendar, std::make_shared<const calendar::revision_map>()}, {camille});
+    d.update({model, std::make_shared<const calendar::revision_map>()}, {camille});
     REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
 
     // The transport keeps it (held while the database refused, say) past
@@ -103,26 +114,12 @@ TEST_CASE("max_per_minute: due rows wait in the outbox for their turn, and then 
     store::subscribers subscribers(db);
     answering_transport transport;
     boost::asio::io_context io;
-    dispatch_settings settings;
-    settings.from = {"Casaco", "agenda@casaco.example"};
-    settings.base_url = "https://agenda.casaco.example";
-    settings.domain = "casaco.example";
+    dispatch_settings settings = casaco_settings();
     // Two a second here, for the test's sake; max_per_minute's period is a minute.
     settings.rate = std::make_shared<send_rate>(2, std::chrono::seconds(1));
     calendar::unix_time now = std::time(nullptr);
     dispatcher d(io, outbox, subscribers, transport, settings, [&] { return now; });
-
-    config::site site = calendar::testing::base_site();
-    config::event_def event = calendar::testing::casapero();
-    event.start = config::when{config::when::kind::utc, calendar::civil_of(now + 3600 - now % 60),
-                               event.start->where};
-    event.end = config::when{config::when::kind::utc, calendar::civil_of(now + 7200 - now % 60),
-                             event.end->where};
-    event.rrule.clear();
-    site.events.push_back(event);
-    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
+    const auto model = casapero_due_now(now);
     std::vector<recipient> three;
     for (const char* who : {"camille@example.org", "lea@example.org", "thomas@example.org"}) {
         recipient r;
@@ -130,7 +127,7 @@ TEST_CASE("max_per_minute: due rows wait in the outbox for their turn, and then 
         r.categories = {"apero"};
         three.push_back(r);
     }
-    d.update({built.calendar, std::make_shared<const calendar::revision_map>()}, three);
+    d.update({model, std::make_shared<const calendar::revision_map>()}, three);
     REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 2; }));
     io.restart();
     io.run_for(std::chrono::milliseconds(300));
