@@ -142,21 +142,28 @@ response subscribe(const request& req, subscription_context& ctx) {
     }
     const auto token = notify::new_token();
     const auto hash = calendar::sha256_hex(token);
-    if (ctx.subscribers.add_pending(s, hash, ctx.now) == store::add_outcome::pending) {
+    const auto outcome = ctx.subscribers.add_pending(s, hash, ctx.now);
+    if (outcome != store::add_outcome::already_pending) {
+        const bool change = outcome == store::add_outcome::change_pending;
         for (notify::send_rate* r : {ctx.rate, ctx.confirmation_rate})
             if (r) r->take(moment);
         notify::message m;
         m.from = from_mailbox(ctx.site);
         m.to = {s.name, address};
-        m.subject = en ? "Confirm your reminders from " + ctx.site.site.name
-                       : "Confirmez vos rappels de " + ctx.site.site.name;
+        const std::string& name = ctx.site.site.name;
+        m.subject = en ? "Confirm your reminders from " + name : "Confirmez vos rappels de " + name;
         m.date = ctx.now;
         m.message_id = notify::new_token() + "@" + ctx.site.site.domain;
         const auto link = ctx.site.site.base_url + "/confirm/" + token;
-        m.text = (en ? "To receive the event reminders of " + ctx.site.site.name +
-                           ", confirm your address:\n\n"
-                     : "Pour recevoir les rappels des événements de " + ctx.site.site.name +
-                           ", confirmez votre adresse :\n\n") +
+        m.text = (change ? (en ? "To change the event reminders you receive from " + name +
+                                     " to the categories you just chose, confirm:\n\n"
+                               : "Pour que vos rappels des événements de " + name +
+                                     " suivent les catégories que vous venez de choisir, "
+                                     "confirmez :\n\n")
+                         : (en ? "To receive the event reminders of " + name +
+                                     ", confirm your address:\n\n"
+                               : "Pour recevoir les rappels des événements de " + name +
+                                     ", confirmez votre adresse :\n\n")) +
                  link + "\n\n" +
                  (en ? "If you did not ask for this, ignore this message.\n"
                      : "Si vous n'avez rien demandé, ignorez ce message.\n");

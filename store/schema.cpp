@@ -110,7 +110,20 @@ constexpr std::string_view v5 = R"sql(
 ALTER TABLE outbox ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 5> all = {v1, v2, v3, v4, v5};
+// What a confirmed subscriber asked to follow instead, waiting for the link
+// sent to that address: nobody changes another person's subscription.
+constexpr std::string_view v6 = R"sql(
+CREATE TABLE subscription_changes (
+    email        TEXT PRIMARY KEY COLLATE NOCASE,
+    name         TEXT NOT NULL,
+    categories   TEXT NOT NULL,
+    locale       TEXT NOT NULL,
+    confirm_hash TEXT UNIQUE NOT NULL,
+    created      INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 6> all = {v1, v2, v3, v4, v5, v6};
 
 } // namespace
 

@@ -55,7 +55,32 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
     find.bind(1, s.email);
     const bool confirmed = find.step();
     find.reset();
-    if (confirmed) return add_outcome::already_confirmed;
+    if (confirmed) {
+        auto& recent_change =
+            db_.prepare("UPDATE subscription_changes SET name = ?2, categories = ?3, locale = ?4 "
+                        "WHERE email = ?1 AND created > ?5");
+        recent_change.bind(1, s.email)
+            .bind(2, s.name)
+            .bind(3, join(s.categories))
+            .bind(4, s.locale)
+            .bind(5, now - confirm_interval)
+            .run();
+        if (db_.changes() > 0) {
+            tx.commit();
+            return add_outcome::already_pending;
+        }
+        db_.prepare("INSERT OR REPLACE INTO subscription_changes (email, name, categories, locale, "
+                    "confirm_hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .bind(1, s.email)
+            .bind(2, s.name)
+            .bind(3, join(s.categories))
+            .bind(4, s.locale)
+            .bind(5, confirm_hash)
+            .bind(6, now)
+            .run();
+        tx.commit();
+        return add_outcome::change_pending;
+    }
 
     auto& recent = db_.prepare("UPDATE subscribers SET name = ?2, categories = ?3, locale = ?4 "
                                "WHERE email = ?1 AND confirmed IS NULL AND created > ?5");
@@ -87,14 +112,20 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
 }
 
 void subscribers::confirmation_failed(std::string_view confirm_hash) {
+    transaction tx(db_);
     db_.prepare("UPDATE subscribers SET created = 0 WHERE confirm_hash = ?1 AND confirmed IS NULL")
         .bind(1, confirm_hash)
         .run();
+    db_.prepare("UPDATE subscription_changes SET created = 0 WHERE confirm_hash = ?1")
+        .bind(1, confirm_hash)
+        .run();
+    tx.commit();
 }
 
-std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
-    auto& find =
-        db_.prepare("SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL");
+namespace {
+
+std::optional<std::string> email_of(database& db, const char* sql, std::string_view confirm_hash) {
+    auto& find = db.prepare(sql);
     find.bind(1, confirm_hash);
     std::optional<std::string> email;
     if (find.step()) email = find.get_text(0);
@@ -102,18 +133,48 @@ std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
     return email;
 }
 
+std::optional<std::string> pending_subscription(database& db, std::string_view confirm_hash) {
+    return email_of(db, "SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL",
+                    confirm_hash);
+}
+
+std::optional<std::string> pending_change(database& db, std::string_view confirm_hash) {
+    // The address as the subscription holds it, whatever case the request used.
+    return email_of(db,
+                    "SELECT s.email FROM subscription_changes AS c JOIN subscribers AS s ON "
+                    "s.email = c.email WHERE c.confirm_hash = ?1",
+                    confirm_hash);
+}
+
+} // namespace
+
+std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
+    if (auto email = pending_subscription(db_, confirm_hash)) return email;
+    return pending_change(db_, confirm_hash);
+}
+
 std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
                                                 calendar::unix_time now) {
     transaction tx(db_);
-    const auto found = pending(confirm_hash);
-    if (!found) return std::nullopt;
-    const std::string& email = *found;
-
-    db_.prepare("UPDATE subscribers SET confirmed = ?2, confirm_hash = NULL WHERE email = ?1")
-        .bind(1, email)
-        .bind(2, now)
-        .run();
-    db_.prepare("DELETE FROM unsubscribed WHERE email = ?1").bind(1, email).run();
+    std::optional<std::string> email = pending_subscription(db_, confirm_hash);
+    if (email) {
+        db_.prepare("UPDATE subscribers SET confirmed = ?2, confirm_hash = NULL WHERE email = ?1")
+            .bind(1, *email)
+            .bind(2, now)
+            .run();
+        // A change asked before this confirmation has had its answer.
+        db_.prepare("DELETE FROM subscription_changes WHERE email = ?1").bind(1, *email).run();
+    } else if ((email = pending_change(db_, confirm_hash))) {
+        db_.prepare("UPDATE subscribers SET (name, categories, locale) = (SELECT name, categories, "
+                    "locale FROM subscription_changes WHERE confirm_hash = ?2) WHERE email = ?1")
+            .bind(1, *email)
+            .bind(2, confirm_hash)
+            .run();
+        db_.prepare("DELETE FROM subscription_changes WHERE email = ?1").bind(1, *email).run();
+    } else {
+        return std::nullopt;
+    }
+    db_.prepare("DELETE FROM unsubscribed WHERE email = ?1").bind(1, *email).run();
     tx.commit();
     return email;
 }

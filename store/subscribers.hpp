@@ -29,9 +29,9 @@ struct subscriber {
 };
 
 enum class add_outcome {
-    pending,           ///< stored (or replaced) as pending, waiting for the confirm link
-    already_pending,   ///< asked less than confirm_interval ago: choices updated, same link
-    already_confirmed, ///< the address is confirmed already; nothing changed
+    pending,         ///< stored (or replaced) as pending, waiting for the confirm link
+    already_pending, ///< asked less than confirm_interval ago: choices updated, same link
+    change_pending,  ///< a confirmed address: the new choices wait for the confirm link
 };
 
 /// How long a confirmation link stands before a new request for the same
@@ -50,21 +50,24 @@ class subscribers {
 
     /// Stores a pending subscription whose confirm link carries the token
     /// hashed as `confirm_hash`. A pending one for the same address is
-    /// replaced (a new link, new categories); a confirmed one is left alone,
-    /// so that nobody can change another person's subscription, unless that
-    /// address unsubscribed since (it then starts over as pending).
+    /// replaced (a new link, new categories). A confirmed one stays as it
+    /// is until its address follows the link: the request is kept beside it
+    /// as a pending change, so that nobody can change another person's
+    /// subscription. An address that unsubscribed since its confirmation
+    /// starts over as pending.
     add_outcome add_pending(const subscriber& s, std::string_view confirm_hash,
                             calendar::unix_time now);
 
-    /// Confirms the pending subscription whose confirm hash is `confirm_hash`
-    /// and lifts an earlier unsubscription of that address (a fresh opt-in).
-    /// Returns its email, or nothing when no pending subscription has it.
+    /// Confirms the pending subscription or change whose confirm hash is
+    /// `confirm_hash` and lifts an earlier unsubscription of that address (a
+    /// fresh opt-in). Returns its email, or nothing when no pending
+    /// subscription or change has it.
     std::optional<std::string> confirm(std::string_view confirm_hash, calendar::unix_time now);
     /// The confirmation email of that link did not go: the next request
     /// for the address sends a new one at once (not confirm_interval later).
     void confirmation_failed(std::string_view confirm_hash);
-    /// The address a pending subscription's link would confirm, changing
-    /// nothing (HEAD asks it).
+    /// The address a pending subscription's or change's link would confirm,
+    /// changing nothing (HEAD asks it).
     std::optional<std::string> pending(std::string_view confirm_hash);
 
     /// Confirmed subscribers that have not unsubscribed, by email.

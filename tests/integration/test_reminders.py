@@ -423,6 +423,52 @@ class SubscribeFloodTest(ReminderTestCase):
 
 
 @requires_binary
+class SubscriptionChangeTest(ReminderTestCase):
+
+    def confirm_link(self, sink, count):
+        """The /confirm/ path of the count-th email the sink accepted."""
+        t = sink.wait_accepted(count, 20, f"confirmation email {count}")[count - 1]
+        body = t.message().get_body(("plain",)).get_content()
+        m = re.search(r"/confirm/[A-Za-z0-9_\-]+", body)
+        self.assertIsNotNone(m, body)
+        return m.group(0), body
+
+    def test_a_confirmed_address_changes_its_categories_by_following_a_new_link(self):
+        start = now_utc() + dt.timedelta(days=2)
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start) +
+                        event_toml("atelier-linkedin", "Atelier LinkedIn", "atelier", start), "", sink)
+        address = "camille@example.org"
+
+        def followed():
+            return sorted({r["event"] for r in reminders(d)
+                           if r["recipient"] == address and r["state"] == "planned"})
+
+        self.assertEqual(self.post_form(d, "/subscribe", {"email": address, "categories": "apero"}).status, 202)
+        first, _ = self.confirm_link(sink, 1)
+        self.assertEqual(d.get(first).status, 200)
+        wait_rows(d, lambda rows: followed() == ["casapero"], 20, "camille's Casapéro reminder")
+
+        # Asking again with other categories sends a new link and changes
+        # nothing until it is followed: whoever knows the address cannot
+        # change that person's reminders.
+        r = self.post_form(d, "/subscribe", {"email": "Camille@Example.org", "categories": "atelier"})
+        self.assertEqual(r.status, 202, r.body[:500])
+        second, body = self.confirm_link(sink, 2)
+        self.assertNotEqual(second, first)
+        self.assertIn("catégories", body)
+        self.assertEqual(d.get(first).status, 404)
+        self.assertEqual(d.request("HEAD", second).status, 200)
+        time.sleep(1)
+        self.assertEqual(followed(), ["casapero"])
+        self.assertEqual(d.get(second).status, 200)
+        wait_rows(d, lambda rows: followed() == ["atelier-linkedin"], 20, "camille following the workshops only")
+        self.assertEqual(d.get(second).status, 404)
+        sink.wait_quiet(1)
+        self.assertEqual(len(sink.all()), 2)
+
+
+@requires_binary
 class UnsubscribeTest(ReminderTestCase):
 
     def test_one_click_post_cancels_pending_reminders_and_get_changes_nothing(self):

@@ -47,7 +47,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
     CHECK(db.user_version() == database::schema_version());
-    CHECK(database::schema_version() == 5);
+    CHECK(database::schema_version() == 6);
     CHECK(text(db, "PRAGMA journal_mode") == "wal");
     CHECK(scalar(db, "PRAGMA synchronous") == 1); // NORMAL
     CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
@@ -55,7 +55,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     CHECK(scalar(db, "PRAGMA application_id") == 0x4343414c);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                      "('revisions', 'feed_states', 'outbox', 'subscribers', 'unsubscribed', "
-                     "'tokens', 'secrets', 'unsubscribe_links')") == 8);
+                     "'tokens', 'secrets', 'unsubscribe_links', 'subscription_changes')") == 9);
     CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
                      "('outbox_by_state', 'outbox_by_occurrence')") == 2);
 }
@@ -68,11 +68,11 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
         db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/calendar.ics', 'h', 42)");
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
     CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
 }
 
-TEST_CASE("a schema 3 file moves to 5 and keeps the links it already sent", "[store]") {
+TEST_CASE("a schema 3 file moves to 6 and keeps the links it already sent", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
     {
@@ -90,7 +90,7 @@ TEST_CASE("a schema 3 file moves to 5 and keeps the links it already sent", "[st
         sqlite3_close(raw);
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
     CHECK(scalar(db, "SELECT count(*) FROM tokens WHERE hash = 'old-hash'") == 1);
     CHECK(scalar(db, "SELECT count(*) FROM unsubscribe_links") == 0);
     CHECK(scalar(db, "SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'schedule' "
@@ -110,7 +110,7 @@ TEST_CASE("a database from a newer casacal is refused and left untouched", "[sto
         sqlite3_close(raw);
     }
     const auto before = read_bytes(path);
-    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (5); "
+    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (6); "
                                      "run a newer casacal or restore a backup");
     CHECK(open_error(path, open_mode::read_only) == open_error(path));
     CHECK(read_bytes(path) == before);

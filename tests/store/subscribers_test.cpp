@@ -65,12 +65,48 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         CHECK(list[0].confirmed == 1100);
         CHECK(list[0].created == 1000);
 
-        // Nobody can change a confirmed subscription by subscribing it again.
+        // Subscribing a confirmed address again changes nothing until that
+        // address follows the new link: nobody changes another person's choices.
         auto other = camille();
         other.email = "CAMILLE@example.org";
-        other.categories = {};
-        CHECK(subs.add_pending(other, "hash-3", 1300) == add_outcome::already_confirmed);
+        other.name = "Camille D.";
+        other.categories = {"*"};
+        CHECK(subs.add_pending(other, "hash-3", 1300) == add_outcome::change_pending);
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"apero", "casacademie"});
+        CHECK(subs.pending("hash-3") == std::optional<std::string>{"camille@example.org"});
+
+        SECTION("a change is confirmed by its own link, once") {
+            CHECK(subs.confirm("hash-1", 1400) == std::nullopt);
+            CHECK(subs.confirm("hash-3", 1400) == std::optional<std::string>{"camille@example.org"});
+            CHECK(subs.confirm("hash-3", 1500) == std::nullopt);
+            const auto now = subs.confirmed();
+            REQUIRE(now.size() == 1);
+            CHECK(now[0].name == "Camille D.");
+            CHECK(now[0].categories == std::vector<std::string>{"*"});
+            CHECK(now[0].confirmed == 1100); // still confirmed since then
+        }
+        SECTION("a second change soon after keeps the link and takes the new choices") {
+            auto again = other;
+            again.categories = {"casacademie"};
+            CHECK(subs.add_pending(again, "hash-4", 1350) == add_outcome::already_pending);
+            CHECK(subs.confirm("hash-4", 1400) == std::nullopt);
+            CHECK(subs.confirm("hash-3", 1400) == std::optional<std::string>{"camille@example.org"});
+            CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"casacademie"});
+        }
+        SECTION("a change whose email did not go is replaced by the next request at once") {
+            subs.confirmation_failed("hash-3");
+            CHECK(subs.add_pending(other, "hash-4", 1350) == add_outcome::change_pending);
+            CHECK(subs.pending("hash-3") == std::nullopt);
+            CHECK(subs.confirm("hash-4", 1400) == std::optional<std::string>{"camille@example.org"});
+        }
+        SECTION("an address that unsubscribed starts over, and the old change link is void") {
+            subs.unsubscribe("camille@example.org", 1400);
+            CHECK(subs.add_pending(camille(), "hash-4", 1500) == add_outcome::pending);
+            CHECK(subs.confirm("hash-4", 1600) == std::optional<std::string>{"camille@example.org"});
+            CHECK(subs.confirm("hash-3", 1700) == std::nullopt);
+            CHECK(subs.confirmed()[0].categories ==
+                  std::vector<std::string>{"apero", "casacademie"});
+        }
     }
 }
 
