@@ -219,6 +219,13 @@ class CheckTest(unittest.TestCase):
         self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
                          "nothing was written")
 
+    def test_send_test_names_a_bad_address_without_writing_its_control_characters(self):
+        p = run_cli("send-test", "-c", self.site / "casacal.toml", "--to", "camille@example.org\r\nBcc: x@example.org\x1b[31m")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stderr.decode(), "casacal send-test: invalid address 'camille@example.org??Bcc: x@example.org?[31m'\n")
+        self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
+                         "nothing was written")
+
     def test_a_database_edited_into_nonsense_stops_export_with_the_reason(self):
         import sqlite3
         feed = self.tmp / "feed.ics"
