@@ -164,7 +164,9 @@ struct reminders::impl {
         if (auto r = personal.route(req, current, unix_now())) return r;
         subscription_context ctx{*subscribers, *outbox, *transport, calendar::site_of(*current->calendar),
                                  unix_now(), [this] { replan(); }, feed_key, rate.get(),
-                                 confirmation_rate.get()};
+                                 confirmation_rate.get(), [this](const notify::send_result& r) {
+                                     confirmation_mailed(r);
+                                 }};
         return subscription_route(req, ctx);
     }
 
@@ -194,12 +196,30 @@ struct reminders::impl {
         out += "casacal_deliveries_total{outcome=\"missed\"} " + std::to_string(st.missed) + "\n";
     }
 
+    /// A confirmation email the server could not take for now (connection
+    /// failure, 4xx) says the server is in trouble, as a deferred reminder
+    /// does, until a later email goes: the next confirmation, or a reminder.
+    void confirmation_mailed(const notify::send_result& r) {
+        if (r.outcome == notify::outcome::accepted) {
+            confirmation_error.clear();
+        } else if (r.outcome == notify::outcome::transient && dispatcher) {
+            confirmation_error = r.reason();
+            sent_at_confirmation_error = dispatcher->status().sent;
+        }
+        svc.health().smtp = smtp_state();
+    }
+
     std::string smtp_state() const {
         if (!dispatcher) return "starting";
         const auto& st = dispatcher->status();
         if (!st.last_error.empty()) return "retrying: " + st.last_error;
+        if (!confirmation_error.empty() && st.sent == sent_at_confirmation_error)
+            return "retrying: confirmation email not sent: " + confirmation_error;
         return "ok (" + transport_label + ")";
     }
+
+    std::string confirmation_error;
+    std::uint64_t sent_at_confirmation_error = 0;
 };
 
 reminders::reminders(service& svc) : impl_(std::make_unique<impl>(svc)) {

@@ -169,8 +169,9 @@ response subscribe(const request& req, subscription_context& ctx) {
                      : "Si vous n'avez rien demandé, ignorez ce message.\n");
         // Not kept for a retry: the person asks again, and the next request
         // sends a new link at once.
-        ctx.transport.send(std::move(m), [subscribers = &ctx.subscribers,
-                                          hash](const notify::send_result& r) {
+        ctx.transport.send(std::move(m), [subscribers = &ctx.subscribers, hash,
+                                          mailed = ctx.mailed](const notify::send_result& r) {
+            if (mailed) mailed(r);
             if (r.outcome == notify::outcome::accepted) return;
             log_warning("confirmation email not sent: " + r.reason());
             try {

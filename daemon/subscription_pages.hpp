@@ -27,6 +27,8 @@ struct subscription_context {
     /// own part of it; a confirmation needs room in both (none: no limit).
     notify::send_rate* rate = nullptr;
     notify::send_rate* confirmation_rate = nullptr;
+    /// Told how each confirmation email went, for /healthz.
+    std::function<void(const notify::send_result&)> mailed;
 };
 
 /// GET/POST /unsubscribe/{token}, POST /subscribe, GET /confirm/{token};

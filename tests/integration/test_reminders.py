@@ -404,6 +404,23 @@ class SubscribeFloodTest(ReminderTestCase):
                          [("apero",)])
         db.close()
 
+    def test_a_confirmation_the_server_defers_turns_healthz_degraded_until_one_goes(self):
+        sink = self.sink()
+        sink.refuse_rcpt["camille@example.org"] = 1
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)),
+                        "", sink)
+        self.assertEqual(d.health()["status"], "ok")
+        r = self.post_form(d, "/subscribe", {"email": "camille@example.org", "categories": "apero"})
+        self.assertEqual(r.status, 202, r.body[:500])
+        h = d.wait_for(lambda h: h.get("status") == "degraded", 20, "/healthz degraded")
+        self.assertEqual(h["smtp"], "retrying: confirmation email not sent: 451 4.3.0 try later")
+        # the next request sends a new link at once, the server takes it
+        r = self.post_form(d, "/subscribe", {"email": "camille@example.org", "categories": "apero"})
+        self.assertEqual(r.status, 202, r.body[:500])
+        sink.wait_accepted(1, 20, "the second confirmation")
+        h = d.wait_for(lambda h: h.get("status") == "ok", 20, "/healthz ok again")
+        self.assertTrue(h["smtp"].startswith("ok (smtp://127.0.0.1:"), h)
+
     def test_a_flood_of_addresses_is_refused_before_it_delays_the_reminders(self):
         # max_per_minute = 8: confirmations, which anyone can ask for, get
         # two of them a minute; the reminders keep the rest.
