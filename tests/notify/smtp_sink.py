@@ -3,7 +3,8 @@
 
 usage: smtp_sink.py PORT FOLDER
 
-The recipient's local part chooses the behaviour:
+The sender's local part mail550* gets 550 to MAIL FROM. The recipient's
+local part chooses the behaviour:
   rcpt451*  -> 451 to RCPT TO          rcpt550*  -> 550 to RCPT TO
   data451*  -> 451 after the data      data554*  -> 554 after the data
   slow*     -> waits 0.5 s before accepting the data
@@ -30,6 +31,13 @@ class Recorder:
     def connected(self):
         self.connections += 1
         (self.folder / "connections").write_text(str(self.connections))
+
+    async def handle_MAIL(self, server, smtp_state, envelope, address, mail_options):
+        if address.split("@", 1)[0].startswith("mail550"):
+            return "550 5.7.1 Sender refused"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
 
     async def handle_RCPT(self, server, smtp_state, envelope, address, rcpt_options):
         local = address.split("@", 1)[0]

@@ -138,6 +138,7 @@ TEST_CASE("an accepted message reaches the server whole", "[notify][slow]") {
 }
 
 // What libcurl 7.88 reports, measured against aiosmtpd:
+//   550 to MAIL FROM        -> CURLE_SEND_ERROR (55) "MAIL failed: 550"
 //   451 to RCPT TO          -> CURLE_SEND_ERROR (55) "RCPT failed: 451"
 //   550 to RCPT TO          -> CURLE_SEND_ERROR (55) "RCPT failed: 550"
 //   451 after the data      -> CURLE_WEIRD_SERVER_REPLY (8)
@@ -176,6 +177,17 @@ TEST_CASE("server replies decide between transient and permanent", "[notify][slo
         CHECK(r.smtp_code == 554);
         CHECK(r.reply == "554 5.7.1 Message refused");
         CHECK(r.code == make_error_code(CURLE_WEIRD_SERVER_REPLY));
+    }
+    SECTION("550 to MAIL FROM is transient: the site's sender, not the recipient, was refused") {
+        auto refused_sender = plain(sink.url());
+        refused_sender.envelope_from = "mail550@casaco.example";
+        smtp_transport other(io, refused_sender);
+        const auto r = send_one(io, other, to("camille@example.org"));
+        CHECK(r.outcome == outcome::transient);
+        CHECK(r.smtp_code == 550);
+        CHECK(r.reply == "550 5.7.1 Sender refused");
+        CHECK(r.code == make_error_code(CURLE_SEND_ERROR));
+        CHECK(r.error == "MAIL failed: 550");
     }
     SECTION("the next message after a failure is still accepted") {
         CHECK(send_one(io, transport, to("rcpt550@example.org")).outcome == outcome::permanent);
