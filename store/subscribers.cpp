@@ -31,98 +31,40 @@ std::vector<std::string> split(std::string_view text) {
     return out;
 }
 
+/// Where a request for an address is kept: a new subscription, or a change
+/// of a confirmed one. Both statements take ?1 email, ?2 name, ?3
+/// categories, ?4 locale; `update_recent` then the oldest creation time
+/// still recent, `store` the confirm hash and now.
+struct request_kind {
+    const char* update_recent;
+    const char* store;
+    add_outcome stored;
+};
 
-} // namespace
+constexpr request_kind new_subscription{
+    "UPDATE subscribers SET name = ?2, categories = ?3, locale = ?4 WHERE email = ?1 AND confirmed "
+    "IS NULL AND created > ?5",
+    "INSERT INTO subscribers (email, name, categories, locale, confirmed, confirm_hash, created) "
+    "VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) ON CONFLICT (email) DO UPDATE SET email = "
+    "excluded.email, name = excluded.name, categories = excluded.categories, locale = "
+    "excluded.locale, confirmed = NULL, confirm_hash = excluded.confirm_hash, created = "
+    "excluded.created",
+    add_outcome::pending};
 
-std::string_view to_string(token_purpose p) noexcept {
-    switch (p) {
-    case token_purpose::unsubscribe:
-        return "unsubscribe";
-    case token_purpose::confirm:
-        return "confirm";
-    case token_purpose::feed:
-        return "feed";
-    }
-    return "unsubscribe";
-}
+constexpr request_kind change_of_subscription{
+    "UPDATE subscription_changes SET name = ?2, categories = ?3, locale = ?4 WHERE email = ?1 AND "
+    "created > ?5",
+    "INSERT OR REPLACE INTO subscription_changes (email, name, categories, locale, confirm_hash, "
+    "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    add_outcome::change_pending};
 
-add_outcome subscribers::add_pending(const subscriber& s, std::string_view confirm_hash,
-                                     calendar::unix_time now) {
-    transaction tx(db_);
-    // An address that unsubscribed since its confirmation may opt in again.
-    auto& find = db_.prepare("SELECT 1 FROM subscribers WHERE email = ?1 AND confirmed IS NOT NULL "
-                             "AND email NOT IN (SELECT email FROM unsubscribed)");
-    find.bind(1, s.email);
-    const bool confirmed = find.step();
-    find.reset();
-    if (confirmed) {
-        auto& recent_change =
-            db_.prepare("UPDATE subscription_changes SET name = ?2, categories = ?3, locale = ?4 "
-                        "WHERE email = ?1 AND created > ?5");
-        recent_change.bind(1, s.email)
-            .bind(2, s.name)
-            .bind(3, join(s.categories))
-            .bind(4, s.locale)
-            .bind(5, now - confirm_interval)
-            .run();
-        if (db_.changes() > 0) {
-            tx.commit();
-            return add_outcome::already_pending;
-        }
-        db_.prepare("INSERT OR REPLACE INTO subscription_changes (email, name, categories, locale, "
-                    "confirm_hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-            .bind(1, s.email)
-            .bind(2, s.name)
-            .bind(3, join(s.categories))
-            .bind(4, s.locale)
-            .bind(5, confirm_hash)
-            .bind(6, now)
-            .run();
-        tx.commit();
-        return add_outcome::change_pending;
-    }
-
-    auto& recent = db_.prepare("UPDATE subscribers SET name = ?2, categories = ?3, locale = ?4 "
-                               "WHERE email = ?1 AND confirmed IS NULL AND created > ?5");
-    recent.bind(1, s.email)
-        .bind(2, s.name)
-        .bind(3, join(s.categories))
-        .bind(4, s.locale)
-        .bind(5, now - confirm_interval)
-        .run();
-    if (db_.changes() > 0) {
-        tx.commit();
-        return add_outcome::already_pending;
-    }
-
-    db_.prepare("INSERT INTO subscribers (email, name, categories, locale, confirmed, "
-                "confirm_hash, created) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) ON CONFLICT (email) "
-                "DO UPDATE SET email = excluded.email, name = excluded.name, categories = "
-                "excluded.categories, locale = excluded.locale, confirmed = NULL, confirm_hash = "
-                "excluded.confirm_hash, created = excluded.created")
+statement& with_choices(database& db, const char* sql, const subscriber& s) {
+    return db.prepare(sql)
         .bind(1, s.email)
         .bind(2, s.name)
         .bind(3, join(s.categories))
-        .bind(4, s.locale)
-        .bind(5, confirm_hash)
-        .bind(6, now)
-        .run();
-    tx.commit();
-    return add_outcome::pending;
+        .bind(4, s.locale);
 }
-
-void subscribers::confirmation_failed(std::string_view confirm_hash) {
-    transaction tx(db_);
-    db_.prepare("UPDATE subscribers SET created = 0 WHERE confirm_hash = ?1 AND confirmed IS NULL")
-        .bind(1, confirm_hash)
-        .run();
-    db_.prepare("UPDATE subscription_changes SET created = 0 WHERE confirm_hash = ?1")
-        .bind(1, confirm_hash)
-        .run();
-    tx.commit();
-}
-
-namespace {
 
 std::optional<std::string> email_of(database& db, const char* sql, std::string_view confirm_hash) {
     auto& find = db.prepare(sql);
@@ -147,6 +89,49 @@ std::optional<std::string> pending_change(database& db, std::string_view confirm
 }
 
 } // namespace
+
+std::string_view to_string(token_purpose p) noexcept {
+    switch (p) {
+    case token_purpose::unsubscribe:
+        return "unsubscribe";
+    case token_purpose::confirm:
+        return "confirm";
+    case token_purpose::feed:
+        return "feed";
+    }
+    return "unsubscribe";
+}
+
+add_outcome subscribers::add_pending(const subscriber& s, std::string_view confirm_hash,
+                                     calendar::unix_time now) {
+    transaction tx(db_);
+    // An address that unsubscribed since its confirmation may opt in again.
+    auto& find = db_.prepare("SELECT 1 FROM subscribers WHERE email = ?1 AND confirmed IS NOT NULL "
+                             "AND email NOT IN (SELECT email FROM unsubscribed)");
+    find.bind(1, s.email);
+    const bool confirmed = find.step();
+    find.reset();
+    const request_kind& kind = confirmed ? change_of_subscription : new_subscription;
+    with_choices(db_, kind.update_recent, s).bind(5, now - confirm_interval).run();
+    if (db_.changes() > 0) {
+        tx.commit();
+        return add_outcome::already_pending;
+    }
+    with_choices(db_, kind.store, s).bind(5, confirm_hash).bind(6, now).run();
+    tx.commit();
+    return kind.stored;
+}
+
+void subscribers::confirmation_failed(std::string_view confirm_hash) {
+    transaction tx(db_);
+    db_.prepare("UPDATE subscribers SET created = 0 WHERE confirm_hash = ?1 AND confirmed IS NULL")
+        .bind(1, confirm_hash)
+        .run();
+    db_.prepare("UPDATE subscription_changes SET created = 0 WHERE confirm_hash = ?1")
+        .bind(1, confirm_hash)
+        .run();
+    tx.commit();
+}
 
 std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
     if (auto email = pending_subscription(db_, confirm_hash)) return email;
