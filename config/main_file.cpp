@@ -1,15 +1,13 @@
 #include "config/main_file.hpp"
 
+#include "config/source_file.hpp"
 #include "config/table_reader.hpp"
 #include "config/text.hpp"
 #include "config/values.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 
 namespace casacal::config {
 namespace {
@@ -113,9 +111,8 @@ void read_http(const table_reader& r, http_section& out) {
 /// so first. systemd's credentials are only visible inside the service, so
 /// there it is a warning when check runs from a shell.
 void check_password_file(const table_reader& r, const std::filesystem::path& file) {
-    errno = 0;
-    if (std::ifstream(file, std::ios::binary)) return;
-    const std::string reason = errno ? std::strerror(errno) : "cannot be opened";
+    std::string reason;
+    if (read_source(file, &reason)) return;
     const std::string shown = file.string();
     const std::string message = "cannot read [smtp] password_file '" + shown + "': " + reason;
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");

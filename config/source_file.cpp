@@ -1,38 +1,77 @@
 #include "config/source_file.hpp"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <memory>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace casacal::config {
 namespace {
 
-struct file_closer {
-    void operator()(std::FILE* f) const { std::fclose(f); }
+class file_descriptor {
+  public:
+    explicit file_descriptor(int fd) : fd_(fd) {}
+    ~file_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
 };
+
+std::string not_regular(mode_t mode) {
+    if (S_ISFIFO(mode)) return "not a regular file (a named pipe)";
+    if (S_ISSOCK(mode)) return "not a regular file (a socket)";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "not a regular file (a device)";
+    return "not a regular file";
+}
 
 } // namespace
 
-// errno is the only way to tell "No such file" from "Permission denied",
-// which is why this is stdio rather than iostreams.
+// errno is the only way to tell "No such file" from "Permission denied".
+// Only regular files are read: a named pipe would hold the reload that
+// opens it until somebody writes to it, and a device such as /dev/zero
+// never ends. O_NONBLOCK keeps the open itself from waiting on a pipe.
 std::optional<std::string> read_source(const std::filesystem::path& file, std::string* error) {
-    errno = 0;
-    std::unique_ptr<std::FILE, file_closer> f(std::fopen(file.c_str(), "rb"));
-    if (!f) {
+    file_descriptor fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    struct stat st {};
+    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
         *error = std::strerror(errno);
+        return std::nullopt;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *error = std::strerror(EISDIR);
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *error = not_regular(st.st_mode);
+        return std::nullopt;
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > max_source_bytes) {
+        *error = "file too large (" + std::to_string(st.st_size) + " bytes; at most " +
+                 std::to_string(max_source_bytes >> 20) + " MiB)";
         return std::nullopt;
     }
     std::string content;
+    content.reserve(static_cast<std::size_t>(st.st_size));
     char buffer[16384];
     for (;;) {
-        const std::size_t n = std::fread(buffer, 1, sizeof buffer, f.get());
-        content.append(buffer, n);
-        if (n < sizeof buffer) break;
-    }
-    if (std::ferror(f.get())) {
-        *error = std::strerror(errno);
-        return std::nullopt;
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            *error = std::strerror(errno);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        content.append(buffer, static_cast<std::size_t>(n));
+        if (content.size() > max_source_bytes) { // grew while being read
+            *error = "file too large (at most " + std::to_string(max_source_bytes >> 20) + " MiB)";
+            return std::nullopt;
+        }
     }
     return content;
 }

@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,8 +13,13 @@
 
 namespace casacal::config {
 
-/// The bytes of `file`, or nullopt with the system's reason ("No such file
-/// or directory") in `error`.
+/// The largest file of the site read: far more than any site needs (10,000
+/// events take 4.6 MB), far less than a mistake could fill memory with.
+constexpr std::uintmax_t max_source_bytes = std::uintmax_t{64} << 20;
+
+/// The bytes of the regular file `file`, or nullopt with the reason in
+/// `error`: the system's ("No such file or directory"), "not a regular file
+/// (a named pipe)", or "file too large (…)".
 std::optional<std::string> read_source(const std::filesystem::path& file, std::string* error);
 
 /// The root table of `content`, or nullopt after reporting the syntax error

@@ -1,5 +1,6 @@
 #include "daemon/mail_setup.hpp"
 
+#include "config/source_file.hpp"
 #include "daemon/startup_error.hpp"
 #include "notify/pickup_transport.hpp"
 #include "notify/smtp_transport.hpp"
@@ -7,8 +8,6 @@
 #include "notify/transport_thread.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace casacal::daemon {
 
@@ -28,12 +27,12 @@ namespace {
 
 std::string read_password(const std::filesystem::path& file) {
     if (file.empty()) return {};
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw startup_error(exit_runtime, "cannot read [smtp] password_file '" + file.string() + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::string password = text.str();
+    std::string error;
+    auto content = config::read_source(file, &error);
+    if (!content)
+        throw startup_error(exit_runtime,
+                            "cannot read [smtp] password_file '" + file.string() + "': " + error);
+    std::string password = std::move(*content);
     while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
         password.pop_back();
     return password;

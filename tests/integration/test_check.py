@@ -3,6 +3,7 @@ message` lines an organizer reads, on the example site and on broken copies
 of it."""
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -169,6 +170,21 @@ class CheckTest(unittest.TestCase):
         got = self.normalized(errors)
         self.assertTrue(any(re.fullmatch(rf"casacal\.toml:{line}:12: error: cannot read members file .*absent\.toml.*",
                                          e) for e in got), out)
+
+    def test_files_that_are_not_regular_are_refused_without_waiting_on_them(self):
+        os.mkfifo(self.events / "pipe.toml")  # opening it for reading would wait for a writer
+        (self.events / "zero.toml").symlink_to("/dev/zero")  # reading it would never end
+        os.mkfifo(self.site / "password")
+        replace(self.site / "casacal.toml", 'pickup_dir = "outbox"',
+                'url = "smtp://127.0.0.1:9"\nstarttls = "off"\npassword_file = "password"')
+        p = run_cli("check", "-c", self.site / "casacal.toml", timeout=20)
+        out = (p.stdout + p.stderr).decode("utf-8")
+        self.assertEqual(p.returncode, 1, out)
+        got = self.normalized([line for line in out.splitlines() if ": error: " in line])
+        self.assertIn("events.d/pipe.toml:1:1: error: cannot read file: not a regular file (a named pipe)", got)
+        self.assertIn("events.d/zero.toml:1:1: error: cannot read file: not a regular file (a device)", got)
+        self.assertTrue(any(re.fullmatch(r"casacal\.toml:\d+:\d+: error: cannot read \[smtp\] password_file "
+                                         r"'.*password': not a regular file \(a named pipe\)", e) for e in got), got)
 
     def test_missing_main_file(self):
         p = run_cli("check", "-c", self.tmp / "nowhere.toml")
