@@ -1,5 +1,6 @@
 #include "config/source_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -78,6 +79,24 @@ std::optional<std::string> read_source(const std::filesystem::path& file, std::s
 
 std::optional<toml::table> parse_source(std::string_view content, const std::string& shown,
                                         diagnostics& out) {
+    // toml++ caps arrays and inline tables at 256 levels, but not dotted
+    // keys: `a.a.a… = 1` nests a table per dot, and both the parser and the
+    // tables' destructors recurse, so 170,000 dots overflow the stack (far
+    // fewer under the sanitizers). A key or a header is one line: no line
+    // may hold more than max_dots_per_line dots.
+    int line = 1;
+    for (std::size_t at = 0; at < content.size(); ++line) {
+        const std::size_t end = std::min(content.find('\n', at), content.size());
+        const auto dots = std::count(content.begin() + static_cast<std::ptrdiff_t>(at),
+                                     content.begin() + static_cast<std::ptrdiff_t>(end), '.');
+        if (dots > max_dots_per_line) {
+            out.error({shown, line, 1}, "line with " + std::to_string(dots) + " dots: keys nested "
+                                        "that deep are refused (at most " +
+                                            std::to_string(max_dots_per_line) + " dots a line)");
+            return std::nullopt;
+        }
+        at = end + 1;
+    }
     try {
         // No path for toml++: every node would hold a counted reference to
         // it, and positions are reported with `shown` anyway.

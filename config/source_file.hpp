@@ -22,8 +22,12 @@ constexpr std::uintmax_t max_source_bytes = std::uintmax_t{64} << 20;
 /// (a named pipe)", or "file too large (…)".
 std::optional<std::string> read_source(const std::filesystem::path& file, std::string* error);
 
+/// The most dots a line of a site's file may hold (see parse_source).
+constexpr long max_dots_per_line = 1000;
+
 /// The root table of `content`, or nullopt after reporting the syntax error
-/// at toml++'s position. `shown` is the path as diagnostics print it.
+/// at toml++'s position, or a line with more than max_dots_per_line dots.
+/// `shown` is the path as diagnostics print it.
 std::optional<toml::table> parse_source(std::string_view content, const std::string& shown,
                                         diagnostics& out);
 

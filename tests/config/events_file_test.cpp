@@ -23,6 +23,30 @@ start = 2026-12-03T18:30:00
           });
 }
 
+TEST_CASE("a key nested deeper than the stack can take is refused before parsing", "[config]") {
+    // 200,000 dotted parts crashed the loader: toml++ and the tables'
+    // destructors recurse once per level.
+    std::string deep;
+    for (int i = 0; i < 200000; ++i)
+        deep += i ? ".a" : "a";
+    site_dir dir;
+    write_site(dir, "# deep\n" + deep + " = 1\n");
+    CHECK(dir.problems() ==
+          lines{"events.d/a.toml:2:1: error: line with 199999 dots: keys nested that deep are "
+                "refused (at most 1000 dots a line)"});
+
+    // 1000 dots a line, in a header and a key below it, is read (and
+    // reported for what it is).
+    std::string header, key;
+    for (int i = 0; i <= 1000; ++i) {
+        header += i ? ".h" : "h";
+        key += i ? ".k" : "k";
+    }
+    site_dir ok;
+    write_site(ok, "[" + header + "]\n" + key + " = 1\n");
+    CHECK(ok.problems() == lines{"events.d/a.toml:1:2: error: unknown table [h]"});
+}
+
 TEST_CASE("unknown keys are reported, with a hint when close to a known one", "[config]") {
     site_dir dir;
     write_site(dir, R"([[event]]
