@@ -169,7 +169,8 @@ namespace {
 
 send_result classify(CURLcode code, const transfer& t, const std::string& password) {
     send_result result;
-    result.reply = printable(t.reply);
+    // A server may quote what it was sent, password included.
+    result.reply = printable(scrub(t.reply, password));
     result.smtp_code = reply_code(t.reply);
     if (code == CURLE_OK) {
         result.outcome = outcome::accepted;

@@ -221,6 +221,13 @@ TEST_CASE("the password never shows in a result", "[notify][slow]") {
     const auto r = send_one(io, transport, to("data451@example.org"));
     CHECK(r.error.find("s3cret") == std::string::npos);
     CHECK(r.reply.find("s3cret") == std::string::npos);
+
+    // nor when the server's reply quotes it
+    s.password = "No such user";
+    smtp_transport quoting(io, s);
+    const auto q = send_one(io, quoting, to("rcpt550@example.org"));
+    CHECK(q.reply == "550 5.1.1 *** here");
+    CHECK(q.reason().find("No such user") == std::string::npos);
 }
 
 TEST_CASE("messages in flight share a few reused connections", "[notify][slow]") {
