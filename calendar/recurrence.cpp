@@ -62,19 +62,25 @@ std::vector<std::string_view> parts_of(std::string_view text, char separator) {
     return parts;
 }
 
-bool positive_integer(std::string_view v) {
-    if (v.empty() || v.size() > 9) return false;
+/// A decimal number of at most nine digits (no sign), or -1.
+int small_number(std::string_view v) {
+    if (v.empty() || v.size() > 9) return -1;
     for (char c : v)
-        if (c < '0' || c > '9') return false;
-    return v.find_first_not_of('0') != std::string_view::npos;
+        if (c < '0' || c > '9') return -1;
+    return std::stoi(std::string(v));
 }
 
-/// Whether each comma-separated value is a non-zero integer within
-/// [-max, max].
-bool signed_list(std::string_view v, int max) {
+bool positive_integer(std::string_view v) {
+    return small_number(v) > 0;
+}
+
+/// Whether each comma-separated value is an integer within [low, high],
+/// or, when `negative` is allowed, within [-high, -low].
+bool list_in(std::string_view v, int low, int high, bool negative) {
     for (std::string_view n : parts_of(v, ',')) {
-        if (!n.empty() && (n[0] == '+' || n[0] == '-')) n.remove_prefix(1);
-        if (!positive_integer(n) || std::stoi(std::string(n)) > max) return false;
+        if (!n.empty() && (n[0] == '+' || (negative && n[0] == '-'))) n.remove_prefix(1);
+        const int x = small_number(n);
+        if (x < low || x > high) return false;
     }
     return true;
 }
@@ -85,9 +91,52 @@ bool weekday_list(std::string_view v) {
     for (const std::string_view d : parts_of(v, ',')) {
         if (d.size() < 2 || std::find(days.begin(), days.end(), d.substr(d.size() - 2)) == days.end())
             return false;
-        if (d.size() > 2 && !signed_list(d.substr(0, d.size() - 2), 53)) return false;
+        if (d.size() > 2 && !list_in(d.substr(0, d.size() - 2), 1, 53, true)) return false;
     }
     return true;
+}
+
+/// What is wrong with the value of part `name`, or "" (RFC 5545 §3.3.10's
+/// ranges). libical reads numbers into ints without a check: COUNT=4294967297
+/// would be COUNT=1, BYHOUR=4294967306 BYHOUR=10.
+std::string value_problem(std::string_view name, std::string_view value) {
+    struct range {
+        std::string_view part;
+        int low, high;
+        bool negative;
+        std::string_view says;
+    };
+    static constexpr std::array<range, 8> ranges = {{
+        {"BYMONTH", 1, 12, false, "months from 1 to 12"},
+        {"BYWEEKNO", 1, 53, true, "weeks from 1 to 53 (or -53 to -1)"},
+        {"BYYEARDAY", 1, 366, true, "days from 1 to 366 (or -366 to -1)"},
+        {"BYMONTHDAY", 1, 31, true, "days from 1 to 31 (or -31 to -1)"},
+        {"BYHOUR", 0, 23, false, "hours from 0 to 23"},
+        {"BYMINUTE", 0, 59, false, "minutes from 0 to 59"},
+        {"BYSECOND", 0, 60, false, "seconds from 0 to 60"},
+        {"BYSETPOS", 1, 366, true, "positions from 1 to 366 (or -366 to -1)"},
+    }};
+    if ((name == "COUNT" || name == "INTERVAL") && !positive_integer(value))
+        return std::string(name) + " must be a positive integer (at most 999999999)";
+    if (name == "BYDAY" && !weekday_list(value))
+        return "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an optional "
+               "ordinal from 1 to 53 (or -53 to -1) like 1TH or -1FR";
+    for (const range& r : ranges)
+        if (name == r.part && !list_in(value, r.low, r.high, r.negative))
+            return std::string(name) + " takes " + std::string(r.says);
+    return {};
+}
+
+/// The first part of `text` whose value is out of its range, said; "" when
+/// none is (or the text is not NAME=VALUE parts, which libical reports).
+std::string values_problem(std::string_view text) {
+    for (const std::string_view part : parts_of(text, ';')) {
+        const std::size_t eq = part.find('=');
+        if (eq == std::string_view::npos) continue;
+        if (auto why = value_problem(part.substr(0, eq), part.substr(eq + 1)); !why.empty())
+            return why;
+    }
+    return {};
 }
 
 /// What is wrong with a rule libical refused, said as precisely as its
@@ -108,13 +157,7 @@ std::string why_not_a_rule(std::string_view text) {
         if (name == "FREQ" && value != "SECONDLY" && value != "MINUTELY" && value != "HOURLY" &&
             value != "DAILY" && value != "WEEKLY" && value != "MONTHLY" && value != "YEARLY")
             return "FREQ must be DAILY, WEEKLY, MONTHLY, YEARLY, HOURLY, MINUTELY or SECONDLY";
-        if ((name == "COUNT" || name == "INTERVAL") && !positive_integer(value))
-            return std::string(name) + " must be a positive integer";
-        if (name == "BYDAY" && !weekday_list(value))
-            return "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an optional "
-                   "ordinal like 1TH or -1FR";
-        if (name == "BYMONTHDAY" && !signed_list(value, 31))
-            return "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)";
+        if (auto why = value_problem(name, value); !why.empty()) return why;
         if (name == "UNTIL" && value.size() != 8 && value.size() != 15 && value.size() != 16)
             return "UNTIL must be a date like 20270630 or a date-time like 20270630T235959Z";
     }
@@ -149,6 +192,10 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
                                std::string* error) {
     using config::when;
     const std::string prefix = "invalid rrule '" + text + "': ";
+    if (auto why = values_problem(text); !why.empty()) {
+        *error = prefix + why;
+        return std::nullopt;
+    }
     icalerror_clear_errno();
     icalrecurrencetype r = icalrecurrencetype_from_string(text.c_str());
     if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {

@@ -91,10 +91,24 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
         {"FREQ=DAILY;FREQ=WEEKLY", "'FREQ' is given twice"},
         {"FREQ=DAILY;COLOR=RED", "unknown part 'COLOR'"},
         {"FREQ=DAILY;COUNT", "'COUNT' is not NAME=VALUE"},
-        {"FREQ=DAILY;INTERVAL=0", "INTERVAL must be a positive integer"},
+        {"FREQ=DAILY;INTERVAL=0", "INTERVAL must be a positive integer (at most 999999999)"},
         {"FREQ=WEEKLY;BYDAY=XX", "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an "
-                                 "optional ordinal like 1TH or -1FR"},
+                                 "optional ordinal from 1 to 53 (or -53 to -1) like 1TH or -1FR"},
         {"FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
+        // libical takes these, and reads them modulo 2^32: COUNT=1, INTERVAL=2...
+        {"FREQ=DAILY;COUNT=4294967297", "COUNT must be a positive integer (at most 999999999)"},
+        {"FREQ=DAILY;INTERVAL=4294967298", "INTERVAL must be a positive integer (at most 999999999)"},
+        {"FREQ=YEARLY;BYMONTH=4294967297", "BYMONTH takes months from 1 to 12"},
+        {"FREQ=MONTHLY;BYMONTHDAY=4294967297", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
+        {"FREQ=DAILY;BYHOUR=4294967306", "BYHOUR takes hours from 0 to 23"},
+        {"FREQ=DAILY;BYMINUTE=60", "BYMINUTE takes minutes from 0 to 59"},
+        {"FREQ=DAILY;BYSECOND=61", "BYSECOND takes seconds from 0 to 60"},
+        {"FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO takes weeks from 1 to 53 (or -53 to -1)"},
+        {"FREQ=YEARLY;BYYEARDAY=-367", "BYYEARDAY takes days from 1 to 366 (or -366 to -1)"},
+        {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "BYSETPOS takes positions from 1 to 366 (or -366 to -1)"},
+        {"FREQ=MONTHLY;BYDAY=4294967297MO", "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each "
+                                            "with an optional ordinal from 1 to 53 (or -53 to -1) like "
+                                            "1TH or -1FR"},
         {"FREQ=DAILY;UNTIL=2027", "UNTIL must be a date like 20270630 or a date-time like "
                                   "20270630T235959Z"},
     };
