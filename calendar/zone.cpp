@@ -137,7 +137,12 @@ std::mutex& zone_cache_lock() {
 
 zone_ptr find_zone(const std::string& name) {
     std::lock_guard guard(zone_cache_lock());
-    if (name.empty()) return nullptr;
+    // Names of the tz database's other trees and aliases are not IANA zone
+    // names: right/ zones count leap seconds (an event at 18:30 would be
+    // published 27 s off), localtime follows the host.
+    if (name.empty() || name.starts_with("right/") || name.starts_with("posix/") ||
+        name == "posixrules" || name == "localtime")
+        return nullptr;
     // libical compares the name with each of its ~400 zones in turn.
     static std::map<std::string, zone_ptr, std::less<>> found;
     if (const auto it = found.find(name); it != found.end()) return it->second;

@@ -6,11 +6,24 @@
 #include "config/values.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <cstdlib>
 
 namespace casacal::config {
 namespace {
+
+/// Links are made by appending paths to base_url, and it is published in
+/// every feed and email: no query, fragment, user or password.
+std::string base_url_problem(std::string_view url) {
+    if (auto problem = http_url_problem(url); !problem.empty()) return problem;
+    if (url.find_first_of("?#") != std::string_view::npos)
+        return "it cannot have a query or a fragment (links are made by adding paths to it)";
+    const std::string_view rest = url.substr(url.find("://") + 3);
+    if (rest.substr(0, rest.find('/')).find('@') != std::string_view::npos)
+        return "it cannot hold a user or a password (it is published in every feed)";
+    return {};
+}
 
 constexpr std::array<std::string_view, 2> locale_names = {"fr", "en"};
 constexpr std::array<std::string_view, 3> starttls_names = {"required", "opportunistic", "off"};
@@ -50,7 +63,7 @@ file_references read_site(const table_reader& root, const position& top, site& s
     site_section& out = s.site;
     if (auto v = r.required_text("name")) out.name = *v;
     if (auto v = r.required_text("base_url")) {
-        if (auto problem = http_url_problem(*v); !problem.empty()) {
+        if (auto problem = base_url_problem(*v); !problem.empty()) {
             r.error("base_url", "invalid base_url " + in_quotes(*v) + ": " + problem);
         } else {
             out.base_url = *v;
@@ -84,6 +97,12 @@ file_references read_site(const table_reader& root, const position& top, site& s
     return refs;
 }
 
+bool is_ip_address(const std::string& host) {
+    unsigned char bytes[sizeof(in6_addr)];
+    return ::inet_pton(AF_INET, host.c_str(), bytes) == 1 ||
+           ::inet_pton(AF_INET6, host.c_str(), bytes) == 1;
+}
+
 void read_http(const table_reader& r, http_section& out) {
     r.reject_unknown({"listen"});
     auto v = r.text("listen");
@@ -92,6 +111,12 @@ void read_http(const table_reader& r, http_section& out) {
     std::optional<std::uint16_t> port;
     switch (split_host_port(*v, false, &host, &port)) {
     case host_port_form::ok:
+        if (!is_ip_address(host)) {
+            r.error("listen", "invalid listen address " + in_quotes(*v) +
+                                  ": the host must be an IP address like 127.0.0.1 or [::1] "
+                                  "(names are not resolved)");
+            break;
+        }
         out.listen = *v;
         out.address = host;
         out.port = *port;

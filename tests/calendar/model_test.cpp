@@ -37,6 +37,16 @@ TEST_CASE("an unknown site zone is an error at its position", "[calendar]") {
     CHECK(problems_of(r) == "casacal.toml:5:13: error: unknown time zone 'Europe/Pariss'\n");
 }
 
+TEST_CASE("names of the tz database that are not IANA zones are unknown", "[calendar]") {
+    // right/ zones count leap seconds: Paris at +02:00 in December, 27 s off.
+    for (const char* name : {"right/Europe/Paris", "posix/Europe/Paris", "posixrules", "localtime"}) {
+        config::site s = casapero_site();
+        s.site.timezone = name;
+        CHECK(problems_of(build(s)) ==
+              "casacal.toml:5:13: error: unknown time zone '" + std::string(name) + "'\n");
+    }
+}
+
 TEST_CASE("an unknown event zone is an error at its position", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].timezone = "Europe/Pariss";

@@ -46,6 +46,22 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
         dir.mkdir("events.d");
         CHECK(dir.problems() == lines{"casacal.toml:1:1: error: missing required table [site]"});
     }
+    SECTION("a base_url links cannot be made from, or that would publish a password") {
+        for (const auto& [url, why] : std::vector<std::pair<std::string, std::string>>{
+                 {"https://agenda.casaco.example/?x=1",
+                  "it cannot have a query or a fragment (links are made by adding paths to it)"},
+                 {"https://agenda.casaco.example#top",
+                  "it cannot have a query or a fragment (links are made by adding paths to it)"},
+                 {"https://user:pw@agenda.casaco.example",
+                  "it cannot hold a user or a password (it is published in every feed)"}}) {
+            site_dir dir;
+            dir.write("casacal.toml", "[site]\nname = \"Casaco\"\nbase_url = \"" + url +
+                                          "\"\ndomain = \"casaco.example\"\n");
+            dir.mkdir("events.d");
+            CHECK(dir.problems() ==
+                  lines{"casacal.toml:3:12: error: invalid base_url '" + url + "': " + why});
+        }
+    }
     SECTION("keys left out or malformed") {
         site_dir dir;
         dir.write("casacal.toml", R"(
@@ -108,7 +124,14 @@ TEST_CASE("listen addresses", "[config]") {
               "casacal.toml:13:10: error: invalid listen address '127.0.0.1:70000': the port must "
               "be between 1 and 65535",
           });
+    // serve does not resolve names: check refuses them as serve would
+    CHECK(problems_with("[http]\nlisten = \"localhost:8080\"\n") ==
+          lines{
+              "casacal.toml:13:10: error: invalid listen address 'localhost:8080': the host must be "
+              "an IP address like 127.0.0.1 or [::1] (names are not resolved)",
+          });
     CHECK(problems_with("[http]\nlisten = \"0.0.0.0:80\"\n").empty());
+    CHECK(problems_with("[http]\nlisten = \"[::1]:8080\"\n").empty());
 }
 
 TEST_CASE("smtp settings", "[config]") {
