@@ -77,6 +77,12 @@ void reload_triggers::watch(const std::filesystem::path& main_file,
     add_watch(folder(main_file), &main_name);
     add_watch(folder(members_file), &members_name);
     add_watch(events_dir, nullptr);
+    // The events folder itself coming back (moved away and back, or made
+    // again) is seen from its parent: its own watch left with it.
+    const std::filesystem::path events = events_dir.lexically_normal();
+    const std::string events_name =
+        (events.has_filename() ? events : events.parent_path()).filename().string();
+    add_watch(folder(events.has_filename() ? events : events.parent_path()), &events_name);
 }
 
 void reload_triggers::do_read() {

@@ -47,6 +47,8 @@ void raise_file_limit() {
     }
 }
 
+constexpr std::chrono::seconds k_first_retry{2}, k_last_retry{60};
+
 std::string serving_status(const snapshot& s) {
     return "serving generation " + std::to_string(s.generation) + ", " +
            std::to_string(s.event_count) + " events";
@@ -70,6 +72,10 @@ struct service::impl {
     std::unique_ptr<rebuilder> worker;
     asio::signal_set stop_signals{io, SIGTERM, SIGINT};
     asio::steady_timer stop_timer{io};
+    /// A reload the database refused (locked, full disk) is tried again by
+    /// itself: nothing else may come to trigger it.
+    asio::steady_timer retry_timer{io};
+    std::chrono::seconds retry_delay = k_first_retry;
     std::chrono::steady_clock::time_point stop_deadline;
     bool stopping = false;
 
@@ -154,6 +160,8 @@ struct service::impl {
                      " loaded: " + std::to_string(current->event_count) + " events, " +
                      std::to_string(current->feeds.size()) + " feeds");
             notifier.ready(serving_status(*current));
+            retry_delay = k_first_retry;
+            retry_timer.cancel();
             watch_site();
             if (ext.reloaded) ext.reloaded(current);
             worker->dispose(std::move(old));
@@ -170,7 +178,13 @@ struct service::impl {
         if (!outcome.failure.empty()) {
             health.database = outcome.failure;
             health.errors.push_back("database: " + outcome.failure);
-            log_error("reload failed: database: " + outcome.failure);
+            log_error("reload failed: database: " + outcome.failure + "; trying again in " +
+                      std::to_string(retry_delay.count()) + " s");
+            retry_timer.expires_after(retry_delay);
+            retry_timer.async_wait([this](const error_code& ec) {
+                if (!ec) reload("trying again after a database error");
+            });
+            retry_delay = std::min(retry_delay * 2, k_last_retry);
         }
         log_warning("reload rejected, still serving generation " +
                     std::to_string(current->generation) + " (" +
@@ -193,6 +207,7 @@ struct service::impl {
         notifier.stopping();
         notifier.cancel();
         triggers->cancel();
+        retry_timer.cancel();
         worker->stop();
         http->stop();
         if (ext.stopping) ext.stopping();

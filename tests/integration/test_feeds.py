@@ -8,6 +8,8 @@ import email.utils
 import gzip
 import re
 import signal
+import sqlite3
+import shutil
 import socket
 import tempfile
 import time
@@ -683,6 +685,48 @@ class FeedChangeTest(DaemonTestCase):
         doc = d.wait_for(lambda h: h.get("status") == "ok", what="status ok")
         self.assertEqual(health_error_texts(doc), [])
         self.assertEqual(d.get("/calendar.ics").body, before.body)
+
+
+    def test_an_events_folder_moved_away_and_back_is_seen(self):
+        d = self.start_daemon()
+        gen = health_generation(d.health())
+        events = d.site / "events.d"
+        spare = d.site / "events.new"
+        shutil.copytree(events, spare)
+        (spare / "compta.toml").write_text(
+            '[[event]]\nid = "atelier-compta"\ntitle = "Atelier compta"\ncategory = "atelier"\n'
+            'start = 2027-02-10T18:00:00\nduration = "PT1H30M"\n', encoding="utf-8")
+        events.rename(d.site / "events.old")
+        d.wait_for(lambda h: h.get("status") == "degraded", what="degraded without the events folder")
+        time.sleep(1.0)  # the folder's own watch went with it
+        spare.rename(events)
+        doc = d.wait_for(lambda h: h.get("status") == "ok", what="the events folder seen again")
+        self.assertGreater(health_generation(doc), gen)
+        self.assertEqual(d.get("/events/atelier-compta.ics").status, 200)
+        # and the new folder is watched
+        gen = health_generation(doc)
+        (events / "compta.toml").unlink()
+        d.wait_generation_above(gen)
+        self.assertEqual(d.get("/events/atelier-compta.ics").status, 404)
+
+    def test_a_reload_the_database_refused_is_tried_again_by_itself(self):
+        d = self.start_daemon()
+        gen = health_generation(d.health())
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")  # longer than the daemon's 5 s busy timeout
+        try:
+            self.edit(d.site / "events.d" / "casapero.toml", 'title       = "Casapéro"',
+                      'title       = "Casapéro du jeudi"')
+            doc = d.wait_for(lambda h: h.get("status") == "degraded", timeout=20,
+                             what="the reload refused by the locked database")
+            self.assertIn("locked", doc.get("database", ""), doc)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        # nothing else happens: the daemon tries again on its own
+        doc = d.wait_for(lambda h: h.get("status") == "ok", timeout=20, what="the reload retried")
+        self.assertGreater(health_generation(doc), gen)
+        self.assertEqual(prop(self.casapero_vevent(d), "SUMMARY")[1], "Casapéro du jeudi")
 
 
 class SystemdNotifyTest(DaemonTestCase):
