@@ -32,6 +32,15 @@ std::string time_property(const std::string& name, when::kind kind, const civil&
     return name + ";TZID=" + zone + ":" + ics_text(c);
 }
 
+/// An exact length as an RFC 5545 dur-time: PT1H30M, PT45M, PT90S.
+std::string exact_duration(unix_time seconds) {
+    std::string out = "PT";
+    if (seconds >= 3600) out += std::to_string(seconds / 3600) + "H";
+    if (seconds % 3600 >= 60) out += std::to_string(seconds % 3600 / 60) + "M";
+    if (seconds % 60 != 0 || out == "PT") out += std::to_string(seconds % 60) + "S";
+    return out;
+}
+
 const char* status_text(config::status s) {
     switch (s) {
     case config::status::tentative:
@@ -125,15 +134,32 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
     w.line("BEGIN:VEVENT");
     w.line("UID:" + v.uid);
     if (meta) w.folded(revision_lines(*meta));
-    w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
-    // An end in the repeated hour of an autumn change would read back as the
-    // first of its two instants (RFC 5545 §3.3.5): it is written in UTC,
-    // which every reader takes as one instant (a DURATION would be added to
-    // the wall clock by some of them).
-    const bool end_ambiguous =
-        v.kind == when::kind::local && to_utc(s.zone, v.end).utc != v.end_utc;
-    w.line(end_ambiguous ? time_property("DTEND", when::kind::utc, civil_of(v.end_utc), s.zone_name)
-                         : time_property("DTEND", v.kind, v.end, s.zone_name));
+    // A wall-clock start in a spring gap or in the repeated hour of an
+    // autumn change means one instant by RFC 5545 §3.3.5, and another to
+    // many readers (ical.js and python-icalendar take the second of the two
+    // hours): a single event or an override is written in UTC, which every
+    // reader takes as the same instant. A series' start must stay on the
+    // wall clock for its rule; its length then goes as a DURATION, so that
+    // no reader finds an end before the start.
+    const bool local = v.kind == when::kind::local;
+    const bool start_unclear = local && to_utc(s.zone, v.start).kind != fold::none;
+    const bool series_start = kind == part::master && s.rrule;
+    if (start_unclear && !series_start) {
+        w.line(time_property("DTSTART", when::kind::utc, civil_of(v.start_utc), s.zone_name));
+        w.line(time_property("DTEND", when::kind::utc, civil_of(v.end_utc), s.zone_name));
+    } else if (start_unclear) {
+        w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
+        w.line("DURATION:" + exact_duration(v.end_utc - v.start_utc));
+    } else {
+        w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
+        // An end in the repeated hour would read back as the first of its
+        // two instants: it is written in UTC, which every reader takes as one
+        // instant (a DURATION would be added to the wall clock by some).
+        const bool end_ambiguous = local && to_utc(s.zone, v.end).utc != v.end_utc;
+        w.line(end_ambiguous
+                   ? time_property("DTEND", when::kind::utc, civil_of(v.end_utc), s.zone_name)
+                   : time_property("DTEND", v.kind, v.end, s.zone_name));
+    }
     if (kind == part::master && s.rrule) {
         w.line("RRULE:" + s.rrule->feed_text);
         if (!s.exdates.empty()) {

@@ -352,7 +352,7 @@ TEST_CASE("feeds built from the fingerprinted texts are the feeds rendered afres
     CHECK(odd.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
 }
 
-TEST_CASE("an end in the repeated hour of October is written in UTC", "[calendar]") {
+TEST_CASE("times at a DST change are written so that every reader finds the same instants", "[calendar]") {
     config::site s = base_site();
     config::event_def e;
     e.id = "nuit-blanche";
@@ -368,11 +368,34 @@ TEST_CASE("an end in the repeated hour of October is written in UTC", "[calendar
     f.start = local(2027, 10, 31, 1, 0);
     f.duration = config::duration{0, 3600, "PT1H", {}}; // ends at the first 02:00
     s.events.push_back(f);
+    config::event_def g = f;
+    g.id = "soiree";
+    g.start = local(2027, 10, 31, 1, 45);
+    g.duration = config::duration{0, 6300, "PT1H45M", {}}; // ends at the second 02:30
+    s.events.push_back(g);
+    config::event_def h = e;
+    h.id = "nuit-hebdo";
+    h.rrule = "FREQ=WEEKLY;COUNT=3";
+    s.events.push_back(h);
+    config::event_def i = f;
+    i.id = "printemps";
+    i.start = local(2027, 3, 28, 2, 30); // does not exist: 03:30 (UTC+02:00)
+    s.events.push_back(i);
     const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
     const std::string& body = feed(feeds, "/calendar.ics");
-    const std::string v = vevent_text(body, "nuit-blanche@casaco.example");
-    CHECK(v.find("DTSTART;TZID=Europe/Paris:20271031T023000\nDTEND:20271031T013000Z\n") !=
+    CHECK(vevent_text(body, "soiree@casaco.example")
+              .find("DTSTART;TZID=Europe/Paris:20271031T014500\nDTEND:20271031T013000Z\n") !=
           std::string::npos);
+    // A start in the repeated hour or in the gap reads differently in each
+    // client: a single event is written in UTC, a series keeps its wall
+    // clock start for its rule and gives its length as a DURATION.
+    const std::string v = vevent_text(body, "nuit-blanche@casaco.example");
+    CHECK(v.find("DTSTART:20271031T003000Z\nDTEND:20271031T013000Z\n") != std::string::npos);
+    CHECK(vevent_text(body, "nuit-hebdo@casaco.example")
+              .find("DTSTART;TZID=Europe/Paris:20271031T023000\nDURATION:PT1H\n") !=
+          std::string::npos);
+    CHECK(vevent_text(body, "printemps@casaco.example")
+              .find("DTSTART:20270328T013000Z\nDTEND:20270328T023000Z\n") != std::string::npos);
     CHECK(vevent_text(body, "veille@casaco.example")
               .find("DTSTART;TZID=Europe/Paris:20271031T010000\n"
                     "DTEND;TZID=Europe/Paris:20271031T020000\n") != std::string::npos);
