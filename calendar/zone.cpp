@@ -442,10 +442,24 @@ std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name,
          c = icalcomponent_get_next_component(vtz.get(), ICAL_ANY_COMPONENT)) {
         const char* kind = icalcomponent_kind_to_string(icalcomponent_isa(c));
         lines.push_back(std::string("BEGIN:") + kind);
+        // DTSTART is the first onset of a part whatever its RDATEs say (RFC
+        // 5545 §3.8.5.3), but ical.js only counts it when there are none:
+        // it is given again as the first RDATE.
+        std::string first_onset;
+        if (icalproperty* d = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY)) {
+            const std::string line = property_line(d);
+            first_onset = line.substr(line.find(':') + 1);
+        }
         for (icalproperty* p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p;
              p = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY)) {
             const icalproperty_kind pk = icalproperty_isa(p);
             if (pk == ICAL_X_PROPERTY || pk == ICAL_TZUNTIL_PROPERTY) continue;
+            if (pk == ICAL_RDATE_PROPERTY && !first_onset.empty()) {
+                const std::string line = property_line(p);
+                if (line.substr(line.find(':') + 1) != first_onset)
+                    lines.push_back("RDATE:" + first_onset);
+                first_onset.clear();
+            }
             if (pk == ICAL_RRULE_PROPERTY) {
                 icalrecurrencetype r = icalproperty_get_rrule(p);
                 lines.push_back("RRULE:" + rrule_text(r));

@@ -155,6 +155,22 @@ TEST_CASE("VTIMEZONE carries no trace of the 32-bit end of libical's tables", "[
     CHECK(observances == 1);
 }
 
+TEST_CASE("a VTIMEZONE part with RDATEs lists its DTSTART among them", "[calendar]") {
+    // ical.js takes DTSTART as an onset only when a part has no RDATE:
+    // Cairo's October 2023 change would be lost to it.
+    const std::vector<std::string> lines = vtimezone_lines(find_zone("Africa/Cairo"), "Africa/Cairo", 2023);
+    std::size_t parts_with_rdate = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (!lines[i].starts_with("DTSTART:")) continue;
+        std::size_t j = i + 1;
+        while (j < lines.size() && !lines[j].starts_with("RDATE:") && !lines[j].starts_with("END:")) ++j;
+        if (j == lines.size() || !lines[j].starts_with("RDATE:")) continue;
+        ++parts_with_rdate;
+        CHECK(lines[j] == "RDATE:" + lines[i].substr(8));
+    }
+    CHECK(parts_with_rdate > 0);
+}
+
 TEST_CASE("VTIMEZONE of UTC is one fixed rule", "[calendar]") {
     const std::vector<std::string> lines = vtimezone_lines(find_zone("UTC"), "UTC", 2026);
     REQUIRE(lines.size() == 9);
