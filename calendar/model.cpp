@@ -126,6 +126,21 @@ class generated_starts {
         return false;
     }
 
+    /// Whether the rule's first start is the series' own start (RFC 5545
+    /// leaves a series undefined otherwise). Asked before any other
+    /// question: a seekable rule's iterator is then fresh, and its one step
+    /// costs less than a seek (every later question seeks).
+    bool gives_its_start() {
+        if (!s_.rrule) return true;
+        if (s_.rrule->seekable) {
+            start();
+            const std::optional<civil> c = it_->next();
+            return c && *c == s_.master.start;
+        }
+        const civil* first = seen_.empty() ? pull() : &seen_.front();
+        return first && *first == s_.master.start;
+    }
+
     /// Calls `f` on every start of the series, in the rule's order.
     template <class F> void each(F&& f) {
         for (const civil& c : seen_)
@@ -542,6 +557,13 @@ void builder::add_event(const config::event_def& e) {
         d_.error(at(e.rrule_at, e.where), cannot_expand(e.rrule));
         return;
     }
+    // RFC 5545 leaves a series whose rule does not give its start undefined:
+    // some clients show that start as an occurrence, casacal does not.
+    if (s.rrule && !starts.gives_its_start())
+        d_.warning(at(e.rrule_at, e.where),
+                   "the start of '" + e.id + "' (" + written(*e.start) +
+                       ") is not a date its rule gives, and calendar clients differ on whether it "
+                       "is an occurrence: start the event on its first occurrence");
     for (const when& x : e.exdates) {
         const std::optional<civil> c = to_frame(s, x);
         if (!c || !s.rrule || !starts.contains(*c)) {

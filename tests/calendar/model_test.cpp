@@ -221,6 +221,19 @@ TEST_CASE("an exdate that matches no occurrence is a warning", "[calendar]") {
     CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 1, 7, 18, 30, 0}});
 }
 
+TEST_CASE("a start its rule does not give is a warning", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].start = local(2026, 12, 2, 18, 30, 5); // a Wednesday; the rule gives Thursdays
+    s.events[0].end = local(2026, 12, 2, 21, 0, 6);
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(problems_of(r) ==
+          "events.d/casapero.toml:7:15: warning: the start of 'casapero' (2026-12-02T18:30:00) is "
+          "not a date its rule gives, and calendar clients differ on whether it is an occurrence: "
+          "start the event on its first occurrence\n");
+    CHECK(problems_of(build(casapero_site())).empty());
+}
+
 TEST_CASE("a rule that repeats more often than hourly is a warning", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].rrule = "FREQ=MINUTELY;INTERVAL=30;COUNT=4";
