@@ -212,7 +212,10 @@ response feed_response(const request& req, const feed_entity& feed,
     if (!not_modified) r.set("Content-Type", "text/calendar; charset=utf-8");
     if (gzip && !not_modified) r.set("Content-Encoding", "gzip");
     r.set("ETag", etag);
-    r.set("Last-Modified", format_http_date(feed.last_modified));
+    // A change within the second of the one before is dated a second later
+    // (store::feed_states); until that second comes, the header says now
+    // (RFC 9110 §8.8.2.1), and If-Modified-Since still compares the later.
+    r.set("Last-Modified", format_http_date(std::min(feed.last_modified, now)));
     r.set("Vary", "Accept-Encoding");
     if (audience == feed_audience::everyone) {
         r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));

@@ -2,6 +2,8 @@
 
 #include "store/transaction.hpp"
 
+#include <algorithm>
+
 namespace casacal::store {
 
 calendar::unix_time feed_states::apply(std::string_view path, std::string_view body_hash,
@@ -31,12 +33,16 @@ calendar::unix_time feed_states::apply_one(std::string_view path, std::string_vi
         const auto modified = find.get_int64(1, 0, 253402300799); // up to 9999-12-31T23:59:59Z
         find.reset();
         if (same) return modified;
+        // Last-Modified has whole seconds: a second change within the second
+        // of the first must still move it, or a client asking
+        // If-Modified-Since with the first would be told nothing changed.
+        const calendar::unix_time moved = std::max(now, modified + 1);
         db_.prepare("UPDATE feed_states SET hash = ?2, modified = ?3 WHERE path = ?1")
             .bind(1, path)
             .bind(2, body_hash)
-            .bind(3, now)
+            .bind(3, moved)
             .run();
-        return now;
+        return moved;
     }
     db_.prepare("INSERT INTO feed_states (path, hash, modified) VALUES (?1, ?2, ?3)")
         .bind(1, path)

@@ -656,6 +656,29 @@ class FeedChangeTest(DaemonTestCase):
         self.assertEqual(d.get("/events/atelier-impression-3d.ics").status, 404)
         self.assertEqual(d.get("/calendar.ics", {"If-Modified-Since": before.header("Last-Modified")}).status, 200)
 
+    def test_two_changes_in_one_second_give_two_last_modified(self):
+        d = self.start_daemon()
+        path = d.site / "events.d" / "casapero.toml"
+        while time.time() % 1 > 0.1:  # both changes within one second, when the machine allows
+            time.sleep(0.01)
+        gen = health_generation(d.health())
+        self.edit(path, 'title       = "Casapéro"', 'title       = "Casapéro !"')
+        d.signal(signal.SIGHUP)
+        d.wait_generation_above(gen)
+        first = d.get("/calendar.ics")
+        gen = health_generation(d.health())
+        self.edit(path, 'title       = "Casapéro !"', 'title       = "Casapéro !!"')
+        d.signal(signal.SIGHUP)
+        d.wait_generation_above(gen)
+        again = d.get("/calendar.ics", {"If-Modified-Since": first.header("Last-Modified")})
+        self.assertEqual(again.status, 200, "a client holding the first change was told nothing changed")
+        self.assertNotEqual(again.header("ETag"), first.header("ETag"))
+        time.sleep(1.1)
+        later = d.get("/calendar.ics")
+        self.assertGreater(email.utils.parsedate_to_datetime(later.header("Last-Modified")),
+                           email.utils.parsedate_to_datetime(first.header("Last-Modified")))
+        self.assertEqual(d.get("/calendar.ics", {"If-Modified-Since": later.header("Last-Modified")}).status, 304)
+
     def test_broken_edit_keeps_old_feed_and_degrades_health(self):
         d = self.start_daemon()
         before = d.get("/calendar.ics")

@@ -16,6 +16,11 @@ TEST_CASE("feed_states: Last-Modified moves only with the body", "[store]") {
     CHECK(feeds.apply("/calendar.ics", "h2", 300) == 300); // e.g. an event was deleted
     CHECK(feeds.apply("/calendar.ics", "h2", 400) == 300);
     CHECK(feeds.apply("/calendar.ics", "h1", 500) == 500); // back to old bytes is still a change
+    // A second change within the same second still moves it, by one second,
+    // so that If-Modified-Since with the first tells them apart.
+    CHECK(feeds.apply("/calendar.ics", "h3", 500) == 501);
+    CHECK(feeds.apply("/calendar.ics", "h4", 500) == 502);
+    CHECK(feeds.apply("/calendar.ics", "h5", 600) == 600);
 }
 
 TEST_CASE("feed_states: a batch is applied at once and survives a restart", "[store]") {
