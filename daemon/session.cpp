@@ -4,6 +4,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <cctype>
+#include <string>
+#include <string_view>
+
 namespace casacal::daemon {
 
 namespace asio = boost::asio;
@@ -12,6 +16,41 @@ namespace http = beast::http;
 using beast::error_code;
 
 namespace {
+
+/// RFC 9112 §3.2's Host value: uri-host [":" port] (RFC 3986), or empty.
+bool valid_host(std::string_view host) {
+    std::string_view name = host, port;
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) return false;
+        for (const char c : host.substr(1, close - 1))
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.' && c != 'v' &&
+                c != 'V')
+                return false;
+        const std::string_view rest = host.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return false;
+        name = {};
+        port = rest.empty() ? rest : rest.substr(1);
+    } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+        port = host.substr(colon + 1);
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(char(c)) != std::string_view::npos)
+            continue;
+        if (c == '%' && i + 2 < name.size() && std::isxdigit(static_cast<unsigned char>(name[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(name[i + 2]))) {
+            i += 2;
+            continue;
+        }
+        return false;
+    }
+    if (port.size() > 5) return false;
+    for (const char c : port)
+        if (c < '0' || c > '9') return false;
+    return port.empty() || std::stoi(std::string(port)) <= 65535;
+}
 
 constexpr std::size_t k_buffer_limit = 64 * 1024;
 constexpr auto k_linger = std::chrono::seconds(2);
@@ -117,7 +156,9 @@ void session::on_read_header(const error_code& ec, std::size_t) {
     auto& msg = parser_->get();
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
     const auto hosts = msg.count(http::field::host);
-    if (hosts > 1 || (hosts == 0 && msg.version() >= 11))
+    if (hosts > 1 || (hosts == 0 && msg.version() >= 11) ||
+        (hosts == 1 && !valid_host(std::string_view(msg[http::field::host].data(),
+                                                     msg[http::field::host].size()))))
         return refuse(400, "bad request: Host header");
 
     if (parser_->is_done()) return dispatch();

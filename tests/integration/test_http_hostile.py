@@ -172,6 +172,21 @@ class HostileHttpTest(unittest.TestCase):
         r = raw_exchange(self.port, b"GET /calendar.ics HTTP/1.1\r\nConnection: close\r\n\r\n")
         self.assertEqual(status_of(r), 400, r[:200])
 
+    def test_an_invalid_host_is_400(self):
+        # RFC 9112 section 3.2: 400 to a Host field with an invalid value.
+        for host in (b"a b", b"a/b", b"<script>", b"x:99999", b"[::1", b"x:8o", b"%zz"):
+            with self.subTest(host=host):
+                r = raw_exchange(self.port, b"GET /calendar.ics HTTP/1.1\r\nHost: " + host +
+                                 b"\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status_of(r), 400, r[:200])
+        for host in (b"", b"127.0.0.1", b"127.0.0.1:8080", b"[::1]:8080", b"agenda.casaco.example",
+                     b"xn--caf-dma.example:443", b"a%41b"):
+            with self.subTest(host=host):
+                r = raw_exchange(self.port, b"GET /calendar.ics HTTP/1.1\r\nHost: " + host +
+                                 b"\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status_of(r), 200, r[:200])
+        self.still_serving()
+
     def test_unknown_method(self):
         # product.md: bad requests get a 4xx; 405 names the methods allowed
         # (methods are case-sensitive: `get` is not GET).
