@@ -91,7 +91,10 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
     for (const auto& r : rows) {
         out << local_time(r.due, zone).substr(0, 19) << "  " << store::to_string(r.state);
         out << std::string(10 - std::min<std::size_t>(9, store::to_string(r.state).size()), ' ');
-        out << r.event_id << "  " << r.occurrence << "  " << r.offset << "  " << r.recipient;
+        // The database may have been edited by hand: nothing it holds writes
+        // a control character to the terminal.
+        out << notify::printable(r.event_id) << "  " << notify::printable(r.occurrence) << "  "
+            << notify::printable(r.offset) << "  " << notify::printable(r.recipient);
         if (r.kind != store::message_kind::reminder) out << "  (" << store::to_string(r.kind) << ")";
         if (!r.last_error.empty()) out << "  — " << notify::printable(r.last_error);
         out << '\n';

@@ -15,6 +15,17 @@ namespace casacal::notify {
 
 std::string new_token() { return calendar::random_hex(16); }
 
+namespace {
+
+/// "reminder #42 to lea@example.org deferred: 451 …", as the log says it.
+std::string outcome_note(store::message_kind kind, std::int64_t id, const std::string& recipient,
+                         const store::delivery_result& d) {
+    return std::string(store::to_string(kind)) + " #" + std::to_string(id) + " to " + recipient +
+           " " + std::string(store::to_string(d.state)) + ": " + d.error;
+}
+
+} // namespace
+
 bool is_token(std::string_view t) noexcept {
     return t.size() == 32 && std::all_of(t.begin(), t.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -175,6 +186,7 @@ void dispatcher::turn() {
     if (!claiming && results_.empty() && released_.empty()) return;
     std::vector<store::outbox_row> rows;
     std::vector<store::delivery_result> refused;
+    std::vector<std::string> refused_notes; ///< what the log says of each
     std::vector<const store::outbox_row*> ready;
     std::vector<std::string> tokens;
     try {
@@ -203,6 +215,7 @@ void dispatcher::turn() {
             for (const auto& row : rows) {
                 if (handed_.count(row.id)) continue; // still with the transport
                 if (auto r = refusal(row, now)) {
+                    refused_notes.push_back(outcome_note(row.kind, row.id, row.recipient, *r));
                     refused.push_back(std::move(*r));
                     continue;
                 }
@@ -235,11 +248,9 @@ void dispatcher::turn() {
     }
     results_.clear();
     released_.clear();
-    for (const auto& r : refused) {
-        if (r.state == store::delivery_state::missed) ++status_.missed;
-        if (settings_.report)
-            settings_.report("message #" + std::to_string(r.id) + " " +
-                             std::string(store::to_string(r.state)) + ": " + r.error);
+    for (std::size_t i = 0; i < refused.size(); ++i) {
+        if (refused[i].state == store::delivery_state::missed) ++status_.missed;
+        if (settings_.report) settings_.report(refused_notes[i]);
     }
     for (std::size_t i = 0; i < ready.size(); ++i)
         send_one(*ready[i], tokens[i]);
@@ -359,9 +370,7 @@ void dispatcher::finish(const handed& row, const send_result& r) {
     }
     }
     if (settings_.report && d.state != store::delivery_state::sent)
-        settings_.report(std::string(store::to_string(row.kind)) + " #" + std::to_string(row.id) +
-                         " to " + row.recipient + " " + std::string(store::to_string(d.state)) +
-                         ": " + d.error);
+        settings_.report(outcome_note(row.kind, row.id, row.recipient, d));
     results_.push_back(std::move(d));
     gather();
 }
