@@ -46,11 +46,26 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
     rule_iterator it(*s.rrule, s.master.start, s.all_day());
     std::optional<config::civil> c =
         s.rrule->seekable ? it.seek(seek_target(s, from)) : it.next();
+    // A time the rule gives in a spring gap reads as the hour after it (RFC
+    // 5545 §3.3.5), which the rule may give as well (FREQ=HOURLY): that is
+    // one instance (§3.8.5.3), gone when either of its times is excluded.
+    std::optional<unix_time> last;
+    bool last_kept = false;
     for (; c; c = it.next()) {
         const unix_time start = s.instant_of(*c);
         if (start >= to) break;
+        if (last && start == *last) {
+            if (last_kept && (s.excluded(*c) || s.override_at(*c))) {
+                out.pop_back();
+                last_kept = false;
+            }
+            continue;
+        }
+        last = start;
+        last_kept = false;
         if (start < from || s.excluded(*c) || s.override_at(*c)) continue;
         out.push_back(instance_occurrence(s, *c, start));
+        last_kept = true;
     }
 }
 

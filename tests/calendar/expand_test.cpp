@@ -49,6 +49,30 @@ TEST_CASE("a daily occurrence in the spring gap follows RFC 5545", "[calendar]")
     CHECK(rfc3339(list[2]) == "2027-03-29T02:30:00+02:00");
 }
 
+TEST_CASE("an hourly rule across the spring gap gives each instant once", "[calendar]") {
+    // 02:30 does not exist and reads as 03:30, which the rule gives too:
+    // one instance (RFC 5545 §3.8.5.3), and an exdate of either removes it.
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 3, 28, 0, 30);
+    s.events[0].end = local(2027, 3, 28, 0, 45);
+    s.events[0].rrule = "FREQ=HOURLY;COUNT=5";
+    auto starts = [](const std::vector<occurrence>& list) {
+        std::vector<std::string> out;
+        for (const auto& o : list) out.push_back(rfc3339(o));
+        return out;
+    };
+    CHECK(starts(expand(*built(s), 0, seconds_of({2028, 1, 1}))) ==
+          std::vector<std::string>{"2027-03-28T00:30:00+01:00", "2027-03-28T01:30:00+01:00",
+                                   "2027-03-28T03:30:00+02:00", "2027-03-28T04:30:00+02:00"});
+    for (const auto& gone : {local(2027, 3, 28, 3, 30), local(2027, 3, 28, 2, 30)}) {
+        config::site x = s;
+        x.events[0].exdates = {gone};
+        CHECK(starts(expand(*built(x), 0, seconds_of({2028, 1, 1}))) ==
+              std::vector<std::string>{"2027-03-28T00:30:00+01:00", "2027-03-28T01:30:00+01:00",
+                                       "2027-03-28T04:30:00+02:00"});
+    }
+}
+
 TEST_CASE("a weekly occurrence in the autumn overlap is the first instant", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].start = local(2027, 10, 24, 2, 30);
