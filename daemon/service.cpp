@@ -257,8 +257,6 @@ struct service::impl {
             std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
         watch_site();
         wait_stop_signal();
-        for (const auto& w : current->warnings)
-            log_warning(w);
         if (ext.started) ext.started(io, *io_db, current);
         log_info("listening on " + site.http.listen + ", " + serving_status(*current));
         notifier.ready(serving_status(*current));
