@@ -103,7 +103,9 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
 }
 
 int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
-    auto site = load_site(o, err);
+    // The transport is the main file's: an events file being fixed does
+    // not keep the mail server from being tried (its errors are shown).
+    auto site = load_site(o, err, true);
     if (!site) return exit_invalid;
     std::string display, address;
     if (!config::parse_mailbox(*o.to_address, &display, &address)) {

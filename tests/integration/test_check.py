@@ -264,7 +264,7 @@ class CheckTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(f": cannot write: {reason}", p.stderr.decode())
 
-    def test_reminders_lists_the_database_while_event_files_are_broken(self):
+    def test_reminders_and_send_test_work_while_event_files_are_broken(self):
         p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")  # makes the database
         self.assertEqual(p.returncode, 0, p.stderr)
         broken = sorted(self.events.glob("*.toml"))[0]
@@ -273,10 +273,16 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("reminders", json.loads(p.stdout))
         self.assertIn(f"{broken.name}:", p.stderr.decode())
+        # send-test too: its transport is the main file's (here the pickup folder)
+        p = run_cli("send-test", "-c", self.site / "casacal.toml", "--to", "camille@example.org")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"{broken.name}:", p.stderr.decode())
+        self.assertEqual(len(list((self.site / "outbox").glob("*.eml"))), 1)
         replace(self.site / "casacal.toml", "[storage]", "[storage]\nbad = = 1")
-        p = run_cli("reminders", "-c", self.site / "casacal.toml", "--json")
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertEqual(p.stdout, b"")
+        for args in (("reminders", "--json"), ("send-test", "--to", "camille@example.org")):
+            p = run_cli(args[0], "-c", self.site / "casacal.toml", *args[1:])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertEqual(p.stdout, b"")
 
 
 if __name__ == "__main__":
