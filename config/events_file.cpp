@@ -77,11 +77,11 @@ void read_category(const table_reader& r, const std::vector<category>& categorie
 void read_common(const table_reader& r, const std::vector<category>& categories, event_def& e) {
     e.where = r.at();
     if (auto id = r.required_text("id")) {
-        if (is_valid_id(*id)) {
-            e.id = *id;
-        } else {
+        if (!is_valid_id(*id))
             r.error("id", "invalid id " + in_quotes(*id) + ": use only a-z, 0-9 and '-'");
-        }
+        // Kept all the same, so that the event's other messages name it (an
+        // error here means no calendar is built from it).
+        e.id = *id;
     }
     e.id_at = r.at("id");
     if (auto title = r.required_text("title")) e.title = *title;

@@ -186,6 +186,16 @@ class CheckTest(unittest.TestCase):
         self.assertTrue(any(re.fullmatch(r"casacal\.toml:\d+:\d+: error: cannot read \[smtp\] password_file "
                                          r"'.*password': not a regular file \(a named pipe\)", e) for e in got), got)
 
+    def test_an_event_with_an_invalid_id_is_still_named_in_its_other_messages(self):
+        (self.events / "bad.toml").write_text(
+            '[[event]]\nid = "Casa Pero"\ntitle = "A"\ncategory = "apero"\n'
+            'start = 2026-12-03T18:30:00\nduration = "PT0S"\n', encoding="utf-8")
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertEqual(self.normalized(errors), [
+            "events.d/bad.toml:2:6: error: invalid id 'Casa Pero': use only a-z, 0-9 and '-'",
+            "events.d/bad.toml:6:12: error: duration of event 'Casa Pero' must be longer than zero"])
+
     def test_missing_main_file(self):
         p = run_cli("check", "-c", self.tmp / "nowhere.toml")
         self.assertEqual(p.returncode, 1, p.stderr)
