@@ -55,9 +55,11 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
         const unix_time start = s.instant_of(*c);
         if (start >= to) break;
         if (last && start == *last) {
-            if (last_kept && (s.excluded(*c) || s.override_at(*c))) {
+            if (last_kept) {
+                // Kept under the time that exists, as clients name it.
                 out.pop_back();
-                last_kept = false;
+                last_kept = !s.excluded(*c) && !s.override_at(*c);
+                if (last_kept) out.push_back(instance_occurrence(s, *c, start));
             }
             continue;
         }

@@ -152,11 +152,14 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
         w.line("DURATION:" + exact_duration(v.end_utc - v.start_utc));
     } else {
         w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
-        // An end in the repeated hour would read back as the first of its
-        // two instants: it is written in UTC, which every reader takes as one
-        // instant (a DURATION would be added to the wall clock by some).
-        const bool end_ambiguous = local && to_utc(s.zone, v.end).utc != v.end_utc;
-        w.line(end_ambiguous
+        // An end in a gap or in the repeated hour is read differently by
+        // each reader, and one computed in the second of the two hours would
+        // read back as the first: it is written in UTC, which every reader
+        // takes as one instant (a DURATION would be added to the wall clock
+        // by some).
+        const resolved_time end = to_utc(s.zone, v.end);
+        const bool end_unclear = local && (end.kind != fold::none || end.utc != v.end_utc);
+        w.line(end_unclear
                    ? time_property("DTEND", when::kind::utc, civil_of(v.end_utc), s.zone_name)
                    : time_property("DTEND", v.kind, v.end, s.zone_name));
     }

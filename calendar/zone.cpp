@@ -139,9 +139,10 @@ zone_ptr find_zone(const std::string& name) {
     std::lock_guard guard(zone_cache_lock());
     // Names of the tz database's other trees and aliases are not IANA zone
     // names: right/ zones count leap seconds (an event at 18:30 would be
-    // published 27 s off), localtime follows the host.
+    // published 27 s off), localtime follows the host, Factory has no
+    // local time at all.
     if (name.empty() || name.starts_with("right/") || name.starts_with("posix/") ||
-        name == "posixrules" || name == "localtime")
+        name == "posixrules" || name == "localtime" || name == "Factory")
         return nullptr;
     // libical compares the name with each of its ~400 zones in turn.
     static std::map<std::string, zone_ptr, std::less<>> found;

@@ -61,9 +61,13 @@ TEST_CASE("an hourly rule across the spring gap gives each instant once", "[cale
         for (const auto& o : list) out.push_back(rfc3339(o));
         return out;
     };
-    CHECK(starts(expand(*built(s), 0, seconds_of({2028, 1, 1}))) ==
+    const auto list = expand(*built(s), 0, seconds_of({2028, 1, 1}));
+    CHECK(starts(list) ==
           std::vector<std::string>{"2027-03-28T00:30:00+01:00", "2027-03-28T01:30:00+01:00",
                                    "2027-03-28T03:30:00+02:00", "2027-03-28T04:30:00+02:00"});
+    // named by the time that exists, as clients name it
+    REQUIRE(list.size() == 4);
+    CHECK(list[2].original_start == config::civil{2027, 3, 28, 3, 30, 0});
     for (const auto& gone : {local(2027, 3, 28, 3, 30), local(2027, 3, 28, 2, 30)}) {
         config::site x = s;
         x.events[0].exdates = {gone};

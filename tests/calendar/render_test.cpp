@@ -377,6 +377,17 @@ TEST_CASE("times at a DST change are written so that every reader finds the same
     h.id = "nuit-hebdo";
     h.rrule = "FREQ=WEEKLY;COUNT=3";
     s.events.push_back(h);
+    config::event_def j = f;
+    j.id = "fin-ambigue";
+    j.duration.reset();
+    j.end = local(2027, 10, 31, 2, 30); // given, in the repeated hour: the first, 00:30Z
+    s.events.push_back(j);
+    config::event_def k = f;
+    k.id = "fin-absente";
+    k.start = local(2027, 3, 28, 1, 30);
+    k.duration.reset();
+    k.end = local(2027, 3, 28, 2, 30); // given, in the gap: 03:30 (UTC+02:00)
+    s.events.push_back(k);
     config::event_def i = f;
     i.id = "printemps";
     i.start = local(2027, 3, 28, 2, 30); // does not exist: 03:30 (UTC+02:00)
@@ -394,11 +405,19 @@ TEST_CASE("times at a DST change are written so that every reader finds the same
     CHECK(vevent_text(body, "nuit-hebdo@casaco.example")
               .find("DTSTART;TZID=Europe/Paris:20271031T023000\nDURATION:PT1H\n") !=
           std::string::npos);
+    CHECK(vevent_text(body, "fin-ambigue@casaco.example")
+              .find("DTSTART;TZID=Europe/Paris:20271031T010000\nDTEND:20271031T003000Z\n") !=
+          std::string::npos);
+    CHECK(vevent_text(body, "fin-absente@casaco.example")
+              .find("DTSTART;TZID=Europe/Paris:20270328T013000\nDTEND:20270328T013000Z\n") !=
+          std::string::npos);
     CHECK(vevent_text(body, "printemps@casaco.example")
               .find("DTSTART:20270328T013000Z\nDTEND:20270328T023000Z\n") != std::string::npos);
+    // an end at the first 02:00 is in the repeated hour too: clients would
+    // take the second
     CHECK(vevent_text(body, "veille@casaco.example")
-              .find("DTSTART;TZID=Europe/Paris:20271031T010000\n"
-                    "DTEND;TZID=Europe/Paris:20271031T020000\n") != std::string::npos);
+              .find("DTSTART;TZID=Europe/Paris:20271031T010000\nDTEND:20271031T000000Z\n") !=
+          std::string::npos);
 
     // libical reads it back as that UTC instant.
     icalcomponent* cal = icalparser_parse_string(body.c_str());
