@@ -7,7 +7,10 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 using namespace casacal::store;
 using casacal::store::testing::read_bytes;
@@ -47,7 +50,7 @@ TEST_CASE("a new file is created at the current schema, in WAL mode", "[store]")
     temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
     CHECK(db.user_version() == database::schema_version());
-    CHECK(database::schema_version() == 6);
+    CHECK(database::schema_version() == 7);
     CHECK(text(db, "PRAGMA journal_mode") == "wal");
     CHECK(scalar(db, "PRAGMA synchronous") == 1); // NORMAL
     CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
@@ -68,11 +71,11 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
         db.exec("INSERT INTO feed_states (path, hash, modified) VALUES ('/calendar.ics', 'h', 42)");
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 6);
+    CHECK(db.user_version() == 7);
     CHECK(scalar(db, "SELECT modified FROM feed_states WHERE path = '/calendar.ics'") == 42);
 }
 
-TEST_CASE("a schema 3 file moves to 6 and keeps the links it already sent", "[store]") {
+TEST_CASE("a schema 3 file moves to 7 and keeps the links it already sent", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
     {
@@ -90,11 +93,42 @@ TEST_CASE("a schema 3 file moves to 6 and keeps the links it already sent", "[st
         sqlite3_close(raw);
     }
     auto db = database::open(path);
-    CHECK(db.user_version() == 6);
+    CHECK(db.user_version() == 7);
     CHECK(scalar(db, "SELECT count(*) FROM tokens WHERE hash = 'old-hash'") == 1);
     CHECK(scalar(db, "SELECT count(*) FROM unsubscribe_links") == 0);
     CHECK(scalar(db, "SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'schedule' "
                      "AND dflt_value = \"''\"") == 1);
+}
+
+TEST_CASE("a schema 6 outbox moves to 7 with its rows, ids and checks", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    {
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        std::string sql;
+        for (std::size_t i = 0; i < 6; ++i)
+            sql += std::string(casacal::store::detail::migrations()[i]);
+        sql += "INSERT INTO outbox (id, key, kind, event_id, uid, occurrence, occurrence_start, "
+               "offset, recipient, recipient_name, locale, state, due, next_attempt, attempts, "
+               "message_id, date_header, sent_at, payload, created, updated, vanished, schedule) "
+               "VALUES (41, 'k', 'reminder', 'e', 'u', 'o', 5, 'PT1H', 'Camille@Example.org', "
+               "'Camille', 'fr', 'sent', 4, 4, 1, 'm@x', 4, 4, '{}', 1, 2, 3, '1@5;');"
+               "PRAGMA application_id=" +
+               std::to_string(casacal::store::detail::application_id) + ";PRAGMA user_version=6;";
+        CHECK(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    auto db = database::open(path);
+    CHECK(db.user_version() == 7);
+    CHECK(text(db, "SELECT id || key || kind || recipient || state || message_id || vanished || "
+                   "schedule FROM outbox") == "41kreminderCamille@Example.orgsentm@x31@5;");
+    CHECK(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+                     "('outbox_by_state', 'outbox_by_occurrence', 'outbox_by_recipient')") == 2);
+    // The checks still refuse what no casacal writes.
+    CHECK_THROWS(db.exec("UPDATE outbox SET state = 'lost'"));
+    CHECK_THROWS(db.exec("UPDATE outbox SET kind = 'spam'"));
+    CHECK_NOTHROW(db.exec("UPDATE outbox SET state = 'cancelled', kind = 'update'"));
 }
 
 TEST_CASE("a database from a newer casacal is refused and left untouched", "[store]") {
@@ -104,13 +138,13 @@ TEST_CASE("a database from a newer casacal is refused and left untouched", "[sto
         sqlite3* raw = nullptr;
         REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
         REQUIRE(sqlite3_exec(raw,
-                             "PRAGMA application_id=1128481100; PRAGMA user_version=7; "
+                             "PRAGMA application_id=1128481100; PRAGMA user_version=8; "
                              "CREATE TABLE future (x)",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(raw);
     }
     const auto before = read_bytes(path);
-    CHECK(open_error(path) == path + ": schema version 7 is newer than this casacal knows (6); "
+    CHECK(open_error(path) == path + ": schema version 8 is newer than this casacal knows (7); "
                                      "run a newer casacal or restore a backup");
     CHECK(open_error(path, open_mode::read_only) == open_error(path));
     CHECK(read_bytes(path) == before);
@@ -295,4 +329,28 @@ TEST_CASE("a database can be moved", "[store]") {
     database b = std::move(a);
     CHECK(scalar(b, "SELECT count(*) FROM feed_states") == 1);
     CHECK(b.path() == ":memory:");
+}
+
+TEST_CASE("checkpoints in the background copy a large commit into the file", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("casacal.db");
+    auto opened = database::open(path);
+    opened.checkpoint_in_background();
+    database db = std::move(opened); // the thread follows the connection
+    db.exec("CREATE TABLE big (b BLOB)");
+    const auto file_size = [&] { return std::filesystem::file_size(path); };
+    const auto before = file_size();
+    {
+        transaction tx(db);
+        // 3000 pages of 4 KiB: past the 1000 that wake the thread.
+        db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+                "INSERT INTO big SELECT randomblob(4000) FROM n");
+        tx.commit();
+    }
+    // The commit left the pages in the log; the thread copies them.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (file_size() < before + 3000 * 4000 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(file_size() >= before + 3000 * 4000);
+    CHECK(scalar(db, "SELECT count(*) FROM big") == 3000);
 }
