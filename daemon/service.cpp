@@ -13,6 +13,7 @@
 #include "daemon/start_settings.hpp"
 #include "daemon/startup_error.hpp"
 #include "daemon/systemd_notifier.hpp"
+#include "store/error.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -116,6 +117,13 @@ struct service::impl {
         }
         current = outcome.built;
         outcome = {};
+        // The io thread's commits (planning, deliveries) never wait for a
+        // checkpoint of the log.
+        try {
+            io_db->checkpoint_in_background();
+        } catch (const store::error& e) {
+            log_warning(std::string(e.what()) + "; checkpoints stay in the commits");
+        }
         release_free_memory(); // the build's scratch memory, before serving starts
         health.last_reload = now;
         if (calendar::site_of(*current->calendar).smtp.url.empty()) health.smtp = "pickup";

@@ -40,19 +40,23 @@ database::~database() {
 
 database::database(database&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)),
-      cache_(std::move(other.cache_)) {}
+      durability_(other.durability_), cache_(std::move(other.cache_)),
+      checkpoints_(std::move(other.checkpoints_)) {}
 
 database& database::operator=(database&& other) noexcept {
     if (this != &other) {
         close();
         db_ = std::exchange(other.db_, nullptr);
         path_ = std::move(other.path_);
+        durability_ = other.durability_;
         cache_ = std::move(other.cache_);
+        checkpoints_ = std::move(other.checkpoints_);
     }
     return *this;
 }
 
 void database::close() noexcept {
+    checkpoints_.reset();
     cache_.clear(); // statements are finalized before their connection is closed
     if (db_) sqlite3_close(db_);
     db_ = nullptr;
@@ -83,6 +87,11 @@ statement& database::prepare(std::string_view sql) {
         it->second->reset();
     }
     return *it->second;
+}
+
+void database::checkpoint_in_background() {
+    if (checkpoints_ || path_ == ":memory:" || path_.empty()) return;
+    checkpoints_ = std::make_unique<checkpointer>(db_, path_);
 }
 
 void database::set_durability(durability d) {

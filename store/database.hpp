@@ -2,6 +2,7 @@
 // The SQLite connection of casacal: opening, schema migrations, a cache of
 // prepared statements.
 
+#include "store/checkpointer.hpp"
 #include "store/statement.hpp"
 
 #include <chrono>
@@ -68,6 +69,11 @@ class database {
     void set_busy_timeout(std::chrono::milliseconds wait) noexcept;
     static constexpr std::chrono::milliseconds default_busy_timeout{5000};
 
+    /// Hands the checkpoints of this connection to a thread of its own
+    /// (store::checkpointer), for the daemon's connection; once is enough.
+    /// Nothing for a memory database.
+    void checkpoint_in_background();
+
     /// The schema version stored in the file (PRAGMA user_version).
     int user_version();
 
@@ -93,6 +99,7 @@ class database {
     std::string path_;
     durability durability_ = durability::normal;
     std::map<std::string, std::unique_ptr<statement>, std::less<>> cache_;
+    std::unique_ptr<checkpointer> checkpoints_; ///< destroyed before the connection closes
 };
 
 } // namespace casacal::store
