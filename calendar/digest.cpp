@@ -1,11 +1,13 @@
 #include "calendar/calendar.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include <sys/random.h>
 
 #include <cerrno>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 
@@ -57,12 +59,41 @@ std::string random_hex(std::size_t count) {
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view bytes) {
+    // HMAC() looks both HMAC and SHA-256 up again on every call, which costs
+    // more than the hash (a reminder's feed link is one call). Each thread
+    // keeps the key's HMAC state once set up, and each call starts from a
+    // copy of it.
+    struct keyed_state {
+        std::string key;
+        EVP_MAC_CTX* ctx = nullptr;
+        ~keyed_state() { EVP_MAC_CTX_free(ctx); }
+    };
+    thread_local keyed_state state;
+    if (!state.ctx || state.key != key) {
+        static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        char digest_name[] = "SHA256";
+        const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                                     OSSL_PARAM_construct_end()};
+        EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+        const auto* k = reinterpret_cast<const unsigned char*>(key.empty() ? "" : key.data());
+        if (!ctx || EVP_MAC_init(ctx, k, key.size(), params) != 1) {
+            EVP_MAC_CTX_free(ctx);
+            throw std::runtime_error("HMAC-SHA-256 is not available");
+        }
+        EVP_MAC_CTX_free(state.ctx);
+        state.ctx = ctx;
+        state.key = key;
+    }
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(state.ctx),
+                                                                  &EVP_MAC_CTX_free);
     unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (!HMAC(sha256_method(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest, &size))
+    std::size_t size = 0;
+    if (!ctx ||
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                       bytes.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), digest, &size, sizeof digest) != 1)
         throw std::runtime_error("HMAC-SHA-256 failed");
-    return hex_of(digest, size);
+    return hex_of(digest, static_cast<unsigned int>(size));
 }
 
 sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {

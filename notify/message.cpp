@@ -82,17 +82,12 @@ std::string safe_filename(std::string_view name) {
 std::string crlf_lines(std::string_view text) {
     std::string out;
     out.reserve(text.size() + text.size() / 32);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < text.size() && text[i + 1] == '\n')
-                ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
-        }
+    for (std::size_t i = 0; i < text.size();) {
+        const auto end = std::min(text.find_first_of("\r\n", i), text.size());
+        out.append(text, i, end - i);
+        if (end == text.size()) break;
+        out += "\r\n";
+        i = end + (text.compare(end, 2, "\r\n") == 0 ? 2 : 1);
     }
     return out;
 }

@@ -51,6 +51,13 @@ TEST_CASE("feed tokens: one per address, whatever its case, unguessable without 
     // HMAC-SHA-256 (RFC 2104), as any implementation computes it.
     CHECK(calendar::hmac_sha256_hex("key", "The quick brown fox jumps over the lazy dog") ==
           "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+    // RFC 4231, test case 2, after another key and back: each key's own.
+    CHECK(calendar::hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    CHECK(calendar::hmac_sha256_hex("key", "The quick brown fox jumps over the lazy dog") ==
+          "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+    CHECK(calendar::hmac_sha256_hex("", "") ==
+          "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 TEST_CASE("GET /feeds/{token}.ics serves the categories its recipient follows", "[daemon]") {

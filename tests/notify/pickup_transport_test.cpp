@@ -110,6 +110,14 @@ TEST_CASE("the pickup transport writes the reminder exactly as SMTP would carry 
     CHECK(parts[1].header("Content-Transfer-Encoding") == "base64");
     CHECK(decoded_body(parts[1]) == k_ics);
 
+    SECTION("text lines end in CRLF whatever ended them in the text") {
+        auto mixed = m;
+        mixed.text = "un\ndeux\r\ntrois\rquatre\r\n\r\ncinq\n\rsix\r";
+        pickup_fixture g;
+        const auto text = split_multipart(split_multipart(parse_entity(g.send_and_read(mixed)))[0])[0];
+        CHECK(decoded_body(text) == "un\r\ndeux\r\ntrois\r\nquatre\r\n\r\ncinq\r\n\r\nsix\r\n");
+    }
+
     SECTION("every line is CRLF-terminated and at most 998 octets") {
         std::size_t start = 0;
         while (start < eml.size()) {
