@@ -17,7 +17,7 @@ namespace casacal::store {
 /// thread that checkpoints through a connection of its own (PASSIVE: it
 /// never blocks readers or the writer). A commit of 100,000 planned
 /// reminders returns half a second sooner, and the io thread goes on
-/// serving meanwhile (docs/performance.md, "Planning").
+/// serving meanwhile (docs/performance.md, "Midday").
 ///
 /// Destroy it before closing `main`; the destructor waits for a checkpoint
 /// under way and gives `main` its automatic checkpoint back.

@@ -130,7 +130,7 @@ CREATE TABLE subscription_changes (
 // - no index by recipient: unsubscribing finds an address's pending rows
 //   through `outbox_by_state`, and one unsubscribe in a while does not pay
 //   for an index that every planned row updates.
-// (docs/performance.md, "Planning".)
+// (docs/performance.md, "Midday".)
 constexpr std::string_view v7 = R"sql(
 CREATE TABLE outbox_v7 (
     id               INTEGER PRIMARY KEY,
