@@ -35,6 +35,20 @@ std::string text(database& db, const std::string& sql) {
     return value;
 }
 
+/// A file as casacal left it at schema `version`, with `rows` (SQL) added.
+void write_at_schema(const std::string& path, std::size_t version, const std::string& rows) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    std::string sql;
+    for (std::size_t i = 0; i < version; ++i)
+        sql += std::string(casacal::store::detail::migrations()[i]);
+    sql += rows + "PRAGMA application_id=" +
+           std::to_string(casacal::store::detail::application_id) +
+           ";PRAGMA user_version=" + std::to_string(version) + ";";
+    CHECK(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+}
+
 std::string open_error(const std::string& path, open_mode mode = open_mode::read_write) {
     try {
         database::open(path, mode);
@@ -78,20 +92,10 @@ TEST_CASE("reopening keeps the data and does not migrate again", "[store]") {
 TEST_CASE("a schema 3 file moves to 7 and keeps the links it already sent", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
-    {
-        // A file as casacal left it at schema 3, with one unsubscribe token.
-        sqlite3* raw = nullptr;
-        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-        std::string sql;
-        for (std::size_t i = 0; i < 3; ++i)
-            sql += std::string(casacal::store::detail::migrations()[i]);
-        sql += "INSERT INTO tokens (hash, email, purpose, created) "
-               "VALUES ('old-hash', 'camille@example.org', 'unsubscribe', 1000);"
-               "PRAGMA application_id=" +
-               std::to_string(casacal::store::detail::application_id) + ";PRAGMA user_version=3;";
-        CHECK(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-        sqlite3_close(raw);
-    }
+    // schema 3, with one unsubscribe token
+    write_at_schema(path, 3,
+                    "INSERT INTO tokens (hash, email, purpose, created) "
+                    "VALUES ('old-hash', 'camille@example.org', 'unsubscribe', 1000);");
     auto db = database::open(path);
     CHECK(db.user_version() == 7);
     CHECK(scalar(db, "SELECT count(*) FROM tokens WHERE hash = 'old-hash'") == 1);
@@ -103,22 +107,13 @@ TEST_CASE("a schema 3 file moves to 7 and keeps the links it already sent", "[st
 TEST_CASE("a schema 6 outbox moves to 7 with its rows, ids and checks", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
-    {
-        sqlite3* raw = nullptr;
-        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-        std::string sql;
-        for (std::size_t i = 0; i < 6; ++i)
-            sql += std::string(casacal::store::detail::migrations()[i]);
-        sql += "INSERT INTO outbox (id, key, kind, event_id, uid, occurrence, occurrence_start, "
-               "offset, recipient, recipient_name, locale, state, due, next_attempt, attempts, "
-               "message_id, date_header, sent_at, payload, created, updated, vanished, schedule) "
-               "VALUES (41, 'k', 'reminder', 'e', 'u', 'o', 5, 'PT1H', 'Camille@Example.org', "
-               "'Camille', 'fr', 'sent', 4, 4, 1, 'm@x', 4, 4, '{}', 1, 2, 3, '1@5;');"
-               "PRAGMA application_id=" +
-               std::to_string(casacal::store::detail::application_id) + ";PRAGMA user_version=6;";
-        CHECK(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-        sqlite3_close(raw);
-    }
+    write_at_schema(
+        path, 6,
+        "INSERT INTO outbox (id, key, kind, event_id, uid, occurrence, occurrence_start, offset, "
+        "recipient, recipient_name, locale, state, due, next_attempt, attempts, message_id, "
+        "date_header, sent_at, payload, created, updated, vanished, schedule) "
+        "VALUES (41, 'k', 'reminder', 'e', 'u', 'o', 5, 'PT1H', 'Camille@Example.org', 'Camille', "
+        "'fr', 'sent', 4, 4, 1, 'm@x', 4, 4, '{}', 1, 2, 3, '1@5;');");
     auto db = database::open(path);
     CHECK(db.user_version() == 7);
     CHECK(text(db, "SELECT id || key || kind || recipient || state || message_id || vanished || "
