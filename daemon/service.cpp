@@ -72,6 +72,9 @@ struct service::impl {
     std::unique_ptr<reload_triggers> triggers;
     std::unique_ptr<rebuilder> worker;
     asio::signal_set stop_signals{io, SIGTERM, SIGINT};
+    /// Signals other daemons give a meaning to (nginx reopens its logs on
+    /// SIGUSR1): casacal has none for them, and they must not end it.
+    asio::signal_set ignored_signals{io, SIGUSR1, SIGUSR2};
     asio::steady_timer stop_timer{io};
     /// A reload the database refused (locked, full disk) is tried again by
     /// itself: nothing else may come to trigger it.
@@ -210,8 +213,18 @@ struct service::impl {
         });
     }
 
+    void wait_ignored_signal() {
+        ignored_signals.async_wait([this](const error_code& ec, int signo) {
+            if (ec) return;
+            log(log_level::notice, std::string("ignoring ") + (signo == SIGUSR1 ? "SIGUSR1" : "SIGUSR2") +
+                       " (SIGHUP reloads, SIGTERM stops)");
+            wait_ignored_signal();
+        });
+    }
+
     void stop() {
         stopping = true;
+        ignored_signals.cancel();
         notifier.stopping();
         notifier.cancel();
         triggers->cancel();
@@ -240,6 +253,10 @@ struct service::impl {
     }
 
     int run() {
+        // A log reader that went away (stderr into a closed pipe) or a
+        // socket closed under libcurl (CURLOPT_NOSIGNAL leaves SIGPIPE to
+        // the program) gives EPIPE to that write, not the end of the daemon.
+        std::signal(SIGPIPE, SIG_IGN);
         raise_file_limit();
         tune_memory_for_daemon();
         first_build();
@@ -265,6 +282,7 @@ struct service::impl {
             std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
         watch_site();
         wait_stop_signal();
+        wait_ignored_signal();
         if (ext.started) ext.started(io, *io_db, current);
         log_info("listening on " + site.http.listen + ", " + serving_status(*current));
         notifier.ready(serving_status(*current));

@@ -6,11 +6,13 @@ from them, compared with /api/events over 2027 (both DST changes)."""
 import datetime as dt
 import email.utils
 import gzip
+import os
 import re
 import signal
 import sqlite3
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 import tomllib
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import icalendar
 
-from harness import (EXAMPLE_SITE, PARIS, Daemon, DaemonTestCase, api_set, health_error_texts,
+from harness import (BINARY, EXAMPLE_SITE, PARIS, START_TIMEOUT, STOP_TIMEOUT, Daemon, DaemonTestCase, api_set, health_error_texts,
                      health_generation, icaljs_expand, prop, property_lines, property_values, python_expand,
                      requires_binary, run_cli, unescape_text, vevents)
 
@@ -757,6 +759,46 @@ class FeedChangeTest(DaemonTestCase):
         doc = d.wait_for(lambda h: h.get("status") == "ok", timeout=20, what="the reload retried")
         self.assertGreater(health_generation(doc), gen)
         self.assertEqual(prop(self.casapero_vevent(d), "SUMMARY")[1], "Casapéro du jeudi")
+
+    def test_sigusr1_and_sigusr2_are_logged_and_ignored(self):
+        d = self.start_daemon()
+        before = d.get("/calendar.ics")
+        for sig, name in ((signal.SIGUSR1, "SIGUSR1"), (signal.SIGUSR2, "SIGUSR2")):
+            d.signal(sig)
+            deadline = time.monotonic() + 10
+            while f"ignoring {name}" not in d.stderr() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn(f"ignoring {name} (SIGHUP reloads, SIGTERM stops)", d.stderr())
+        self.assertIsNone(d.proc.poll())
+        self.assertEqual(d.health()["status"], "ok")
+        self.assertEqual(d.get("/calendar.ics").body, before.body)
+
+    def test_stderr_into_a_closed_pipe_does_not_end_the_daemon(self):
+        d = Daemon(self.SITE)
+        self.addCleanup(d.cleanup)
+        read_end, write_end = os.pipe()
+        d.proc = subprocess.Popen([BINARY, "serve", "-c", str(d.config)], stdout=write_end,
+                                  stderr=write_end)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            for line in reader:  # until the daemon has started
+                if b"listening on" in line:
+                    break
+        # the reader is gone: every log line from here on meets EPIPE
+        gen = None
+        deadline = time.monotonic() + START_TIMEOUT
+        while gen is None and time.monotonic() < deadline:
+            try:
+                gen = health_generation(d.health())
+            except OSError:
+                time.sleep(0.05)
+        d.signal(signal.SIGHUP)  # a reload logs several lines
+        doc = d.wait_for(lambda h: health_generation(h) > gen, timeout=20, what="the reload")
+        self.assertEqual(doc["status"], "ok")
+        self.assertEqual(d.get("/calendar.ics").status, 200)
+        self.assertIsNone(d.proc.poll())
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=STOP_TIMEOUT), 0)
 
 
 class SystemdNotifyTest(DaemonTestCase):
