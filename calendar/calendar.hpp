@@ -201,6 +201,38 @@ std::string agenda_json(const std::vector<occurrence>& occurrences);
 /// location, description and status come from `o`.
 std::string occurrence_calendar(const model& m, const occurrence& o, const revision_map& revisions);
 
+/// occurrence_calendar for several occurrences (a programme's sessions): one
+/// VCALENDAR holding each one's VEVENT and the VTIMEZONEs they need.
+std::string occurrences_calendar(const model& m, const std::vector<occurrence>& list,
+                                 const revision_map& revisions);
+
+/// What a cancellation notice knows of an occurrence it announces, which
+/// the site may no longer hold.
+struct cancelled_occurrence {
+    std::string uid;
+    /// Its recurrence id (RFC 3339 with offset, or a date for all-day
+    /// series) for recurring events; otherwise the event's start.
+    std::string occurrence;
+    unix_time start = 0; ///< where the reminder placed it
+    std::string title;
+    /// For an event gone from the site: one past the SEQUENCE last recorded
+    /// for its UID, so that clients take the notice as newer.
+    int sequence = 0;
+};
+
+/// The attachment of a cancellation notice: a VCALENDAR with METHOD:PUBLISH
+/// holding each occurrence's VEVENT with STATUS:CANCELLED, so that a client
+/// which added the reminder's attachment marks them cancelled. An event the
+/// site still has is written as occurrence_calendar writes it (with the
+/// SEQUENCE of the change); one gone from the site as a VEVENT of its UID
+/// (no RECURRENCE-ID: all of it is gone) with DTSTART, SUMMARY,
+/// STATUS:CANCELLED, `sequence` and DTSTAMP `now`. nullopt when the site
+/// has the series but not an occurrence the text names: an attachment
+/// without RECURRENCE-ID would cancel the whole series.
+std::optional<std::string> cancellation_calendar(const model& m,
+                                                 const std::vector<cancelled_occurrence>& list,
+                                                 const revision_map& revisions, unix_time now);
+
 /// Midnight at the start of the local date `d` in the site's zone (RFC 5545
 /// reading when midnight falls in a gap).
 unix_time site_midnight(const model& m, const config::civil& d);

@@ -623,27 +623,26 @@ std::string render_categories_feed(const model& m, const std::vector<std::string
     return parts.calendar(name, members);
 }
 
-std::string occurrence_calendar(const model& m, const occurrence& o,
-                                const revision_map& revisions) {
-    const stamps st(revisions);
-    const series* s = m.find(o.uid);
-    ics_writer w;
-    if (!s) {
-        write_header(w, m, m.site.site.name, {});
-        w.line("END:VCALENDAR");
-        return w.take();
-    }
-    vevent v = s->master;
-    if (s->rrule && !o.recurrence_id.empty()) {
-        const vevent* changed = s->override_at(o.original_start);
-        v = changed ? *changed : s->instance(o.original_start);
+namespace {
+
+/// The VEVENT of one occurrence alone (no RRULE), as an attachment holds it.
+struct lone_vevent {
+    const series* s;
+    vevent v;
+};
+
+lone_vevent lone(const series& s, const occurrence& o) {
+    vevent v = s.master;
+    if (s.rrule && !o.recurrence_id.empty()) {
+        const vevent* changed = s.override_at(o.original_start);
+        v = changed ? *changed : s.instance(o.original_start);
         v.recurrence_id = o.original_start;
     }
     v.title = o.title;
     v.location = o.location;
     v.description = o.description;
     v.status = o.status;
-    if (s->all_day()) {
+    if (s.all_day()) {
         v.kind = when::kind::date;
         v.start = o.start_local;
         v.end = o.end_local;
@@ -651,16 +650,136 @@ std::string occurrence_calendar(const model& m, const occurrence& o,
         v.start = civil_of(o.start);
         v.end = civil_of(o.end);
     } else {
-        v.start = to_local(s->zone, o.start);
-        v.end = to_local(s->zone, o.end);
+        v.start = to_local(s.zone, o.start);
+        v.end = to_local(s.zone, o.end);
     }
-    series shape = *s;
-    shape.uses_zone = v.kind == when::kind::local;
-    write_header(w, m, m.site.site.name, {&shape});
-    const revision rev = st.of(s->master.uid);
-    write_vevent(w, *s, v, part::single, &rev);
+    return {&s, std::move(v)};
+}
+
+/// The VEVENT of an event the site no longer has, cancelled as a whole (no
+/// RECURRENCE-ID: all of it is gone).
+void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
+    w.line("BEGIN:VEVENT");
+    w.text("UID", c.uid);
+    w.line("DTSTAMP:" + stamp(now));
+    w.line("SEQUENCE:" + std::to_string(c.sequence));
+    if (c.occurrence.size() == 10) // a date: an all-day event
+        w.line("DTSTART;VALUE=DATE:" + c.occurrence.substr(0, 4) + c.occurrence.substr(5, 2) +
+               c.occurrence.substr(8, 2));
+    else
+        w.line("DTSTART:" + stamp(c.start));
+    w.text("SUMMARY", c.title);
+    w.line("STATUS:CANCELLED");
+    w.line("END:VEVENT");
+}
+
+/// One VCALENDAR of `parts` (with the VTIMEZONEs they need), then `gone`.
+std::string lone_calendar(const model& m, const std::vector<lone_vevent>& parts,
+                          const revision_map& revisions,
+                          const std::vector<cancelled_occurrence>& gone = {}, unix_time now = 0) {
+    std::vector<series> shapes;
+    shapes.reserve(parts.size());
+    for (const lone_vevent& p : parts) {
+        shapes.push_back(*p.s);
+        shapes.back().uses_zone = p.v.kind == when::kind::local;
+    }
+    std::vector<const series*> members;
+    for (const series& shape : shapes)
+        members.push_back(&shape);
+    ics_writer w;
+    write_header(w, m, m.site.site.name, members);
+    std::optional<stamps> st; // its fallback reads every revision: only when one is missing
+    for (const lone_vevent& p : parts) {
+        auto it = revisions.find(p.s->master.uid);
+        if (it == revisions.end() && !st) st.emplace(revisions);
+        const revision rev = it != revisions.end() ? it->second : st->of(p.s->master.uid);
+        write_vevent(w, *p.s, p.v, part::single, &rev);
+    }
+    for (const cancelled_occurrence& c : gone)
+        write_gone(w, c, now);
     w.line("END:VCALENDAR");
     return w.take();
+}
+
+/// The original start, in the frame of `s`'s DTSTART, that a recurrence id
+/// as occurrences write it names ("2027-01-07T18:30:00+01:00", or a date
+/// for all-day series); nullopt for any other text.
+std::optional<civil> original_start(const series& s, std::string_view text) {
+    const auto digits = [&](std::size_t at, std::size_t n, int& out) {
+        out = 0;
+        if (at + n > text.size()) return false;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (text[i] < '0' || text[i] > '9') return false;
+            out = out * 10 + (text[i] - '0');
+        }
+        return true;
+    };
+    civil c;
+    if (text.size() < 10 || text[4] != '-' || text[7] != '-' || !digits(0, 4, c.year) ||
+        !digits(5, 2, c.month) || !digits(8, 2, c.day))
+        return std::nullopt;
+    if (s.all_day()) return text.size() == 10 ? std::optional<civil>(c) : std::nullopt;
+    int offset_hours = 0;
+    int offset_minutes = 0;
+    if (text.size() != 25 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        (text[19] != '+' && text[19] != '-') || text[22] != ':' || !digits(11, 2, c.hour) ||
+        !digits(14, 2, c.minute) || !digits(17, 2, c.second) || !digits(20, 2, offset_hours) ||
+        !digits(23, 2, offset_minutes))
+        return std::nullopt;
+    const int offset = (offset_hours * 3600 + offset_minutes * 60) * (text[19] == '-' ? -1 : 1);
+    const unix_time instant = seconds_of(c) - offset;
+    return s.master.kind == when::kind::utc ? civil_of(instant) : to_local(s.zone, instant);
+}
+
+/// The occurrence of `s` that `text` names (see cancelled_occurrence), as
+/// the site has it now, whether or not it still takes place.
+std::optional<occurrence> named_occurrence(const series& s, const std::string& text) {
+    if (!s.rrule) return make_occurrence(s, s.master, std::nullopt);
+    const std::optional<civil> original = original_start(s, text);
+    if (!original) return std::nullopt;
+    const vevent* changed = s.override_at(*original);
+    occurrence o = changed ? make_occurrence(s, *changed, *original)
+                           : instance_occurrence(s, *original, s.instant_of(*original));
+    // An original the text does not write back to (a zone that changed its
+    // rules since) is not the one the reminder was about.
+    if (o.recurrence_id != text) return std::nullopt;
+    return o;
+}
+
+} // namespace
+
+std::string occurrence_calendar(const model& m, const occurrence& o,
+                                const revision_map& revisions) {
+    return occurrences_calendar(m, {o}, revisions);
+}
+
+std::string occurrences_calendar(const model& m, const std::vector<occurrence>& list,
+                                 const revision_map& revisions) {
+    std::vector<lone_vevent> parts;
+    for (const occurrence& o : list)
+        if (const series* s = m.find(o.uid)) parts.push_back(lone(*s, o));
+    return lone_calendar(m, parts, revisions);
+}
+
+std::optional<std::string> cancellation_calendar(const model& m,
+                                                 const std::vector<cancelled_occurrence>& list,
+                                                 const revision_map& revisions, unix_time now) {
+    std::vector<lone_vevent> parts;
+    std::vector<cancelled_occurrence> gone;
+    for (const cancelled_occurrence& c : list) {
+        const series* s = m.find(c.uid);
+        if (!s) {
+            gone.push_back(c);
+            continue;
+        }
+        std::optional<occurrence> o = named_occurrence(*s, c.occurrence);
+        // Which occurrence of a series the site still has is not known:
+        // better no attachment than one that cancels the whole series.
+        if (!o) return std::nullopt;
+        o->status = config::status::cancelled;
+        parts.push_back(lone(*s, *o));
+    }
+    return lone_calendar(m, parts, revisions, gone, now);
 }
 
 } // namespace casacal::calendar

@@ -3,6 +3,7 @@
 #include "config/text.hpp"
 #include "notify/reminder_mail.hpp"
 #include "store/error.hpp"
+#include "store/revisions.hpp"
 #include "store/transaction.hpp"
 
 #include <boost/asio/post.hpp>
@@ -310,8 +311,15 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
         settings_.feed_key.empty()
             ? std::string()
             : settings_.base_url + "/feeds/" + feed_token(settings_.feed_key, row.recipient) + ".ics";
+    const revision_lookup last_revision = [this](const std::string& uid) {
+        try {
+            return store::revisions(outbox_.connection()).last(uid);
+        } catch (const std::exception&) {
+            return std::optional<calendar::revision>(); // unreadable now: SEQUENCE 0
+        }
+    };
     auto msg = compose(*view_.model, *view_.revisions, row, about, settings_.from,
-                       settings_.base_url + "/unsubscribe/" + token, feed_url);
+                       settings_.base_url + "/unsubscribe/" + token, feed_url, last_revision);
     handed_.insert(row.id);
     const auto started = std::chrono::steady_clock::now();
     if (settings_.rate) settings_.rate->take(started);

@@ -1,9 +1,13 @@
 #include "notify/reminder_mail.hpp"
 
+#include "calendar/model.hpp"
 #include "notify/planner.hpp"
 #include "notify/wording.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
 
 namespace casacal::notify {
 namespace {
@@ -81,10 +85,48 @@ std::string payload_for(const calendar::occurrence& o, const std::string& locale
         .dump();
 }
 
+namespace {
+
+/// The occurrences a cancellation notice cancels: the row's, or for a
+/// programme every session its reminder listed (from `schedule`,
+/// "n@start;…": session n of programme p is UID p-n@domain).
+std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbox_row& row) {
+    std::vector<calendar::cancelled_occurrence> out;
+    const auto at = row.uid.find('@');
+    if (is_programme(row) && at != std::string::npos) {
+        const std::string domain = row.uid.substr(at);
+        std::string_view rest = row.schedule;
+        while (!rest.empty()) {
+            const std::string_view entry = rest.substr(0, rest.find(';'));
+            rest.remove_prefix(std::min(rest.size(), entry.size() + 1));
+            const auto sep = entry.find('@');
+            calendar::unix_time start = 0;
+            const auto number = entry.substr(sep == std::string_view::npos ? entry.size() : sep + 1);
+            const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), start);
+            if (sep == std::string_view::npos || ec != std::errc() || end != number.data() + number.size())
+                continue;
+            calendar::cancelled_occurrence c;
+            c.uid = row.event_id + "-" + std::string(entry.substr(0, sep)) + domain;
+            c.start = start;
+            out.push_back(std::move(c));
+        }
+    }
+    if (out.empty()) {
+        calendar::cancelled_occurrence c;
+        c.uid = row.uid;
+        c.occurrence = row.occurrence;
+        c.start = row.occurrence_start;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+} // namespace
+
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
                 const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
                 const mailbox& from, const std::string& unsubscribe_url,
-                const std::string& feed_url) {
+                const std::string& feed_url, const revision_lookup& last_revision) {
     const auto& site = calendar::site_of(m);
     const auto lang = language_of(row.locale);
     const auto& w = words(lang);
@@ -148,19 +190,20 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
                "</title></head>\n<body style=\"font-family:sans-serif;line-height:1.4\">\n" + b.html +
                "</body></html>\n";
 
-    if (kind != notice::cancellation && !about.empty()) {
+    if (kind == notice::cancellation) {
+        std::vector<calendar::cancelled_occurrence> cancelled;
+        for (auto& c : cancelled_subject(row)) {
+            c.title = title;
+            if (last_revision && !m.find(c.uid))
+                if (const auto last = last_revision(c.uid)) c.sequence = last->sequence + 1;
+            cancelled.push_back(std::move(c));
+        }
+        if (auto ics = calendar::cancellation_calendar(m, cancelled, revisions, msg.date))
+            msg.calendar = calendar_attachment{std::move(*ics), "PUBLISH", "event.ics"};
+    } else if (!about.empty()) {
         calendar_attachment a;
         if (programme) {
-            a.ics = calendar::occurrence_calendar(m, about.front(), revisions);
-            for (std::size_t i = 1; i < about.size(); ++i) {
-                // One VCALENDAR holding every session: splice the VEVENTs in.
-                auto more = calendar::occurrence_calendar(m, about[i], revisions);
-                auto from_at = more.find("BEGIN:VEVENT");
-                auto to_at = more.rfind("END:VCALENDAR");
-                auto insert_at = a.ics.rfind("END:VCALENDAR");
-                if (from_at != std::string::npos && to_at != std::string::npos && insert_at != std::string::npos)
-                    a.ics.insert(insert_at, more.substr(from_at, to_at - from_at));
-            }
+            a.ics = calendar::occurrences_calendar(m, about, revisions); // every session
         } else {
             a.ics = calendar::occurrence_calendar(m, about.front(), revisions);
         }

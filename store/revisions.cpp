@@ -111,4 +111,14 @@ calendar::revision_map revisions::current() {
     return result;
 }
 
+std::optional<calendar::revision> revisions::last(const std::string& uid) {
+    auto& st = db_.prepare("SELECT sequence, modified FROM revisions WHERE uid = ?1").bind(1, uid);
+    std::optional<calendar::revision> found;
+    if (st.step())
+        found = calendar::revision{static_cast<int>(st.get_int64(0, 0, max_sequence)),
+                                   st.get_int64(1, 0, max_instant)};
+    st.reset();
+    return found;
+}
+
 } // namespace casacal::store

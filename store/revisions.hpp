@@ -4,6 +4,8 @@
 #include "calendar/calendar.hpp"
 #include "store/database.hpp"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace casacal::store {
@@ -33,6 +35,10 @@ class revisions {
     /// The revisions of every UID not marked deleted, without changing anything
     /// (for a reader that must render what the daemon renders).
     calendar::revision_map current();
+
+    /// The revision last recorded for `uid`, marked deleted or not; nullopt
+    /// for a UID never seen.
+    std::optional<calendar::revision> last(const std::string& uid);
 
   private:
     database& db_;

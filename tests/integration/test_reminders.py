@@ -648,43 +648,70 @@ class CancellationTest(ReminderTestCase):
         self.assertNotEqual(str(msg["Message-ID"]), str(reminder["Message-ID"]))
         self.assertEqual(str(msg["Auto-Submitted"]), "auto-generated")
         self.assertIn("Atelier vélo", (msg.get_body(("plain",)) or msg).get_content())
-        # a calendar part is not required of a cancellation; when there is one, it names the occurrence
+        # the occurrence the reminder attached, now cancelled, newer than it was
         cals = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
-        if cals:
-            cal, ev = vevent_of(cals[0])
-            self.assertEqual(str(ev["UID"]), f"velo@{DOMAIN}")
-            self.assertEqual(as_utc(ev["RECURRENCE-ID"].dt), start)
-            self.assertEqual(str(ev.get("STATUS")), "CANCELLED")
+        self.assertEqual(len(cals), 1)
+        self.assertEqual(cals[0].get_param("method"), "PUBLISH")
+        self.assertEqual(cals[0].get_filename(), "event.ics")
+        cal, ev = vevent_of(cals[0])
+        self.assertEqual(str(cal["METHOD"]), "PUBLISH")
+        self.assertEqual(str(ev["UID"]), f"velo@{DOMAIN}")
+        self.assertEqual(as_utc(ev["RECURRENCE-ID"].dt), start)
+        self.assertEqual(as_utc(ev["DTSTART"].dt), start)
+        self.assertEqual(str(ev.get("STATUS")), "CANCELLED")
+        self.assertNotIn("RRULE", ev)
+        _, was = vevent_of([p for p in reminder.walk() if p.get_content_type() == "text/calendar"][0])
+        self.assertGreater(int(ev["SEQUENCE"]), int(was.get("SEQUENCE", 0)))
         rows = reminders(d)
         kinds = collections.Counter((r["kind"], r["state"]) for r in rows if r["recipient"] == THOMAS)
         self.assertEqual(kinds[("reminder", "sent")], 1, rows)
         self.assertEqual(kinds[("cancellation", "sent")], 1, rows)
 
 
-    def test_a_single_event_moved_or_cancelled_after_its_reminder(self):
+    def test_a_single_event_moved_cancelled_or_deleted_after_its_reminder(self):
         t0 = now_utc()
         start = t0 + dt.timedelta(seconds=75)
         events = (event_toml("bouge", "Atelier qui bouge", "atelier", start) +
-                  event_toml("annule", "Atelier annulé", "atelier", start))
+                  event_toml("annule", "Atelier annulé", "atelier", start) +
+                  event_toml("supprime", "Atelier supprimé", "atelier", start))
         members = member_toml(THOMAS, "Thomas Le Roux", ["atelier"])
         sink = self.sink()
         d = self.daemon(events, members, sink, offsets=("PT1M",))
-        sink.wait_accepted(2, timeout=60, what="the two reminders")
+        sent = sink.wait_accepted(3, timeout=60, what="the three reminders")
+        sequences = {}
+        for t in sent:
+            _, ev = vevent_of([p for p in t.message().walk() if p.get_content_type() == "text/calendar"][0])
+            sequences[str(ev["UID"])] = int(ev.get("SEQUENCE", 0))
 
         moved = start + dt.timedelta(minutes=15)
         f = d.site / "events.d" / "events.toml"
         text = f.read_text(encoding="utf-8")
-        first, second = text.split("[[event]]")[1:]
+        first, second, _ = text.split("[[event]]")[1:]
         first = first.replace(f"start = {utc(start)}\nend = {utc(start + dt.timedelta(minutes=60))}",
                               f"start = {utc(moved)}\nend = {utc(moved + dt.timedelta(minutes=60))}")
         f.write_text("[[event]]" + first + "[[event]]" + second + 'status = "cancelled"\n', encoding="utf-8")
         d.signal(signal.SIGHUP)
-        got = sink.wait_accepted(4, timeout=30, what="an update and a cancellation")
+        got = sink.wait_accepted(6, timeout=30, what="an update and two cancellations")
         sink.wait_quiet(3)
-        self.assertEqual(len(sink.accepted()), 4)
-        subjects = sorted(str(t.message()["Subject"]) for t in got[2:])
+        self.assertEqual(len(sink.accepted()), 6)
+        subjects = sorted(str(t.message()["Subject"]) for t in got[3:])
         self.assertEqual(subjects, [f"Annulé : Atelier annulé — {french_when(start)}",
+                                    f"Annulé : Atelier supprimé — {french_when(start)}",
                                     f"Modifié : Atelier qui bouge — {french_when(moved)}"])
+        # each with the event as it is now, newer than the reminder's: moved,
+        # cancelled, or gone (cancelled as a whole)
+        parts = {}
+        for t in got[3:]:
+            _, ev = vevent_of([p for p in t.message().walk() if p.get_content_type() == "text/calendar"][0])
+            parts[str(ev["UID"])] = ev
+            self.assertGreater(int(ev["SEQUENCE"]), sequences[str(ev["UID"])], ev.to_ical())
+        self.assertEqual(as_utc(parts[f"bouge@{DOMAIN}"]["DTSTART"].dt), moved)
+        self.assertEqual(str(parts[f"bouge@{DOMAIN}"]["STATUS"]), "CONFIRMED")
+        for uid in (f"annule@{DOMAIN}", f"supprime@{DOMAIN}"):
+            self.assertEqual(as_utc(parts[uid]["DTSTART"].dt), start)
+            self.assertEqual(str(parts[uid]["STATUS"]), "CANCELLED")
+            self.assertNotIn("RECURRENCE-ID", parts[uid])
+        self.assertEqual(str(parts[f"supprime@{DOMAIN}"]["SUMMARY"]), "Atelier supprimé")
         rows = [r for r in reminders(d) if r["event"] == "bouge"]
         self.assertEqual(sorted((r["kind"], r["state"]) for r in rows),
                          [("reminder", "sent"), ("update", "sent")], rows)

@@ -73,23 +73,127 @@ TEST_CASE("reminder_mail: the email of a recurring occurrence", "[notify]") {
     CHECK(msg.calendar->ics.find("RRULE:FREQ=MONTHLY") == std::string::npos); // just this one
 }
 
+namespace {
+
+/// A cancellation notice of `sent`, as the dispatcher composes it (no
+/// occurrence found), in English.
+notify::message cancellation_of(const calendar::model& m, store::outbox_row sent,
+                                const notify::revision_lookup& last_revision = {}) {
+    sent.kind = store::message_kind::reminder;
+    sent.recipient = "camille@example.org";
+    sent.locale = "en";
+    sent.payload = R"({"title":"Casapéro","when":"Thursday 3 December at 6:30 pm"})";
+    auto row = row_for(notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example"));
+    row.schedule = sent.schedule;
+    return notify::compose(m, {}, row, {}, {"Casaco", "agenda@casaco.example"}, "", "", last_revision);
+}
+
+bool has(const std::string& ics, const std::string& line) {
+    return ics.find("\r\n" + line + "\r\n") != std::string::npos;
+}
+
+} // namespace
+
 TEST_CASE("reminder_mail: a cancellation notice needs no occurrence", "[notify]") {
     auto site = casapero_site();
     auto built = calendar::build(site);
     REQUIRE(built.calendar);
     store::outbox_row sent;
     sent.key = "casapero@casaco.example|2026-12-03T18:30:00+01:00|P1D|camille@example.org";
-    sent.kind = store::message_kind::reminder;
     sent.recipient = "camille@example.org";
-    sent.locale = "en";
     sent.payload = R"({"title":"Casapéro","when":"Thursday 3 December at 6:30 pm"})";
     auto notice = notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example");
     CHECK(notice.key == sent.key + "|cancellation");
     CHECK(notice.due == 1000);
-    auto row = row_for(notice);
-    row.kind = store::message_kind::cancellation;
-    auto msg = notify::compose(*built.calendar, {}, row, {}, {"Casaco", "agenda@casaco.example"}, "");
+
+    sent.uid = "casapero@casaco.example";
+    sent.occurrence = "2026-12-03T18:30:00+01:00";
+    sent.occurrence_start = 1'796'319'000; // 2026-12-03T17:30:00Z
+    auto msg = cancellation_of(*built.calendar, sent);
     CHECK(msg.subject == "Cancelled: Casapéro — Thursday 3 December at 6:30 pm");
-    CHECK_FALSE(msg.calendar);
     CHECK(msg.text.find("This event is cancelled:") != std::string::npos);
+    // The occurrence, as the reminder's attachment had it, now cancelled.
+    REQUIRE(msg.calendar);
+    const std::string& ics = msg.calendar->ics;
+    CHECK(msg.calendar->method == "PUBLISH");
+    CHECK(msg.calendar->filename == "event.ics");
+    CHECK(has(ics, "METHOD:PUBLISH"));
+    CHECK(has(ics, "UID:casapero@casaco.example"));
+    CHECK(has(ics, "RECURRENCE-ID;TZID=Europe/Paris:20261203T183000"));
+    CHECK(has(ics, "DTSTART;TZID=Europe/Paris:20261203T183000"));
+    CHECK(has(ics, "STATUS:CANCELLED"));
+    CHECK(has(ics, "BEGIN:VTIMEZONE"));
+    CHECK(ics.find("RRULE:FREQ=MONTHLY") == std::string::npos); // just this one
+    CHECK(ics.find("STATUS:CONFIRMED") == std::string::npos);
+}
+
+TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name attaches nothing",
+          "[notify]") {
+    auto built = calendar::build(casapero_site());
+    REQUIRE(built.calendar);
+    store::outbox_row sent;
+    sent.key = "casapero@casaco.example|x|P1D|camille@example.org";
+    sent.uid = "casapero@casaco.example";
+    sent.occurrence_start = 1'796'319'000;
+    // Not a recurrence id as occurrences write it: a VEVENT without
+    // RECURRENCE-ID would cancel every Casapéro.
+    for (const char* text : {"2026-12-03", "2026-12-03T18:30:00Z",
+                             "2026-12-03T18:30:00+0100", "", "garbage"}) {
+        sent.occurrence = text;
+        INFO(text);
+        auto msg = cancellation_of(*built.calendar, sent);
+        CHECK(msg.subject == "Cancelled: Casapéro — Thursday 3 December at 6:30 pm");
+        CHECK_FALSE(msg.calendar);
+    }
+}
+
+TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels its UID", "[notify]") {
+    auto built = calendar::build(casapero_site());
+    REQUIRE(built.calendar);
+    store::outbox_row sent;
+    sent.key = "velo@casaco.example|2026-12-03T18:30:00+01:00|P1D|camille@example.org";
+    sent.uid = "velo@casaco.example";
+    sent.occurrence = "2026-12-03T18:30:00+01:00";
+    sent.occurrence_start = 1'796'319'000;
+    std::vector<std::string> asked;
+    const auto last = [&](const std::string& uid) {
+        asked.push_back(uid);
+        return std::optional<calendar::revision>(calendar::revision{4, 1'790'000'000});
+    };
+    auto msg = cancellation_of(*built.calendar, sent, last);
+    REQUIRE(msg.calendar);
+    const std::string& ics = msg.calendar->ics;
+    CHECK(asked == std::vector<std::string>{"velo@casaco.example"});
+    CHECK(has(ics, "UID:velo@casaco.example"));
+    CHECK(has(ics, "SEQUENCE:5"));
+    CHECK(has(ics, "DTSTART:20261203T173000Z"));
+    CHECK(has(ics, "DTSTAMP:19700101T001645Z")); // the Date of the notice
+    CHECK(has(ics, "SUMMARY:Casapéro"));
+    CHECK(has(ics, "STATUS:CANCELLED"));
+    CHECK(ics.find("RECURRENCE-ID") == std::string::npos);
+    CHECK(ics.find("BEGIN:VTIMEZONE") == std::string::npos);
+
+    SECTION("an all-day event") {
+        sent.occurrence = "2026-12-03";
+        auto day = cancellation_of(*built.calendar, sent);
+        REQUIRE(day.calendar);
+        CHECK(has(day.calendar->ics, "DTSTART;VALUE=DATE:20261203"));
+        CHECK(has(day.calendar->ics, "SEQUENCE:0")); // nothing recorded for it
+    }
+    SECTION("a programme: every session its reminder listed") {
+        sent.key = "programme:weekend|P1D|camille@example.org";
+        sent.event_id = "weekend";
+        sent.uid = "weekend-1@casaco.example";
+        sent.occurrence = "2026-12-05T09:00:00+01:00";
+        sent.schedule = "1@1796457600;2@1796544000;";
+        asked.clear();
+        auto both = cancellation_of(*built.calendar, sent, last);
+        REQUIRE(both.calendar);
+        const std::string& text = both.calendar->ics;
+        CHECK(asked == std::vector<std::string>{"weekend-1@casaco.example", "weekend-2@casaco.example"});
+        CHECK(has(text, "UID:weekend-1@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
+                        "DTSTART:20261205T080000Z"));
+        CHECK(has(text, "UID:weekend-2@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
+                        "DTSTART:20261206T080000Z"));
+    }
 }

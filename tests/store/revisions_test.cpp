@@ -62,6 +62,11 @@ TEST_CASE("revisions: new, unchanged, changed, deleted and returning UIDs", "[st
         CHECK(st.get_int64(0) == 200);
         st.reset();
 
+        // What a cancellation notice of the gone event reads.
+        REQUIRE(table.last("b@casaco.example"));
+        CHECK(of(*table.last("b@casaco.example")) == rev(0, 100));
+        CHECK_FALSE(table.last("never@casaco.example"));
+
         auto back = table.apply({{"a@casaco.example", "h1"}, {"b@casaco.example", "h2"}}, 300);
         CHECK(of(back["b@casaco.example"]) == rev(1, 300));
         CHECK(of(table.current()["b@casaco.example"]) == rev(1, 300));
