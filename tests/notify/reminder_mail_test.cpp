@@ -127,6 +127,36 @@ TEST_CASE("reminder_mail: a cancellation notice needs no occurrence", "[notify]"
     CHECK(ics.find("STATUS:CONFIRMED") == std::string::npos);
 }
 
+TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series", "[notify]") {
+    auto site = casapero_site();
+    store::outbox_row sent;
+    sent.key = "casapero@casaco.example|x|P1D|camille@example.org";
+    sent.uid = "casapero@casaco.example";
+    SECTION("all-day: the recurrence id is a date") {
+        site.events[0].start = day(2026, 12, 3);
+        site.events[0].end.reset();
+        auto built = calendar::build(site);
+        REQUIRE(built.calendar);
+        sent.occurrence = "2027-01-07";
+        auto msg = cancellation_of(*built.calendar, sent);
+        REQUIRE(msg.calendar);
+        CHECK(has(msg.calendar->ics, "DTSTART;VALUE=DATE:20270107"));
+        CHECK(has(msg.calendar->ics, "RECURRENCE-ID;VALUE=DATE:20270107"));
+        CHECK(has(msg.calendar->ics, "STATUS:CANCELLED"));
+    }
+    SECTION("UTC: the recurrence id shows the event's zone, RECURRENCE-ID is UTC") {
+        site.events[0].start = utc(2026, 12, 3, 17, 30);
+        site.events[0].end = utc(2026, 12, 3, 20, 0);
+        auto built = calendar::build(site);
+        REQUIRE(built.calendar);
+        sent.occurrence = "2027-01-07T18:30:00+01:00";
+        auto msg = cancellation_of(*built.calendar, sent);
+        REQUIRE(msg.calendar);
+        CHECK(has(msg.calendar->ics, "DTSTART:20270107T173000Z"));
+        CHECK(has(msg.calendar->ics, "RECURRENCE-ID:20270107T173000Z"));
+    }
+}
+
 TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name attaches nothing",
           "[notify]") {
     auto built = calendar::build(casapero_site());
