@@ -129,31 +129,32 @@ TEST_CASE("reminder_mail: a cancellation notice needs no occurrence", "[notify]"
 
 TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series", "[notify]") {
     auto site = casapero_site();
-    store::outbox_row sent;
-    sent.key = "casapero@casaco.example|x|P1D|camille@example.org";
-    sent.uid = "casapero@casaco.example";
+    // The attachment cancelling the Casapéro occurrence `text` names.
+    const auto attachment = [&site](const std::string& text) {
+        auto built = calendar::build(site);
+        REQUIRE(built.calendar);
+        store::outbox_row sent;
+        sent.key = "casapero@casaco.example|" + text + "|P1D|camille@example.org";
+        sent.uid = "casapero@casaco.example";
+        sent.occurrence = text;
+        auto msg = cancellation_of(*built.calendar, sent);
+        REQUIRE(msg.calendar);
+        CHECK(has(msg.calendar->ics, "STATUS:CANCELLED"));
+        return msg.calendar->ics;
+    };
     SECTION("all-day: the recurrence id is a date") {
         site.events[0].start = day(2026, 12, 3);
         site.events[0].end.reset();
-        auto built = calendar::build(site);
-        REQUIRE(built.calendar);
-        sent.occurrence = "2027-01-07";
-        auto msg = cancellation_of(*built.calendar, sent);
-        REQUIRE(msg.calendar);
-        CHECK(has(msg.calendar->ics, "DTSTART;VALUE=DATE:20270107"));
-        CHECK(has(msg.calendar->ics, "RECURRENCE-ID;VALUE=DATE:20270107"));
-        CHECK(has(msg.calendar->ics, "STATUS:CANCELLED"));
+        const auto ics = attachment("2027-01-07");
+        CHECK(has(ics, "DTSTART;VALUE=DATE:20270107"));
+        CHECK(has(ics, "RECURRENCE-ID;VALUE=DATE:20270107"));
     }
     SECTION("UTC: the recurrence id shows the event's zone, RECURRENCE-ID is UTC") {
         site.events[0].start = utc(2026, 12, 3, 17, 30);
         site.events[0].end = utc(2026, 12, 3, 20, 0);
-        auto built = calendar::build(site);
-        REQUIRE(built.calendar);
-        sent.occurrence = "2027-01-07T18:30:00+01:00";
-        auto msg = cancellation_of(*built.calendar, sent);
-        REQUIRE(msg.calendar);
-        CHECK(has(msg.calendar->ics, "DTSTART:20270107T173000Z"));
-        CHECK(has(msg.calendar->ics, "RECURRENCE-ID:20270107T173000Z"));
+        const auto ics = attachment("2027-01-07T18:30:00+01:00");
+        CHECK(has(ics, "DTSTART:20270107T173000Z"));
+        CHECK(has(ics, "RECURRENCE-ID:20270107T173000Z"));
     }
 }
 
