@@ -663,9 +663,12 @@ void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
     w.text("UID", c.uid);
     w.line("DTSTAMP:" + stamp(now));
     w.line("SEQUENCE:" + std::to_string(c.sequence));
-    if (c.occurrence.size() == 10) // a date: an all-day event
-        w.line("DTSTART;VALUE=DATE:" + c.occurrence.substr(0, 4) + c.occurrence.substr(5, 2) +
-               c.occurrence.substr(8, 2));
+    const std::string& d = c.occurrence;
+    const bool date =
+        d.size() == 10 && d[4] == '-' && d[7] == '-' &&
+        std::all_of(d.begin(), d.end(), [](char x) { return x == '-' || (x >= '0' && x <= '9'); });
+    if (date) // an all-day event
+        w.line("DTSTART;VALUE=DATE:" + d.substr(0, 4) + d.substr(5, 2) + d.substr(8, 2));
     else
         w.line("DTSTART:" + stamp(c.start));
     w.text("SUMMARY", c.title);

@@ -216,8 +216,9 @@ struct service::impl {
     void wait_ignored_signal() {
         ignored_signals.async_wait([this](const error_code& ec, int signo) {
             if (ec) return;
-            log(log_level::notice, std::string("ignoring ") + (signo == SIGUSR1 ? "SIGUSR1" : "SIGUSR2") +
-                       " (SIGHUP reloads, SIGTERM stops)");
+            log(log_level::notice, std::string("ignoring ") +
+                                       (signo == SIGUSR1 ? "SIGUSR1" : "SIGUSR2") +
+                                       " (SIGHUP reloads, SIGTERM stops)");
             wait_ignored_signal();
         });
     }

@@ -101,9 +101,12 @@ std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbo
             rest.remove_prefix(std::min(rest.size(), entry.size() + 1));
             const auto sep = entry.find('@');
             calendar::unix_time start = 0;
-            const auto number = entry.substr(sep == std::string_view::npos ? entry.size() : sep + 1);
-            const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), start);
-            if (sep == std::string_view::npos || ec != std::errc() || end != number.data() + number.size())
+            const auto number =
+                entry.substr(sep == std::string_view::npos ? entry.size() : sep + 1);
+            const auto [end, ec] =
+                std::from_chars(number.data(), number.data() + number.size(), start);
+            if (sep == std::string_view::npos || ec != std::errc() ||
+                end != number.data() + number.size())
                 continue;
             calendar::cancelled_occurrence c;
             c.uid = row.event_id + "-" + std::string(entry.substr(0, sep)) + domain;

@@ -83,9 +83,11 @@ notify::message cancellation_of(const calendar::model& m, store::outbox_row sent
     sent.recipient = "camille@example.org";
     sent.locale = "en";
     sent.payload = R"({"title":"Casapéro","when":"Thursday 3 December at 6:30 pm"})";
-    auto row = row_for(notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example"));
+    auto row = row_for(
+        notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example"));
     row.schedule = sent.schedule;
-    return notify::compose(m, {}, row, {}, {"Casaco", "agenda@casaco.example"}, "", "", last_revision);
+    return notify::compose(m, {}, row, {}, {"Casaco", "agenda@casaco.example"}, "", "",
+                           last_revision);
 }
 
 bool has(const std::string& ics, const std::string& line) {
@@ -168,8 +170,8 @@ TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name
     sent.occurrence_start = 1'796'319'000;
     // Not a recurrence id as occurrences write it: a VEVENT without
     // RECURRENCE-ID would cancel every Casapéro.
-    for (const char* text : {"2026-12-03", "2026-12-03T18:30:00Z",
-                             "2026-12-03T18:30:00+0100", "", "garbage"}) {
+    for (const char* text :
+         {"2026-12-03", "2026-12-03T18:30:00Z", "2026-12-03T18:30:00+0100", "", "garbage"}) {
         sent.occurrence = text;
         INFO(text);
         auto msg = cancellation_of(*built.calendar, sent);
@@ -178,7 +180,8 @@ TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name
     }
 }
 
-TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels its UID", "[notify]") {
+TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels its UID",
+          "[notify]") {
     auto built = calendar::build(casapero_site());
     REQUIRE(built.calendar);
     store::outbox_row sent;
@@ -221,7 +224,8 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
         auto both = cancellation_of(*built.calendar, sent, last);
         REQUIRE(both.calendar);
         const std::string& text = both.calendar->ics;
-        CHECK(asked == std::vector<std::string>{"weekend-1@casaco.example", "weekend-2@casaco.example"});
+        CHECK(asked ==
+              std::vector<std::string>{"weekend-1@casaco.example", "weekend-2@casaco.example"});
         CHECK(has(text, "UID:weekend-1@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
                         "DTSTART:20261205T080000Z"));
         CHECK(has(text, "UID:weekend-2@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
