@@ -160,6 +160,50 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
     }
 }
 
+TEST_CASE("reminder_mail: a cancelled programme's notice cancels every session", "[notify]") {
+    auto site = casapero_site();
+    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
+    config::event_def p;
+    p.programme = true;
+    p.id = "weekend";
+    p.title = "Week-end entrepreneurial";
+    p.category = "weekend";
+    p.where = pos(20);
+    for (int i = 0; i < 2; ++i) {
+        config::session_def session;
+        session.title = "Session " + std::to_string(i + 1);
+        session.start = local(2026, 12, 5, 10 + 4 * i, 0, 21 + i);
+        session.end = local(2026, 12, 5, 12 + 4 * i, 0, 21 + i);
+        session.where = pos(21 + i);
+        p.sessions.push_back(session);
+    }
+    site.events.push_back(p);
+    auto before = calendar::build(site);
+    REQUIRE(before.calendar);
+    notify::recipient camille{"camille@example.org", "Camille", "", {"weekend"}, std::nullopt};
+    auto plan = notify::make_plan(*before.calendar, {camille}, 1'796'122'800);
+    REQUIRE(plan.rows.size() == 1);
+    store::outbox_row sent = row_for(plan.rows[0]);
+    sent.schedule = plan.rows[0].schedule;
+
+    site.events.back().status = config::status::cancelled;
+    auto after = calendar::build(site);
+    REQUIRE(after.calendar);
+    auto msg = cancellation_of(*after.calendar, sent);
+    REQUIRE(msg.calendar);
+    const std::string& ics = msg.calendar->ics;
+    CHECK(has(ics, "UID:weekend-1@casaco.example"));
+    CHECK(has(ics, "UID:weekend-2@casaco.example"));
+    CHECK(has(ics, "DTSTART;TZID=Europe/Paris:20261205T100000"));
+    CHECK(has(ics, "DTSTART;TZID=Europe/Paris:20261205T140000"));
+    CHECK(has(ics, "BEGIN:VTIMEZONE"));
+    std::size_t cancelled = 0;
+    for (auto at = ics.find("STATUS:CANCELLED"); at != std::string::npos;
+         at = ics.find("STATUS:CANCELLED", at + 1))
+        ++cancelled;
+    CHECK(cancelled == 2);
+}
+
 TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name attaches nothing",
           "[notify]") {
     auto built = calendar::build(casapero_site());
