@@ -63,6 +63,26 @@ inline config::event_def casapero() {
     return e;
 }
 
+/// A weekend [[programme]] of `count` two-hour sessions from Saturday
+/// 2026-12-05, two a day, at 10:00 and 14:00.
+inline config::event_def weekend_programme(const std::string& id, int count) {
+    config::event_def p;
+    p.programme = true;
+    p.id = id;
+    p.title = "Week-end entrepreneurial";
+    p.category = "weekend";
+    p.where = pos(1);
+    for (int i = 0; i < count; ++i) {
+        config::session_def s;
+        s.title = "Session " + std::to_string(i + 1);
+        s.start = local(2026, 12, 5 + i / 2, 10 + 4 * (i % 2), 0, 3 + i);
+        s.end = local(2026, 12, 5 + i / 2, 12 + 4 * (i % 2), 0, 3 + i);
+        s.where = pos(3 + i);
+        p.sessions.push_back(s);
+    }
+    return p;
+}
+
 inline config::site casapero_site() {
     config::site s = base_site();
     s.events.push_back(casapero());

@@ -112,21 +112,7 @@ TEST_CASE("planner: cancelled events and occurrences get no reminder", "[notify]
 
 TEST_CASE("planner: a programme gets one reminder per offset for all its sessions", "[notify]") {
     auto site = with_default_offsets(base_site());
-    config::event_def p;
-    p.programme = true;
-    p.id = "weekend-entrepreneurs";
-    p.title = "Week-end entrepreneurial";
-    p.category = "weekend";
-    p.where = pos(1);
-    for (int i = 0; i < 3; ++i) {
-        config::session_def s;
-        s.title = "Session " + std::to_string(i + 1);
-        s.start = local(2026, 12, 5 + i / 2, 10 + 4 * (i % 2), 0, 3 + i);
-        s.end = local(2026, 12, 5 + i / 2, 12 + 4 * (i % 2), 0, 3 + i);
-        s.where = pos(3 + i);
-        p.sessions.push_back(s);
-    }
-    site.events.push_back(p);
+    site.events.push_back(weekend_programme("weekend-entrepreneurs", 3));
     auto plan = notify::make_plan(*build(site), {member("camille@example.org", {"weekend"})}, now);
     REQUIRE(plan.rows.size() == 2);
     for (const auto& r : plan.rows) {

@@ -90,6 +90,17 @@ notify::message cancellation_of(const calendar::model& m, store::outbox_row sent
                            last_revision);
 }
 
+/// A sent reminder of the occurrence `occurrence` of `uid`, which started
+/// on 3 December 2026 at 18:30 in Paris.
+store::outbox_row sent_reminder(const std::string& uid, const std::string& occurrence) {
+    store::outbox_row sent;
+    sent.key = uid + "|" + occurrence + "|P1D|camille@example.org";
+    sent.uid = uid;
+    sent.occurrence = occurrence;
+    sent.occurrence_start = 1'796'319'000; // 2026-12-03T17:30:00Z
+    return sent;
+}
+
 bool has(const std::string& ics, const std::string& line) {
     return ics.find("\r\n" + line + "\r\n") != std::string::npos;
 }
@@ -108,10 +119,8 @@ TEST_CASE("reminder_mail: a cancellation notice needs no occurrence", "[notify]"
     CHECK(notice.key == sent.key + "|cancellation");
     CHECK(notice.due == 1000);
 
-    sent.uid = "casapero@casaco.example";
-    sent.occurrence = "2026-12-03T18:30:00+01:00";
-    sent.occurrence_start = 1'796'319'000; // 2026-12-03T17:30:00Z
-    auto msg = cancellation_of(*built.calendar, sent);
+    auto msg = cancellation_of(
+        *built.calendar, sent_reminder("casapero@casaco.example", "2026-12-03T18:30:00+01:00"));
     CHECK(msg.subject == "Cancelled: Casapéro — Thursday 3 December at 6:30 pm");
     CHECK(msg.text.find("This event is cancelled:") != std::string::npos);
     // The occurrence, as the reminder's attachment had it, now cancelled.
@@ -135,11 +144,7 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
     const auto attachment = [&site](const std::string& text) {
         auto built = calendar::build(site);
         REQUIRE(built.calendar);
-        store::outbox_row sent;
-        sent.key = "casapero@casaco.example|" + text + "|P1D|camille@example.org";
-        sent.uid = "casapero@casaco.example";
-        sent.occurrence = text;
-        auto msg = cancellation_of(*built.calendar, sent);
+        auto msg = cancellation_of(*built.calendar, sent_reminder("casapero@casaco.example", text));
         REQUIRE(msg.calendar);
         CHECK(has(msg.calendar->ics, "STATUS:CANCELLED"));
         return msg.calendar->ics;
@@ -163,21 +168,7 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
 TEST_CASE("reminder_mail: a cancelled programme's notice cancels every session", "[notify]") {
     auto site = casapero_site();
     site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
-    config::event_def p;
-    p.programme = true;
-    p.id = "weekend";
-    p.title = "Week-end entrepreneurial";
-    p.category = "weekend";
-    p.where = pos(20);
-    for (int i = 0; i < 2; ++i) {
-        config::session_def session;
-        session.title = "Session " + std::to_string(i + 1);
-        session.start = local(2026, 12, 5, 10 + 4 * i, 0, 21 + i);
-        session.end = local(2026, 12, 5, 12 + 4 * i, 0, 21 + i);
-        session.where = pos(21 + i);
-        p.sessions.push_back(session);
-    }
-    site.events.push_back(p);
+    site.events.push_back(weekend_programme("weekend", 2));
     auto before = calendar::build(site);
     REQUIRE(before.calendar);
     notify::recipient camille{"camille@example.org", "Camille", "", {"weekend"}, std::nullopt};
@@ -208,17 +199,12 @@ TEST_CASE("reminder_mail: a cancellation of an occurrence the text does not name
           "[notify]") {
     auto built = calendar::build(casapero_site());
     REQUIRE(built.calendar);
-    store::outbox_row sent;
-    sent.key = "casapero@casaco.example|x|P1D|camille@example.org";
-    sent.uid = "casapero@casaco.example";
-    sent.occurrence_start = 1'796'319'000;
     // Not a recurrence id as occurrences write it: a VEVENT without
     // RECURRENCE-ID would cancel every Casapéro.
     for (const char* text :
          {"2026-12-03", "2026-12-03T18:30:00Z", "2026-12-03T18:30:00+0100", "", "garbage"}) {
-        sent.occurrence = text;
         INFO(text);
-        auto msg = cancellation_of(*built.calendar, sent);
+        auto msg = cancellation_of(*built.calendar, sent_reminder("casapero@casaco.example", text));
         CHECK(msg.subject == "Cancelled: Casapéro — Thursday 3 December at 6:30 pm");
         CHECK_FALSE(msg.calendar);
     }
@@ -228,11 +214,7 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
           "[notify]") {
     auto built = calendar::build(casapero_site());
     REQUIRE(built.calendar);
-    store::outbox_row sent;
-    sent.key = "velo@casaco.example|2026-12-03T18:30:00+01:00|P1D|camille@example.org";
-    sent.uid = "velo@casaco.example";
-    sent.occurrence = "2026-12-03T18:30:00+01:00";
-    sent.occurrence_start = 1'796'319'000;
+    auto sent = sent_reminder("velo@casaco.example", "2026-12-03T18:30:00+01:00");
     std::vector<std::string> asked;
     const auto last = [&](const std::string& uid) {
         asked.push_back(uid);
