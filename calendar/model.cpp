@@ -9,6 +9,10 @@
 
 namespace casacal::calendar {
 
+std::string uid_of(const std::string& id, int session, const std::string& domain) {
+    return (session > 0 ? id + "-" + std::to_string(session) : id) + "@" + domain;
+}
+
 using config::civil;
 using config::when;
 
@@ -80,12 +84,6 @@ bool timed(when::kind k) {
 std::string written(const when& w) {
     if (w.type == when::kind::date) return iso_text(w.value, true);
     return iso_text(w.value) + (w.type == when::kind::utc ? "Z" : "");
-}
-
-/// The UID of an event ("id@domain"), or of session n of a programme
-/// ("id-n@domain").
-std::string uid_of(const std::string& id, int session, const std::string& domain) {
-    return (session > 0 ? id + "-" + std::to_string(session) : id) + "@" + domain;
 }
 
 const config::position& at(const config::position& preferred, const config::position& fallback) {

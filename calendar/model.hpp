@@ -83,6 +83,10 @@ class model {
     const series* find(const std::string& uid) const;
 };
 
+/// The UID of an event ("id@domain"), or of session n of a programme
+/// ("id-n@domain").
+std::string uid_of(const std::string& id, int session, const std::string& domain);
+
 /// The occurrence `v` of `s`; `original` is its original start for
 /// recurring series.
 occurrence make_occurrence(const series& s, const vevent& v,

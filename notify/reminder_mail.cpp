@@ -89,27 +89,28 @@ namespace {
 
 /// The occurrences a cancellation notice cancels: the row's, or for a
 /// programme every session its reminder listed (from `schedule`,
-/// "n@start;…": session n of programme p is UID p-n@domain).
+/// "n@start;…", under the domain of the row's UID).
 std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbox_row& row) {
     std::vector<calendar::cancelled_occurrence> out;
     const auto at = row.uid.find('@');
     if (is_programme(row) && at != std::string::npos) {
-        const std::string domain = row.uid.substr(at);
+        const std::string domain = row.uid.substr(at + 1);
+        const auto whole = [](std::string_view text, auto& value) {
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            return ec == std::errc() && end == text.data() + text.size();
+        };
         std::string_view rest = row.schedule;
         while (!rest.empty()) {
             const std::string_view entry = rest.substr(0, rest.find(';'));
             rest.remove_prefix(std::min(rest.size(), entry.size() + 1));
             const auto sep = entry.find('@');
+            int session = 0;
             calendar::unix_time start = 0;
-            const auto number =
-                entry.substr(sep == std::string_view::npos ? entry.size() : sep + 1);
-            const auto [end, ec] =
-                std::from_chars(number.data(), number.data() + number.size(), start);
-            if (sep == std::string_view::npos || ec != std::errc() ||
-                end != number.data() + number.size())
+            if (sep == std::string_view::npos || !whole(entry.substr(0, sep), session) ||
+                session <= 0 || !whole(entry.substr(sep + 1), start))
                 continue;
             calendar::cancelled_occurrence c;
-            c.uid = row.event_id + "-" + std::string(entry.substr(0, sep)) + domain;
+            c.uid = calendar::uid_of(row.event_id, session, domain);
             c.start = start;
             out.push_back(std::move(c));
         }
