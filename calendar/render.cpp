@@ -656,6 +656,54 @@ lone_vevent lone(const series& s, const occurrence& o) {
     return {&s, std::move(v)};
 }
 
+/// The number written by the `n` decimal digits of `text` at `at`.
+std::optional<int> digits(std::string_view text, std::size_t at, std::size_t n) {
+    if (at + n > text.size()) return std::nullopt;
+    int out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        out = out * 10 + (text[i] - '0');
+    }
+    return out;
+}
+
+/// The date "YYYY-MM-DD" that `text` starts with.
+std::optional<civil> leading_date(std::string_view text) {
+    const auto year = digits(text, 0, 4);
+    const auto month = digits(text, 5, 2);
+    const auto day = digits(text, 8, 2);
+    if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
+    civil c;
+    c.year = *year;
+    c.month = *month;
+    c.day = *day;
+    return c;
+}
+
+/// The original start, in the frame of `s`'s DTSTART, that a recurrence id
+/// as occurrences write it names ("2027-01-07T18:30:00+01:00", or a date
+/// for all-day series); nullopt for any other text.
+std::optional<civil> original_start(const series& s, std::string_view text) {
+    std::optional<civil> c = leading_date(text);
+    if (!c) return std::nullopt;
+    if (s.all_day()) return text.size() == 10 ? c : std::nullopt;
+    if (text.size() != 25 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        (text[19] != '+' && text[19] != '-') || text[22] != ':')
+        return std::nullopt;
+    const auto hour = digits(text, 11, 2);
+    const auto minute = digits(text, 14, 2);
+    const auto second = digits(text, 17, 2);
+    const auto offset_hours = digits(text, 20, 2);
+    const auto offset_minutes = digits(text, 23, 2);
+    if (!hour || !minute || !second || !offset_hours || !offset_minutes) return std::nullopt;
+    c->hour = *hour;
+    c->minute = *minute;
+    c->second = *second;
+    const int offset = (*offset_hours * 3600 + *offset_minutes * 60) * (text[19] == '-' ? -1 : 1);
+    const unix_time instant = seconds_of(*c) - offset;
+    return s.master.kind == when::kind::utc ? civil_of(instant) : to_local(s.zone, instant);
+}
+
 /// The VEVENT of an event the site no longer has, cancelled as a whole (no
 /// RECURRENCE-ID: all of it is gone).
 void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
@@ -663,12 +711,10 @@ void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
     w.text("UID", c.uid);
     w.line("DTSTAMP:" + stamp(now));
     w.line("SEQUENCE:" + std::to_string(c.sequence));
-    const std::string& d = c.occurrence;
-    const bool date =
-        d.size() == 10 && d[4] == '-' && d[7] == '-' &&
-        std::all_of(d.begin(), d.end(), [](char x) { return x == '-' || (x >= '0' && x <= '9'); });
-    if (date) // an all-day event
-        w.line("DTSTART;VALUE=DATE:" + d.substr(0, 4) + d.substr(5, 2) + d.substr(8, 2));
+    const std::optional<civil> day =
+        c.occurrence.size() == 10 ? leading_date(c.occurrence) : std::nullopt;
+    if (day) // an all-day event
+        w.line(time_property("DTSTART", when::kind::date, *day, {}));
     else
         w.line("DTSTART:" + stamp(c.start));
     w.text("SUMMARY", c.title);
@@ -702,36 +748,6 @@ std::string lone_calendar(const model& m, const std::vector<lone_vevent>& parts,
         write_gone(w, c, now);
     w.line("END:VCALENDAR");
     return w.take();
-}
-
-/// The original start, in the frame of `s`'s DTSTART, that a recurrence id
-/// as occurrences write it names ("2027-01-07T18:30:00+01:00", or a date
-/// for all-day series); nullopt for any other text.
-std::optional<civil> original_start(const series& s, std::string_view text) {
-    const auto digits = [&](std::size_t at, std::size_t n, int& out) {
-        out = 0;
-        if (at + n > text.size()) return false;
-        for (std::size_t i = at; i < at + n; ++i) {
-            if (text[i] < '0' || text[i] > '9') return false;
-            out = out * 10 + (text[i] - '0');
-        }
-        return true;
-    };
-    civil c;
-    if (text.size() < 10 || text[4] != '-' || text[7] != '-' || !digits(0, 4, c.year) ||
-        !digits(5, 2, c.month) || !digits(8, 2, c.day))
-        return std::nullopt;
-    if (s.all_day()) return text.size() == 10 ? std::optional<civil>(c) : std::nullopt;
-    int offset_hours = 0;
-    int offset_minutes = 0;
-    if (text.size() != 25 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-        (text[19] != '+' && text[19] != '-') || text[22] != ':' || !digits(11, 2, c.hour) ||
-        !digits(14, 2, c.minute) || !digits(17, 2, c.second) || !digits(20, 2, offset_hours) ||
-        !digits(23, 2, offset_minutes))
-        return std::nullopt;
-    const int offset = (offset_hours * 3600 + offset_minutes * 60) * (text[19] == '-' ? -1 : 1);
-    const unix_time instant = seconds_of(c) - offset;
-    return s.master.kind == when::kind::utc ? civil_of(instant) : to_local(s.zone, instant);
 }
 
 /// The occurrence of `s` that `text` names (see cancelled_occurrence), as
