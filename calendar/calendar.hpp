@@ -215,10 +215,10 @@ struct cancelled_occurrence {
     std::string occurrence;
     unix_time start = 0; ///< where the reminder placed it
     std::string title;
-    /// For an event gone from the site: one past the SEQUENCE last recorded
-    /// for its UID, so that clients take the notice as newer.
-    int sequence = 0;
 };
+
+/// The revision last recorded for a UID, also when it has left the site.
+using revision_lookup = std::function<std::optional<revision>(const std::string& uid)>;
 
 /// The attachment of a cancellation notice: a VCALENDAR with METHOD:PUBLISH
 /// holding each occurrence's VEVENT with STATUS:CANCELLED, so that a client
@@ -226,12 +226,14 @@ struct cancelled_occurrence {
 /// site still has is written as occurrence_calendar writes it (with the
 /// SEQUENCE of the change); one gone from the site as a VEVENT of its UID
 /// (no RECURRENCE-ID: all of it is gone) with DTSTART, SUMMARY,
-/// STATUS:CANCELLED, `sequence` and DTSTAMP `now`. nullopt when the site
-/// has the series but not an occurrence the text names: an attachment
-/// without RECURRENCE-ID would cancel the whole series.
+/// STATUS:CANCELLED, DTSTAMP `now` and one past the SEQUENCE `last_revision`
+/// gives (0 without one), so that clients take the notice as newer. nullopt
+/// when the site has the series but not an occurrence the text names: an
+/// attachment without RECURRENCE-ID would cancel the whole series.
 std::optional<std::string> cancellation_calendar(const model& m,
                                                  const std::vector<cancelled_occurrence>& list,
-                                                 const revision_map& revisions, unix_time now);
+                                                 const revision_map& revisions, unix_time now,
+                                                 const revision_lookup& last_revision = {});
 
 /// Midnight at the start of the local date `d` in the site's zone (RFC 5545
 /// reading when midnight falls in a gap).

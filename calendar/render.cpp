@@ -706,11 +706,11 @@ std::optional<civil> original_start(const series& s, std::string_view text) {
 
 /// The VEVENT of an event the site no longer has, cancelled as a whole (no
 /// RECURRENCE-ID: all of it is gone).
-void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
+void write_gone(ics_writer& w, const cancelled_occurrence& c, int sequence, unix_time now) {
     w.line("BEGIN:VEVENT");
     w.text("UID", c.uid);
     w.line("DTSTAMP:" + stamp(now));
-    w.line("SEQUENCE:" + std::to_string(c.sequence));
+    w.line("SEQUENCE:" + std::to_string(sequence));
     const std::optional<civil> day =
         c.occurrence.size() == 10 ? leading_date(c.occurrence) : std::nullopt;
     if (day) // an all-day event
@@ -725,7 +725,8 @@ void write_gone(ics_writer& w, const cancelled_occurrence& c, unix_time now) {
 /// One VCALENDAR of `parts` (with the VTIMEZONEs they need), then `gone`.
 std::string lone_calendar(const model& m, const std::vector<lone_vevent>& parts,
                           const revision_map& revisions,
-                          const std::vector<cancelled_occurrence>& gone = {}, unix_time now = 0) {
+                          const std::vector<cancelled_occurrence>& gone = {}, unix_time now = 0,
+                          const revision_lookup& last_revision = {}) {
     std::vector<series> shapes;
     shapes.reserve(parts.size());
     for (const lone_vevent& p : parts) {
@@ -744,8 +745,10 @@ std::string lone_calendar(const model& m, const std::vector<lone_vevent>& parts,
         const revision rev = it != revisions.end() ? it->second : st->of(p.s->master.uid);
         write_vevent(w, *p.s, p.v, part::single, &rev);
     }
-    for (const cancelled_occurrence& c : gone)
-        write_gone(w, c, now);
+    for (const cancelled_occurrence& c : gone) {
+        const std::optional<revision> last = last_revision ? last_revision(c.uid) : std::nullopt;
+        write_gone(w, c, last ? last->sequence + 1 : 0, now);
+    }
     w.line("END:VCALENDAR");
     return w.take();
 }
@@ -782,7 +785,8 @@ std::string occurrences_calendar(const model& m, const std::vector<occurrence>& 
 
 std::optional<std::string> cancellation_calendar(const model& m,
                                                  const std::vector<cancelled_occurrence>& list,
-                                                 const revision_map& revisions, unix_time now) {
+                                                 const revision_map& revisions, unix_time now,
+                                                 const revision_lookup& last_revision) {
     std::vector<lone_vevent> parts;
     std::vector<cancelled_occurrence> gone;
     for (const cancelled_occurrence& c : list) {
@@ -798,7 +802,7 @@ std::optional<std::string> cancellation_calendar(const model& m,
         o->status = config::status::cancelled;
         parts.push_back(lone(*s, *o));
     }
-    return lone_calendar(m, parts, revisions, gone, now);
+    return lone_calendar(m, parts, revisions, gone, now, last_revision);
 }
 
 } // namespace casacal::calendar

@@ -311,7 +311,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
         settings_.feed_key.empty()
             ? std::string()
             : settings_.base_url + "/feeds/" + feed_token(settings_.feed_key, row.recipient) + ".ics";
-    const revision_lookup last_revision = [this](const std::string& uid) {
+    const calendar::revision_lookup last_revision = [this](const std::string& uid) {
         try {
             return store::revisions(outbox_.connection()).last(uid);
         } catch (const std::exception&) {

@@ -90,7 +90,8 @@ namespace {
 /// The occurrences a cancellation notice cancels: the row's, or for a
 /// programme every session its reminder listed (from `schedule`,
 /// "n@start;…", under the domain of the row's UID).
-std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbox_row& row) {
+std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbox_row& row,
+                                                              const std::string& title) {
     std::vector<calendar::cancelled_occurrence> out;
     const auto at = row.uid.find('@');
     if (is_programme(row) && at != std::string::npos) {
@@ -112,6 +113,7 @@ std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbo
             calendar::cancelled_occurrence c;
             c.uid = calendar::uid_of(row.event_id, session, domain);
             c.start = start;
+            c.title = title;
             out.push_back(std::move(c));
         }
     }
@@ -120,6 +122,7 @@ std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbo
         c.uid = row.uid;
         c.occurrence = row.occurrence;
         c.start = row.occurrence_start;
+        c.title = title;
         out.push_back(std::move(c));
     }
     return out;
@@ -130,7 +133,7 @@ std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbo
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
                 const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
                 const mailbox& from, const std::string& unsubscribe_url,
-                const std::string& feed_url, const revision_lookup& last_revision) {
+                const std::string& feed_url, const calendar::revision_lookup& last_revision) {
     const auto& site = calendar::site_of(m);
     const auto lang = language_of(row.locale);
     const auto& w = words(lang);
@@ -195,14 +198,8 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
                "</body></html>\n";
 
     if (kind == notice::cancellation) {
-        std::vector<calendar::cancelled_occurrence> cancelled;
-        for (auto& c : cancelled_subject(row)) {
-            c.title = title;
-            if (last_revision && !m.find(c.uid))
-                if (const auto last = last_revision(c.uid)) c.sequence = last->sequence + 1;
-            cancelled.push_back(std::move(c));
-        }
-        if (auto ics = calendar::cancellation_calendar(m, cancelled, revisions, msg.date))
+        if (auto ics = calendar::cancellation_calendar(m, cancelled_subject(row, title), revisions,
+                                                       msg.date, last_revision))
             msg.calendar = calendar_attachment{std::move(*ics), "PUBLISH", "event.ics"};
     } else if (!about.empty()) {
         calendar_attachment a;

@@ -6,7 +6,6 @@
 #include "notify/message.hpp"
 #include "store/outbox.hpp"
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,19 +25,17 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
 /// needs once the occurrence is gone (title, and when it was, in words).
 std::string payload_for(const calendar::occurrence& o, const std::string& locale);
 
-/// The revision last recorded for a UID, deleted or not (store::revisions::last).
-using revision_lookup = std::function<std::optional<calendar::revision>(const std::string& uid)>;
-
 /// Builds the email for `row`. `about` comes from find_subject (it may be
 /// empty for a cancellation notice). `unsubscribe_url` is the one-click URL,
 /// `feed_url` the recipient's personal feed (no link when empty). A
 /// cancellation notice attaches the VEVENTs it cancels
 /// (calendar::cancellation_calendar); `last_revision` gives the SEQUENCE of
-/// those the site no longer has (0 without it).
+/// those the site no longer has (store::revisions::last; 0 without it).
 message compose(const calendar::model& m, const calendar::revision_map& revisions,
                 const store::outbox_row& row, const std::vector<calendar::occurrence>& about,
                 const mailbox& from, const std::string& unsubscribe_url,
-                const std::string& feed_url = {}, const revision_lookup& last_revision = {});
+                const std::string& feed_url = {},
+                const calendar::revision_lookup& last_revision = {});
 
 /// The key and due time of a notice telling the recipients of a sent
 /// reminder that its occurrence moved (`update`) or vanished (`cancellation`).

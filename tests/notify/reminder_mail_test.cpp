@@ -78,7 +78,7 @@ namespace {
 /// A cancellation notice of `sent`, as the dispatcher composes it (no
 /// occurrence found), in English.
 notify::message cancellation_of(const calendar::model& m, store::outbox_row sent,
-                                const notify::revision_lookup& last_revision = {}) {
+                                const calendar::revision_lookup& last_revision = {}) {
     sent.kind = store::message_kind::reminder;
     sent.recipient = "camille@example.org";
     sent.locale = "en";
