@@ -66,6 +66,7 @@ test: deps node-deps
 bench: build
 	@missing=$$(for p in $(BENCH_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+	cmake --build $(RELEASE) -j$(JOBS) --target smtp_floor toml_floor
 	/usr/bin/python3 bench/run.py --binary $(RELEASE)/daemon/casacal
 
 clean:

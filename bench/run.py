@@ -5,7 +5,8 @@ bench/out/results.md (raw numbers in bench/out/results.json).
 
     /usr/bin/python3 bench/run.py --binary build/release/daemon/casacal [--only export,agenda,...]
 
-  export  `casacal export` of 10,000 events vs bench/py_export.py (python3-icalendar)
+  export  `casacal export` of 10,000 events vs bench/py_export.py (python3-icalendar);
+          and toml++ alone parsing its files (bench/toml_floor, built by `make bench`)
   agenda  `casacal agenda --json` over a year of 1,000 events vs bench/py_agenda.py
           (recurring_ical_events expanding the exported feed)
   serve   GET /calendar.ics (1,000 events) under `wrk -t2 -c50 -d10s --latency`,
@@ -15,7 +16,8 @@ bench/out/results.md (raw numbers in bench/out/results.json).
   memory  VmRSS / VmHWM of `casacal serve` holding 10,000 events
   smtp, planning, idle
           reminders (bench/reminders.py): a burst of 2,000 reminders to Postfix's
-          smtp-sink vs smtp-source; planning ~100,000 reminders at start-up vs
+          smtp-sink vs smtp-source, and vs libcurl alone (bench/smtp_floor, built
+          by `make bench`) sending the same message; planning ~100,000 reminders at start-up vs
           inserting the same rows with Python's sqlite3, memory after planning;
           idle CPU of serve holding them
 
@@ -152,17 +154,29 @@ def bench_export(args, root):
     size = out.stat().st_size
     c = hyperfine([f"{args.binary} export -c {config} -o /dev/null"], runs=20, warmup=3,
                   json_path=root / "hf-export-casacal.json")[0]
+    # toml++ alone reading the same files (bench/toml_floor, as many threads
+    # as casacal uses): how much of the run the parser casacal must use takes.
+    tool = Path(args.binary).resolve().parent.parent / "bench" / "toml_floor"
+    floor = None
+    if os.access(tool, os.X_OK):
+        files = " ".join(str(f) for f in sorted((config.parent / "events.d").glob("*.toml")))
+        floor = hyperfine([f"{tool} {os.cpu_count() or 1} {files}"], runs=20, warmup=3,
+                          json_path=root / "hf-export-toml.json")[0]
     p = hyperfine([f"{PY} {HERE / 'py_export.py'} {config} > /dev/null"], runs=args.py_runs, warmup=1,
                   json_path=root / "hf-export-python.json")[0]
     ratio = p["mean"] / c["mean"]
+    baseline = f"python3-icalendar: {p['mean'] * 1000:.0f} ms"
+    if floor:
+        baseline += f"; toml++ alone parsing the same files: {floor['mean'] * 1000:.1f} ms ± {floor['stddev'] * 1000:.1f}"
     return [{
         "name": f"export, {args.large:,} events",
         "casacal": f"{c['mean'] * 1000:.1f} ms ± {c['stddev'] * 1000:.1f} ({size / 1e6:.1f} MB)",
-        "baseline": f"python3-icalendar: {p['mean'] * 1000:.0f} ms",
+        "baseline": baseline,
         "ratio": f"{ratio:.1f}× faster",
         "target": "≥ 30× and < 100 ms",
         "met": ratio >= 30 and c["mean"] < 0.100,
-        "raw": {"casacal_s": c["mean"], "python_s": p["mean"], "bytes": size},
+        "raw": {"casacal_s": c["mean"], "python_s": p["mean"], "bytes": size,
+                "toml_floor_s": floor["mean"] if floor else None},
     }]
 
 
