@@ -79,15 +79,20 @@ std::string safe_filename(std::string_view name) {
 
 /// Bodies get CRLF line ends whatever the caller used, so that the
 /// quoted-printable encoder sees real line breaks and never a bare CR or LF.
+/// Lines are found with a plain loop: find_first_of calls memchr on the
+/// two-character set for every character of the text.
 std::string crlf_lines(std::string_view text) {
     std::string out;
     out.reserve(text.size() + text.size() / 32);
-    for (std::size_t i = 0; i < text.size();) {
-        const auto end = std::min(text.find_first_of("\r\n", i), text.size());
+    const std::size_t n = text.size();
+    for (std::size_t i = 0; i < n;) {
+        std::size_t end = i;
+        while (end < n && text[end] != '\r' && text[end] != '\n')
+            ++end;
         out.append(text, i, end - i);
-        if (end == text.size()) break;
+        if (end == n) break;
         out += "\r\n";
-        i = end + (text.compare(end, 2, "\r\n") == 0 ? 2 : 1);
+        i = end + (text[end] == '\r' && end + 1 < n && text[end + 1] == '\n' ? 2 : 1);
     }
     return out;
 }

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string>
+#include <tuple>
+#include <utility>
 
 namespace casacal::notify {
 namespace {
@@ -24,10 +27,15 @@ std::pair<std::string, std::string> title_parts(const calendar::occurrence& o) {
     return {o.title.substr(0, at), o.title.substr(at + dash.size())};
 }
 
-std::string payload_field(const std::string& payload, const char* name) {
-    auto j = nlohmann::json::parse(payload, nullptr, false);
-    if (j.is_object() && j.contains(name) && j[name].is_string()) return j[name].get<std::string>();
-    return {};
+/// The title and the date the row was planned with (its payload), "" where
+/// missing.
+std::pair<std::string, std::string> planned_title_and_when(const std::string& payload) {
+    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    const auto field = [&](const char* name) {
+        return j.is_object() && j.contains(name) && j[name].is_string() ? j[name].get<std::string>()
+                                                                        : std::string();
+    };
+    return {field("title"), field("when")};
 }
 
 std::string category_name(const config::site& site, const std::string& key) {
@@ -142,8 +150,11 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
                                                                       : notice::reminder;
     const bool programme = is_programme(row);
 
-    std::string title = payload_field(row.payload, "title");
-    std::string when = payload_field(row.payload, "when");
+    // What the row was planned with, read only when it is used: for a
+    // cancellation, or when the occurrence is gone from the site.
+    std::string title, when;
+    if (about.empty() || kind == notice::cancellation)
+        std::tie(title, when) = planned_title_and_when(row.payload);
     if (!about.empty()) {
         const auto& first = about.front();
         if (title.empty() || kind != notice::cancellation)

@@ -119,18 +119,24 @@ const phrases& words(language lang) { return lang == language::en ? english : fr
 
 std::string html_escape(const std::string& text) {
     std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        case '\n': out += "<br>\n"; break;
-        default: out += c;
+    out.reserve(text.size() + text.size() / 8);
+    std::size_t copied = 0; // text before this is in `out`
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char* entity = nullptr;
+        switch (text[i]) {
+        case '&': entity = "&amp;"; break;
+        case '<': entity = "&lt;"; break;
+        case '>': entity = "&gt;"; break;
+        case '"': entity = "&quot;"; break;
+        case '\'': entity = "&#39;"; break;
+        case '\n': entity = "<br>\n"; break;
+        default: continue;
         }
+        out.append(text, copied, i - copied);
+        out += entity;
+        copied = i + 1;
     }
+    out.append(text, copied);
     return out;
 }
 

@@ -1,5 +1,6 @@
 #include "notify/planner.hpp"
 #include "notify/reminder_mail.hpp"
+#include "notify/wording.hpp"
 
 #include "../calendar/fixture.hpp"
 
@@ -257,4 +258,15 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
         CHECK(has(text, "UID:weekend-2@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
                         "DTSTART:20261206T080000Z"));
     }
+}
+
+TEST_CASE("html_escape writes the five markup characters as entities and line breaks as <br>") {
+    using notify::html_escape;
+    CHECK(html_escape("") == "");
+    CHECK(html_escape("Casapéro") == "Casapéro");
+    CHECK(html_escape("<b>\"Tom & Jerry's\"</b>") ==
+          "&lt;b&gt;&quot;Tom &amp; Jerry&#39;s&quot;&lt;/b&gt;");
+    CHECK(html_escape("&") == "&amp;");
+    CHECK(html_escape("un\ndeux\n") == "un<br>\ndeux<br>\n");
+    CHECK(html_escape("a<") == "a&lt;");
 }
