@@ -91,3 +91,32 @@ TEST_CASE("ASCII case folding leaves other bytes alone", "[config]") {
     CHECK_FALSE(casacal::config::ascii_iequal("gzip", "gzip2"));
     CHECK_FALSE(casacal::config::ascii_iequal("É", "é"));
 }
+
+TEST_CASE("text_problem finds every control byte and line break, wherever it stands", "[config]") {
+    // Every byte value, alone and at positions a 16-byte vector loop and its
+    // tail both reach, in a text of accented letters.
+    for (int b = 0; b < 256; ++b) {
+        const auto u = static_cast<unsigned char>(b);
+        const bool is_break = u == '\n' || u == '\r';
+        const bool control = (u < 0x20 && u != '\t' && !is_break) || u == 0x7f;
+        for (std::size_t at : {0u, 1u, 15u, 16u, 17u, 31u, 40u, 47u}) {
+            std::string text;
+            while (text.size() < 48)
+                text += "\xC3\xA9"; // é
+            text.resize(48);
+            text[at] = static_cast<char>(u);
+            INFO("byte " << b << " at " << at);
+            const std::string multi = text_problem("d", text, text_rule::multi_line);
+            const std::string single = text_problem("d", text, text_rule::single_line);
+            if (control) {
+                CHECK(multi == "'d' must not contain control characters");
+                CHECK(single == multi);
+            } else {
+                CHECK(multi.empty());
+                CHECK(single == (is_break ? "'d' must not contain line breaks" : ""));
+            }
+        }
+        CHECK(text_problem("d", std::string(1, static_cast<char>(u)), text_rule::single_line)
+                  .empty() == (!control && !is_break));
+    }
+}
