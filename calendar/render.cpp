@@ -656,22 +656,11 @@ lone_vevent lone(const series& s, const occurrence& o) {
     return {&s, std::move(v)};
 }
 
-/// The number written by the `n` decimal digits of `text` at `at`.
-std::optional<int> digits(std::string_view text, std::size_t at, std::size_t n) {
-    if (at + n > text.size()) return std::nullopt;
-    int out = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        out = out * 10 + (text[i] - '0');
-    }
-    return out;
-}
-
 /// The date "YYYY-MM-DD" that `text` starts with.
 std::optional<civil> leading_date(std::string_view text) {
-    const auto year = digits(text, 0, 4);
-    const auto month = digits(text, 5, 2);
-    const auto day = digits(text, 8, 2);
+    const auto year = decimal(text, 0, 4);
+    const auto month = decimal(text, 5, 2);
+    const auto day = decimal(text, 8, 2);
     if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
     civil c;
     c.year = *year;
@@ -690,11 +679,11 @@ std::optional<civil> original_start(const series& s, std::string_view text) {
     if (text.size() != 25 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
         (text[19] != '+' && text[19] != '-') || text[22] != ':')
         return std::nullopt;
-    const auto hour = digits(text, 11, 2);
-    const auto minute = digits(text, 14, 2);
-    const auto second = digits(text, 17, 2);
-    const auto offset_hours = digits(text, 20, 2);
-    const auto offset_minutes = digits(text, 23, 2);
+    const auto hour = decimal(text, 11, 2);
+    const auto minute = decimal(text, 14, 2);
+    const auto second = decimal(text, 17, 2);
+    const auto offset_hours = decimal(text, 20, 2);
+    const auto offset_minutes = decimal(text, 23, 2);
     if (!hour || !minute || !second || !offset_hours || !offset_minutes) return std::nullopt;
     c->hour = *hour;
     c->minute = *minute;

@@ -69,6 +69,27 @@ config::civil date_of(const config::civil& c) {
     return config::civil{c.year, c.month, c.day, 0, 0, 0};
 }
 
+std::optional<int> decimal(std::string_view text, std::size_t at, std::size_t n) {
+    if (at > text.size() || n > text.size() - at) return std::nullopt;
+    int out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        out = out * 10 + (text[i] - '0');
+    }
+    return out;
+}
+
+std::optional<config::civil> parse_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    const auto year = decimal(text, 0, 4), month = decimal(text, 5, 2), day = decimal(text, 8, 2);
+    if (!year || !month || !day) return std::nullopt;
+    const config::civil c{*year, *month, *day, 0, 0, 0};
+    if (c.year < 1900 || c.month < 1 || c.month > 12 || c.day < 1) return std::nullopt;
+    // Round-trip through the day count to reject 2026-02-30.
+    if (civil_from_days(days_from_civil(c.year, c.month, c.day)) != c) return std::nullopt;
+    return c;
+}
+
 namespace {
 
 /// Writes `n` as `width` digits at `p` (the year may need more: then

@@ -5,7 +5,10 @@
 
 #include "calendar/calendar.hpp"
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct _icaltimezone;
@@ -25,6 +28,12 @@ config::civil civil_of(std::int64_t seconds);
 config::civil add_days(const config::civil& c, int days);
 /// Only the date part of `c` (time fields zero).
 config::civil date_of(const config::civil& c);
+/// The number written by the `n` decimal digits of `text` at `at`; nullopt
+/// when one of them is not a digit or `text` ends before.
+std::optional<int> decimal(std::string_view text, std::size_t at, std::size_t n);
+/// A strict YYYY-MM-DD calendar date from 1900 on; nullopt when malformed or
+/// not a real date (2026-02-30).
+std::optional<config::civil> parse_date(std::string_view text);
 
 /// "2026-12-03T18:30:00" or, with `date_only`, "2026-12-03".
 std::string iso_text(const config::civil& c, bool date_only = false);

@@ -14,25 +14,6 @@ config::civil from_day_number(std::int64_t n) { return calendar::civil_from_days
 
 } // namespace
 
-std::optional<config::civil> parse_date(std::string_view t) {
-    if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
-    auto digits = [&](std::size_t at, std::size_t n, int& out) {
-        out = 0;
-        for (std::size_t i = at; i < at + n; ++i) {
-            if (t[i] < '0' || t[i] > '9') return false;
-            out = out * 10 + (t[i] - '0');
-        }
-        return true;
-    };
-    config::civil c;
-    if (!digits(0, 4, c.year) || !digits(5, 2, c.month) || !digits(8, 2, c.day))
-        return std::nullopt;
-    if (c.year < 1900 || c.month < 1 || c.month > 12 || c.day < 1) return std::nullopt;
-    // Round-trip through the day count to reject 2026-02-30.
-    if (from_day_number(day_number(c)) != c) return std::nullopt;
-    return c;
-}
-
 config::civil local_today(const calendar::model& m, calendar::unix_time now) {
     std::int64_t days = now / 86400 - (now % 86400 < 0 ? 1 : 0);
     // UTC offsets stay within a day, so the local date is the UTC date or

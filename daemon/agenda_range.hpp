@@ -4,6 +4,7 @@
 // Callers hold calendar_mutex() (it calls into casacal::calendar).
 
 #include "calendar/calendar.hpp"
+#include "calendar/zone.hpp"
 
 #include <optional>
 #include <string>
@@ -16,8 +17,8 @@ inline constexpr int k_default_agenda_days = 30;
 /// The longest range a query may ask for.
 inline constexpr int k_max_agenda_days = 731;
 
-/// A strict YYYY-MM-DD calendar date; nullopt when malformed or not a real date.
-std::optional<config::civil> parse_date(std::string_view text);
+/// A strict YYYY-MM-DD calendar date (calendar/zone.hpp).
+using calendar::parse_date;
 
 /// The site's local date at `now`.
 config::civil local_today(const calendar::model& m, calendar::unix_time now);

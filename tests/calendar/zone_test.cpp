@@ -202,3 +202,18 @@ TEST_CASE("utc_offset gives libical's offset at every quarter hour of several ye
         CHECK(mismatches == 0);
     }
 }
+
+TEST_CASE("decimal and parse_date read fixed-width digits and real dates only", "[calendar]") {
+    CHECK(decimal("2027-01-07", 0, 4) == 2027);
+    CHECK(decimal("2027-01-07", 8, 2) == 7);
+    CHECK_FALSE(decimal("2027-01-07", 3, 2)); // '7-'
+    CHECK_FALSE(decimal("2027", 2, 3));       // past the end
+    CHECK_FALSE(decimal("2027", 5, 1));
+    const auto d = parse_date("2028-02-29");
+    REQUIRE(d);
+    CHECK((d->year == 2028 && d->month == 2 && d->day == 29 && d->hour == 0));
+    for (const char* bad :
+         {"2027-02-29", "2026-02-30", "2026-13-01", "2026-00-10", "2026-01-00", "1899-12-31",
+          "2026-1-01", "2026-01-011", "2026/01/01", "2026-01-0a", ""})
+        CHECK_FALSE(parse_date(bad));
+}
