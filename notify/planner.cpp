@@ -6,6 +6,7 @@
 #include "notify/reminder_mail.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -108,6 +109,25 @@ std::string occurrence_text(const calendar::occurrence& o) {
     return calendar::iso_text(o.start_local) + calendar::offset_text(o.start_offset);
 }
 
+std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule) {
+    const auto whole = [](std::string_view text, auto& value) {
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return ec == std::errc() && end == text.data() + text.size();
+    };
+    std::vector<std::pair<int, calendar::unix_time>> out;
+    while (!schedule.empty()) {
+        const std::string_view entry = schedule.substr(0, schedule.find(';'));
+        schedule.remove_prefix(std::min(schedule.size(), entry.size() + 1));
+        const auto at = entry.find('@');
+        int session = 0;
+        calendar::unix_time start = 0;
+        if (at != std::string_view::npos && whole(entry.substr(0, at), session) && session > 0 &&
+            whole(entry.substr(at + 1), start))
+            out.emplace_back(session, start);
+    }
+    return out;
+}
+
 std::string message_id_for(const std::string& key, const std::string& domain) {
     return calendar::sha256_hex(key).substr(0, 32) + "@" + domain;
 }
@@ -148,7 +168,8 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
         subjects.push_back({&o, o.uid + "|" + occ, occ, {}});
     }
     // A programme's sessions can move while its first start stays: its
-    // reminders carry when every session starts (sessions do not repeat).
+    // reminders carry when every session starts (sessions do not repeat),
+    // in the form schedule_sessions reads.
     if (!programmes_seen.empty()) {
         std::map<std::string_view, std::string> schedules;
         for (const auto& series : m.all)

@@ -6,8 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <charconv>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -96,28 +94,15 @@ std::string payload_for(const calendar::occurrence& o, const std::string& locale
 namespace {
 
 /// The occurrences a cancellation notice cancels: the row's, or for a
-/// programme every session its reminder listed (from `schedule`,
-/// "n@start;…", under the domain of the row's UID).
+/// programme every session its reminder listed (schedule_sessions), under
+/// the domain of the row's UID.
 std::vector<calendar::cancelled_occurrence> cancelled_subject(const store::outbox_row& row,
                                                               const std::string& title) {
     std::vector<calendar::cancelled_occurrence> out;
     const auto at = row.uid.find('@');
     if (is_programme(row) && at != std::string::npos) {
         const std::string domain = row.uid.substr(at + 1);
-        const auto whole = [](std::string_view text, auto& value) {
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-            return ec == std::errc() && end == text.data() + text.size();
-        };
-        std::string_view rest = row.schedule;
-        while (!rest.empty()) {
-            const std::string_view entry = rest.substr(0, rest.find(';'));
-            rest.remove_prefix(std::min(rest.size(), entry.size() + 1));
-            const auto sep = entry.find('@');
-            int session = 0;
-            calendar::unix_time start = 0;
-            if (sep == std::string_view::npos || !whole(entry.substr(0, sep), session) ||
-                session <= 0 || !whole(entry.substr(sep + 1), start))
-                continue;
+        for (const auto& [session, start] : schedule_sessions(row.schedule)) {
             calendar::cancelled_occurrence c;
             c.uid = calendar::uid_of(row.event_id, session, domain);
             c.start = start;

@@ -119,7 +119,19 @@ TEST_CASE("planner: a programme gets one reminder per offset for all its session
         CHECK(r.key.rfind("programme:weekend-entrepreneurs|", 0) == 0);
         CHECK(r.uid == "weekend-entrepreneurs-1@casaco.example");
         CHECK(r.occurrence == "2026-12-05T10:00:00+01:00");
+        // 10:00, 14:00 on Saturday, 10:00 on Sunday (Paris, UTC+1)
+        using session = std::pair<int, calendar::unix_time>;
+        CHECK(notify::schedule_sessions(r.schedule) ==
+              std::vector<session>{{1, 1'796'461'200}, {2, 1'796'475'600}, {3, 1'796'547'600}});
     }
+}
+
+TEST_CASE("planner: schedule_sessions leaves out what is not n@start", "[notify]") {
+    using session = std::pair<int, calendar::unix_time>;
+    CHECK(notify::schedule_sessions("").empty());
+    CHECK(notify::schedule_sessions("2@20;1@10") == std::vector<session>{{2, 20}, {1, 10}});
+    CHECK(notify::schedule_sessions("0@5;x@5;1@;@5;1@5x;-1@5;3@30;;4") ==
+          std::vector<session>{{3, 30}});
 }
 
 TEST_CASE("planner: a nominal day before a DST change keeps the wall clock", "[notify]") {

@@ -260,7 +260,8 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
     }
 }
 
-TEST_CASE("html_escape writes the five markup characters as entities and line breaks as <br>") {
+TEST_CASE("html_escape writes the five markup characters as entities and line breaks as <br>",
+          "[notify]") {
     using notify::html_escape;
     CHECK(html_escape("") == "");
     CHECK(html_escape("Casapéro") == "Casapéro");
