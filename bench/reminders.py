@@ -115,6 +115,27 @@ def wait_planned(server, count, timeout=120):
     raise RuntimeError(f"no 'reminders planned' line in {server.err.name}")
 
 
+def longest_wait_during_replan(server):
+    """SIGHUP, then GET /healthz one after another on one keep-alive connection
+    until the replan's log line: (longest wait in ms, requests, replan ms)."""
+    import http.client
+    before = len(planned_line(server.err.name))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    server.proc.send_signal(signal.SIGHUP)
+    longest, requests = 0.0, 0
+    deadline = time.monotonic() + 120
+    while len(planned_line(server.err.name)) <= before:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no replan after SIGHUP in {server.err.name}")
+        t = time.monotonic()
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        longest = max(longest, time.monotonic() - t)
+        requests += 1
+    conn.close()
+    return longest * 1000, requests, planned_line(server.err.name)[-1][1]
+
+
 def cpu_ticks(pid):
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
@@ -405,6 +426,8 @@ def bench_planning_and_idle(args, root, want_planning, want_idle, n_events=10000
     server = Server(args.binary, week, free_port(), root)
     try:
         _, replan_ms = wait_planned(server, 1)
+        # then a reload: the replan runs while HTTP is served
+        longest_ms, during, reload_plan_ms = longest_wait_during_replan(server)
     finally:
         server.stop()
 
@@ -422,13 +445,16 @@ def bench_planning_and_idle(args, root, want_planning, want_idle, n_events=10000
         rows.append({
             "name": f"planning at start-up, {n_events:,} events in the next 6 days × 2 offsets × {members} members",
             "casacal": f"{planned:,} rows in {plan_ms} ms (second start, nothing new: {replan_ms} ms); "
-                       f"start-up {startup:.1f} s",
+                       f"start-up {startup:.1f} s; replanned after SIGHUP in {reload_plan_ms} ms while "
+                       f"{during:,} requests were answered one after another, the longest in {longest_ms:.1f} ms",
             "baseline": f"Python sqlite3 inserting the same {floor_rows:,} rows into an empty outbox "
                         f"(key lookup + insert, one transaction): {floor_s * 1000:.0f} ms",
             "ratio": f"{plan_ms / 1000 / floor_s:.1f}× the storage floor",
             "target": "< 2 s",
             "met": plan_ms < 2000,
             "raw": {"planned": planned, "plan_ms": plan_ms, "replan_ms": replan_ms, "startup_s": startup,
+                    "sighup_replan_ms": reload_plan_ms, "requests_during_replan": during,
+                    "longest_request_during_replan_ms": longest_ms,
                     "sqlite_floor_s": floor_s, "sqlite_floor_rows": floor_rows},
         })
         rows.append({

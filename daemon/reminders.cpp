@@ -12,10 +12,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <stdexcept>
 
 namespace casacal::daemon {
 namespace {
@@ -39,6 +41,12 @@ struct reminders::impl {
     std::unique_ptr<notify::transport> transport;
     std::unique_ptr<notify::dispatcher> dispatcher;
     std::optional<boost::asio::steady_timer> replan_timer;
+    std::optional<store::database> planner_db; ///< the planner thread's connection
+    /// Runs replan()'s plans; declared after what it uses, so that it is
+    /// joined before they go.
+    std::optional<boost::asio::thread_pool> planner;
+    bool planning = false;   ///< a plan is being made on the planner thread
+    bool plan_again = false; ///< another was asked for meanwhile
     std::shared_ptr<const snapshot> current;
     std::string transport_label;
     std::string feed_key; ///< personal feed links; none when it could not be read
@@ -94,33 +102,107 @@ struct reminders::impl {
             log_warning(std::to_string(n) + " reminder(s) were being sent when casacal last "
                                             "stopped; sending them again");
         replan_timer.emplace(ctx);
-        replan();
+        planner.emplace(1);
+        plan_at_start();
         log_info("reminders: sending through " + transport_label);
     }
 
-    void replan() {
-        guarded("planning reminders", [&] {
-            const config::site& site = calendar::site_of(*current->calendar);
-            auto recipients = notify::recipients_of(site, subscribers->confirmed(),
-                                                    subscribers->unsubscribed());
-            personal.set_recipients(feed_key, recipients);
-            const auto started = std::chrono::steady_clock::now();
-            auto s = dispatcher->update(
-                {current->calendar,
-                 std::shared_ptr<const calendar::revision_map>(current, &current->revisions)},
-                recipients);
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - started)
-                                .count();
-            log_info("reminders planned: " + std::to_string(s.planned) + " in the next 7 days (" +
-                     std::to_string(s.inserted) + " new, " + std::to_string(s.updated) +
-                     " changed, " + std::to_string(s.cancelled) + " cancelled, " +
-                     std::to_string(s.notices) + " notices) in " + std::to_string(ms) + " ms");
-        });
+    /// The recipients of the current site as the database knows them now;
+    /// the personal feeds follow them.
+    std::vector<notify::recipient> recipients_now() {
+        auto r = notify::recipients_of(calendar::site_of(*current->calendar),
+                                       subscribers->confirmed(), subscribers->unsubscribed());
+        personal.set_recipients(feed_key, r);
+        return r;
+    }
+
+    notify::calendar_view view_now() const {
+        return {current->calendar,
+                std::shared_ptr<const calendar::revision_map>(current, &current->revisions)};
+    }
+
+    static void log_plan(const notify::plan_summary& s,
+                         std::chrono::steady_clock::time_point started) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+        log_info("reminders planned: " + std::to_string(s.planned) + " in the next 7 days (" +
+                 std::to_string(s.inserted) + " new, " + std::to_string(s.updated) +
+                 " changed, " + std::to_string(s.cancelled) + " cancelled, " +
+                 std::to_string(s.notices) + " notices) in " + std::to_string(ms) + " ms");
+    }
+
+    void replan_in_an_hour() {
         replan_timer->expires_after(k_replan_every);
         replan_timer->async_wait([this](const boost::system::error_code& ec) {
             if (!ec) replan();
         });
+    }
+
+    /// At start-up, before the first request: planned here and now.
+    void plan_at_start() {
+        guarded("planning reminders", [&] {
+            const auto started = std::chrono::steady_clock::now();
+            log_plan(dispatcher->update(view_now(), recipients_now()), started);
+        });
+        replan_in_an_hour();
+    }
+
+    /// After a reload, a new subscriber and every hour. The plan is made and
+    /// written on the planner thread, on a connection of its own, so that
+    /// HTTP goes on meanwhile (100,000 rows take over a second); the
+    /// dispatcher pauses until it is written. One plan at a time: asked for
+    /// meanwhile, another follows.
+    void replan() {
+        if (stopped) return;
+        if (planning) {
+            plan_again = true;
+            return;
+        }
+        replan_in_an_hour();
+        guarded("planning reminders", [&] {
+            auto recipients = recipients_now();
+            auto view = view_now();
+            const auto started = std::chrono::steady_clock::now();
+            dispatcher->pause();
+            planning = true;
+            // Stopping, the loop runs until the plan is back and the
+            // outcomes that waited for it are recorded.
+            boost::asio::post(*planner, [this, view, recipients = std::move(recipients), started,
+                                         path = outbox->connection().path(),
+                                         domain = calendar::site_of(*view.model).site.domain,
+                                         busy = boost::asio::make_work_guard(*io)]() mutable {
+                notify::plan_summary s;
+                std::string error;
+                try {
+                    if (!planner_db) planner_db.emplace(store::database::open(path));
+                    store::outbox o(*planner_db);
+                    store::subscribers subs(*planner_db);
+                    s = notify::replan(o, subs, *view.model, recipients, unix_now(), domain);
+                } catch (const std::exception& e) {
+                    error = e.what();
+                }
+                boost::asio::post(*io, [this, view, s, error, started,
+                                        busy = std::move(busy)]() mutable {
+                    planned(std::move(view), s, error, started);
+                });
+            });
+        });
+    }
+
+    /// The planner thread is done (or failed with `error`).
+    void planned(notify::calendar_view view, const notify::plan_summary& s,
+                 const std::string& error, std::chrono::steady_clock::time_point started) {
+        planning = false;
+        guarded("planning reminders", [&] {
+            dispatcher->adopt(std::move(view));
+            if (!error.empty()) throw std::runtime_error(error);
+            log_plan(s, started);
+        });
+        if (plan_again) {
+            plan_again = false;
+            replan();
+        }
     }
 
     /// A database failure while planning or recording is sticky on /healthz:

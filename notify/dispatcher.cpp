@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <stdexcept>
 
 namespace casacal::notify {
@@ -62,26 +63,32 @@ dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
 
 dispatcher::~dispatcher() { *alive_ = false; }
 
-dispatcher::plan_summary dispatcher::update(calendar_view view,
-                                            const std::vector<recipient>& recipients) {
-    view_ = std::move(view);
-    subjects_.clear();
-    if (!view_.model) return {};
-    auto now = clock_();
-    auto p = make_plan(*view_.model, recipients, now);
-    auto result = outbox_.plan(p.rows, p.scope, now);
+plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
+                    const calendar::model& model, const std::vector<recipient>& recipients,
+                    calendar::unix_time now, const std::string& domain) {
+    auto p = make_plan(model, recipients, now);
+    // One transaction for the plan and its notices: a crash between them
+    // would otherwise record a move and never announce it.
+    store::transaction tx(outbox.connection());
+    // Read again under the write lock: an address that unsubscribed while the
+    // plan was made (on another thread) gets nothing from it.
+    const std::set<std::string> unsubscribed = subscribers.unsubscribed();
+    if (!unsubscribed.empty())
+        std::erase_if(p.rows, [&](const store::planned_row& r) {
+            return unsubscribed.count(config::ascii_lower(r.recipient)) > 0;
+        });
+    auto result = outbox.plan(p.rows, p.scope, now);
 
     std::vector<store::planned_row> notices;
     for (const auto& sent : result.moved) {
-        const auto current = outbox_.find(sent.key);
+        const auto current = outbox.find(sent.key);
         // Back in the plan at its time: news only for a recipient who was
         // told it was cancelled, not for one who left and came back.
         if (current && current->occurrence_start == sent.occurrence_start &&
             current->schedule == sent.schedule &&
-            !outbox_.find(
-                notice_for(sent, store::message_kind::cancellation, now, settings_.domain).key))
+            !outbox.find(notice_for(sent, store::message_kind::cancellation, now, domain).key))
             continue;
-        auto row = notice_for(sent, store::message_kind::update, now, settings_.domain);
+        auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;
         notices.push_back(std::move(row));
     }
@@ -91,20 +98,44 @@ dispatcher::plan_summary dispatcher::update(calendar_view view,
     // cancellation to announce.
     for (const auto& sent : result.vanished) {
         // A cancelled event stays in the model (and the feeds) as CANCELLED.
-        const auto still = find_subject(*view_.model, sent);
+        const auto still = find_subject(model, sent);
         if (std::any_of(still.begin(), still.end(), [](const calendar::occurrence& o) {
                 return o.status != config::status::cancelled;
             }))
             continue;
-        if (subscribers_.is_unsubscribed(sent.recipient)) continue;
-        if (std::none_of(recipients.begin(), recipients.end(),
-                         [&](const recipient& r) { return config::ascii_iequal(r.email, sent.recipient); }))
+        if (unsubscribed.count(config::ascii_lower(sent.recipient))) continue;
+        if (std::none_of(recipients.begin(), recipients.end(), [&](const recipient& r) {
+                return config::ascii_iequal(r.email, sent.recipient);
+            }))
             continue;
-        notices.push_back(notice_for(sent, store::message_kind::cancellation, now, settings_.domain));
+        notices.push_back(notice_for(sent, store::message_kind::cancellation, now, domain));
     }
-    if (!notices.empty()) outbox_.enqueue(notices, now);
-    arm();
+    if (!notices.empty()) outbox.enqueue(notices, now);
+    tx.commit();
     return {p.rows.size(), result.inserted, result.updated, result.cancelled, notices.size()};
+}
+
+plan_summary dispatcher::update(calendar_view view, const std::vector<recipient>& recipients) {
+    // The new calendar is taken even when the database refuses the plan:
+    // the rows already planned are sent with what the site says now.
+    view_ = std::move(view);
+    subjects_.clear();
+    if (!view_.model) return {};
+    const plan_summary s =
+        replan(outbox_, subscribers_, *view_.model, recipients, clock_(), settings_.domain);
+    arm();
+    return s;
+}
+
+void dispatcher::pause() { paused_ = true; }
+
+void dispatcher::adopt(calendar_view view) {
+    view_ = std::move(view);
+    subjects_.clear();
+    paused_ = false;
+    arm();
+    // Outcomes that waited for the pause to end.
+    if (!results_.empty() || !released_.empty()) post_turn();
 }
 
 void dispatcher::poke() { arm(); }
@@ -179,6 +210,12 @@ class short_busy_wait {
 void dispatcher::turn() {
     // After a refused turn, the retry timer makes the next one.
     if (retry_set_) return;
+    if (paused_) {
+        // adopt() turns again. Meanwhile nothing new starts: a crash could
+        // not tell what left.
+        if (!results_.empty() || !released_.empty()) hold_transport(true);
+        return;
+    }
     const auto now = clock_();
     // What may go: the free slots of the window, within max_per_minute.
     std::size_t room = settings_.window > handed_.size() ? settings_.window - handed_.size() : 0;

@@ -71,6 +71,24 @@ struct calendar_view {
     std::shared_ptr<const calendar::revision_map> revisions;
 };
 
+/// What replanning did, for the log.
+struct plan_summary {
+    std::size_t planned = 0; ///< reminders in the horizon
+    int inserted = 0, updated = 0, cancelled = 0;
+    std::size_t notices = 0; ///< update and cancellation emails queued
+};
+
+/// Plans the outbox for `model` and `recipients` as of `now`, in one
+/// transaction on the outbox's connection: the reminders of the horizon
+/// (make_plan, outbox::plan) and the update and cancellation notices for
+/// reminders already sent. Addresses that unsubscribed since `recipients`
+/// were read are left out, read again inside the transaction. Any thread,
+/// with `outbox` and `subscribers` on that thread's connection; throws
+/// store::error when the database refuses.
+plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
+                    const calendar::model& model, const std::vector<recipient>& recipients,
+                    calendar::unix_time now, const std::string& domain);
+
 class dispatcher {
 public:
     /// `outbox`, `subscribers` and `transport` must outlive the dispatcher.
@@ -82,16 +100,19 @@ public:
     dispatcher& operator=(const dispatcher&) = delete;
     ~dispatcher();
 
-    /// Takes a new calendar (after a reload, and periodically): replans the
-    /// outbox, queues update and cancellation notices for reminders already
-    /// sent, and re-arms the timer.
-    /// Returns what planning did, for the log.
-    struct plan_summary {
-        std::size_t planned = 0; ///< reminders in the horizon
-        int inserted = 0, updated = 0, cancelled = 0;
-        std::size_t notices = 0; ///< update and cancellation emails queued
-    };
+    /// Takes a new calendar (after a reload, and periodically), replans the
+    /// outbox for it (notify::replan on the dispatcher's own connection) and
+    /// re-arms the timer. Returns what planning did, for the log.
     plan_summary update(calendar_view view, const std::vector<recipient>& recipients);
+
+    /// While another connection replans the outbox (on a thread of its
+    /// own): no turn runs, since it would find the database locked. Outcomes
+    /// that come back meanwhile wait in memory, and the transport is held
+    /// as for a turn that could not commit.
+    void pause();
+    /// Ends a pause: takes the calendar the outbox was planned for (also when
+    /// the plan failed), re-arms the timer and records what waited.
+    void adopt(calendar_view view);
 
     /// Re-arms the timer after the outbox changed behind our back
     /// (an unsubscription cancelled rows, a test message was queued).
@@ -155,6 +176,7 @@ private:
     /// When timer_ fires; none when it is not waiting.
     std::optional<std::chrono::system_clock::time_point> armed_for_;
     bool stopped_ = false;
+    bool paused_ = false; ///< see pause()
     /// Rows given to the transport whose outcome has not come back. A claim
     /// may return one of them again when its lease ran out meanwhile (the
     /// transport held while the database refused, longer than the lease):

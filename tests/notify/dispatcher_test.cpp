@@ -140,3 +140,84 @@ TEST_CASE("max_per_minute: due rows wait in the outbox for their turn, and then 
     io.restart();
     REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 3; }));
 }
+
+namespace {
+
+recipient follower(const char* email) {
+    recipient r;
+    r.email = email;
+    r.categories = {"apero"};
+    return r;
+}
+
+std::size_t rows_in(store::outbox& outbox, store::delivery_state state) {
+    const auto rows = outbox.list();
+    return static_cast<std::size_t>(std::count_if(
+        rows.begin(), rows.end(), [&](const store::outbox_row& r) { return r.state == state; }));
+}
+
+} // namespace
+
+TEST_CASE("paused while another connection replans: nothing recorded or started until adopt",
+          "[notify]") {
+    testing::scratch_dir dir;
+    const std::string file = (dir.path() / "casacal.db").string();
+    auto db = store::database::open(file);
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    answering_transport transport;
+    boost::asio::io_context io;
+    calendar::unix_time now = std::time(nullptr);
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
+    const auto model = casapero_due_now(now);
+    const calendar_view view{model, std::make_shared<const calendar::revision_map>()};
+    d.update(view, {follower("camille@example.org")});
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+
+    // The planner's connection adds Léa while the dispatcher waits.
+    d.pause();
+    auto planner_db = store::database::open(file);
+    store::outbox planner_outbox(planner_db);
+    store::subscribers planner_subscribers(planner_db);
+    const plan_summary s =
+        replan(planner_outbox, planner_subscribers, *model,
+               {follower("camille@example.org"), follower("lea@example.org")}, now,
+               "casaco.example");
+    CHECK(s.planned == 2);
+    CHECK(s.inserted == 1);
+
+    // Camille's message is accepted meanwhile: not recorded, and nothing
+    // new starts (Léa's row is due, yet not claimed).
+    send_result accepted;
+    accepted.outcome = outcome::accepted;
+    transport.given[0].second(accepted);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(200));
+    CHECK(transport.given.size() == 1);
+    CHECK(transport.held);
+    CHECK(rows_in(outbox, store::delivery_state::sending) == 1);
+    CHECK(rows_in(outbox, store::delivery_state::planned) == 1);
+
+    d.adopt(view);
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 2; }));
+    CHECK(rows_in(outbox, store::delivery_state::sent) == 1);
+    CHECK_FALSE(transport.held);
+    CHECK(transport.given[1].first.to.address == "lea@example.org");
+}
+
+TEST_CASE("replan leaves out an address that unsubscribed after the recipients were read",
+          "[notify]") {
+    auto db = store::database::open(":memory:");
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    const calendar::unix_time now = std::time(nullptr);
+    const auto model = casapero_due_now(now);
+    const std::vector<recipient> read_before = {follower("camille@example.org"),
+                                                follower("Lea@Example.org")};
+    subscribers.unsubscribe("lea@example.org", now);
+    const plan_summary s = replan(outbox, subscribers, *model, read_before, now, "casaco.example");
+    CHECK(s.planned == 1);
+    const auto rows = outbox.list();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].recipient == "camille@example.org");
+}
