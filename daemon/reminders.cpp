@@ -148,9 +148,9 @@ struct reminders::impl {
         replan_in_an_hour();
     }
 
-    /// After a reload, a new subscriber and every hour. The plan is made and
-    /// written on the planner thread, on a connection of its own, so that
-    /// HTTP goes on meanwhile (100,000 rows take over a second); the
+    /// After a reload, a change of subscribers and every hour. The plan is
+    /// made and written on the planner thread, on a connection of its own,
+    /// so that HTTP goes on meanwhile (100,000 rows take over a second); the
     /// dispatcher pauses until it is written. One plan at a time: asked for
     /// meanwhile, another follows.
     void replan() {
