@@ -127,9 +127,9 @@ struct reminders::impl {
                             std::chrono::steady_clock::now() - started)
                             .count();
         log_info("reminders planned: " + std::to_string(s.planned) + " in the next 7 days (" +
-                 std::to_string(s.inserted) + " new, " + std::to_string(s.updated) +
-                 " changed, " + std::to_string(s.cancelled) + " cancelled, " +
-                 std::to_string(s.notices) + " notices) in " + std::to_string(ms) + " ms");
+                 std::to_string(s.inserted) + " new, " + std::to_string(s.updated) + " changed, " +
+                 std::to_string(s.cancelled) + " cancelled, " + std::to_string(s.notices) +
+                 " notices) in " + std::to_string(ms) + " ms");
     }
 
     void replan_in_an_hour() {
@@ -182,10 +182,10 @@ struct reminders::impl {
                 } catch (const std::exception& e) {
                     error = e.what();
                 }
-                boost::asio::post(*io, [this, view, s, error, started,
-                                        busy = std::move(busy)]() mutable {
-                    planned(std::move(view), s, error, started);
-                });
+                boost::asio::post(
+                    *io, [this, view, s, error, started, busy = std::move(busy)]() mutable {
+                        planned(std::move(view), s, error, started);
+                    });
             });
         });
     }

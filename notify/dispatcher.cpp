@@ -127,7 +127,9 @@ plan_summary dispatcher::update(calendar_view view, const std::vector<recipient>
     return s;
 }
 
-void dispatcher::pause() { paused_ = true; }
+void dispatcher::pause() {
+    paused_ = true;
+}
 
 void dispatcher::adopt(calendar_view view) {
     view_ = std::move(view);

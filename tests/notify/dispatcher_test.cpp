@@ -179,10 +179,9 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     auto planner_db = store::database::open(file);
     store::outbox planner_outbox(planner_db);
     store::subscribers planner_subscribers(planner_db);
-    const plan_summary s =
-        replan(planner_outbox, planner_subscribers, *model,
-               {follower("camille@example.org"), follower("lea@example.org")}, now,
-               "casaco.example");
+    const plan_summary s = replan(planner_outbox, planner_subscribers, *model,
+                                  {follower("camille@example.org"), follower("lea@example.org")},
+                                  now, "casaco.example");
     CHECK(s.planned == 2);
     CHECK(s.inserted == 1);
 
