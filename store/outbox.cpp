@@ -8,10 +8,9 @@
 #include <array>
 #include <map>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <tuple>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace casacal::store {
 
@@ -60,6 +59,32 @@ outbox_row read_row(const statement& st) {
 
 bool pending(delivery_state s) {
     return s == delivery_state::planned || s == delivery_state::deferred;
+}
+
+/// Whether plan() leaves the outbox row under the cursor of `st` as it is
+/// for `row`, of the same key; `st` selects state, due, occurrence,
+/// occurrence_start, recipient_name, locale, payload, schedule and whether
+/// vanished is set, from column 1 on. Mirrors the cases of plan()'s loop.
+bool left_as_is(const statement& st, const planned_row& row) {
+    const auto state = parse_delivery_state(st.get_text_view(1)).value_or(delivery_state::failed);
+    const bool same_start = st.get_int64(4) == row.occurrence_start;
+    const bool same_schedule = st.get_text_view(8) == row.schedule;
+    switch (state) {
+    case delivery_state::planned:
+    case delivery_state::deferred:
+        return same_start && same_schedule && st.get_int64(2) == row.due &&
+               st.get_text_view(3) == row.occurrence && st.get_text_view(5) == row.recipient_name &&
+               st.get_text_view(6) == row.locale && st.get_text_view(7) == row.payload;
+    case delivery_state::sent:
+        return same_start && same_schedule && st.get_int64(9) == 0;
+    case delivery_state::cancelled:
+        return false;
+    case delivery_state::sending:
+    case delivery_state::failed:
+    case delivery_state::missed:
+        return true;
+    }
+    return false;
 }
 
 bool differs(const outbox_row& old, const planned_row& row) {
@@ -142,7 +167,6 @@ std::optional<delivery_state> parse_delivery_state(std::string_view text) noexce
 plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope& scope,
                          calendar::unix_time now) {
     plan_result result;
-    std::set<std::string_view> keys;
     transaction tx(db_);
     // The live reminder rows of the scope by (uid, offset, recipient), read
     // once at the first single-event row without a row of its own: where a
@@ -173,24 +197,44 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         return db_.changes() > 0;
     };
 
-    // The keys the scope holds already. A planned row whose key is not
-    // among them is new, unless it moved out of the scope: it is inserted
+    // The plan's rows by key; the first of duplicate keys wins.
+    std::unordered_map<std::string_view, std::size_t> by_key;
+    by_key.reserve(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        by_key.emplace(rows[i].key, i);
+    // The rows the scope holds, read in one pass, each compared with the
+    // plan's row of its key as it is read. A planned row whose key none of
+    // them has is new, unless it moved out of the scope: it is inserted
     // without first being looked up, and looked up only when the insert
-    // finds its key taken. A first plan of 100,000 rows makes half the
-    // statements (docs/performance.md).
-    std::unordered_set<std::string> known;
+    // finds its key taken (a first plan of 100,000 rows makes half the
+    // statements: docs/performance.md). One that the plan leaves as it is
+    // (all of them, when nothing changed) is not looked up at all.
+    enum class in_scope : unsigned char { no_row, row, row_as_is };
+    std::vector<in_scope> held(rows.size(), in_scope::no_row);
+    std::vector<std::string> unplanned; ///< keys of the scope's rows the plan does not hold
     {
         auto& st = db_.prepare(
-            "SELECT key FROM outbox WHERE occurrence_start >= ?1 AND occurrence_start < ?2");
+            "SELECT key, state, due, occurrence, occurrence_start, recipient_name, locale, "
+            "payload, schedule, vanished IS NOT NULL FROM outbox WHERE occurrence_start >= ?1 "
+            "AND occurrence_start < ?2");
         st.bind(1, scope.from).bind(2, scope.to);
-        while (st.step())
-            known.insert(st.get_text(0));
+        while (st.step()) {
+            const auto found = by_key.find(st.get_text_view(0));
+            if (found == by_key.end()) {
+                unplanned.push_back(st.get_text(0));
+                continue;
+            }
+            held[found->second] =
+                left_as_is(st, rows[found->second]) ? in_scope::row_as_is : in_scope::row;
+        }
         st.reset();
     }
 
-    for (const auto& row : rows) {
-        if (!keys.insert(row.key).second) continue; // the first of duplicate keys wins
-        if (!known.contains(row.key) && (!row.single || !rekey_moved_single(row)) &&
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const planned_row& row = rows[i];
+        if (by_key.find(row.key)->second != i) continue; // a duplicate key
+        if (held[i] == in_scope::row_as_is) continue;
+        if (held[i] == in_scope::no_row && (!row.single || !rekey_moved_single(row)) &&
             insert(db_, row, now) > 0) {
             ++result.inserted;
             continue;
@@ -249,18 +293,18 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
     }
 
     // Rows of the scope that the plan no longer holds: untouched by the loop
-    // above, so still in the scope, under a key read at the start.
+    // above, so still in the scope, under a key read at the start (unless a
+    // moved single event took the row under its new key).
     std::vector<outbox_row> gone;
     {
-        auto& in_scope = db_.prepare(
+        auto& still = db_.prepare(
             "SELECT " CASACAL_OUTBOX_COLUMNS " FROM outbox WHERE key = ?1 AND kind = 'reminder' "
             "AND occurrence_start >= ?2 AND occurrence_start < ?3 AND "
             "(state IN ('planned', 'deferred') OR (state = 'sent' AND vanished IS NULL))");
-        for (const auto& key : known) {
-            if (keys.contains(key)) continue;
-            in_scope.bind(1, key).bind(2, scope.from).bind(3, scope.to);
-            if (in_scope.step()) gone.push_back(read_row(in_scope));
-            in_scope.reset();
+        for (const auto& key : unplanned) {
+            still.bind(1, key).bind(2, scope.from).bind(3, scope.to);
+            if (still.step()) gone.push_back(read_row(still));
+            still.reset();
         }
         std::sort(gone.begin(), gone.end(), [](const outbox_row& a, const outbox_row& b) {
             return std::tie(a.occurrence_start, a.id) < std::tie(b.occurrence_start, b.id);

@@ -524,3 +524,78 @@ TEST_CASE("outbox: a single event moved keeps its rows, under the key of its new
     CHECK(a->occurrence_start == later);
     CHECK(box.list().size() == 2);
 }
+
+TEST_CASE("outbox: a replan rewrites a planned row for any field it holds, and only then",
+          "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto camille = reminder("camille@example.org");
+    box.plan({camille}, horizon, 1000);
+    auto changed = camille;
+    SECTION("nothing") {}
+    SECTION("the payload (a new title)") {
+        changed.payload = R"({"title":"Casapéro d'hiver"})";
+    }
+    SECTION("the name") {
+        changed.recipient_name = "Camille D.";
+    }
+    SECTION("the language") {
+        changed.locale = "en";
+    }
+    SECTION("the occurrence's name") {
+        changed.occurrence = "2026-12-03T18:45:00+01:00";
+    }
+    SECTION("the due time") {
+        changed.due -= 60;
+    }
+    SECTION("the schedule") {
+        changed.schedule = "1@1796319000";
+    }
+    const bool same =
+        changed.payload == camille.payload && changed.recipient_name == camille.recipient_name &&
+        changed.locale == camille.locale && changed.occurrence == camille.occurrence &&
+        changed.due == camille.due && changed.schedule == camille.schedule;
+    const auto result = box.plan({changed}, horizon, 2000);
+    CHECK(result.updated == (same ? 0 : 1));
+    const auto row = box.find(camille.key);
+    REQUIRE(row);
+    CHECK(row->payload == changed.payload);
+    CHECK(row->recipient_name == changed.recipient_name);
+    CHECK(row->locale == changed.locale);
+    CHECK(row->occurrence == changed.occurrence);
+    CHECK(row->due == changed.due);
+    CHECK(row->schedule == changed.schedule);
+    CHECK(row->updated == (same ? 1000 : 2000));
+}
+
+TEST_CASE("outbox: a replan leaves failed, missed and sending rows, and revives cancelled ones",
+          "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto camille = reminder("camille@example.org");
+    box.plan({camille}, horizon, 1000);
+    auto moved = camille;
+    moved.due -= 60;
+    moved.payload = R"({"title":"Casapéro d'hiver"})";
+    SECTION("sending") {
+        REQUIRE(box.claim(start - day, 10, 300).size() == 1);
+        CHECK(box.plan({moved}, horizon, 2000).updated == 0);
+        CHECK(state_of(box, camille) == delivery_state::sending);
+        CHECK(box.find(camille.key)->payload == camille.payload);
+    }
+    for (const auto end : {delivery_state::failed, delivery_state::missed}) {
+        DYNAMIC_SECTION(to_string(end)) {
+            const auto claimed = box.claim(start - day, 10, 300);
+            REQUIRE(claimed.size() == 1);
+            box.record({{claimed[0].id, end, 0, "550 no such user"}}, start - day + 1);
+            CHECK(box.plan({moved}, horizon, 2000).updated == 0);
+            CHECK(state_of(box, camille) == end);
+            CHECK(box.find(camille.key)->payload == camille.payload);
+        }
+    }
+    SECTION("cancelled") {
+        CHECK(box.cancel_recipient("camille@example.org", 1500) == 1);
+        CHECK(box.plan({camille}, horizon, 2000).updated == 1);
+        CHECK(state_of(box, camille) == delivery_state::planned);
+    }
+}
