@@ -525,12 +525,19 @@ TEST_CASE("outbox: a single event moved keeps its rows, under the key of its new
     CHECK(box.list().size() == 2);
 }
 
+/// An outbox in memory with Camille's reminder planned at 1000.
+struct camille_planned {
+    database db = database::open(":memory:");
+    outbox box{db};
+    planned_row camille = reminder("camille@example.org");
+    camille_planned() { box.plan({camille}, horizon, 1000); }
+};
+
 TEST_CASE("outbox: a replan rewrites a planned row for any field it holds, and only then",
           "[store]") {
-    auto db = database::open(":memory:");
-    outbox box(db);
-    const auto camille = reminder("camille@example.org");
-    box.plan({camille}, horizon, 1000);
+    camille_planned planned;
+    outbox& box = planned.box;
+    const planned_row& camille = planned.camille;
     auto changed = camille;
     SECTION("nothing") {}
     SECTION("the payload (a new title)") {
@@ -570,10 +577,9 @@ TEST_CASE("outbox: a replan rewrites a planned row for any field it holds, and o
 
 TEST_CASE("outbox: a replan leaves failed, missed and sending rows, and revives cancelled ones",
           "[store]") {
-    auto db = database::open(":memory:");
-    outbox box(db);
-    const auto camille = reminder("camille@example.org");
-    box.plan({camille}, horizon, 1000);
+    camille_planned planned;
+    outbox& box = planned.box;
+    const planned_row& camille = planned.camille;
     auto moved = camille;
     moved.due -= 60;
     moved.payload = R"({"title":"Casapéro d'hiver"})";
