@@ -61,22 +61,39 @@ bool pending(delivery_state s) {
     return s == delivery_state::planned || s == delivery_state::deferred;
 }
 
+/// What the planner decides of a row and compares: a pending row is
+/// rewritten when any of it differs from the plan's.
+struct planned_fields {
+    calendar::unix_time due = 0, occurrence_start = 0;
+    std::string_view occurrence, recipient_name, locale, payload, schedule;
+    bool operator==(const planned_fields&) const = default;
+};
+
+/// The planned fields of an outbox_row or a planned_row.
+template <class Row> planned_fields fields_of(const Row& r) {
+    return {r.due,    r.occurrence_start, r.occurrence, r.recipient_name,
+            r.locale, r.payload,          r.schedule};
+}
+
+bool differs(const outbox_row& old, const planned_row& row) {
+    return fields_of(old) != fields_of(row);
+}
+
 /// Whether plan() leaves the outbox row under the cursor of `st` as it is
 /// for `row`, of the same key; `st` selects state, due, occurrence,
 /// occurrence_start, recipient_name, locale, payload, schedule and whether
 /// vanished is set, from column 1 on. Mirrors the cases of plan()'s loop.
 bool left_as_is(const statement& st, const planned_row& row) {
-    const auto state = parse_delivery_state(st.get_text_view(1)).value_or(delivery_state::failed);
-    const bool same_start = st.get_int64(4) == row.occurrence_start;
-    const bool same_schedule = st.get_text_view(8) == row.schedule;
-    switch (state) {
+    const planned_fields held{st.get_int64(2),     st.get_int64(4),     st.get_text_view(3),
+                              st.get_text_view(5), st.get_text_view(6), st.get_text_view(7),
+                              st.get_text_view(8)};
+    switch (parse_delivery_state(st.get_text_view(1)).value_or(delivery_state::failed)) {
     case delivery_state::planned:
     case delivery_state::deferred:
-        return same_start && same_schedule && st.get_int64(2) == row.due &&
-               st.get_text_view(3) == row.occurrence && st.get_text_view(5) == row.recipient_name &&
-               st.get_text_view(6) == row.locale && st.get_text_view(7) == row.payload;
+        return held == fields_of(row);
     case delivery_state::sent:
-        return same_start && same_schedule && st.get_int64(9) == 0;
+        return held.occurrence_start == row.occurrence_start && held.schedule == row.schedule &&
+               st.get_int64(9) == 0;
     case delivery_state::cancelled:
         return false;
     case delivery_state::sending:
@@ -85,13 +102,6 @@ bool left_as_is(const statement& st, const planned_row& row) {
         return true;
     }
     return false;
-}
-
-bool differs(const outbox_row& old, const planned_row& row) {
-    return old.due != row.due || old.occurrence != row.occurrence ||
-           old.occurrence_start != row.occurrence_start ||
-           old.recipient_name != row.recipient_name || old.locale != row.locale ||
-           old.payload != row.payload || old.schedule != row.schedule;
 }
 
 int insert(database& db, const planned_row& row, calendar::unix_time now) {
