@@ -207,11 +207,14 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         return db_.changes() > 0;
     };
 
-    // The plan's rows by key; the first of duplicate keys wins.
+    // The plan's rows by key; the first of duplicate keys wins, the others
+    // are passed over.
+    enum class in_scope : unsigned char { no_row, row, row_as_is, duplicate };
+    std::vector<in_scope> held(rows.size(), in_scope::no_row);
     std::unordered_map<std::string_view, std::size_t> by_key;
     by_key.reserve(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i)
-        by_key.emplace(rows[i].key, i);
+        if (!by_key.emplace(rows[i].key, i).second) held[i] = in_scope::duplicate;
     // The rows the scope holds, read in one pass, each compared with the
     // plan's row of its key as it is read. A planned row whose key none of
     // them has is new, unless it moved out of the scope: it is inserted
@@ -219,8 +222,6 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
     // finds its key taken (a first plan of 100,000 rows makes half the
     // statements: docs/performance.md). One that the plan leaves as it is
     // (all of them, when nothing changed) is not looked up at all.
-    enum class in_scope : unsigned char { no_row, row, row_as_is };
-    std::vector<in_scope> held(rows.size(), in_scope::no_row);
     std::vector<std::string> unplanned; ///< keys of the scope's rows the plan does not hold
     {
         auto& st = db_.prepare(
@@ -242,8 +243,7 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
 
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const planned_row& row = rows[i];
-        if (by_key.find(row.key)->second != i) continue; // a duplicate key
-        if (held[i] == in_scope::row_as_is) continue;
+        if (held[i] == in_scope::duplicate || held[i] == in_scope::row_as_is) continue;
         if (held[i] == in_scope::no_row && (!row.single || !rekey_moved_single(row)) &&
             insert(db_, row, now) > 0) {
             ++result.inserted;

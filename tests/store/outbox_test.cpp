@@ -605,3 +605,17 @@ TEST_CASE("outbox: a replan leaves failed, missed and sending rows, and revives 
         CHECK(state_of(box, camille) == delivery_state::planned);
     }
 }
+
+TEST_CASE("outbox: of two planned rows with one key, the first is planned", "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    const auto camille = reminder("camille@example.org");
+    auto second = camille;
+    second.payload = R"({"title":"Casapéro d'hiver"})";
+    CHECK(box.plan({camille, second}, horizon, 1000).inserted == 1);
+    CHECK(box.find(camille.key)->payload == camille.payload);
+    const auto again = box.plan({camille, second}, horizon, 2000);
+    CHECK(again.inserted + again.updated + again.cancelled == 0);
+    CHECK(box.find(camille.key)->payload == camille.payload);
+    CHECK(box.list().size() == 1);
+}
