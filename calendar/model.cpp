@@ -234,6 +234,8 @@ class builder {
                    const config::position& where);
     void add_overrides(series& s, const config::event_def& e, generated_starts& starts);
     std::optional<civil> to_frame(const series& s, const when& w);
+    /// Whether the (exclusive) end can be written; an error at `where` if not.
+    bool end_in_range(const vevent& v, const std::string& who, const config::position& where);
     vevent base(const config::event_def& e, zone_ptr zone);
     void finish(series& s, generated_starts* starts);
 
@@ -325,7 +327,7 @@ bool builder::set_times(series& s, const when& start, const std::optional<when>&
         s.length = days;
         v.end = add_days(v.start, days);
         v.end_utc = to_utc(s.zone, v.end).utc;
-        return true;
+        return end_in_range(v, who, end ? end->where : length ? length->where : start.where);
     }
     if (end) {
         if (end->type == when::kind::date) {
@@ -360,7 +362,13 @@ bool builder::set_times(series& s, const when& start, const std::optional<when>&
         return false;
     }
     s.length = v.end_utc - v.start_utc;
-    return true;
+    return end_in_range(v, who, end ? end->where : length->where);
+}
+
+bool builder::end_in_range(const vevent& v, const std::string& who, const config::position& where) {
+    if (v.end.year <= config::max_year) return true;
+    d_.error(where, "end of " + who + " falls after the year " + std::to_string(config::max_year));
+    return false;
 }
 
 std::optional<civil> builder::to_frame(const series& s, const when& w) {
@@ -543,6 +551,13 @@ void builder::add_event(const config::event_def& e) {
                 d_.warning(at(e.rrule_at, e.where),
                            "'" + e.id + "' repeats more often than hourly (" + e.rrule +
                                "); each occurrence gets its own reminders");
+            // Nothing to repeat: clients would still show the start.
+            if (ok && r->until && *r->until < s.master.start) {
+                d_.error(at(e.rrule_at, e.where), "UNTIL of '" + e.id + "' is before its start (" +
+                                                      written(*e.start) +
+                                                      "): the rule gives no occurrence");
+                ok = false;
+            }
             s.rrule = std::make_shared<const rule>(std::move(*r));
         } else {
             d_.error(at(e.rrule_at, e.where), error);
@@ -564,7 +579,12 @@ void builder::add_event(const config::event_def& e) {
                        "is an occurrence: start the event on its first occurrence");
     for (const when& x : e.exdates) {
         const std::optional<civil> c = to_frame(s, x);
-        if (!c || !s.rrule || !starts.contains(*c)) {
+        if (!s.rrule) {
+            d_.warning(at(x.where, e.where), "exdate " + written(x) + " of '" + e.id +
+                                                 "' has no effect: the event has no rrule");
+            continue;
+        }
+        if (!c || !starts.contains(*c)) {
             d_.warning(at(x.where, e.where),
                        "exdate " + written(x) + " matches no occurrence of '" + e.id + "'");
             continue;

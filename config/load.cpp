@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <exception>
-#include <optional>
-#include <thread>
 #include <iterator>
 #include <map>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
+#include <thread>
 
 #include <sys/stat.h>
 
@@ -150,7 +152,8 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
 }
 
 // Events and programmes share one id space across all files: ids become
-// UIDs and URLs.
+// UIDs and URLs. A session's UID is its programme's id, a dash and its
+// number, so an event id may not be one of those either.
 void check_ids(const std::vector<event_def>& events, diagnostics& out) {
     std::map<std::string, position, std::less<>> first;
     for (const event_def& e : events) {
@@ -159,6 +162,20 @@ void check_ids(const std::vector<event_def>& events, diagnostics& out) {
         if (!inserted) {
             out.error(e.id_at,
                       "duplicate id '" + e.id + "' (first defined at " + it->second.text() + ")");
+        }
+    }
+    std::map<std::string_view, const event_def*, std::less<>> plain;
+    for (const event_def& e : events)
+        if (!e.programme && !e.id.empty()) plain.emplace(e.id, &e);
+    for (const event_def& p : events) {
+        if (!p.programme || p.id.empty()) continue;
+        for (std::size_t n = 1; n <= p.sessions.size(); ++n) {
+            const std::string uid = p.id + "-" + std::to_string(n);
+            const auto it = plain.find(uid);
+            if (it == plain.end()) continue;
+            out.error(it->second->id_at, "id '" + uid + "' is the UID of session " +
+                                             std::to_string(n) + " of programme '" + p.id +
+                                             "' (defined at " + p.id_at.text() + ")");
         }
     }
 }

@@ -23,6 +23,11 @@ struct civil {
     friend auto operator<=>(const civil&, const civil&) = default;
 };
 
+/// The years a date may name: Unix time starts in 1970, and RFC 5545 writes
+/// years in four digits (a duration may not carry an end past them either).
+inline constexpr int min_year = 1970;
+inline constexpr int max_year = 9999;
+
 /// A time as written in TOML: a local date (all-day), a local date-time
 /// (wall clock in the event's zone) or an offset date-time (an instant,
 /// stored here already converted to UTC).
@@ -45,6 +50,10 @@ struct duration {
         return a.days == b.days && a.seconds == b.seconds;
     }
 };
+
+/// The longest reminder offset: a year ahead, as planning looks that much
+/// further than its horizon for the events the offsets remind of.
+inline constexpr int max_offset_days = 366;
 
 enum class status { confirmed, tentative, cancelled };
 

@@ -73,9 +73,7 @@ std::optional<when> read_when(const toml::node& node, std::string_view key, cons
     if (const auto* d = node.as_date()) {
         w.type = when::kind::date;
         w.value = to_civil(d->get(), toml::time{});
-        return w;
-    }
-    if (const auto* dt = node.as_date_time()) {
+    } else if (const auto* dt = node.as_date_time()) {
         const toml::date_time& v = dt->get();
         w.value = to_civil(v.date, v.time);
         if (v.offset) {
@@ -84,11 +82,18 @@ std::optional<when> read_when(const toml::node& node, std::string_view key, cons
         } else {
             w.type = when::kind::local;
         }
-        return w;
+    } else {
+        out.error(w.where, key_text(key) + " must be a date or date-time, not " +
+                               std::string(type_name(node)));
+        return std::nullopt;
     }
-    out.error(w.where,
-              key_text(key) + " must be a date or date-time, not " + std::string(type_name(node)));
-    return std::nullopt;
+    // Unix time starts in 1970; RFC 5545 writes four-digit years.
+    if (w.value.year < min_year || w.value.year > max_year) {
+        out.error(w.where, key_text(key) + " is out of range: years " + std::to_string(min_year) +
+                               " to " + std::to_string(max_year) + " only");
+        return std::nullopt;
+    }
+    return w;
 }
 
 table_reader::table_reader(const toml::table& table, const source_path& path, std::string context,
@@ -252,6 +257,13 @@ std::optional<std::vector<duration>> table_reader::durations_of(std::string_view
             if (d && d->days == 0 && d->seconds == 0) {
                 out_.error(at(element), key_text(key) + " must be longer than zero (a reminder "
                                                         "due at the start would never be sent)");
+                d.reset();
+            }
+            // Planning looks this far ahead for the events they remind of.
+            if (d && std::int64_t{d->days} * 86400 + d->seconds > max_offset_days * 86400) {
+                out_.error(at(element), key_text(key) + " must be at most P" +
+                                            std::to_string(max_offset_days) + "D, not " +
+                                            in_quotes(d->text));
                 d.reset();
             }
         }

@@ -120,7 +120,7 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     if (!o.output || *o.output == "-") {
         out.write(body.data(), static_cast<std::streamsize>(body.size()));
         out.flush();
-        return out ? exit_ok : exit_runtime;
+        return exit_ok; // main_program reports output that was not written
     }
     // The feed into `file_path`; the system's reason when it could not all
     // be written, empty otherwise.
@@ -233,7 +233,7 @@ int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
             out << agenda_line(occ) << '\n';
     }
     keep_until_exit(std::move(occurrences));
-    return out ? exit_ok : exit_runtime;
+    return exit_ok; // main_program reports output that was not written
 }
 
 } // namespace
@@ -416,7 +416,14 @@ int main_program(int argc, char** argv) {
         return exit_usage;
     }
     try {
-        return run_command(*parsed.options, std::cout, std::cerr);
+        const int code = run_command(*parsed.options, std::cout, std::cerr);
+        // Output that never arrived (a full disk, a closed pipe) is a
+        // failure, whatever the command thought of its work.
+        if (code == exit_ok && !std::cout.flush()) {
+            log_error("casacal: cannot write to standard output");
+            return exit_runtime;
+        }
+        return code;
     } catch (const startup_error& e) {
         log_error(std::string("casacal: ") + e.what());
         return e.code();

@@ -222,6 +222,49 @@ TEST_CASE("an exdate that matches no occurrence is a warning", "[calendar]") {
     CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 1, 7, 18, 30, 0}});
 }
 
+TEST_CASE("an exdate of an event without rrule is a warning that says so", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule.clear();
+    s.events[0].exdates = {local(2026, 12, 3, 18, 30, 8)};
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(problems_of(r) == "events.d/casapero.toml:8:15: warning: exdate 2026-12-03T18:30:00 of "
+                            "'casapero' has no effect: the event has no rrule\n");
+    CHECK(r.calendar->all[0].exdates.empty());
+}
+
+TEST_CASE("an UNTIL before the start is an error", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule = "FREQ=MONTHLY;BYDAY=1TH;UNTIL=20261101";
+    const build_result r = build(s);
+    CHECK(!r.calendar);
+    CHECK(problems_of(r) == "events.d/casapero.toml:7:15: error: UNTIL of 'casapero' is before "
+                            "its start (2026-12-03T18:30:00): the rule gives no occurrence\n");
+    // The start's own day still counts: a one-occurrence series.
+    s.events[0].rrule = "FREQ=MONTHLY;BYDAY=1TH;UNTIL=20261203";
+    CHECK(problems_of(build(s)).empty());
+}
+
+TEST_CASE("an end that falls after the year 9999 is an error", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule.clear();
+    s.events[0].start = local(9999, 12, 31, 18, 30, 5);
+    s.events[0].end = local(10000, 1, 1, 1, 0, 6);
+    CHECK(problems_of(build(s)) == "events.d/casapero.toml:6:15: error: end of event 'casapero' "
+                                   "falls after the year 9999\n");
+    s.events[0].end.reset();
+    s.events[0].duration = config::duration{99999999, 0, "P99999999D", pos(6, 12)};
+    CHECK(problems_of(build(s)) == "events.d/casapero.toml:6:12: error: end of event 'casapero' "
+                                   "falls after the year 9999\n");
+    // All day, the last day inclusive: DTEND is the day after it.
+    s.events[0].start = config::when{config::when::kind::date, {9999, 12, 31}, pos(5, 9)};
+    s.events[0].duration.reset();
+    CHECK(problems_of(build(s)) == "events.d/casapero.toml:5:9: error: end of event 'casapero' "
+                                   "falls after the year 9999\n");
+    s.events[0].start = config::when{config::when::kind::date, {9999, 12, 30}, pos(5, 9)};
+    CHECK(problems_of(build(s)).empty());
+}
+
 TEST_CASE("a start its rule does not give is a warning", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].start = local(2026, 12, 2, 18, 30, 5); // a Wednesday; the rule gives Thursdays

@@ -100,6 +100,28 @@ exdates = 2026-12-03
           });
 }
 
+TEST_CASE("dates before 1970 or after 9999 are out of range", "[config]") {
+    site_dir dir;
+    write_site(dir, R"([[event]]
+id = "a"
+title = "A"
+category = "apero"
+start = 1969-12-31T23:00:00
+exdates = [9999-12-31T23:00:00-05:00]
+[[event]]
+id = "b"
+title = "B"
+category = "apero"
+start = 1970-01-01
+end = 9999-12-30
+)");
+    CHECK(dir.problems() ==
+          lines{
+              "events.d/a.toml:5:9: error: 'start' is out of range: years 1970 to 9999 only",
+              "events.d/a.toml:6:12: error: 'exdates' is out of range: years 1970 to 9999 only",
+          });
+}
+
 TEST_CASE("[event] written with single brackets is reported", "[config]") {
     site_dir dir;
     write_site(dir, "[event]\nid = \"a\"\n");
@@ -163,6 +185,38 @@ start = 2026-12-05T10:00:00
     CHECK(dir.problems() == lines{
                                 "events.d/b.toml:2:6: error: duplicate id 'casapero' (first "
                                 "defined at events.d/a.toml:2:6)",
+                            });
+}
+
+TEST_CASE("an event id may not be the UID of a programme's session", "[config]") {
+    site_dir dir;
+    write_site(dir, R"([[programme]]
+id = "weekend"
+title = "B"
+category = "weekend"
+[[programme.session]]
+title = "S1"
+start = 2026-12-05T10:00:00
+[[programme.session]]
+title = "S2"
+start = 2026-12-05T14:00:00
+)");
+    dir.write("events.d/b.toml", R"([[event]]
+id = "weekend-3"
+title = "A"
+category = "apero"
+start = 2026-12-03
+
+[[event]]
+id = "weekend-2"
+title = "A"
+category = "apero"
+start = 2026-12-03
+)");
+    CHECK(dir.problems() == lines{
+                                "events.d/b.toml:8:6: error: id 'weekend-2' is the UID of "
+                                "session 2 of programme 'weekend' (defined at "
+                                "events.d/a.toml:2:6)",
                             });
 }
 

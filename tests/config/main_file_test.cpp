@@ -227,6 +227,12 @@ TEST_CASE("the members file is optional unless named", "[config]") {
                             });
 }
 
+TEST_CASE("an offset longer than a year is refused", "[config]") {
+    CHECK(problems_with("[reminders]\noffsets = [\"P366D\", \"P53W\", \"PT8785H\"]\n") ==
+          lines{"casacal.toml:13:21: error: 'offsets' must be at most P366D, not 'P53W'",
+                "casacal.toml:13:29: error: 'offsets' must be at most P366D, not 'PT8785H'"});
+}
+
 TEST_CASE("an offset of zero is refused: a reminder due at the start is never sent", "[config]") {
     CHECK(problems_with("[reminders]\noffsets = [\"PT2H\", \"PT0S\"]\n") ==
           lines{"casacal.toml:13:20: error: 'offsets' must be longer than zero (a reminder due at "

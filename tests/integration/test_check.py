@@ -6,11 +6,12 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
-from harness import EXAMPLE_SITE, requires_binary, run_cli
+from harness import BINARY, EXAMPLE_SITE, requires_binary, run_cli
 
 
 def line_of(path, needle):
@@ -273,6 +274,14 @@ class CheckTest(unittest.TestCase):
                 p = run_cli("export", "-c", self.site / "casacal.toml", "-o", target)
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(f": cannot write: {reason}", p.stderr.decode())
+
+    def test_output_that_cannot_be_written_is_a_runtime_failure(self):
+        for args in (("check",), ("agenda",), ("agenda", "--json"), ("reminders", "--json"), ("export",)):
+            with self.subTest(args=args), open("/dev/full", "wb") as full:
+                p = subprocess.run([BINARY, *args, "-c", str(self.site / "casacal.toml")],
+                                   stdout=full, stderr=subprocess.PIPE, timeout=120)
+                self.assertEqual(p.returncode, 3, p.stderr)
+                self.assertIn(b"casacal: ", p.stderr)
 
     def test_reminders_and_send_test_work_while_event_files_are_broken(self):
         p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")  # makes the database
