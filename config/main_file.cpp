@@ -198,11 +198,11 @@ void read_category(const table_reader& root, const toml::key& key, const toml::n
                                  "]");
         return;
     }
-    if (!is_valid_id(name)) {
+    // A bad key does not hide the mistakes in its table.
+    const bool valid = is_valid_id(name);
+    if (!valid)
         root.out().error(at,
                          "invalid category key " + in_quotes(name) + ": use only a-z, 0-9 and '-'");
-        return;
-    }
     const table_reader r(*node.as_table(), root.path(), "[categories." + name + "]", root.out());
     r.reject_unknown({"name", "color", "offsets"});
     category c;
@@ -220,7 +220,7 @@ void read_category(const table_reader& root, const toml::key& key, const toml::n
         }
     }
     c.offsets = r.durations_of("offsets");
-    out.push_back(std::move(c));
+    if (valid) out.push_back(std::move(c));
 }
 
 } // namespace

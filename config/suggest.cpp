@@ -1,6 +1,9 @@
 #include "config/suggest.hpp"
 
+#include "config/text.hpp"
+
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace casacal::config {
@@ -27,11 +30,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string closest(std::string_view word, std::span<const std::string_view> candidates) {
-    constexpr std::size_t max_edits = 2;
+    // Case is no mistake of spelling ("HTTP" is "http"), and long words
+    // take one more slip ("category" for "categories").
+    const std::size_t max_edits = word.size() >= 8 ? 3 : 2;
+    const std::string folded = ascii_lower(word);
     std::string_view best;
     std::size_t best_distance = max_edits + 1;
     for (std::string_view candidate : candidates) {
-        const std::size_t d = edit_distance(word, candidate);
+        const std::size_t d = edit_distance(folded, ascii_lower(candidate));
         if (d < best_distance && d < word.size()) {
             best = candidate;
             best_distance = d;

@@ -282,7 +282,7 @@ std::optional<std::int64_t> table_reader::positive_integer(std::string_view key)
     if (!node) return std::nullopt;
     const auto* integer = node->as_integer();
     if (!integer || integer->get() <= 0 || integer->get() > 1'000'000'000) {
-        out_.error(at(*node), key_text(key) + " must be a positive integer");
+        out_.error(at(*node), key_text(key) + " must be a positive integer (at most 1000000000)");
         return std::nullopt;
     }
     return integer->get();

@@ -226,16 +226,41 @@ std::string http_url_problem(std::string_view text) {
         return "it must start with http:// or https://";
     }
     if (text.find_first_of(" \t") != std::string_view::npos) return "it contains a space";
-    // RFC 3986 leaves these out of URIs: they are written percent-encoded.
+    // RFC 3986 leaves these, and every byte outside ASCII, out of URIs:
+    // they are written percent-encoded.
+    static constexpr char hex[] = "0123456789ABCDEF";
     if (const auto bad = text.find_first_of("\"<>\\^`{|}"); bad != std::string_view::npos) {
-        static constexpr char hex[] = "0123456789ABCDEF";
         const auto c = static_cast<unsigned char>(text[bad]);
         return std::string("it contains '") + text[bad] + "', which a URL writes as %" +
                hex[c >> 4] + hex[c & 15];
     }
-    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    const auto wide = std::find_if(text.begin(), text.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    if (wide != text.end()) {
+        // The whole UTF-8 character, and its encoding byte by byte.
+        auto end = wide + 1;
+        while (end != text.end() && (static_cast<unsigned char>(*end) & 0xC0) == 0x80)
+            ++end;
+        std::string encoded;
+        for (auto it = wide; it != end; ++it) {
+            const auto c = static_cast<unsigned char>(*it);
+            encoded += {'%', hex[c >> 4], hex[c & 15]};
+        }
+        return "it contains '" + std::string(wide, end) + "', which a URL writes as " + encoded;
+    }
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
     if (authority.empty()) return "no host after the scheme";
-    return {};
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        authority.remove_prefix(at + 1);
+    switch (split_host_port(authority, true, nullptr, nullptr)) {
+    case host_port_form::ok:
+        return {};
+    case host_port_form::bad_port:
+        return "the port must be between 1 and 65535";
+    case host_port_form::malformed:
+        break;
+    }
+    return "'" + std::string(authority) + "' is not a host[:port]";
 }
 
 std::string smtp_url_problem(std::string_view text) {

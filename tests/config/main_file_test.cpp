@@ -53,7 +53,16 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
                  {"https://agenda.casaco.example#top",
                   "it cannot have a query or a fragment (links are made by adding paths to it)"},
                  {"https://user:pw@agenda.casaco.example",
-                  "it cannot hold a user or a password (it is published in every feed)"}}) {
+                  "it cannot hold a user or a password (it is published in every feed)"},
+                 {"https://agenda.casaco.example:abc", "'agenda.casaco.example:abc' is not a "
+                                                       "host[:port]"},
+                 {"https://agenda.casaco.example:",
+                  "'agenda.casaco.example:' is not a host[:port]"},
+                 {"https://[::1", "'[::1' is not a host[:port]"},
+                 {"https://agenda.casaco.example:0", "the port must be between 1 and 65535"},
+                 {"https://agenda.casaco.example:99999", "the port must be between 1 and 65535"},
+                 {"https://agenda.casaco.example/café",
+                  "it contains 'é', which a URL writes as %C3%A9"}}) {
             site_dir dir;
             dir.write("casacal.toml", "[site]\nname = \"Casaco\"\nbase_url = \"" + url +
                                           "\"\ndomain = \"casaco.example\"\n");
@@ -95,7 +104,8 @@ offsets = "P1D"
 [feeds]
 keep_past = "90 days"
 )") == lines{
-           "casacal.toml:13:18: error: 'max_per_minute' must be a positive integer",
+           "casacal.toml:13:18: error: 'max_per_minute' must be a positive integer (at most "
+           "1000000000)",
            "casacal.toml:15:9: error: 'grace' must be a duration like \"PT2H\", not an integer",
            "casacal.toml:16:11: error: 'offsets' must be an array of durations like \"PT2H\"",
            "casacal.toml:18:13: error: invalid duration '90 days': expected ISO 8601 like \"PT2H\" "
@@ -174,11 +184,13 @@ color = "orange"
 colr = "#ffffff"
 [categories.Concerts]
 name = "Concerts"
+color = "zz"
 )") == lines{
            "casacal.toml:13:9: error: invalid color 'orange': expected \"#rrggbb\"",
            "casacal.toml:14:1: error: unknown key 'colr' in [categories.fete]; did you mean "
            "'color'?",
            "casacal.toml:15:13: error: invalid category key 'Concerts': use only a-z, 0-9 and '-'",
+           "casacal.toml:17:9: error: invalid color 'zz': expected \"#rrggbb\"",
        });
 }
 

@@ -58,6 +58,11 @@ TEST_CASE("edit distance counts a swap as one edit", "[config]") {
     CHECK(closest("x", keys).empty()); // two edits from "id", but only one letter long
     CHECK(closest("ed", keys) == "id");
     CHECK(did_you_mean("colour_scheme", keys).empty());
+    // Case is not a slip of spelling; long words take three edits.
+    constexpr std::array<std::string_view, 3> tables = {"http", "categories", "site"};
+    CHECK(closest("HTTP", tables) == "http");
+    CHECK(closest("category", tables) == "categories");
+    CHECK(closest("catalog", tables).empty());
 }
 
 TEST_CASE("diagnostics format and sort by place", "[config]") {
