@@ -695,6 +695,17 @@ build_result build(config::site site_in, unsigned threads, const model* previous
         if (!m->vtimezones.count(key))
             m->vtimezones.emplace(key, vtimezone_lines(s.zone, s.zone_name, s.zone_year));
     }
+    if (m->site_zone) {
+        if (!m->all.empty())
+            m->empty_feed_year = std::min_element(m->all.begin(), m->all.end(),
+                                                  [](const series& a, const series& b) {
+                                                      return a.zone_year < b.zone_year;
+                                                  })
+                                     ->zone_year;
+        const auto key = std::make_pair(m->site.site.timezone, m->empty_feed_year);
+        if (!m->vtimezones.count(key))
+            m->vtimezones.emplace(key, vtimezone_lines(m->site_zone, key.first, key.second));
+    }
     sort_by_uid(m->all);
     if (problems.has_errors()) return {nullptr, std::move(problems)};
     return {std::move(m), std::move(problems)};

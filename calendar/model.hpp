@@ -76,6 +76,10 @@ class model {
     std::vector<series> all; ///< sorted by UID
     /// Unfolded VTIMEZONE lines by (IANA name, first year).
     std::map<std::pair<std::string, int>, std::vector<std::string>> vtimezones;
+    /// The first year of the site zone's VTIMEZONE in a feed with no event
+    /// (RFC 5545 wants a component in every calendar): the earliest any
+    /// series needs, 1970 for a site without events. Held in `vtimezones`.
+    int empty_feed_year = 1970;
     /// Ids of the events whose build gave a diagnostic (warnings: a good
     /// model has no errors), sorted: a later build must not reuse them.
     std::vector<std::string> noted;

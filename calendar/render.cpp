@@ -207,6 +207,14 @@ std::map<std::string, int> zones_of(const std::vector<const series*>& members) {
     return zones;
 }
 
+/// The zones of a feed holding `members`. A feed with no event holds the
+/// site zone's VTIMEZONE all the same: RFC 5545 wants a component in every
+/// calendar, and strict parsers refuse one without.
+std::map<std::string, int> feed_zones(const model& m, const std::vector<const series*>& members) {
+    if (!members.empty() || !m.site_zone) return zones_of(members);
+    return {{m.site.site.timezone, m.empty_feed_year}};
+}
+
 void write_calendar_start(ics_writer& w, const model& m, const std::string& name) {
     w.line("BEGIN:VCALENDAR");
     w.line("PRODID:-//casacal//casacal//EN");
@@ -256,7 +264,7 @@ class feed_parts {
         std::size_t size = 1024;
         for (const series* s : members)
             size += vevent(s).size();
-        for (const auto& z : zones_of(members))
+        for (const auto& z : feed_zones(m_, members))
             size += vtimezone(z).size();
         std::string out;
         out.reserve(size);
@@ -348,7 +356,7 @@ class feed_parts {
         ics_writer head;
         write_calendar_start(head, m_, name);
         f(head.str());
-        for (const auto& z : zones_of(members))
+        for (const auto& z : feed_zones(m_, members))
             f(vtimezone(z));
     }
 

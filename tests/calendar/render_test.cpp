@@ -188,6 +188,40 @@ TEST_CASE("every feed parses back with libical without errors", "[calendar]") {
     }
 }
 
+TEST_CASE("a feed with no event still holds a component: the site zone", "[calendar]") {
+    const auto one_zone = [](const std::string& body) {
+        icalcomponent* c = icalparser_parse_string(body.c_str());
+        REQUIRE(c);
+        CHECK(icalcomponent_count_components(c, ICAL_ANY_COMPONENT) == 1);
+        icalcomponent* z = icalcomponent_get_first_component(c, ICAL_VTIMEZONE_COMPONENT);
+        REQUIRE(z);
+        icalproperty* tzid = icalcomponent_get_first_property(z, ICAL_TZID_PROPERTY);
+        REQUIRE(tzid);
+        CHECK(std::string(icalproperty_get_tzid(tzid)) == "Europe/Paris");
+        icalcomponent_free(c);
+    };
+    config::site s = full_site();
+    config::category empty;
+    empty.key = "vide";
+    empty.name = "Vide";
+    s.categories.push_back(empty);
+    const auto feeds = render_feeds(*built(s), {}, now_2026_11_24);
+    one_zone(feed(feeds, "/calendar/vide.ics"));
+    // As of the earliest year the site's events need: the same VTIMEZONE.
+    const std::string& all = feed(feeds, "/calendar.ics");
+    const std::string& none = feed(feeds, "/calendar/vide.ics");
+    const auto zone_of = [](const std::string& body) {
+        const auto from = body.find("BEGIN:VTIMEZONE");
+        return body.substr(from, body.find("END:VTIMEZONE") - from);
+    };
+    CHECK(zone_of(none) == zone_of(all));
+
+    s.events.clear();
+    const auto bare = render_feeds(*built(s), {}, now_2026_11_24);
+    one_zone(feed(bare, "/calendar.ics"));
+    one_zone(feed(bare, "/calendar/apero.ics"));
+}
+
 TEST_CASE("fingerprints are stable and change with the content", "[calendar]") {
     const auto a = fingerprints(*built(full_site()));
     const auto b = fingerprints(*built(full_site()));
