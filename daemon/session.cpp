@@ -85,7 +85,9 @@ session::~session() {
 }
 
 void session::start() {
-    do_read_header();
+    // A new connection owes its first request header within header_timeout.
+    stream_.expires_after(limits_.header_timeout);
+    do_await_request_line();
 }
 
 void session::shutdown() {
@@ -104,7 +106,10 @@ void session::close() {
 void session::do_wait_request() {
     // Between requests the client may stay silent for idle_timeout; the
     // header deadline starts with the first byte of the next request.
-    if (buffer_.size() > 0) return do_read_header();
+    if (buffer_.size() > 0) {
+        stream_.expires_after(limits_.header_timeout);
+        return do_await_request_line();
+    }
     stream_.expires_after(limits_.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
@@ -115,12 +120,15 @@ void session::do_wait_request() {
 void session::on_wait_request(const error_code& ec, std::size_t n) {
     if (ec) return close(); // end of stream, idle timeout, or stopping
     buffer_.commit(n);
-    do_read_header();
+    stream_.expires_after(limits_.header_timeout);
+    do_await_request_line();
 }
 
-void session::do_read_header() {
+void session::do_await_request_line() {
     if (stopping_) return close();
-    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    // RFC 9112 §2.2: empty lines before a request line are ignored. More
+    // of them are read under the same header deadline, which the stream
+    // keeps until it is set again.
     for (;;) {
         const auto* data = static_cast<const char*>(buffer_.data().data());
         const std::size_t size = buffer_.size();
@@ -128,21 +136,32 @@ void session::do_read_header() {
             buffer_.consume(2);
         else if (size >= 1 && data[0] == '\n')
             buffer_.consume(1);
+        else if (size == 0 || (size == 1 && data[0] == '\r'))
+            return stream_.async_read_some(
+                buffer_.prepare(4096),
+                [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                    if (ec || self->closed_) return self->close();
+                    self->buffer_.commit(n);
+                    self->do_await_request_line();
+                });
         else
             break;
     }
+    do_read_header();
+}
+
+void session::do_read_header() {
     parser_.emplace();
     parser_->header_limit(limits_.header_limit);
     // Beast checks a Content-Length against this limit as soon as it reads it.
     parser_->body_limit(limits_.post_body_limit);
-    stream_.expires_after(limits_.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                 self->on_read_header(ec, n);
                             });
 }
 
-void session::on_read_header(const error_code& ec, std::size_t) {
+void session::on_read_header(const error_code& ec, std::size_t n) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::eof || closed_)
         return close();
@@ -152,6 +171,9 @@ void session::on_read_header(const error_code& ec, std::size_t) {
     if (ec && ec.category() != http::make_error_code(http::error::bad_target).category())
         return close(); // the socket failed (reset...): nobody to answer
     if (ec) return refuse(400, "bad request");
+    // Beast enforces its limit only on a header still incomplete in the
+    // buffer; `n`, the bytes it took, holds a whole one to the same bound.
+    if (n > limits_.header_limit) return refuse(431, "request header fields too large");
 
     auto& msg = parser_->get();
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
@@ -165,6 +187,21 @@ void session::on_read_header(const error_code& ec, std::size_t) {
     // Only the subscription forms carry a body, and a small one; the header
     // deadline still runs, so a slow body cannot hold the connection.
     if (msg.method() != http::verb::post) return refuse(413, "request body not accepted");
+    // RFC 9110 §10.1.1: a client that waits for it is told to send the body.
+    const auto expect = msg.find(http::field::expect);
+    if (expect != msg.end() && msg.version() >= 11 &&
+        beast::iequals(expect->value(), "100-continue")) {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        return asio::async_write(stream_, asio::buffer(go_on.data(), go_on.size()),
+                                 [self = shared_from_this()](const error_code& ec, std::size_t) {
+                                     if (ec || self->closed_) return self->close();
+                                     self->do_read_body();
+                                 });
+    }
+    do_read_body();
+}
+
+void session::do_read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](const error_code& ec, std::size_t n) {
                          self->on_read_body(ec, n);
@@ -205,7 +242,9 @@ void session::refuse(unsigned status, const std::string& reason) {
 void session::do_write(response r, bool keep_alive, unsigned version) {
     pending_ = std::move(r);
     res_ = {};
-    res_.version(version == 10 ? 10 : 11);
+    // RFC 9112 §2.3: the highest version casacal speaks, whatever the
+    // request's; a 1.0 client is told in words that the connection stays.
+    res_.version(11);
     res_.result(pending_.status);
     for (const auto& [name, value] : pending_.headers)
         res_.insert(name, value);
@@ -219,6 +258,7 @@ void session::do_write(response r, bool keep_alive, unsigned version) {
         res_.content_length(payload.size());
     }
     res_.keep_alive(keep_alive);
+    if (keep_alive && version == 10) res_.set(http::field::connection, "keep-alive");
     writing_ = true;
     stream_.expires_after(limits_.write_timeout);
     http::async_write(stream_, res_,

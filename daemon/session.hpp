@@ -39,8 +39,10 @@ class session : public std::enable_shared_from_this<session> {
   private:
     void do_wait_request();
     void on_wait_request(const boost::beast::error_code& ec, std::size_t n);
+    void do_await_request_line();
     void do_read_header();
     void on_read_header(const boost::beast::error_code& ec, std::size_t n);
+    void do_read_body();
     void on_read_body(const boost::beast::error_code& ec, std::size_t n);
     void dispatch();
     void refuse(unsigned status, const std::string& reason);

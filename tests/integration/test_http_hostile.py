@@ -209,6 +209,57 @@ class HostileHttpTest(unittest.TestCase):
                 data += chunk
         self.assertEqual(data.count(b"HTTP/1.1 200"), 2, data[:500])
 
+    def test_empty_lines_before_the_first_request_are_ignored(self):
+        req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        for lead in (b"\r\n", b"\r\n\r\n\n"):
+            with self.subTest(lead=lead), socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+                s.sendall(lead)
+                time.sleep(0.2)  # the request line comes in a later segment
+                s.sendall(req)
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+
+    def test_a_header_section_of_8_kib_is_read_and_one_byte_more_refused(self):
+        def request(size):
+            head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: "
+            tail = b"\r\nConnection: close\r\n\r\n"
+            return head + b"a" * (size - len(head) - len(tail)) + tail
+        self.assertEqual(len(request(8192)), 8192)
+        self.assertEqual(status_of(raw_exchange(self.port, request(8192))), 200)
+        self.assertEqual(status_of(raw_exchange(self.port, request(8193))), 431)
+
+    def test_expect_100_continue_is_answered_before_the_body(self):
+        body = b"email=not-an-address&categories=apero"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/x-www-form-urlencoded\r\n"
+                      b"Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n" % len(body))
+            interim = s.recv(65536)  # times out (a failure) if the server waits for the body
+            self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(body)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        self.assertEqual(status_of(data), 400, data[:300])
+
+    def test_an_http_1_0_client_is_answered_in_1_1_and_may_keep_the_connection(self):
+        req = b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(req)
+            first = b""
+            while not complete(first):
+                first += s.recv(65536)
+            self.assertTrue(first.startswith(b"HTTP/1.1 200"), first[:200])
+            self.assertIn(b"\r\nConnection: keep-alive\r\n", first.split(b"\r\n\r\n")[0] + b"\r\n")
+            s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")  # no keep-alive: closed after it
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+        self.assertIn(b"\r\nConnection: close", data)
+
     def test_keep_alive_serves_several_requests(self):
         req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
