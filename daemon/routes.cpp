@@ -143,6 +143,7 @@ response serve_api(const request& req, std::string_view query, const route_conte
             calendar::agenda_json(calendar::expand(*snap.calendar, range.from, range.to, category));
     }
     std::string etag = strong_etag(body);
+    if (auto failed = failed_precondition(req, etag, std::nullopt, ctx.now)) return *failed;
     const bool not_modified = req.if_none_match && if_none_match_matches(*req.if_none_match, etag);
     response r = base(not_modified ? 304 : 200, ctx.now);
     if (!not_modified) r.set("Content-Type", "application/json");
@@ -200,6 +201,7 @@ response feed_response(const request& req, const feed_entity& feed,
     const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
     const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
 
+    if (auto failed = failed_precondition(req, etag, feed.last_modified, now)) return *failed;
     bool not_modified = false;
     if (req.if_none_match) {
         not_modified = if_none_match_matches(*req.if_none_match, etag);
@@ -305,11 +307,16 @@ const std::string* response::header(std::string_view name) const {
     return nullptr;
 }
 
-bool if_none_match_matches(std::string_view list, std::string_view etag) {
+namespace {
+
+/// Whether the entity-tag list `list` names `etag` (or is "*"); under the
+/// strong comparison, weak tags match nothing.
+bool etag_list_matches(std::string_view list, std::string_view etag, bool strong) {
     auto opaque = [](std::string_view tag) {
         if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
         return tag;
     };
+    if (strong && etag.starts_with("W/")) return false;
     const std::string_view want = opaque(etag);
     std::size_t i = 0;
     while (i < list.size()) {
@@ -318,14 +325,42 @@ bool if_none_match_matches(std::string_view list, std::string_view etag) {
         if (i >= list.size()) break;
         if (list[i] == '*') return true;
         std::size_t start = i;
-        if (list.substr(i, 2) == "W/") i += 2;
+        const bool weak = list.substr(i, 2) == "W/";
+        if (weak) i += 2;
         if (i >= list.size() || list[i] != '"') return false; // malformed: treat as no match
         auto close = list.find('"', i + 1);
         if (close == std::string_view::npos) return false;
-        if (opaque(list.substr(start, close + 1 - start)) == want) return true;
+        if (!(strong && weak) && opaque(list.substr(start, close + 1 - start)) == want) return true;
         i = close + 1;
     }
     return false;
+}
+
+} // namespace
+
+bool if_none_match_matches(std::string_view list, std::string_view etag) {
+    return etag_list_matches(list, etag, false);
+}
+
+bool if_match_matches(std::string_view list, std::string_view etag) {
+    return etag_list_matches(list, etag, true);
+}
+
+std::optional<response> failed_precondition(const request& req, std::string_view etag,
+                                            std::optional<std::int64_t> last_modified,
+                                            std::int64_t now) {
+    bool holds = true;
+    if (req.if_match) {
+        holds = if_match_matches(*req.if_match, etag);
+    } else if (req.if_unmodified_since && last_modified) {
+        // An unreadable date is ignored, as for If-Modified-Since.
+        const auto since = parse_http_date(*req.if_unmodified_since);
+        holds = !since || *last_modified <= *since;
+    }
+    if (holds) return std::nullopt;
+    response r = error_response(412, "precondition failed", now);
+    r.set("ETag", std::string(etag));
+    return r;
 }
 
 bool accepts_gzip(std::string_view accept_encoding) {
@@ -418,6 +453,7 @@ response cached_html_response(const request& req, unsigned status, std::string h
                               std::int64_t now) {
     const std::string cache = "public, max-age=" + std::to_string(k_page_max_age);
     std::string etag = strong_etag(html);
+    if (auto failed = failed_precondition(req, etag, std::nullopt, now)) return *failed;
     if (req.if_none_match && if_none_match_matches(*req.if_none_match, etag)) {
         response r = base(304, now);
         r.set("ETag", std::move(etag));

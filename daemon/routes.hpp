@@ -31,6 +31,8 @@ struct request {
     std::string target; ///< origin-form, e.g. "/api/events?from=2026-12-01"
     std::optional<std::string> if_none_match;
     std::optional<std::string> if_modified_since;
+    std::optional<std::string> if_match;
+    std::optional<std::string> if_unmodified_since;
     std::string accept_encoding;
     std::string content_type; ///< POST only
     std::string body;         ///< POST only, at most session_limits::post_body_limit
@@ -114,6 +116,17 @@ response error_response(unsigned status, std::string_view message, std::int64_t 
 /// True when the If-None-Match field value `list` matches `etag` under the
 /// weak comparison of RFC 9110 §13.1.2 (or is "*").
 bool if_none_match_matches(std::string_view list, std::string_view etag);
+
+/// True when the If-Match field value `list` matches `etag` under the
+/// strong comparison of RFC 9110 §13.1.2 (or is "*").
+bool if_match_matches(std::string_view list, std::string_view etag);
+
+/// A 412 when `req`'s If-Match, or failing one its If-Unmodified-Since, does
+/// not hold for the representation tagged `etag`, changed at
+/// `last_modified` when it has a date (RFC 9110 §13.2.2, steps 1 and 2).
+std::optional<response> failed_precondition(const request& req, std::string_view etag,
+                                            std::optional<std::int64_t> last_modified,
+                                            std::int64_t now);
 
 /// True when Accept-Encoding lists gzip (or x-gzip) with a non-zero q.
 bool accepts_gzip(std::string_view accept_encoding);

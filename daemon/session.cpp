@@ -224,6 +224,9 @@ void session::dispatch() {
     req.if_none_match = joined(msg, http::field::if_none_match);
     if (auto it = msg.find(http::field::if_modified_since); it != msg.end())
         req.if_modified_since = std::string(it->value());
+    req.if_match = joined(msg, http::field::if_match);
+    if (auto it = msg.find(http::field::if_unmodified_since); it != msg.end())
+        req.if_unmodified_since = std::string(it->value());
     req.accept_encoding = joined(msg, http::field::accept_encoding).value_or("");
     if (auto it = msg.find(http::field::content_type); it != msg.end())
         req.content_type = std::string(it->value());

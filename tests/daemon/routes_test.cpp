@@ -184,6 +184,41 @@ TEST_CASE("If-Modified-Since answers 304 from Last-Modified on", "[daemon]") {
     CHECK(f.run(req).status == 200);
 }
 
+TEST_CASE("If-Match and If-Unmodified-Since answer 412 when they do not hold", "[daemon]") {
+    fixture f;
+    request req;
+    req.method = "GET";
+    req.target = "/calendar.ics";
+    SECTION("If-Match compares strongly") {
+        req.if_match = "\"other\", " + f.feed().etag;
+        CHECK(f.run(req).status == 200);
+        req.if_match = "*";
+        CHECK(f.run(req).status == 200);
+        req.if_match = "W/" + f.feed().etag;
+        response r = f.run(req);
+        CHECK(r.status == 412);
+        CHECK(header_or_empty(r, "ETag") == f.feed().etag);
+        req.if_match = "\"other\"";
+        CHECK(f.run(req).status == 412);
+    }
+    SECTION("If-Unmodified-Since, unless If-Match is there") {
+        req.if_unmodified_since = format_http_date(k_now - 3600);
+        CHECK(f.run(req).status == 200);
+        req.if_unmodified_since = format_http_date(k_now - 3601);
+        CHECK(f.run(req).status == 412);
+        req.if_match = f.feed().etag;
+        CHECK(f.run(req).status == 200);
+        req.if_match.reset();
+        req.if_unmodified_since = "not a date";
+        CHECK(f.run(req).status == 200);
+    }
+    SECTION("before If-None-Match") {
+        req.if_match = "\"other\"";
+        req.if_none_match = f.feed().etag;
+        CHECK(f.run(req).status == 412);
+    }
+}
+
 TEST_CASE("gzip only when Accept-Encoding asks for it", "[daemon]") {
     fixture f;
     request req;
@@ -346,6 +381,13 @@ TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {
         again.target = "/api/events?from=2026-12-01&to=2027-02-01";
         again.if_none_match = header_or_empty(r, "ETag");
         CHECK(f.run(again).status == 304);
+        again.if_match = "\"other\"";
+        CHECK(f.run(again).status == 412);
+        again.target = "/";
+        CHECK(f.run(again).status == 412);
+        again.if_match = "*";
+        again.if_none_match.reset();
+        CHECK(f.run(again).status == 200);
     }
     SECTION("defaults: today and the next 30 days") {
         auto doc = nlohmann::json::parse(f.get("/api/events").payload());

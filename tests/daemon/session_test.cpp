@@ -114,8 +114,10 @@ TEST_CASE("a session answers, keeps alive and pipelines", "[daemon]") {
 TEST_CASE("HTTP/1.0 closes after one response", "[daemon]") {
     loopback_server srv(fast_limits());
     std::string reply = srv.exchange("GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n");
-    CHECK(reply.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
-    CHECK(count(reply, "HTTP/1.0 ") == 1);
+    // Answered in the highest version spoken (RFC 9112 §2.3), closing.
+    CHECK(reply.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(count(reply, "HTTP/1.1 ") == 1);
+    CHECK(reply.find("Connection: close\r\n") != std::string::npos);
 }
 
 TEST_CASE("a header over 8 KiB gets 431", "[daemon]") {
