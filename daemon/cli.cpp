@@ -61,6 +61,11 @@ bool take_value(const std::vector<std::string>& args, std::size_t& i, std::strin
         value = a.substr(long_name.size() + 1);
         return true;
     }
+    // "-cFILE", as getopt reads a short option with its value attached.
+    if (!short_name.empty() && a.size() > short_name.size() && a.starts_with(short_name)) {
+        value = a.substr(short_name.size());
+        return true;
+    }
     return false;
 }
 
@@ -219,7 +224,7 @@ int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     agenda_range range =
         resolve_agenda_range(*model, o.from, o.to, static_cast<std::int64_t>(std::time(nullptr)));
     if (!range.error.empty()) {
-        err << "casacal agenda: " << range.error << "\n";
+        err << "casacal: agenda: " << range.error << "\nTry 'casacal agenda --help'.\n";
         return exit_usage;
     }
     auto occurrences = calendar::expand(*model, range.from, range.to, {},
@@ -300,6 +305,10 @@ parse_result parse_arguments(const std::vector<std::string>& args) {
             return result;
         }
         o.config = *config;
+    }
+    if (o.output && o.output->empty()) {
+        error = "option -o needs a file (or - for standard output)";
+        return result;
     }
     if (help) {
         o.cmd = command::help;

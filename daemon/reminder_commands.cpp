@@ -109,7 +109,8 @@ int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
     if (!site) return exit_invalid;
     std::string display, address;
     if (!config::parse_mailbox(*o.to_address, &display, &address)) {
-        err << "casacal send-test: invalid address '" << notify::printable(*o.to_address) << "'\n";
+        err << "casacal: send-test: invalid address '" << notify::printable(*o.to_address)
+            << "'\nTry 'casacal send-test --help'.\n";
         return exit_usage;
     }
     boost::asio::io_context io;

@@ -56,6 +56,12 @@ TEST_CASE("commands and their options parse", "[daemon]") {
     r = parse({"reminders", "--json"});
     REQUIRE(r.options);
     CHECK(r.options->cmd == command::reminders);
+
+    // A short option's value may be attached, as getopt reads it.
+    r = parse({"-c/srv/site.toml", "export", "-oout.ics"});
+    REQUIRE(r.options);
+    CHECK(r.options->config == "/srv/site.toml");
+    CHECK(r.options->output == "out.ics");
 }
 
 TEST_CASE("help and version", "[daemon]") {
@@ -88,7 +94,9 @@ TEST_CASE("usage errors are reported, not run", "[daemon]") {
                                                {"send-test"},
                                                {"agenda", "--from", "2026-13-01"},
                                                {"agenda", "--to", "tomorrow"},
-                                               {"reminders", "--to", "x@example.org"}}) {
+                                               {"reminders", "--to", "x@example.org"},
+                                               {"export", "-o", ""},
+                                               {"export", "--output="}}) {
         std::string joined;
         for (const auto& a : args)
             joined += a + " ";

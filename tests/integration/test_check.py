@@ -249,7 +249,8 @@ class CheckTest(unittest.TestCase):
     def test_send_test_names_a_bad_address_without_writing_its_control_characters(self):
         p = run_cli("send-test", "-c", self.site / "casacal.toml", "--to", "camille@example.org\r\nBcc: x@example.org\x1b[31m")
         self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertEqual(p.stderr.decode(), "casacal send-test: invalid address 'camille@example.org??Bcc: x@example.org?[31m'\n")
+        self.assertEqual(p.stderr.decode(), "casacal: send-test: invalid address 'camille@example.org??Bcc: x@example.org?[31m'\n"
+                         "Try 'casacal send-test --help'.\n")
         self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
                          "nothing was written")
 
