@@ -170,6 +170,7 @@ void session::on_read_header(const error_code& ec, std::size_t n) {
         return refuse(431, "request header fields too large");
     if (ec && ec.category() != http::make_error_code(http::error::bad_target).category())
         return close(); // the socket failed (reset...): nobody to answer
+    if (ec == http::error::bad_version) return on_bad_version();
     if (ec) return refuse(400, "bad request");
     // Beast enforces its limit only on a header still incomplete in the
     // buffer; `n`, the bytes it took, holds a whole one to the same bound.
@@ -199,6 +200,27 @@ void session::on_read_header(const error_code& ec, std::size_t n) {
                                  });
     }
     do_read_body();
+}
+
+void session::on_bad_version() {
+    // Beast reads HTTP/1.0 and 1.1 alone; the request line is still in the
+    // buffer. RFC 9112 §2.3: a later 1.x is read as 1.1, the highest minor
+    // version casacal speaks; RFC 9110 §15.6.6: another major version, 505.
+    const std::string_view head(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const auto eol = head.find("\r\n");
+    const std::string_view line = head.substr(0, eol);
+    constexpr std::string_view http = " HTTP/";
+    const bool versioned = eol != std::string_view::npos && line.size() > http.size() + 3 &&
+                           line.substr(line.size() - 9, 6) == http &&
+                           std::isdigit(static_cast<unsigned char>(line[line.size() - 3])) &&
+                           line[line.size() - 2] == '.' &&
+                           std::isdigit(static_cast<unsigned char>(line.back()));
+    if (!versioned) return refuse(400, "bad request");
+    if (line[line.size() - 3] != '1') return refuse(505, "HTTP version not supported");
+    // 1.0 and 1.1 failed for another reason: reading them again would too.
+    if (line.back() <= '1') return refuse(400, "bad request");
+    static_cast<char*>(buffer_.data().data())[line.size() - 1] = '1';
+    do_read_header();
 }
 
 void session::do_read_body() {

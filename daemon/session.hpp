@@ -42,6 +42,7 @@ class session : public std::enable_shared_from_this<session> {
     void do_await_request_line();
     void do_read_header();
     void on_read_header(const boost::beast::error_code& ec, std::size_t n);
+    void on_bad_version();
     void do_read_body();
     void on_read_body(const boost::beast::error_code& ec, std::size_t n);
     void dispatch();

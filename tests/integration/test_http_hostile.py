@@ -260,6 +260,18 @@ class HostileHttpTest(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
         self.assertIn(b"\r\nConnection: close", data)
 
+    def test_http_versions_past_1_1(self):
+        # RFC 9112 section 2.3: a later 1.x is answered as 1.1; RFC 9110
+        # section 15.6.6: another major version gets 505.
+        for version, status in ((b"1.2", 200), (b"1.9", 200), (b"2.0", 505), (b"3.0", 505)):
+            with self.subTest(version=version):
+                r = raw_exchange(self.port, b"GET /healthz HTTP/" + version +
+                                 b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status_of(r), status, r[:200])
+                self.assertTrue(r.startswith(b"HTTP/1.1 "), r[:100])
+        self.assertEqual(status_of(raw_exchange(self.port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")), 505)
+        self.assertEqual(status_of(raw_exchange(self.port, b"GET / HTXP/1.1\r\nHost: a\r\n\r\n")), 400)
+
     def test_keep_alive_serves_several_requests(self):
         req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
