@@ -238,15 +238,20 @@ response feed_response(const request& req, const feed_entity& feed,
 
 namespace {
 
-response dispatch(const request& req, const route_context& ctx) {
-    std::string_view target = req.target;
-    // absolute-form (RFC 9112 §3.2.2): keep the path.
+/// The path and query of a request target: of the absolute-form (RFC 9112
+/// §3.2.2), what follows the authority.
+std::string_view origin_form(std::string_view target) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() > scheme.size() && config::ascii_iequal(target.substr(0, scheme.size()), scheme)) {
             auto slash = target.find('/', scheme.size());
             target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
         }
     }
+    return target;
+}
+
+response dispatch(const request& req, const route_context& ctx) {
+    const std::string_view target = origin_form(req.target);
     if (req.method == "OPTIONS" && target == "*") return preflight(ctx.now);
     if (target.empty() || target.front() != '/') return text(400, "bad request target", ctx.now);
 
@@ -479,8 +484,8 @@ response handle(const request& req, const route_context& ctx) {
         r = text(500, "internal error", ctx.now);
     }
     if (r.route.empty()) {
-        auto qmark = req.target.find('?');
-        r.route = route_label(classify(std::string_view(req.target).substr(0, qmark)));
+        const std::string_view target = origin_form(req.target);
+        r.route = route_label(classify(target.substr(0, target.find('?'))));
     }
     r.head = req.method == "HEAD";
     return r;

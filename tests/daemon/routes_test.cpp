@@ -285,7 +285,9 @@ TEST_CASE("unknown paths and traversal attempts get 404 without touching files",
 
 TEST_CASE("an absolute-form target is served by its path", "[daemon]") {
     fixture f;
-    CHECK(f.get("http://agenda.casaco.example/calendar.ics").status == 200);
+    const response r = f.get("http://agenda.casaco.example/calendar.ics");
+    CHECK(r.status == 200);
+    CHECK(r.route == f.get("/calendar.ics").route); // counted under its route
 }
 
 TEST_CASE("OPTIONS is a CORS preflight", "[daemon]") {
