@@ -56,7 +56,7 @@ std::string text_problem(std::string_view key, std::string_view value, text_rule
     // Every text of every events file goes through here. Branch-free and
     // reduced into unsigned bytes, so that GCC checks 16 bytes at a time
     // (it does not vectorize an OR into a bool: "relevant phi not supported").
-    unsigned char breaks = 0, controls = 0;
+    unsigned char breaks = 0, controls = 0, leads = 0;
     for (const char c : value) {
         const unsigned u = static_cast<unsigned char>(c);
         const unsigned is_break =
@@ -65,8 +65,23 @@ std::string text_problem(std::string_view key, std::string_view value, text_rule
         controls |= static_cast<unsigned char>(
             (static_cast<unsigned>(u < 0x20) & static_cast<unsigned>(u != '\t') & (is_break ^ 1u)) |
             static_cast<unsigned>(u == 0x7f));
+        leads |= static_cast<unsigned char>(static_cast<unsigned>(u == 0xc2) |
+                                            static_cast<unsigned>(u == 0xe2));
     }
-    const bool line_break = breaks != 0, control = controls != 0;
+    bool line_break = breaks != 0, control = controls != 0;
+    // Beyond ASCII, rarely: the C1 controls (U+0080 to U+009F, NEL among
+    // them) and the line and paragraph separators (U+2028, U+2029), which
+    // some readers break lines at.
+    if (leads) {
+        for (std::size_t i = 0; i + 1 < value.size(); ++i) {
+            const auto a = static_cast<unsigned char>(value[i]);
+            const auto b = static_cast<unsigned char>(value[i + 1]);
+            if (a == 0xc2 && b >= 0x80 && b <= 0x9f) control = true;
+            if (a == 0xe2 && b == 0x80 && i + 2 < value.size() &&
+                (static_cast<unsigned char>(value[i + 2]) & 0xfe) == 0xa8)
+                line_break = true;
+        }
+    }
     if (control) return "'" + std::string(key) + "' must not contain control characters";
     if (line_break && rule == text_rule::single_line) {
         return "'" + std::string(key) + "' must not contain line breaks";

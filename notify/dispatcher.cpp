@@ -112,7 +112,10 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
     }
     if (!notices.empty()) outbox.enqueue(notices, now);
     tx.commit();
-    return {p.rows.size(), result.inserted, result.updated, result.cancelled, notices.size()};
+    // Rows kept only to compare (a programme under way) are no reminders.
+    const auto planned = static_cast<std::size_t>(std::count_if(
+        p.rows.begin(), p.rows.end(), [](const store::planned_row& r) { return !r.update_only; }));
+    return {planned, result.inserted, result.updated, result.cancelled, notices.size()};
 }
 
 plan_summary dispatcher::update(calendar_view view, const std::vector<recipient>& recipients) {

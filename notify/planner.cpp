@@ -10,7 +10,6 @@
 #include <map>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace casacal::notify {
 namespace {
@@ -53,6 +52,7 @@ struct subject {
     std::string identity;              ///< uid|occurrence, or programme:id
     std::string occurrence;            ///< recurrence id, or start as RFC 3339
     std::string schedule;              ///< a programme's sessions' starts
+    bool begun = false;                ///< a programme under way: updates only
 };
 
 } // namespace
@@ -61,16 +61,25 @@ std::vector<recipient> recipients_of(const config::site& site,
                                      const std::vector<store::subscriber>& confirmed,
                                      const std::set<std::string>& unsubscribed) {
     std::vector<recipient> out;
-    std::unordered_set<std::string> seen;
+    std::unordered_map<std::string, std::size_t> seen; ///< address -> its place in `out`
     for (const auto& m : site.members) {
         auto key = config::ascii_lower(m.email);
-        if (unsubscribed.count(key) || !seen.insert(key).second) continue;
+        if (unsubscribed.count(key) || !seen.emplace(key, out.size()).second) continue;
         out.push_back({m.email, m.name, m.locale, m.categories, m.offsets});
     }
     for (const auto& s : confirmed) {
         auto key = config::ascii_lower(s.email);
-        if (unsubscribed.count(key) || !seen.insert(key).second) continue;
-        out.push_back({s.email, s.name, s.locale, s.categories, std::nullopt});
+        if (unsubscribed.count(key)) continue;
+        const auto [it, added] = seen.emplace(key, out.size());
+        if (added) {
+            out.push_back({s.email, s.name, s.locale, s.categories, std::nullopt});
+            continue;
+        }
+        // A member of the file who also subscribed on the web follows the
+        // categories of both; the file's name, locale and offsets stay.
+        auto& follows = out[it->second].categories;
+        for (const auto& c : s.categories)
+            if (std::find(follows.begin(), follows.end(), c) == follows.end()) follows.push_back(c);
     }
     return out;
 }
@@ -140,9 +149,10 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
     if (recipients.empty()) return out;
 
     // Looking back a month finds the first session of a programme that has
-    // begun already: such a programme gets no more reminders. Sessions do
-    // not repeat, so the look back reads them off the model; only the
-    // horizon is expanded.
+    // begun already: such a programme gets no more reminders, but a session
+    // still to come that moves brings an update to those who had one.
+    // Sessions do not repeat, so the look back reads them off the model;
+    // only the horizon is expanded.
     constexpr calendar::unix_time programme_lookback = 31 * 24 * 3600;
     std::vector<calendar::occurrence> occurrences;
     for (const auto& series : m.all)
@@ -159,8 +169,9 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
     for (const auto& o : occurrences) {
         if (o.status == config::status::cancelled) continue;
         if (o.session > 0) {
-            if (!programmes_seen.insert(o.event_id).second || o.start < now) continue;
-            subjects.push_back({&o, "programme:" + o.event_id, occurrence_text(o), {}});
+            if (!programmes_seen.insert(o.event_id).second) continue;
+            subjects.push_back(
+                {&o, "programme:" + o.event_id, occurrence_text(o), {}, o.start < now});
             continue;
         }
         if (o.start < now) continue;
@@ -211,6 +222,7 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 row.message_id = message_id_for(row.key, site.site.domain);
                 row.single = o.session == 0 && o.recurrence_id.empty();
                 row.schedule = s.schedule;
+                row.update_only = s.begun;
                 auto payload = payloads.find(row.locale);
                 if (payload == payloads.end())
                     payload = payloads.emplace(row.locale, payload_for(o, row.locale)).first;

@@ -27,7 +27,8 @@ struct recipient {
 };
 
 /// Members of the file, then confirmed web subscribers not in the file,
-/// leaving out every unsubscribed address (lower-case).
+/// leaving out every unsubscribed address (lower-case). A member of the
+/// file who subscribed on the web too follows the categories of both.
 std::vector<recipient> recipients_of(const config::site& site,
                                      const std::vector<store::subscriber>& confirmed,
                                      const std::set<std::string>& unsubscribed);

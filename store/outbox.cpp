@@ -16,6 +16,10 @@ namespace casacal::store {
 
 namespace {
 
+/// How long before the planning scope a moved single event's rows are
+/// looked for (see outbox::plan).
+constexpr calendar::unix_time moved_single_lookback = 31 * 24 * 3600;
+
 constexpr std::array<std::string_view, 4> kind_names = {"reminder", "update", "cancellation",
                                                         "test"};
 constexpr std::array<std::string_view, 7> state_names = {
@@ -178,9 +182,13 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
                          calendar::unix_time now) {
     plan_result result;
     transaction tx(db_);
-    // The live reminder rows of the scope by (uid, offset, recipient), read
-    // once at the first single-event row without a row of its own: where a
-    // moved single event finds its rows.
+    // The live reminder rows by (uid, offset, recipient), read once at the
+    // first single-event row without a row of its own: where a moved single
+    // event finds its rows. A single event is one occurrence whatever its
+    // start, so they are looked for back to a month before the scope (an
+    // event moved after it began, its reminder sent), and in every state
+    // but those a new plan may replace: a row sent, sending or refused for
+    // good (5xx) is not sent again because its event moved.
     std::optional<std::map<std::tuple<std::string, std::string, std::string>, std::string>> live;
     const auto rekey_moved_single = [&](const planned_row& row) {
         if (!live) {
@@ -188,8 +196,9 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             auto& st = db_.prepare(
                 "SELECT key, uid, \"offset\", recipient FROM outbox WHERE kind = 'reminder' AND "
                 "occurrence_start >= ?1 AND occurrence_start < ?2 AND vanished IS NULL AND "
-                "state IN ('planned', 'deferred', 'sent')");
-            st.bind(1, scope.from).bind(2, scope.to);
+                "state IN ('planned', 'deferred', 'sending', 'sent', 'failed') "
+                "ORDER BY occurrence_start, id");
+            st.bind(1, scope.from - moved_single_lookback).bind(2, scope.to);
             while (st.step())
                 live->insert_or_assign(
                     {st.get_text(1), st.get_text(2), config::ascii_lower(st.get_text(3))},
@@ -244,8 +253,8 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const planned_row& row = rows[i];
         if (held[i] == in_scope::duplicate || held[i] == in_scope::row_as_is) continue;
-        if (held[i] == in_scope::no_row && (!row.single || !rekey_moved_single(row)) &&
-            insert(db_, row, now) > 0) {
+        if (held[i] == in_scope::no_row && !row.update_only &&
+            (!row.single || !rekey_moved_single(row)) && insert(db_, row, now) > 0) {
             ++result.inserted;
             continue;
         }
@@ -253,6 +262,7 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         find.bind(1, row.key);
         if (!find.step()) {
             find.reset();
+            if (row.update_only) continue;
             if (!row.single || !rekey_moved_single(row)) {
                 result.inserted += insert(db_, row, now);
                 continue;
@@ -271,7 +281,7 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
                 replan(db_, old, row, false, now);
                 ++result.updated;
             }
-        } else if (old.state == delivery_state::cancelled) {
+        } else if (old.state == delivery_state::cancelled && !row.update_only) {
             replan(db_, old, row, true, now);
             ++result.updated;
         } else if (old.state == delivery_state::sent &&

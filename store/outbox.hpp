@@ -46,6 +46,10 @@ struct planned_row {
     /// of the same uid, offset and recipient under another key is this one,
     /// moved (its Message-ID kept; an update notice if it was sent).
     bool single = false;
+    /// Of an event that has begun (a programme whose later sessions may
+    /// still move): never inserted, only compared with a row already there,
+    /// so that a change after the reminder went out is reported.
+    bool update_only = false;
 };
 
 /// One row of the outbox as stored.

@@ -124,4 +124,20 @@ TEST_CASE("text_problem finds every control byte and line break, wherever it sta
         CHECK(text_problem("d", std::string(1, static_cast<char>(u)), text_rule::single_line)
                   .empty() == (!control && !is_break));
     }
+    // Beyond ASCII: C1 controls, and the Unicode line and paragraph separators.
+    for (const char* c1 : {"a\xC2\x80",
+                           "\xC2\x85"
+                           "b",
+                           "a\xC2\x9F"})
+        CHECK(text_problem("d", c1, text_rule::multi_line) ==
+              "'d' must not contain control characters");
+    for (const char* separator : {"a\xE2\x80\xA8"
+                                  "b",
+                                  "a\xE2\x80\xA9"}) {
+        CHECK(text_problem("d", separator, text_rule::single_line) ==
+              "'d' must not contain line breaks");
+        CHECK(text_problem("d", separator, text_rule::multi_line).empty());
+    }
+    for (const char* fine : {"\xC2\xA0", "Casap\xC3\xA9ro \xE2\x80\x94 jeudi", "\xC2", "\xE2\x80"})
+        CHECK(text_problem("d", fine, text_rule::single_line).empty());
 }

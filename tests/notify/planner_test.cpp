@@ -126,6 +126,22 @@ TEST_CASE("planner: a programme gets one reminder per offset for all its session
     }
 }
 
+TEST_CASE("planner: a programme under way is planned for updates only", "[notify]") {
+    auto site = with_default_offsets(base_site());
+    site.events.push_back(weekend_programme("weekend-entrepreneurs", 3));
+    const auto m = build(site);
+    const std::vector<notify::recipient> camille{member("camille@example.org", {"weekend"})};
+    for (const auto& r : notify::make_plan(*m, camille, now).rows)
+        CHECK_FALSE(r.update_only);
+    // Ten minutes into the first session: the same rows, to compare only.
+    const auto plan = notify::make_plan(*m, camille, 1'796'461'200 + 600);
+    REQUIRE(plan.rows.size() == 2);
+    for (const auto& r : plan.rows) {
+        CHECK(r.update_only);
+        CHECK(r.key.rfind("programme:weekend-entrepreneurs|", 0) == 0);
+    }
+}
+
 TEST_CASE("planner: schedule_sessions leaves out what is not n@start", "[notify]") {
     using session = std::pair<int, calendar::unix_time>;
     CHECK(notify::schedule_sessions("").empty());
@@ -160,6 +176,12 @@ TEST_CASE("planner: unsubscribed addresses and duplicates are left out", "[notif
     REQUIRE(list.size() == 2);
     CHECK(list[0].email == "Camille@Example.org");
     CHECK(list[1].email == "eve@example.org");
+    // Camille follows the file's categories and the web's: one recipient.
+    CHECK(list[0].categories == std::vector<std::string>{"apero", "*"});
+    web.categories = {"apero", "weekend"};
+    list = notify::recipients_of(site, {web}, {});
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].categories == std::vector<std::string>{"apero", "weekend"});
 }
 
 TEST_CASE("wording: dates as people write them", "[notify]") {

@@ -225,6 +225,35 @@ TEST_CASE("outbox: a programme's sent reminder is moved when its schedule change
     }
 }
 
+TEST_CASE("outbox: a programme under way is only compared: a moved session after its reminder is "
+          "reported, nothing is added",
+          "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    auto weekend = reminder("camille@example.org");
+    weekend.schedule = "1@1796319000;2@1796330000;";
+    box.plan({weekend}, horizon, 1000);
+    auto claimed = box.claim(start - day, 10, 300);
+    REQUIRE(claimed.size() == 1);
+    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+
+    // The first session has begun, so the scope (from now) leaves the row
+    // out; the second session moves.
+    const plan_scope from_now{start + 600, start + 60 * day};
+    auto later = weekend;
+    later.schedule = "1@1796319000;2@1796331800;";
+    later.update_only = true;
+    auto newcomer = reminder("lea@example.org");
+    newcomer.schedule = later.schedule;
+    newcomer.update_only = true;
+    const auto result = box.plan({later, newcomer}, from_now, start + 600);
+    CHECK(result.inserted == 0);
+    REQUIRE(result.moved.size() == 1);
+    CHECK(result.moved[0].recipient == "camille@example.org");
+    CHECK_FALSE(box.find(newcomer.key)); // no reminder for a programme under way
+    CHECK(box.plan({later, newcomer}, from_now, start + 700).moved.empty());
+}
+
 TEST_CASE("outbox: claim respects next_attempt, limit and leases", "[store]") {
     auto db = database::open(":memory:");
     outbox box(db);
@@ -523,6 +552,48 @@ TEST_CASE("outbox: a single event moved keeps its rows, under the key of its new
     CHECK(a->state == delivery_state::sent);
     CHECK(a->occurrence_start == later);
     CHECK(box.list().size() == 2);
+}
+
+TEST_CASE("outbox: a single event moved after it began, or whose reminder was refused, is not "
+          "reminded again",
+          "[store]") {
+    database db = database::open(":memory:");
+    outbox box(db);
+    const auto at = [](calendar::unix_time when, const std::string& recipient) {
+        planned_row r = reminder(recipient, when);
+        r.occurrence = std::to_string(when);
+        r.key = "casapero@casaco.example|" + r.occurrence + "|P1D|" + recipient;
+        r.message_id = "<" + r.key + ">";
+        r.single = true;
+        return r;
+    };
+    box.plan({at(start, "a@example.org"), at(start, "b@example.org")}, horizon, 1000);
+    const auto claimed = box.claim(start - day, 2, 300);
+    REQUIRE(claimed.size() == 2);
+    const bool a_first = claimed[0].recipient == "a@example.org";
+    box.record({{claimed[a_first ? 0 : 1].id, delivery_state::sent, 0, ""},
+                {claimed[a_first ? 1 : 0].id, delivery_state::failed, 0, "550 no such user"}},
+               start - day + 5);
+
+    // An hour after it began, the event moves to the next week: the plan's
+    // scope starts now, after the rows' occurrence.
+    const auto now = start + 3600;
+    const auto next_week = start + 7 * day;
+    const plan_scope from_now{now, now + 60 * day};
+    const auto result =
+        box.plan({at(next_week, "a@example.org"), at(next_week, "b@example.org")}, from_now, now);
+    CHECK(result.inserted == 0);
+    REQUIRE(result.moved.size() == 1); // a gets an update, not a second reminder
+    CHECK(result.moved[0].recipient == "a@example.org");
+    const auto a = box.find(at(next_week, "a@example.org").key);
+    REQUIRE(a);
+    CHECK(a->state == delivery_state::sent);
+    CHECK(a->occurrence_start == next_week);
+    const auto b = box.find(at(next_week, "b@example.org").key);
+    REQUIRE(b);
+    CHECK(b->state == delivery_state::failed); // refused for good: not planned again
+    CHECK(box.list().size() == 2);
+    CHECK_FALSE(box.next_due());
 }
 
 /// An outbox in memory with Camille's reminder planned at 1000.
