@@ -329,7 +329,12 @@ std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_ro
         return store::delivery_result{row.id, store::delivery_state::missed, 0, std::move(why),
                                       false};
     };
-    if (row.kind != store::message_kind::test && now >= row.occurrence_start)
+    calendar::unix_time begins = row.occurrence_start;
+    // An update of a programme under way matters until its last session.
+    if (row.kind == store::message_kind::update && is_programme(row))
+        for (const calendar::occurrence& o : subject_of(row))
+            begins = std::max(begins, o.start);
+    if (row.kind != store::message_kind::test && now >= begins)
         return missed("the event had started");
     if (row.kind == store::message_kind::reminder && now > row.due + settings_.grace)
         return missed("more than the grace period late");

@@ -785,6 +785,48 @@ class ProgrammeTest(ReminderTestCase):
 
 
 @requires_binary
+class AfterTheStartTest(ReminderTestCase):
+
+    def test_moves_after_the_start_bring_an_update_and_no_second_reminder(self):
+        # An event moved once it has begun (postponed), and a later session
+        # of a programme under way: the rows of what began lie before the
+        # plan's scope, and must still be found.
+        t0 = now_utc()
+        start = t0 + dt.timedelta(seconds=30)
+        second = start + dt.timedelta(hours=3)
+        events = (event_toml("reporte", "Atelier reporté", "atelier", start) +
+                  programme_toml("weekend", "Week-end entrepreneurial", "atelier",
+                                 [("Pitchs", start, 120), ("Ateliers business model", second, 240)]))
+        members = member_toml(THOMAS, "Thomas Le Roux", ["atelier"])
+        sink = self.sink()
+        d = self.daemon(events, members, sink, offsets=("PT25S",))
+        sink.wait_accepted(2, timeout=40, what="the two reminders")
+        time.sleep(max(0.0, (start - now_utc()).total_seconds()) + 2)
+
+        later = start + dt.timedelta(minutes=15)
+        moved = second + dt.timedelta(minutes=30)
+        f = d.site / "events.d" / "events.toml"
+        text = f.read_text(encoding="utf-8")
+        single = f"start = {utc(start)}\nend = {utc(start + dt.timedelta(minutes=60))}"
+        self.assertIn(single, text)
+        text = text.replace(single, f"start = {utc(later)}\nend = {utc(later + dt.timedelta(minutes=60))}", 1)
+        f.write_text(text.replace(utc(second), utc(moved)), encoding="utf-8")
+        d.signal(signal.SIGHUP)
+        try:
+            got = sink.wait_accepted(4, timeout=30, what="two updates")
+        except AssertionError as e:
+            self.fail(f"{e}\n{[str(t.message()['Subject']) for t in sink.accepted()]}\n{log_tail(d, 30)}")
+        sink.wait_quiet(3)
+        self.assertEqual(len(sink.accepted()), 4, [str(t.message()["Subject"]) for t in sink.accepted()])
+        self.assertEqual(sorted(str(t.message()["Subject"]) for t in got[2:]),
+                         [f"Modifié : Atelier reporté — {french_when(later)}",
+                          f"Modifié : Week-end entrepreneurial — {french_when(start)}"])
+        rows = reminders(d)
+        for event in ("reporte", "weekend"):
+            self.assertEqual(sorted((r["kind"], r["state"]) for r in rows if r["event"] == event),
+                             [("reminder", "sent"), ("update", "sent")], rows)
+
+@requires_binary
 class StopTest(ReminderTestCase):
 
     def test_sigterm_exits_at_once_when_nothing_is_in_flight(self):
