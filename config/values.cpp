@@ -216,6 +216,24 @@ host_port_form split_host_port(std::string_view text, bool port_optional, std::s
     return host_port_form::ok;
 }
 
+namespace {
+
+/// What is wrong with a URL's host[:port], `malformed` when it is no such
+/// thing; empty when fine.
+std::string authority_problem(std::string_view authority, std::string malformed) {
+    switch (split_host_port(authority, true, nullptr, nullptr)) {
+    case host_port_form::ok:
+        return {};
+    case host_port_form::bad_port:
+        return "the port must be between 1 and 65535";
+    case host_port_form::malformed:
+        break;
+    }
+    return malformed;
+}
+
+} // namespace
+
 std::string http_url_problem(std::string_view text) {
     std::string_view rest;
     if (text.starts_with("https://")) {
@@ -252,15 +270,7 @@ std::string http_url_problem(std::string_view text) {
     if (authority.empty()) return "no host after the scheme";
     if (const auto at = authority.rfind('@'); at != std::string_view::npos)
         authority.remove_prefix(at + 1);
-    switch (split_host_port(authority, true, nullptr, nullptr)) {
-    case host_port_form::ok:
-        return {};
-    case host_port_form::bad_port:
-        return "the port must be between 1 and 65535";
-    case host_port_form::malformed:
-        break;
-    }
-    return "'" + std::string(authority) + "' is not a host[:port]";
+    return authority_problem(authority, "'" + std::string(authority) + "' is not a host[:port]");
 }
 
 std::string smtp_url_problem(std::string_view text) {
@@ -273,15 +283,7 @@ std::string smtp_url_problem(std::string_view text) {
         return "it must start with smtp:// or smtps://";
     }
     if (rest.ends_with('/')) rest.remove_suffix(1);
-    switch (split_host_port(rest, true, nullptr, nullptr)) {
-    case host_port_form::ok:
-        return {};
-    case host_port_form::bad_port:
-        return "the port must be between 1 and 65535";
-    case host_port_form::malformed:
-        break;
-    }
-    return "expected smtp://host[:port] or smtps://host[:port]";
+    return authority_problem(rest, "expected smtp://host[:port] or smtps://host[:port]");
 }
 
 } // namespace casacal::config

@@ -188,15 +188,28 @@ TEST_CASE("outbox: sent rows are never planned again; moves and removals are rep
     }
 }
 
+/// An outbox in memory where Camille's reminder of a two-session
+/// programme went out.
+struct weekend_sent {
+    database db = database::open(":memory:");
+    outbox box{db};
+    planned_row weekend = programme_reminder();
+    weekend_sent() {
+        box.plan({weekend}, horizon, 1000);
+        auto claimed = box.claim(start - day, 10, 300);
+        REQUIRE(claimed.size() == 1);
+        box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+    }
+    static planned_row programme_reminder() {
+        auto r = reminder("camille@example.org");
+        r.schedule = "1@1796319000;2@1796330000;";
+        return r;
+    }
+};
+
 TEST_CASE("outbox: a programme's sent reminder is moved when its schedule changes", "[store]") {
-    auto db = database::open(":memory:");
-    outbox box(db);
-    auto weekend = reminder("camille@example.org");
-    weekend.schedule = "1@1796319000;2@1796330000;";
-    box.plan({weekend}, horizon, 1000);
-    auto claimed = box.claim(start - day, 10, 300);
-    REQUIRE(claimed.size() == 1);
-    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+    weekend_sent w;
+    auto& [db, box, weekend] = w;
 
     // The second session moves; the first start (the row's) stays.
     auto later = weekend;
@@ -228,14 +241,8 @@ TEST_CASE("outbox: a programme's sent reminder is moved when its schedule change
 TEST_CASE("outbox: a programme under way is only compared: a moved session after its reminder is "
           "reported, nothing is added",
           "[store]") {
-    auto db = database::open(":memory:");
-    outbox box(db);
-    auto weekend = reminder("camille@example.org");
-    weekend.schedule = "1@1796319000;2@1796330000;";
-    box.plan({weekend}, horizon, 1000);
-    auto claimed = box.claim(start - day, 10, 300);
-    REQUIRE(claimed.size() == 1);
-    box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
+    weekend_sent w;
+    auto& [db, box, weekend] = w;
 
     // The first session has begun, so the scope (from now) leaves the row
     // out; the second session moves.
