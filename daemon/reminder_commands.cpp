@@ -40,6 +40,8 @@ std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
                 std::filesystem::path(o.config).lexically_normal();
     }
     if (!main_file_only || main_file_wrong) return std::nullopt;
+    err << "casacal: " << (o.cmd == command::send_test ? "send-test" : "reminders")
+        << ": going on, as the main file is valid; `casacal check` lists every problem\n";
     return std::move(loaded.site);
 }
 

@@ -293,6 +293,8 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("reminders", json.loads(p.stdout))
         self.assertIn(f"{broken.name}:", p.stderr.decode())
+        self.assertIn("casacal: reminders: going on, as the main file is valid; `casacal check` lists every "
+                      "problem\n", p.stderr.decode())
         # send-test too: its transport is the main file's (here the pickup folder)
         p = run_cli("send-test", "-c", self.site / "casacal.toml", "--to", "camille@example.org")
         self.assertEqual(p.returncode, 0, p.stderr)
