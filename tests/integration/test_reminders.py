@@ -48,11 +48,12 @@ REMINDER_HEADERS = {"from", "to", "subject", "date", "message-id", "auto-submitt
 
 
 def french_when(instant):
-    """"dimanche 29 novembre à 11h05" ("à 11h" on the hour), as the subject
-    writes an occurrence."""
+    """"dimanche 29 novembre à 11h05" ("à 11h" on the hour, "mardi 1er
+    décembre" on the first), as the subject writes an occurrence."""
     local = instant.astimezone(PARIS)
     clock = f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h"
-    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} à {clock}"
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{DAYS[local.weekday()]} {day} {MONTHS[local.month - 1]} à {clock}"
 
 
 def log_tail(d, lines=15):
