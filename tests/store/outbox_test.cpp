@@ -30,6 +30,17 @@ planned_row reminder(const std::string& recipient, calendar::unix_time occurrenc
     return r;
 }
 
+/// The reminder of a single event starting `when`: its start names its
+/// occurrence, and so its key.
+planned_row single_event_reminder(calendar::unix_time when, const std::string& recipient) {
+    planned_row r = reminder(recipient, when);
+    r.occurrence = std::to_string(when);
+    r.key = "casapero@casaco.example|" + r.occurrence + "|P1D|" + recipient;
+    r.message_id = "<" + r.key + ">";
+    r.single = true;
+    return r;
+}
+
 delivery_state state_of(outbox& box, const planned_row& r) {
     auto row = box.find(r.key);
     REQUIRE(row);
@@ -525,14 +536,7 @@ TEST_CASE("outbox: a single event moved keeps its rows, under the key of its new
     store::testing::temp_dir dir;
     auto db = database::open(dir.file("casacal.db"));
     outbox box(db);
-    const auto at = [](calendar::unix_time when, const std::string& recipient) {
-        planned_row r = reminder(recipient, when);
-        r.occurrence = std::to_string(when); // the start names a single event's occurrence
-        r.key = "casapero@casaco.example|" + r.occurrence + "|P1D|" + recipient;
-        r.message_id = "<" + r.key + ">";
-        r.single = true;
-        return r;
-    };
+    const auto at = single_event_reminder;
     box.plan({at(start, "a@example.org"), at(start, "b@example.org")}, horizon, 1000);
     const auto claimed = box.claim(start - day, 1, 300); // a's reminder goes
     REQUIRE(claimed.size() == 1);
@@ -566,14 +570,7 @@ TEST_CASE("outbox: a single event moved after it began, or whose reminder was re
           "[store]") {
     database db = database::open(":memory:");
     outbox box(db);
-    const auto at = [](calendar::unix_time when, const std::string& recipient) {
-        planned_row r = reminder(recipient, when);
-        r.occurrence = std::to_string(when);
-        r.key = "casapero@casaco.example|" + r.occurrence + "|P1D|" + recipient;
-        r.message_id = "<" + r.key + ">";
-        r.single = true;
-        return r;
-    };
+    const auto at = single_event_reminder;
     box.plan({at(start, "a@example.org"), at(start, "b@example.org")}, horizon, 1000);
     const auto claimed = box.claim(start - day, 2, 300);
     REQUIRE(claimed.size() == 2);
