@@ -156,6 +156,7 @@ void read_events(const file_references& refs, site& s, diagnostics& out, const s
 // number, so an event id may not be one of those either.
 void check_ids(const std::vector<event_def>& events, diagnostics& out) {
     std::map<std::string, position, std::less<>> first;
+    std::map<std::string_view, const event_def*, std::less<>> plain; ///< events, not programmes
     for (const event_def& e : events) {
         if (e.id.empty()) continue;
         const auto [it, inserted] = first.emplace(e.id, e.id_at);
@@ -163,10 +164,8 @@ void check_ids(const std::vector<event_def>& events, diagnostics& out) {
             out.error(e.id_at,
                       "duplicate id '" + e.id + "' (first defined at " + it->second.text() + ")");
         }
+        if (!e.programme) plain.emplace(e.id, &e);
     }
-    std::map<std::string_view, const event_def*, std::less<>> plain;
-    for (const event_def& e : events)
-        if (!e.programme && !e.id.empty()) plain.emplace(e.id, &e);
     for (const event_def& p : events) {
         if (!p.programme || p.id.empty()) continue;
         for (std::size_t n = 1; n <= p.sessions.size(); ++n) {
