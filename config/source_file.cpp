@@ -1,7 +1,10 @@
 #include "config/source_file.hpp"
 
+#include "config/text.hpp"
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -102,6 +105,18 @@ std::optional<toml::table> parse_source(std::string_view content, const std::str
         // it, and positions are reported with `shown` anyway.
         return toml::parse(content);
     } catch (const toml::parse_error& e) {
+        // toml++ places a UTF-8 error on the character before the bad one
+        // (on the previous line when it starts a line): find it ourselves.
+        const auto bad = e.description().find("utf-8") != std::string_view::npos
+                             ? first_invalid_utf8(content)
+                             : text_position{};
+        if (bad.line > 0) {
+            char byte[8];
+            std::snprintf(byte, sizeof byte, "0x%02X", bad.byte);
+            out.error({shown, bad.line, bad.column}, std::string("invalid UTF-8 (byte ") + byte +
+                                                         "): the file must be saved as UTF-8");
+            return std::nullopt;
+        }
         const auto& begin = e.source().begin;
         out.error({shown, static_cast<int>(begin.line), static_cast<int>(begin.column)},
                   std::string(e.description()));

@@ -1,6 +1,7 @@
 #include "config/text.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <cstdio>
 
@@ -100,6 +101,52 @@ std::string ascii_lower(std::string_view s) {
     for (char& c : out)
         c = lower_ascii(c);
     return out;
+}
+
+std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c) {
+    const auto b0 = std::uint8_t(text[i]);
+    std::size_t len = 0;
+    char32_t min = 0;
+    if (b0 < 0x80) {
+        c = b0;
+        return 1;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        len = 2, c = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3, c = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4, c = b0 & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + len > text.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto b = std::uint8_t(text[i + k]);
+        if ((b & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (b & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    return len;
+}
+
+text_position first_invalid_utf8(std::string_view text) {
+    text_position at{1, 1, 0};
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t c = 0;
+        const auto len = decode_utf8(text, i, c);
+        if (len == 0) {
+            at.byte = static_cast<unsigned char>(text[i]);
+            return at;
+        }
+        i += len;
+        if (c == '\n') {
+            ++at.line;
+            at.column = 1;
+        } else {
+            ++at.column;
+        }
+    }
+    return {};
 }
 
 bool ascii_iequal(std::string_view a, std::string_view b) {

@@ -28,6 +28,20 @@ enum class text_rule {
 /// stray CR, LF or NUL could forge a header or a property.
 std::string text_problem(std::string_view key, std::string_view value, text_rule rule);
 
+/// Decodes one UTF-8 character at `text[i]` into `c`; returns its length,
+/// or 0 when the bytes there are not a valid, shortest-form scalar value.
+std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c);
+
+/// Where the first byte that is not valid UTF-8 lies in `text`: its line
+/// and column (1-based, in characters, as toml++ counts them), or line 0
+/// when the whole text is valid.
+struct text_position {
+    int line = 0;
+    int column = 0;
+    unsigned char byte = 0; ///< the first byte of the invalid sequence
+};
+text_position first_invalid_utf8(std::string_view text);
+
 /// `s` with its ASCII letters in lower case, nothing else changed: how email
 /// addresses, header names and tokens are compared, whatever the locale.
 std::string ascii_lower(std::string_view s);

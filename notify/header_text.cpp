@@ -1,5 +1,7 @@
 #include "notify/header_text.hpp"
 
+#include "config/text.hpp"
+
 #include <array>
 #include <cassert>
 #include <cstdio>
@@ -58,40 +60,9 @@ void append_utf8(std::string& out, char32_t c) {
     }
 }
 
-/// Decodes one UTF-8 character at `text[i]`; returns its length, or 0 when
-/// the bytes there are not a valid, shortest-form scalar value.
-std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c) {
-    const auto b0 = std::uint8_t(text[i]);
-    std::size_t len = 0;
-    char32_t min = 0;
-    if (b0 < 0x80) {
-        c = b0;
-        return 1;
-    } else if ((b0 & 0xE0) == 0xC0) {
-        len = 2, c = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3, c = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4, c = b0 & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > text.size())
-        return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        const auto b = std::uint8_t(text[i + k]);
-        if ((b & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (b & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 std::size_t utf8_length_at(std::string_view valid, std::size_t i) {
     char32_t c = 0;
-    const auto len = decode_utf8(valid, i, c);
+    const auto len = config::decode_utf8(valid, i, c);
     assert(len > 0 && "single_line output is valid UTF-8");
     return len == 0 ? 1 : len;
 }
@@ -153,7 +124,7 @@ std::string single_line(std::string_view text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         char32_t c = 0;
-        const auto len = decode_utf8(text, i, c);
+        const auto len = config::decode_utf8(text, i, c);
         if (len == 0) {
             append_utf8(out, 0xFFFD);
             ++i;

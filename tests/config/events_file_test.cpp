@@ -23,6 +23,24 @@ start = 2026-12-03T18:30:00
           });
 }
 
+TEST_CASE("bytes that are not UTF-8 are placed on the bad byte itself", "[config]") {
+    // toml++ names the character before the bad one, and the end of the
+    // previous line when the bad byte starts a line.
+    site_dir dir;
+    write_site(dir, "[[event]]\nid = \"a\"\ntitle = \"caf\xc3\xa9 \xed\xa0\x80\"\n");
+    dir.write("events.d/b.toml", "[[event]]\nid = \"b\"\n\xff = 1\n");
+    dir.write("events.d/c.toml", "# d\xc3\xa9j\xc3\n");
+    CHECK(dir.problems() ==
+          lines{
+              "events.d/a.toml:3:15: error: invalid UTF-8 (byte 0xED): the file must be saved as "
+              "UTF-8",
+              "events.d/b.toml:3:1: error: invalid UTF-8 (byte 0xFF): the file must be saved as "
+              "UTF-8",
+              "events.d/c.toml:1:6: error: invalid UTF-8 (byte 0xC3): the file must be saved as "
+              "UTF-8",
+          });
+}
+
 TEST_CASE("a key nested deeper than the stack can take is refused before parsing", "[config]") {
     // 200,000 dotted parts crashed the loader: toml++ and the tables'
     // destructors recurse once per level.
