@@ -25,6 +25,17 @@ std::string base_url_problem(std::string_view url) {
     return {};
 }
 
+/// Whether base_url (valid) is plain http to a host other than this machine:
+/// the unsubscribe links of its reminders would not be offered as one-click.
+bool public_http(std::string_view url) {
+    if (!url.starts_with("http://")) return false;
+    const std::string_view rest = url.substr(7);
+    std::string host;
+    split_host_port(rest.substr(0, rest.find('/')), true, &host, nullptr);
+    host = ascii_lower(host);
+    return host != "localhost" && !host.starts_with("127.") && host != "::1";
+}
+
 constexpr std::array<std::string_view, 2> locale_names = {"fr", "en"};
 constexpr std::array<std::string_view, 3> starttls_names = {"required", "opportunistic", "off"};
 
@@ -66,6 +77,12 @@ file_references read_site(const table_reader& root, const position& top, site& s
         if (auto problem = base_url_problem(*v); !problem.empty()) {
             r.error("base_url", "invalid base_url " + in_quotes(*v) + ": " + problem);
         } else {
+            if (public_http(*v))
+                r.out().warning(r.at("base_url"),
+                                "base_url " + in_quotes(*v) +
+                                    " is not https: the unsubscribe links of reminders will be "
+                                    "http, and mail providers offer one-click unsubscribing only "
+                                    "over https (RFC 8058)");
             out.base_url = *v;
             while (out.base_url.ends_with('/'))
                 out.base_url.pop_back();

@@ -71,6 +71,22 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
                   lines{"casacal.toml:3:12: error: invalid base_url '" + url + "': " + why});
         }
     }
+    SECTION("a public base_url in plain http is a warning: no one-click unsubscribe") {
+        const auto with = [](const std::string& url) {
+            site_dir dir;
+            dir.write("casacal.toml", "[site]\nname = \"Casaco\"\nbase_url = \"" + url +
+                                          "\"\ndomain = \"casaco.example\"\n");
+            dir.mkdir("events.d");
+            return dir.problems();
+        };
+        CHECK(with("http://agenda.casaco.example/") ==
+              lines{"casacal.toml:3:12: warning: base_url 'http://agenda.casaco.example/' is not "
+                    "https: the unsubscribe links of reminders will be http, and mail providers "
+                    "offer one-click unsubscribing only over https (RFC 8058)"});
+        for (const auto* local : {"http://127.0.0.1:8080", "http://LocalHost", "http://[::1]:80/",
+                                  "https://agenda.casaco.example"})
+            CHECK(with(local).empty());
+    }
     SECTION("keys left out or malformed") {
         site_dir dir;
         dir.write("casacal.toml", R"(
