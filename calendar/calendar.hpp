@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -177,13 +178,15 @@ std::string render_categories_feed(const model& m, const std::vector<std::string
 /// Occurrences starting in [from, to), sorted by start then UID, exactly as a
 /// client expands the feeds. Occurrences of a cancelled event are included
 /// with status cancelled; occurrences cancelled by an override are not (the
-/// feed writes them as EXDATE). Empty category: all. The series are
-/// expanded on up to `threads` threads.
+/// feed writes them as EXDATE). Empty category: all. A series whose last
+/// occurrence ended before `kept_after` is left out, as from the feeds (see
+/// keep_past_cutoff). The series are expanded on up to `threads` threads.
 /// The order of expand: by start, then by UID.
 bool earlier(const occurrence& a, const occurrence& b);
 
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
-                               const std::string& category = {}, unsigned threads = 1);
+                               const std::string& category = {}, unsigned threads = 1,
+                               unix_time kept_after = std::numeric_limits<unix_time>::min());
 
 /// expand() for one event or programme: the occurrences of the series
 /// whose event id is `event_id` (a programme's sessions), in the same order.
@@ -238,6 +241,12 @@ std::optional<std::string> cancellation_calendar(const model& m,
 /// Midnight at the start of the local date `d` in the site's zone (RFC 5545
 /// reading when midnight falls in a gap).
 unix_time site_midnight(const model& m, const config::civil& d);
+
+/// `[feeds] keep_past` on the day of `now`: a series whose last occurrence
+/// ended before this instant is left out of the site and category feeds,
+/// and so of expand() given it (local midnight, site zone, keep_past days
+/// before today, minus keep_past's hours).
+unix_time keep_past_cutoff(const model& m, unix_time now);
 
 /// The site this model was built from.
 const config::site& site_of(const model& m);

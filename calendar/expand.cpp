@@ -78,12 +78,14 @@ bool earlier(const occurrence& a, const occurrence& b) {
 }
 
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
-                               const std::string& category, unsigned threads) {
+                               const std::string& category, unsigned threads,
+                               unix_time kept_after) {
     std::vector<std::vector<occurrence>> found(block_count(m.all.size(), block_size));
     parallel_blocks(m.all.size(), block_size, threads,
                     [&](std::size_t b, std::size_t begin, std::size_t end) {
                         for (std::size_t i = begin; i < end; ++i)
-                            if (category.empty() || m.all[i].master.category == category)
+                            if ((category.empty() || m.all[i].master.category == category) &&
+                                (!m.all[i].last_end || *m.all[i].last_end >= kept_after))
                                 expand_series(m.all[i], from, to, found[b]);
                     });
     // Sort places (block, index) in block order, then move each occurrence once.

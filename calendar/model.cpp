@@ -715,6 +715,12 @@ unix_time site_midnight(const model& m, const config::civil& d) {
     return to_utc(m.site_zone, date_of(d)).utc;
 }
 
+unix_time keep_past_cutoff(const model& m, unix_time now) {
+    const config::duration& keep = m.site.feeds.keep_past;
+    const civil today = date_of(to_local(m.site_zone, now));
+    return site_midnight(m, add_days(today, -keep.days)) - keep.seconds;
+}
+
 const config::site& site_of(const model& m) {
     return m.site;
 }

@@ -442,9 +442,7 @@ namespace {
 
 /// The series `[feeds] keep_past` keeps in the site and category feeds.
 std::vector<const series*> kept_series(const model& m, unix_time now) {
-    const config::duration& keep = m.site.feeds.keep_past;
-    const civil today = date_of(to_local(m.site_zone, now));
-    const unix_time cutoff = site_midnight(m, add_days(today, -keep.days)) - keep.seconds;
+    const unix_time cutoff = keep_past_cutoff(m, now);
     std::vector<const series*> kept;
     for (const series& s : m.all) {
         if (!s.last_end || *s.last_end >= cutoff) kept.push_back(&s);

@@ -221,14 +221,15 @@ int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     auto model = load_model(o, err);
     if (!model) return exit_invalid;
     keep_until_exit(model);
-    agenda_range range =
-        resolve_agenda_range(*model, o.from, o.to, static_cast<std::int64_t>(std::time(nullptr)));
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    agenda_range range = resolve_agenda_range(*model, o.from, o.to, now);
     if (!range.error.empty()) {
         err << "casacal: agenda: " << range.error << "\nTry 'casacal agenda --help'.\n";
         return exit_usage;
     }
     auto occurrences = calendar::expand(*model, range.from, range.to, {},
-                                        std::max(1u, std::thread::hardware_concurrency()));
+                                        std::max(1u, std::thread::hardware_concurrency()),
+                                        calendar::keep_past_cutoff(*model, now));
     if (o.json) {
         const std::string doc = calendar::agenda_json(occurrences);
         out << doc;

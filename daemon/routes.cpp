@@ -139,8 +139,9 @@ response serve_api(const request& req, std::string_view query, const route_conte
     {
         agenda_range range = resolve_agenda_range(*snap.calendar, q.from, q.to, ctx.now);
         if (!range.error.empty()) return json_error(400, range.error, ctx.now);
-        body =
-            calendar::agenda_json(calendar::expand(*snap.calendar, range.from, range.to, category));
+        body = calendar::agenda_json(
+            calendar::expand(*snap.calendar, range.from, range.to, category, 1,
+                             calendar::keep_past_cutoff(*snap.calendar, ctx.now)));
     }
     std::string etag = strong_etag(body);
     if (auto failed = failed_precondition(req, etag, std::nullopt, ctx.now)) return *failed;

@@ -3,7 +3,10 @@
 #include "fixture.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <libical/ical.h>
+#include <limits>
+#include <set>
 
 using namespace casacal;
 using namespace casacal::calendar;
@@ -265,6 +268,19 @@ TEST_CASE("keep_past leaves out events that ended long ago", "[calendar]") {
     CHECK(all.find("UID:bounded@") != std::string::npos); // last of 20 weeks ends 2026-10-12
     CHECK(all.find("UID:recent@") != std::string::npos);
     CHECK(feed(feeds, "/events/old.ics").find("UID:old@") != std::string::npos);
+
+    // The API expands what the feed holds: given the cutoff, the same series.
+    const auto m = built(s);
+    const auto ids = [&](unix_time kept_after) {
+        std::set<std::string> out;
+        for (const auto& o : expand(*m, seconds_of({2026, 5, 1, 0, 0, 0}),
+                                    seconds_of({2026, 9, 2, 0, 0, 0}), "apero", 1, kept_after))
+            out.insert(o.event_id);
+        return out;
+    };
+    CHECK(ids(keep_past_cutoff(*m, now_2026_11_24)) == std::set<std::string>{"bounded", "recent"});
+    CHECK(ids(std::numeric_limits<unix_time>::min()) ==
+          std::set<std::string>{"bounded", "old", "recent"});
 }
 
 TEST_CASE("a cancelled event stays in the feed as CANCELLED", "[calendar]") {
