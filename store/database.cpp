@@ -122,12 +122,16 @@ void database::check_and_migrate(open_mode mode) {
     int version = 0;
     int app_id = 0;
     bool has_tables = false;
+    bool has_our_tables = false;
     try {
         version = user_version();
         statement id(db_, "PRAGMA application_id");
         app_id = id.step() ? static_cast<int>(id.get_int64(0)) : 0;
         statement tables(db_, "SELECT count(*) FROM sqlite_schema");
         has_tables = tables.step() && tables.get_int64(0) > 0;
+        statement ours(db_, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                            "name IN ('revisions', 'outbox')");
+        has_our_tables = ours.step() && ours.get_int64(0) == 2;
     } catch (const error& e) {
         if ((e.code().value() & 0xff) == SQLITE_NOTADB) {
             throw error(e.code(), "not an SQLite database (refusing to touch it)", path_);
@@ -141,7 +145,10 @@ void database::check_and_migrate(open_mode mode) {
                         std::to_string(app_id) + "), refusing to touch it",
                     path_);
     }
-    if (app_id == 0 && version == 0 && has_tables) {
+    // casacal marks its files with its application_id from the first
+    // version on; a file without it is taken for ours only when empty, or
+    // when it holds casacal's first tables.
+    if (app_id == 0 && has_tables && (version == 0 || !has_our_tables)) {
         throw error(make_sqlite_error(SQLITE_MISMATCH),
                     "an SQLite database that casacal did not create, refusing to touch it", path_);
     }
@@ -171,18 +178,19 @@ void database::check_and_migrate(open_mode mode) {
     if (path_ != ":memory:" && !path_.empty()) exec("PRAGMA journal_mode=WAL");
     set_durability(durability::normal);
 
+    if (version >= known) return;
+    // Every step in one transaction: a step that fails (a file that is not
+    // casacal's after all) leaves the file as it was.
     const auto steps = detail::migrations();
-    while (version < known) {
-        transaction tx(*this);
-        // Another process may have migrated between our read and BEGIN IMMEDIATE.
-        version = user_version();
-        if (version >= known) break;
+    transaction tx(*this);
+    // Another process may have migrated between our read and BEGIN IMMEDIATE.
+    version = user_version();
+    if (version >= known) return;
+    for (; version < known; ++version)
         exec(steps[static_cast<std::size_t>(version)]);
-        exec("PRAGMA application_id=" + std::to_string(detail::application_id));
-        exec("PRAGMA user_version=" + std::to_string(version + 1));
-        tx.commit();
-        ++version;
-    }
+    exec("PRAGMA application_id=" + std::to_string(detail::application_id));
+    exec("PRAGMA user_version=" + std::to_string(known));
+    tx.commit();
 }
 
 } // namespace casacal::store

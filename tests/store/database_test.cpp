@@ -180,6 +180,45 @@ TEST_CASE("an SQLite database of another program is refused", "[store]") {
     CHECK(read_bytes(path) == before);
 }
 
+TEST_CASE("a file of another program with a user_version is refused, and a failed upgrade "
+          "changes nothing",
+          "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("other.db");
+    const auto made = [&](const char* sql) {
+        std::filesystem::remove(path);
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+        return read_bytes(path);
+    };
+    // It was half upgraded: user_version 4 and a new table, then stopped.
+    auto before = made("CREATE TABLE notes (body TEXT); PRAGMA user_version=3;");
+    CHECK(open_error(path) ==
+          path + ": an SQLite database that casacal did not create, refusing to touch it");
+    CHECK(read_bytes(path) == before);
+
+    // Marked as casacal's, but a step cannot apply: every step is undone.
+    before =
+        made(("CREATE TABLE notes (body TEXT); PRAGMA application_id=" +
+              std::to_string(casacal::store::detail::application_id) + "; PRAGMA user_version=3;")
+                 .c_str());
+    CHECK_THROWS_AS(database::open(path), error);
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw,
+                               "SELECT (SELECT user_version FROM pragma_user_version), "
+                               "(SELECT count(*) FROM sqlite_schema)",
+                               -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(st, 0) == 3);
+    CHECK(sqlite3_column_int(st, 1) == 1);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+}
+
 TEST_CASE("read-only opening needs an existing, current database", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
