@@ -19,7 +19,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <ctime>
@@ -57,7 +62,48 @@ std::string serving_status(const snapshot& s) {
 
 } // namespace
 
+namespace {
+
+/// Two daemons on one database would each send the reminders the other is
+/// sending (each takes the other's leases for a crash's): `serve` holds an
+/// exclusive flock(2) on the database file while it runs, as Postfix holds
+/// master.lock. flock locks are apart from SQLite's POSIX locks; this
+/// descriptor must be closed after every connection to the file (closing
+/// one drops the process' POSIX locks on it), so it is the service's first
+/// member, destroyed last.
+class database_claim {
+  public:
+    database_claim() = default;
+    database_claim(const database_claim&) = delete;
+    database_claim& operator=(const database_claim&) = delete;
+    ~database_claim() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    void claim(const std::string& path) {
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) return; // an in-memory database, or the file went: nothing to share
+        if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+        const int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        if (err == EWOULDBLOCK)
+            throw startup_error(exit_runtime,
+                                "database: " + path +
+                                    ": in use by another casacal serve (two daemons on one "
+                                    "database would send the same reminders twice)");
+        throw startup_error(exit_runtime,
+                            "database: " + path + ": cannot lock: " + std::strerror(err));
+    }
+
+  private:
+    int fd_ = -1;
+};
+
+} // namespace
+
 struct service::impl {
+    database_claim claim;
     std::filesystem::path main_file;
     asio::io_context io{1};
     std::optional<store::database> io_db; ///< the io thread's connection
@@ -261,6 +307,7 @@ struct service::impl {
         raise_file_limit();
         tune_memory_for_daemon();
         first_build();
+        claim.claim(io_db->path());
         hooks.handle = [this](const request& req) { return handle(req); };
         hooks.rejected = [this](unsigned status, const std::string& reason) {
             metrics.count_request("other", status);

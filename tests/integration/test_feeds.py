@@ -21,7 +21,7 @@ from pathlib import Path
 
 import icalendar
 
-from harness import (BINARY, EXAMPLE_SITE, PARIS, START_TIMEOUT, STOP_TIMEOUT, Daemon, DaemonTestCase, api_set, health_error_texts,
+from harness import (BINARY, EXAMPLE_SITE, PARIS, START_TIMEOUT, STOP_TIMEOUT, Daemon, DaemonTestCase, api_set, free_port, health_error_texts,
                      health_generation, icaljs_expand, prop, property_lines, property_values, python_expand,
                      requires_binary, run_cli, unescape_text, vevents)
 
@@ -564,6 +564,25 @@ class FeedChangeTest(DaemonTestCase):
                 self.assertEqual(after.body, r.body)
                 self.assertEqual(after.header("ETag"), r.header("ETag"))
                 self.assertEqual(after.header("Last-Modified"), r.header("Last-Modified"))
+
+    def test_a_second_daemon_on_the_same_database_refuses_to_start(self):
+        # Each would take the other's leases for a crash's and send the
+        # reminders in flight again.
+        d = self.start_daemon()
+        other = d.site / "other.toml"
+        text = d.config.read_text(encoding="utf-8")
+        other.write_text(re.sub(r'listen = "[^"]*"', f'listen = "127.0.0.1:{free_port()}"', text),
+                         encoding="utf-8")
+        second = subprocess.run([BINARY, "serve", "-c", str(other)], capture_output=True, timeout=60,
+                                cwd=d.site)
+        self.assertEqual(second.returncode, 3, second.stderr)
+        self.assertIn(b"in use by another casacal serve", second.stderr)
+        self.assertEqual(d.health()["status"], "ok")
+        # Read-only commands still share it.
+        self.assertEqual(run_cli("reminders", "-c", d.config).returncode, 0)
+        self.assertEqual(d.stop(), 0)
+        # Once the first has stopped, the database is free again.
+        d.start()
 
     def test_a_new_listen_address_waits_for_a_restart_and_says_so(self):
         d = self.start_daemon()
