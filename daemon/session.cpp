@@ -184,6 +184,18 @@ void session::on_read_header(const error_code& ec, std::size_t n) {
                                                      msg[http::field::host].size()))))
         return refuse(400, "bad request: Host header");
 
+    // RFC 9112 §6.1, §6.3: a body's length is known from Transfer-Encoding
+    // only when its last coding is chunked, and HTTP/1.0 has none. Beast
+    // reads such a request as bodiless and the bytes after it as the next
+    // request (a way to smuggle one past a proxy): 400, and the connection
+    // closes. A coding other than chunked is not implemented (§6.1: 501).
+    if (const auto codings = joined(msg, http::field::transfer_encoding)) {
+        if (msg.version() < 11 || !parser_->chunked())
+            return refuse(400, "bad request: Transfer-Encoding");
+        if (!beast::iequals(*codings, "chunked"))
+            return refuse(501, "transfer coding not implemented");
+    }
+
     if (parser_->is_done()) return dispatch();
     // Only the subscription forms carry a body, and a small one; the header
     // deadline still runs, so a slow body cannot hold the connection.

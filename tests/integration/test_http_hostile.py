@@ -143,6 +143,31 @@ class HostileHttpTest(unittest.TestCase):
         self.assertTrue(400 <= (status_of(r) or 0) < 500, r[:200])
         self.still_serving()
 
+    def test_transfer_codings_other_than_chunked_are_refused_and_close(self):
+        # RFC 9112 §6.3: the body's length is unknown, so what follows must
+        # not be read as a second request (request smuggling behind a proxy).
+        second = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        for method, coding, version, status in ((b"GET", b"gzip", b"1.1", 400),
+                                                (b"POST", b"gzip", b"1.1", 400),
+                                                (b"POST", b"chunked, gzip", b"1.1", 400),
+                                                (b"POST", b"gzip, chunked", b"1.1", 501),
+                                                (b"POST", b"chunked", b"1.0", 400)):
+            with self.subTest(coding=coding, version=version), \
+                    socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+                s.sendall(method + b" /subscribe HTTP/" + version + b"\r\nHost: 127.0.0.1\r\n"
+                          b"Transfer-Encoding: " + coding + b"\r\n\r\n" + second)
+                received = b""
+                start = time.monotonic()
+                while time.monotonic() - start < 10:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    received += chunk
+                self.assertLess(time.monotonic() - start, 5, "the connection was not closed")
+                self.assertEqual(status_of(received), status, received[:200])
+                self.assertEqual(received.count(b"HTTP/1.1 "), 1, received[:400])
+        self.still_serving()
+
     def test_path_traversal_is_404(self):
         for target in ("/events/..%2f..%2fetc%2fpasswd.ics", "/../casacal.toml", "/events/../casacal.toml",
                        "/calendar/..%2f..%2fcasacal.toml", "/events/%2e%2e%2fcasapero.ics",
