@@ -192,14 +192,18 @@ response subscribe(const request& req, subscription_context& ctx) {
 }
 
 /// GET confirms; HEAD (a link checker, a mail scanner) answers the same
-/// without confirming, since HEAD is safe (RFC 9110 §9.2.1).
+/// without confirming, since HEAD is safe (RFC 9110 §9.2.1). A link that
+/// already confirmed answers the same page again; one older than
+/// confirm_lifetime, or replaced by a newer request, is unknown.
 response confirm(const std::string& token, bool head, subscription_context& ctx) {
     const bool en = english(ctx.site);
     if (token.empty()) return not_found_page(ctx);
     const auto hash = calendar::sha256_hex(token);
-    auto email = head ? ctx.subscribers.pending(hash) : ctx.subscribers.confirm(hash, ctx.now);
+    auto email =
+        head ? ctx.subscribers.pending(hash, ctx.now) : ctx.subscribers.confirm(hash, ctx.now);
+    if (email && !head) ctx.replan();
+    if (!email) email = ctx.subscribers.confirmed_by(hash); // followed again: still confirmed
     if (!email) return not_found_page(ctx);
-    if (!head) ctx.replan();
     std::string body = "<p>" +
                        html_escape(en ? *email + " will receive the reminders."
                                       : *email + " recevra les rappels.") +

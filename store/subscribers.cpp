@@ -66,26 +66,32 @@ statement& with_choices(database& db, const char* sql, const subscriber& s) {
         .bind(4, s.locale);
 }
 
-std::optional<std::string> email_of(database& db, const char* sql, std::string_view confirm_hash) {
+std::optional<std::string> email_of(database& db, const char* sql, std::string_view confirm_hash,
+                                    calendar::unix_time now) {
     auto& find = db.prepare(sql);
     find.bind(1, confirm_hash);
+    find.bind(2, now - confirm_lifetime);
     std::optional<std::string> email;
     if (find.step()) email = find.get_text(0);
     find.reset();
     return email;
 }
 
-std::optional<std::string> pending_subscription(database& db, std::string_view confirm_hash) {
-    return email_of(db, "SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL",
-                    confirm_hash);
+std::optional<std::string> pending_subscription(database& db, std::string_view confirm_hash,
+                                                calendar::unix_time now) {
+    return email_of(db,
+                    "SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS NULL "
+                    "AND created > ?2",
+                    confirm_hash, now);
 }
 
-std::optional<std::string> pending_change(database& db, std::string_view confirm_hash) {
+std::optional<std::string> pending_change(database& db, std::string_view confirm_hash,
+                                          calendar::unix_time now) {
     // The address as the subscription holds it, whatever case the request used.
     return email_of(db,
                     "SELECT s.email FROM subscription_changes AS c JOIN subscribers AS s ON "
-                    "s.email = c.email WHERE c.confirm_hash = ?1",
-                    confirm_hash);
+                    "s.email = c.email WHERE c.confirm_hash = ?1 AND c.created > ?2",
+                    confirm_hash, now);
 }
 
 } // namespace
@@ -133,25 +139,28 @@ void subscribers::confirmation_failed(std::string_view confirm_hash) {
     tx.commit();
 }
 
-std::optional<std::string> subscribers::pending(std::string_view confirm_hash) {
-    if (auto email = pending_subscription(db_, confirm_hash)) return email;
-    return pending_change(db_, confirm_hash);
+std::optional<std::string> subscribers::pending(std::string_view confirm_hash,
+                                                calendar::unix_time now) {
+    if (auto email = pending_subscription(db_, confirm_hash, now)) return email;
+    return pending_change(db_, confirm_hash, now);
 }
 
 std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
                                                 calendar::unix_time now) {
     transaction tx(db_);
-    std::optional<std::string> email = pending_subscription(db_, confirm_hash);
+    // The link that confirmed stays with the subscription (confirmed_by).
+    std::optional<std::string> email = pending_subscription(db_, confirm_hash, now);
     if (email) {
-        db_.prepare("UPDATE subscribers SET confirmed = ?2, confirm_hash = NULL WHERE email = ?1")
+        db_.prepare("UPDATE subscribers SET confirmed = ?2 WHERE email = ?1")
             .bind(1, *email)
             .bind(2, now)
             .run();
         // A change asked before this confirmation has had its answer.
         db_.prepare("DELETE FROM subscription_changes WHERE email = ?1").bind(1, *email).run();
-    } else if ((email = pending_change(db_, confirm_hash))) {
-        db_.prepare("UPDATE subscribers SET (name, categories, locale) = (SELECT name, categories, "
-                    "locale FROM subscription_changes WHERE confirm_hash = ?2) WHERE email = ?1")
+    } else if ((email = pending_change(db_, confirm_hash, now))) {
+        db_.prepare("UPDATE subscribers SET (name, categories, locale, confirm_hash) = (SELECT "
+                    "name, categories, locale, confirm_hash FROM subscription_changes WHERE "
+                    "confirm_hash = ?2) WHERE email = ?1")
             .bind(1, *email)
             .bind(2, confirm_hash)
             .run();
@@ -161,6 +170,16 @@ std::optional<std::string> subscribers::confirm(std::string_view confirm_hash,
     }
     db_.prepare("DELETE FROM unsubscribed WHERE email = ?1").bind(1, *email).run();
     tx.commit();
+    return email;
+}
+
+std::optional<std::string> subscribers::confirmed_by(std::string_view confirm_hash) {
+    auto& st = db_.prepare("SELECT email FROM subscribers WHERE confirm_hash = ?1 AND confirmed IS "
+                           "NOT NULL AND email NOT IN (SELECT email FROM unsubscribed)");
+    st.bind(1, confirm_hash);
+    std::optional<std::string> email;
+    if (st.step()) email = st.get_text(0);
+    st.reset();
     return email;
 }
 

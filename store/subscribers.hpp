@@ -39,6 +39,10 @@ enum class add_outcome {
 /// flood an inbox.
 constexpr calendar::unix_time confirm_interval = 15 * 60;
 
+/// How long a confirmation link can be followed, as mailing-list managers
+/// let theirs (a forgotten link found in an old mailbox confirms nothing).
+constexpr calendar::unix_time confirm_lifetime = 7 * 86400;
+
 /// The tables `subscribers`, `unsubscribed`, `tokens` and
 /// `unsubscribe_links`. Emails compare case-insensitively (ASCII). Only
 /// hashes of tokens are stored: generating and hashing them is the
@@ -61,14 +65,18 @@ class subscribers {
     /// Confirms the pending subscription or change whose confirm hash is
     /// `confirm_hash` and lifts an earlier unsubscription of that address (a
     /// fresh opt-in). Returns its email, or nothing when no pending
-    /// subscription or change has it.
+    /// subscription or change younger than confirm_lifetime has it.
     std::optional<std::string> confirm(std::string_view confirm_hash, calendar::unix_time now);
+    /// The address whose subscription, still in force, `confirm_hash` last
+    /// confirmed: the link followed again (a second click, after a mail
+    /// scanner that came first) confirms it again, not "unknown link".
+    std::optional<std::string> confirmed_by(std::string_view confirm_hash);
     /// The confirmation email of that link did not go: the next request
     /// for the address sends a new one at once (not confirm_interval later).
     void confirmation_failed(std::string_view confirm_hash);
     /// The address a pending subscription's or change's link would confirm,
     /// changing nothing (HEAD asks it).
-    std::optional<std::string> pending(std::string_view confirm_hash);
+    std::optional<std::string> pending(std::string_view confirm_hash, calendar::unix_time now);
 
     /// Confirmed subscribers that have not unsubscribed, by email.
     std::vector<subscriber> confirmed();

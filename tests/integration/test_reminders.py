@@ -404,6 +404,11 @@ class SubscribeFloodTest(ReminderTestCase):
         self.assertEqual(db.execute("SELECT categories FROM subscribers WHERE confirmed IS NOT NULL").fetchall(),
                          [("apero",)])
         db.close()
+        # followed again (the person after a mail scanner that came first): still confirmed
+        again = d.get(link.group(0))
+        self.assertEqual(again.status, 200, again.body[:500])
+        self.assertIn(b"victim@example.org", again.body)
+        self.assertEqual(d.get("/confirm/" + "A" * 22).status, 404)
 
     def test_a_confirmation_the_server_defers_turns_healthz_degraded_until_one_goes(self):
         sink = self.sink()

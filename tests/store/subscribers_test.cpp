@@ -38,10 +38,10 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
     }
     SECTION("a link whose email did not go is replaced by the next request at once") {
-        CHECK(subs.pending("hash-1") == std::optional<std::string>{"camille@example.org"});
+        CHECK(subs.pending("hash-1", 1100) == std::optional<std::string>{"camille@example.org"});
         subs.confirmation_failed("hash-1");
         CHECK(subs.add_pending(camille(), "hash-2", 1050) == add_outcome::pending);
-        CHECK(subs.pending("hash-1") == std::nullopt);
+        CHECK(subs.pending("hash-1", 1100) == std::nullopt);
         CHECK(subs.confirm("hash-2", 1100) == std::optional<std::string>{"camille@example.org"});
     }
     SECTION("a request once the link has stood confirm_interval replaces it") {
@@ -53,9 +53,18 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         REQUIRE(subs.confirmed().size() == 1);
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"*"});
     }
-    SECTION("the link confirms once") {
+    SECTION("a link older than confirm_lifetime confirms nothing") {
+        CHECK(subs.pending("hash-1", 1000 + confirm_lifetime) == std::nullopt);
+        CHECK(subs.confirm("hash-1", 1000 + confirm_lifetime) == std::nullopt);
+        CHECK(subs.confirmed_by("hash-1") == std::nullopt);
+        CHECK(subs.confirm("hash-1", 999 + confirm_lifetime) ==
+              std::optional<std::string>{"camille@example.org"});
+    }
+    SECTION("the link confirms once, and is known as the one that did") {
+        CHECK(subs.confirmed_by("hash-1") == std::nullopt);
         CHECK(subs.confirm("hash-1", 1100) == std::optional<std::string>{"camille@example.org"});
         CHECK(subs.confirm("hash-1", 1200) == std::nullopt);
+        CHECK(subs.confirmed_by("hash-1") == std::optional<std::string>{"camille@example.org"});
         const auto list = subs.confirmed();
         REQUIRE(list.size() == 1);
         CHECK(list[0].email == "camille@example.org");
@@ -73,12 +82,14 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         other.categories = {"*"};
         CHECK(subs.add_pending(other, "hash-3", 1300) == add_outcome::change_pending);
         CHECK(subs.confirmed()[0].categories == std::vector<std::string>{"apero", "casacademie"});
-        CHECK(subs.pending("hash-3") == std::optional<std::string>{"camille@example.org"});
+        CHECK(subs.pending("hash-3", 1400) == std::optional<std::string>{"camille@example.org"});
 
         SECTION("a change is confirmed by its own link, once") {
             CHECK(subs.confirm("hash-1", 1400) == std::nullopt);
             CHECK(subs.confirm("hash-3", 1400) == std::optional<std::string>{"camille@example.org"});
             CHECK(subs.confirm("hash-3", 1500) == std::nullopt);
+            CHECK(subs.confirmed_by("hash-3") == std::optional<std::string>{"camille@example.org"});
+            CHECK(subs.confirmed_by("hash-1") == std::nullopt); // replaced by the change's
             const auto now = subs.confirmed();
             REQUIRE(now.size() == 1);
             CHECK(now[0].name == "Camille D.");
@@ -96,11 +107,12 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
         SECTION("a change whose email did not go is replaced by the next request at once") {
             subs.confirmation_failed("hash-3");
             CHECK(subs.add_pending(other, "hash-4", 1350) == add_outcome::change_pending);
-            CHECK(subs.pending("hash-3") == std::nullopt);
+            CHECK(subs.pending("hash-3", 1400) == std::nullopt);
             CHECK(subs.confirm("hash-4", 1400) == std::optional<std::string>{"camille@example.org"});
         }
         SECTION("an address that unsubscribed starts over, and the old change link is void") {
             subs.unsubscribe("camille@example.org", 1400);
+            CHECK(subs.confirmed_by("hash-1") == std::nullopt); // not in force any more
             CHECK(subs.add_pending(camille(), "hash-4", 1500) == add_outcome::pending);
             CHECK(subs.confirm("hash-4", 1600) == std::optional<std::string>{"camille@example.org"});
             CHECK(subs.confirm("hash-3", 1700) == std::nullopt);
