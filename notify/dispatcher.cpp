@@ -83,11 +83,17 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
     for (const auto& sent : result.moved) {
         const auto current = outbox.find(sent.key);
         // Back in the plan at its time: news only for a recipient who was
-        // told it was cancelled, not for one who left and came back.
+        // told it was cancelled, not for one who left and came back, nor for
+        // one whose cancellation notice had not gone yet (withdrawn).
         if (current && current->occurrence_start == sent.occurrence_start &&
-            current->schedule == sent.schedule &&
-            !outbox.find(notice_for(sent, store::message_kind::cancellation, now, domain).key))
-            continue;
+            current->schedule == sent.schedule) {
+            const auto key = notice_for(sent, store::message_kind::cancellation, now, domain).key;
+            const auto told = outbox.find(key);
+            if (!told || outbox.withdraw(key, now) ||
+                (told->state != store::delivery_state::sent &&
+                 told->state != store::delivery_state::sending))
+                continue;
+        }
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;
         notices.push_back(std::move(row));

@@ -232,7 +232,7 @@ store::planned_row notice_for(const store::outbox_row& sent, store::message_kind
     row.recipient = sent.recipient;
     row.recipient_name = sent.recipient_name;
     row.locale = sent.locale;
-    row.due = now;
+    row.due = now + notice_settle;
     row.message_id = message_id_for(row.key, domain);
     row.payload = sent.payload;
     return row;

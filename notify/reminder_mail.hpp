@@ -37,8 +37,14 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
                 const std::string& feed_url = {},
                 const calendar::revision_lookup& last_revision = {});
 
-/// The key and due time of a notice telling the recipients of a sent
-/// reminder that its occurrence moved (`update`) or vanished (`cancellation`).
+/// How long a notice waits before it goes: a change undone within it (a
+/// deploy that empties the events folder for a moment, an editor's
+/// half-written file) withdraws its cancellation notice, and nobody is told.
+constexpr calendar::unix_time notice_settle = 10;
+
+/// The key and due time (now + notice_settle) of a notice telling the
+/// recipients of a sent reminder that its occurrence moved (`update`) or
+/// vanished (`cancellation`).
 store::planned_row notice_for(const store::outbox_row& sent, store::message_kind kind,
                               calendar::unix_time now, const std::string& domain);
 

@@ -353,10 +353,31 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
 int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time now) {
     int added = 0;
     transaction tx(db_);
-    for (const auto& row : rows)
-        added += insert(db_, row, now);
+    for (const auto& row : rows) {
+        if (insert(db_, row, now) > 0) {
+            ++added;
+            continue;
+        }
+        db_.prepare("UPDATE outbox SET state = 'planned', due = ?2, next_attempt = ?2, payload = "
+                    "?3, updated = ?4 WHERE key = ?1 AND state = 'cancelled'")
+            .bind(1, row.key)
+            .bind(2, row.due)
+            .bind(3, row.payload)
+            .bind(4, now)
+            .run();
+        added += static_cast<int>(db_.changes());
+    }
     tx.commit();
     return added;
+}
+
+bool outbox::withdraw(std::string_view key, calendar::unix_time now) {
+    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?2 WHERE key = ?1 AND state IN "
+                "('planned', 'deferred')")
+        .bind(1, key)
+        .bind(2, now)
+        .run();
+    return db_.changes() > 0;
 }
 
 int outbox::recover(calendar::unix_time now) {

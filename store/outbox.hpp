@@ -140,8 +140,14 @@ class outbox {
                      calendar::unix_time now);
 
     /// Adds messages outside any plan (update and cancellation notices, test
-    /// emails): rows whose key exists are left alone. Returns the number added.
+    /// emails): rows whose key exists are left alone, but for a cancelled
+    /// one, planned again (a notice withdrawn, then needed after all).
+    /// Returns the number added or planned again.
     int enqueue(const std::vector<planned_row>& rows, calendar::unix_time now);
+
+    /// Cancels the row of `key` if it is still planned or deferred (a notice
+    /// whose news was undone before it went). Returns whether it did.
+    bool withdraw(std::string_view key, calendar::unix_time now);
 
     /// At start-up, before the first claim: rows left sending by a previous
     /// process (it crashed, or lost power, mid-send) may be claimed at once

@@ -1,4 +1,5 @@
 #include "notify/dispatcher.hpp"
+#include "notify/reminder_mail.hpp"
 
 #include "../calendar/fixture.hpp"
 #include "notify_fixture.hpp"
@@ -219,4 +220,52 @@ TEST_CASE("replan leaves out an address that unsubscribed after the recipients w
     const auto rows = outbox.list();
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].recipient == "camille@example.org");
+}
+
+TEST_CASE("a cancellation undone before its notice went is withdrawn, and nobody is told",
+          "[notify]") {
+    // A deploy that empties the events folder for a moment: the reminder's
+    // occurrence vanishes, then comes back a second later.
+    auto db = store::database::open(":memory:");
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    const calendar::unix_time now = std::time(nullptr);
+    const auto model = casapero_due_now(now);
+    auto empty = calendar::build(calendar::testing::base_site());
+    REQUIRE(empty.calendar);
+    const std::vector<recipient> camille = {follower("camille@example.org")};
+    const auto plan = [&](const calendar::model& m, calendar::unix_time at) {
+        return replan(outbox, subscribers, m, camille, at, "casaco.example").notices;
+    };
+    const auto notice_state = [&](const char* suffix) {
+        for (const auto& r : outbox.list())
+            if (r.key.ends_with(suffix)) return std::optional(r.state);
+        return std::optional<store::delivery_state>();
+    };
+    REQUIRE(plan(*model, now) == 0);
+    auto claimed = outbox.claim(now, 10, 60);
+    REQUIRE(claimed.size() == 1);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now);
+
+    CHECK(plan(*empty.calendar, now + 1) == 1);
+    CHECK(notice_state("|cancellation") == store::delivery_state::planned);
+    CHECK(outbox.next_due() == now + 1 + notice_settle);
+    CHECK(plan(*model, now + 2) == 0); // back: withdrawn, and no update
+    CHECK(notice_state("|cancellation") == store::delivery_state::cancelled);
+    CHECK(outbox.next_due() == std::nullopt);
+
+    // Gone again, for good this time: the same notice is planned again.
+    CHECK(plan(*empty.calendar, now + 3) == 1);
+    CHECK(notice_state("|cancellation") == store::delivery_state::planned);
+    claimed = outbox.claim(now + 3 + notice_settle, 10, 60);
+    REQUIRE(claimed.size() == 1);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}},
+                  now + 3 + notice_settle);
+    // Back after the recipient was told it was cancelled: that is news.
+    CHECK(plan(*model, now + 20) == 1);
+    CHECK(notice_state("|cancellation") == store::delivery_state::sent);
+    const auto rows = outbox.list();
+    CHECK(std::count_if(rows.begin(), rows.end(), [](const store::outbox_row& r) {
+              return r.kind == store::message_kind::update;
+          }) == 1);
 }

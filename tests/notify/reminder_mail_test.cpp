@@ -118,7 +118,7 @@ TEST_CASE("reminder_mail: a cancellation notice needs no occurrence", "[notify]"
     sent.payload = R"({"title":"Casapéro","when":"Thursday 3 December at 6:30 pm"})";
     auto notice = notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example");
     CHECK(notice.key == sent.key + "|cancellation");
-    CHECK(notice.due == 1000);
+    CHECK(notice.due == 1000 + notify::notice_settle);
 
     auto msg = cancellation_of(
         *built.calendar, sent_reminder("casapero@casaco.example", "2026-12-03T18:30:00+01:00"));
@@ -228,7 +228,7 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
     CHECK(has(ics, "UID:velo@casaco.example"));
     CHECK(has(ics, "SEQUENCE:5"));
     CHECK(has(ics, "DTSTART:20261203T173000Z"));
-    CHECK(has(ics, "DTSTAMP:19700101T001645Z")); // the Date of the notice
+    CHECK(has(ics, "DTSTAMP:19700101T001655Z")); // the Date of the notice
     CHECK(has(ics, "SUMMARY:Casapéro"));
     CHECK(has(ics, "STATUS:CANCELLED"));
     CHECK(ics.find("RECURRENCE-ID") == std::string::npos);
@@ -253,9 +253,9 @@ TEST_CASE("reminder_mail: a cancellation of an event gone from the site cancels 
         const std::string& text = both.calendar->ics;
         CHECK(asked ==
               std::vector<std::string>{"weekend-1@casaco.example", "weekend-2@casaco.example"});
-        CHECK(has(text, "UID:weekend-1@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
+        CHECK(has(text, "UID:weekend-1@casaco.example\r\nDTSTAMP:19700101T001655Z\r\nSEQUENCE:5\r\n"
                         "DTSTART:20261205T080000Z"));
-        CHECK(has(text, "UID:weekend-2@casaco.example\r\nDTSTAMP:19700101T001645Z\r\nSEQUENCE:5\r\n"
+        CHECK(has(text, "UID:weekend-2@casaco.example\r\nDTSTAMP:19700101T001655Z\r\nSEQUENCE:5\r\n"
                         "DTSTART:20261206T080000Z"));
     }
 }
