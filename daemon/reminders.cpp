@@ -29,6 +29,7 @@ constexpr auto k_drain_time = std::chrono::seconds(10);
 /// Replanning interval: far shorter than the planning horizon, so every
 /// reminder is in the outbox days before it is due.
 constexpr auto k_replan_every = std::chrono::hours(1);
+constexpr std::chrono::seconds k_first_plan_retry{2}, k_last_plan_retry{60};
 
 } // namespace
 
@@ -41,6 +42,7 @@ struct reminders::impl {
     std::unique_ptr<notify::transport> transport;
     std::unique_ptr<notify::dispatcher> dispatcher;
     std::optional<boost::asio::steady_timer> replan_timer;
+    std::chrono::seconds plan_retry = k_first_plan_retry;
     std::optional<store::database> planner_db; ///< the planner thread's connection
     /// Runs replan()'s plans; declared after what it uses, so that it is
     /// joined before they go.
@@ -139,13 +141,29 @@ struct reminders::impl {
         });
     }
 
+    /// A plan the database refused (locked past the busy timeout, a full
+    /// disk) is made again by itself after 2 s, then 4, 8… up to a minute,
+    /// as a refused reload is: new members' reminders may be due within the
+    /// hour.
+    void replan_soon() {
+        replan_timer->expires_after(plan_retry);
+        plan_retry = std::min(plan_retry * 2, k_last_plan_retry);
+        replan_timer->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) replan();
+        });
+    }
+
     /// At start-up, before the first request: planned here and now.
     void plan_at_start() {
-        guarded("planning reminders", [&] {
+        const bool ok = guarded("planning reminders", [&] {
             const auto started = std::chrono::steady_clock::now();
             log_plan(dispatcher->update(view_now(), recipients_now()), started);
         });
-        replan_in_an_hour();
+        if (ok) {
+            replan_in_an_hour();
+        } else {
+            replan_soon();
+        }
     }
 
     /// After a reload, a change of subscribers and every hour. The plan is
@@ -160,7 +178,7 @@ struct reminders::impl {
             return;
         }
         replan_in_an_hour();
-        guarded("planning reminders", [&] {
+        const bool posted = guarded("planning reminders", [&] {
             auto recipients = recipients_now();
             auto view = view_now();
             const auto started = std::chrono::steady_clock::now();
@@ -188,17 +206,23 @@ struct reminders::impl {
                     });
             });
         });
+        if (!posted) replan_soon();
     }
 
     /// The planner thread is done (or failed with `error`).
     void planned(notify::calendar_view view, const notify::plan_summary& s,
                  const std::string& error, std::chrono::steady_clock::time_point started) {
         planning = false;
-        guarded("planning reminders", [&] {
+        const bool ok = guarded("planning reminders", [&] {
             dispatcher->adopt(std::move(view));
             if (!error.empty()) throw std::runtime_error(error);
             log_plan(s, started);
         });
+        if (ok) {
+            plan_retry = k_first_plan_retry;
+        } else if (!stopped && !plan_again) {
+            replan_soon();
+        }
         if (plan_again) {
             plan_again = false;
             replan();
@@ -207,14 +231,16 @@ struct reminders::impl {
 
     /// A database failure while planning or recording is sticky on /healthz:
     /// reminders already planned stay in the outbox and go out once it works.
-    template <class F> void guarded(const char* what, F&& f) {
+    template <class F> bool guarded(const char* what, F&& f) {
         try {
             f();
             if (svc.health().database != "ok" && svc.health().database.rfind("reminders:", 0) == 0)
                 svc.health().database = "ok";
+            return true;
         } catch (const std::exception& e) {
             svc.health().database = std::string("reminders: ") + what + ": " + e.what();
             log_error(svc.health().database);
+            return false;
         }
     }
 

@@ -779,6 +779,29 @@ class FeedChangeTest(DaemonTestCase):
         self.assertGreater(health_generation(doc), gen)
         self.assertEqual(prop(self.casapero_vevent(d), "SUMMARY")[1], "Casapéro du jeudi")
 
+    def test_a_plan_the_database_refused_is_made_again_by_itself(self):
+        d = self.start_daemon()
+        state = d.workdir / "state" / "casacal.db"
+
+        def sql(statement, *args):
+            with sqlite3.connect(state, timeout=10) as c:
+                return c.execute(statement, args).fetchall()
+
+        # The outbox refuses the new member's rows, as a full disk would.
+        sql("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.recipient = 'nouvelle@example.org' "
+            "BEGIN SELECT RAISE(ABORT, 'no room left'); END")
+        members = d.site / "members.toml"
+        members.write_text(members.read_text(encoding="utf-8") +
+                           '\n[[member]]\nemail = "nouvelle@example.org"\ncategories = ["*"]\n',
+                           encoding="utf-8")
+        doc = d.wait_for(lambda h: "no room left" in h.get("database", ""), timeout=30,
+                         what="the plan refused by the database")
+        self.assertIn("planning reminders", doc["database"])
+        sql("DROP TRIGGER refuse")
+        # nothing else happens (the next hourly plan is far): it is made again on its own
+        d.wait_for(lambda h: h.get("database") == "ok", timeout=30, what="the plan made again")
+        self.assertGreater(sql("SELECT count(*) FROM outbox WHERE recipient = 'nouvelle@example.org'")[0][0], 0)
+
     def test_sigusr1_and_sigusr2_are_logged_and_ignored(self):
         d = self.start_daemon()
         before = d.get("/calendar.ics")
