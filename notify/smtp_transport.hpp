@@ -41,9 +41,13 @@ struct smtp_settings {
     std::size_t max_in_flight = 10; ///< concurrent transactions = connections kept open
     int max_per_minute = 0;         ///< transactions started per `rate_period`; 0: no limit
     std::chrono::milliseconds rate_period{std::chrono::minutes(1)};
-    std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
-    std::chrono::milliseconds response_timeout{std::chrono::seconds(60)}; ///< per server reply
-    std::chrono::milliseconds transfer_timeout{std::chrono::minutes(5)};  ///< whole transaction
+    // RFC 5321 §4.5.3.2 (Postfix's defaults): 5 minutes for the greeting
+    // and each command, 10 for the reply to the end of the data. Giving up
+    // there sooner would send again a message the server may have taken.
+    /// TCP, TLS and the SMTP handshake (greeting, EHLO, STARTTLS, AUTH)
+    std::chrono::milliseconds connect_timeout{std::chrono::minutes(5)};
+    std::chrono::milliseconds response_timeout{std::chrono::minutes(10)}; ///< per server reply
+    std::chrono::milliseconds transfer_timeout{std::chrono::minutes(20)}; ///< whole transaction
     std::string ca_file; ///< PEM bundle to verify the server with; empty: the system store
 
     /// When set, curl connects to this Unix socket instead of the URL's
