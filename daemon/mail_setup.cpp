@@ -41,7 +41,7 @@ std::string read_password(const std::filesystem::path& file) {
 } // namespace
 
 std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
-                                                  const config::site& site) {
+                                                  const config::site& site, bool person_waiting) {
     try {
         // max_per_minute is kept above the transport, for all of it at once
         // (notify/send_rate.hpp).
@@ -53,6 +53,13 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
         s.username = site.smtp.username;
         s.password = read_password(site.smtp.password_file);
         s.envelope_from = from_mailbox(site).address;
+        if (person_waiting) {
+            // send-test: somebody waits at the terminal for the server's
+            // answer, not for RFC 5321's queue-runner patience.
+            s.connect_timeout = std::chrono::seconds(30);
+            s.response_timeout = std::chrono::seconds(60);
+            s.transfer_timeout = std::chrono::minutes(2);
+        }
         // Ten connections over a few SMTP threads, each with its share of
         // the connections (see transport_pool.hpp).
         constexpr int threads = 4;

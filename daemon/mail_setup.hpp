@@ -19,8 +19,10 @@ notify::mailbox from_mailbox(const config::site& site);
 /// SMTP on its own thread when [smtp] url is set, else the pickup folder.
 /// Throws startup_error (exit 3) when the password file cannot be read or
 /// the transport cannot start; the message never contains the password.
-std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
-                                                  const config::site& site);
+/// `person_waiting` (send-test) shortens RFC 5321's timeouts to 30 s to
+/// connect, 60 s a reply.
+std::unique_ptr<notify::transport>
+make_transport(boost::asio::io_context& io, const config::site& site, bool person_waiting = false);
 
 /// "smtp://host:port" or "pickup <folder>", for logs and /healthz.
 std::string transport_name(const config::site& site);

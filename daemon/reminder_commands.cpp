@@ -116,7 +116,7 @@ int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
         return exit_usage;
     }
     boost::asio::io_context io;
-    auto transport = make_transport(io, *site);
+    auto transport = make_transport(io, *site, true);
     const bool en = site->site.locale == "en";
     notify::message m;
     m.from = from_mailbox(*site);
