@@ -484,7 +484,9 @@ response handle(const request& req, const route_context& ctx) {
     } catch (const std::exception&) {
         r = text(500, "internal error", ctx.now);
     }
-    if (r.route.empty()) {
+    // An error answered on the way (a 412, a 400 on a query) counts under
+    // the route it was asked of.
+    if (r.route.empty() || r.route == "other") {
         const std::string_view target = origin_form(req.target);
         r.route = route_label(classify(target.substr(0, target.find('?'))));
     }

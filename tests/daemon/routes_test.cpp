@@ -198,6 +198,7 @@ TEST_CASE("If-Match and If-Unmodified-Since answer 412 when they do not hold", "
         response r = f.run(req);
         CHECK(r.status == 412);
         CHECK(header_or_empty(r, "ETag") == f.feed().etag);
+        CHECK(r.route == "feed"); // counted under its route in /metrics
         req.if_match = "\"other\"";
         CHECK(f.run(req).status == 412);
     }
