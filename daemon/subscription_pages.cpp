@@ -1,11 +1,12 @@
 #include "daemon/subscription_pages.hpp"
 
+#include "config/text.hpp"
 #include "daemon/html_page.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/mail_setup.hpp"
 #include "notify/dispatcher.hpp"
+#include "notify/smtp_transport.hpp"
 #include "notify/wording.hpp"
-
 
 namespace casacal::daemon {
 namespace {
@@ -99,7 +100,12 @@ response subscribe(const request& req, subscription_context& ctx) {
                                        "<p>" + html_escape(why) + "</p>\n"),
                              ctx.now);
     };
-    if (req.content_type.rfind("application/x-www-form-urlencoded", 0) != 0)
+    // RFC 9110 §8.3.1: type and subtype compare case-insensitively.
+    std::string_view media =
+        std::string_view(req.content_type).substr(0, req.content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t'))
+        media.remove_suffix(1);
+    if (!config::ascii_iequal(media, "application/x-www-form-urlencoded"))
         return bad(en ? "Send the form as application/x-www-form-urlencoded."
                       : "Le formulaire doit être envoyé en application/x-www-form-urlencoded.");
     store::subscriber s;
@@ -111,13 +117,16 @@ response subscribe(const request& req, subscription_context& ctx) {
     }
     std::string display, address;
     if (auto why = config::check_mailbox(email, &display, &address); !why.empty() || email.find('<') != std::string::npos)
-        return bad((en ? "Invalid email address: " : "Adresse email invalide : ") + email);
+        return bad(
+            (en ? "Invalid email address: " : "Adresse email invalide : ") +
+            notify::printable(email)); // the page is UTF-8: no byte of the request's that is not
     if (s.name.size() > 100 || s.name.find_first_of("\r\n") != std::string::npos)
         return bad(en ? "Invalid name." : "Nom invalide.");
     if (s.categories.empty()) s.categories = {"*"};
     for (const auto& c : s.categories)
         if (c != "*" && !ctx.site.find_category(c))
-            return bad((en ? "Unknown category: " : "Catégorie inconnue : ") + c);
+            return bad((en ? "Unknown category: " : "Catégorie inconnue : ") +
+                       notify::printable(c));
     s.email = address;
     s.locale = ctx.site.site.locale;
     s.created = ctx.now;

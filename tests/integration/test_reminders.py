@@ -410,6 +410,21 @@ class SubscribeFloodTest(ReminderTestCase):
         self.assertIn(b"victim@example.org", again.body)
         self.assertEqual(d.get("/confirm/" + "A" * 22).status, 404)
 
+    def test_the_form_media_type_is_read_in_any_case_and_refusals_stay_utf8(self):
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)),
+                        "", sink)
+        r = d.request("POST", "/subscribe", headers={"Content-Type": "Application/X-WWW-Form-URLEncoded"},
+                      body=b"email=casse%40example.org")
+        self.assertEqual(r.status, 202, r.body[:500])  # RFC 9110 §8.3.1
+        for media in ("application/x-www-form-urlencodedX", "text/plain"):
+            r = d.request("POST", "/subscribe", headers={"Content-Type": media}, body=b"email=x%40example.org")
+            self.assertEqual(r.status, 400, media)
+        r = self.post_form(d, "/subscribe", {"email": b"\xff\xfe@example.org"})
+        self.assertEqual(r.status, 400)
+        r.body.decode("utf-8")  # the bytes that are not UTF-8 are not repeated
+        self.assertNotIn(b"\xff", r.body)
+
     def test_a_confirmation_the_server_defers_turns_healthz_degraded_until_one_goes(self):
         sink = self.sink()
         sink.refuse_rcpt["camille@example.org"] = 1
