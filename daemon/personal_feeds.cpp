@@ -61,11 +61,9 @@ std::optional<response> personal_feeds::route(const request& req,
     constexpr std::string_view prefix = "/feeds/", suffix = ".ics";
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (!path.starts_with(prefix)) return std::nullopt;
-    if (req.method != "GET" && req.method != "HEAD") {
-        response r = error_response(405, "method not allowed", now);
-        r.set("Allow", "GET, HEAD");
-        r.route = "personal_feed";
-        return r;
+    if (auto answer = method_answer(req, "GET, HEAD", now)) {
+        answer->route = "personal_feed";
+        return answer;
     }
     response r = error_response(404, "not found", now);
     r.route = "personal_feed";

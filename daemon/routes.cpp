@@ -270,8 +270,10 @@ response dispatch(const request& req, const route_context& ctx) {
     }
     const bool page = kind == route_kind::agenda || kind == route_kind::event_page;
     if (req.method == "OPTIONS") {
-        if (!page) return preflight(ctx.now);
-        response r = base(204, ctx.now); // pages are same-origin: no CORS
+        // CORS on the public feeds and the API only: a preflight elsewhere
+        // would promise what the response then withholds.
+        if (kind == route_kind::feed || kind == route_kind::api_events) return preflight(ctx.now);
+        response r = base(204, ctx.now); // pages, health, metrics: no CORS
         r.set("Allow", std::string(k_allow));
         return r;
     }
@@ -474,6 +476,27 @@ response cached_html_response(const request& req, unsigned status, std::string h
 response error_response(unsigned status, std::string_view message, std::int64_t now) {
     response r = text(status, message, now);
     r.route = "other";
+    return r;
+}
+
+std::optional<response> method_answer(const request& req, std::string_view allowed,
+                                      std::int64_t now) {
+    const std::string allow = std::string(allowed) + ", OPTIONS";
+    if (req.method == "OPTIONS") {
+        response r = base(204, now);
+        r.set("Allow", allow);
+        return r;
+    }
+    for (std::string_view rest = allowed; !rest.empty();) {
+        const auto comma = rest.find(',');
+        std::string_view m = rest.substr(0, comma);
+        while (!m.empty() && m.front() == ' ')
+            m.remove_prefix(1);
+        if (m == req.method) return std::nullopt;
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    response r = error_response(405, "method not allowed", now);
+    r.set("Allow", allow);
     return r;
 }
 

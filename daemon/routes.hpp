@@ -113,6 +113,12 @@ std::optional<std::string> form_decode(std::string_view s);
 /// The response for a request that could not be parsed (400, 413, 431...).
 response error_response(unsigned status, std::string_view message, std::int64_t now);
 
+/// For a route that takes the methods `allowed` ("GET, HEAD, POST"): the
+/// answer to OPTIONS (204, Allow with OPTIONS, no CORS) or to a method it
+/// does not take (405 with Allow); nothing when `req` may go on.
+std::optional<response> method_answer(const request& req, std::string_view allowed,
+                                      std::int64_t now);
+
 /// True when the If-None-Match field value `list` matches `etag` under the
 /// weak comparison of RFC 9110 §13.1.2 (or is "*").
 bool if_none_match_matches(std::string_view list, std::string_view etag);

@@ -233,29 +233,22 @@ response confirm(const std::string& token, bool head, subscription_context& ctx)
                          ctx.now);
 }
 
-response method_not_allowed(const char* allow, std::int64_t now) {
-    response r = error_response(405, "method not allowed", now);
-    r.set("Allow", allow);
-    return r;
-}
-
 } // namespace
 
 std::optional<response> subscription_route(const request& req, subscription_context& ctx) {
     const std::string path = path_of(req);
     std::optional<response> r;
     if (auto token = token_after(path, "/unsubscribe/", is_unsubscribe_token)) {
-        if (req.method != "GET" && req.method != "HEAD" && req.method != "POST")
-            return method_not_allowed("GET, HEAD, POST", ctx.now);
-        r = unsubscribe(req, *token, ctx);
+        r = method_answer(req, "GET, HEAD, POST", ctx.now);
+        if (!r) r = unsubscribe(req, *token, ctx);
         r->route = "unsubscribe";
     } else if (path == "/subscribe") {
-        if (req.method != "POST") return method_not_allowed("POST", ctx.now);
-        r = subscribe(req, ctx);
+        r = method_answer(req, "POST", ctx.now);
+        if (!r) r = subscribe(req, ctx);
         r->route = "subscribe";
     } else if (auto token = token_after(path, "/confirm/")) {
-        if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD", ctx.now);
-        r = confirm(*token, req.method == "HEAD", ctx);
+        r = method_answer(req, "GET, HEAD", ctx.now);
+        if (!r) r = confirm(*token, req.method == "HEAD", ctx);
         r->route = "confirm";
     }
     return r;

@@ -124,7 +124,12 @@ end      = 2026-12-08T12:00:00
         post.method = "POST";
         response r = *feeds.route(post, snap, k_now);
         CHECK(r.status == 405);
-        CHECK(header(r, "Allow") == "GET, HEAD");
+        CHECK(header(r, "Allow") == "GET, HEAD, OPTIONS");
+        post.method = "OPTIONS"; // answered, without CORS: the feed is private
+        r = *feeds.route(post, snap, k_now);
+        CHECK(r.status == 204);
+        CHECK(header(r, "Allow") == "GET, HEAD, OPTIONS");
+        CHECK(header(r, "Access-Control-Allow-Origin").empty());
         CHECK_FALSE(feeds.route(get("/calendar.ics"), snap, k_now));
     }
     SECTION("without a key nobody has a feed") {

@@ -298,7 +298,15 @@ TEST_CASE("OPTIONS is a CORS preflight", "[daemon]") {
     CHECK(header_or_empty(r, "Access-Control-Allow-Origin") == "*");
     CHECK(header_or_empty(r, "Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS");
     CHECK(r.payload().empty());
+    CHECK(header_or_empty(f.get("/api/events", "OPTIONS"), "Access-Control-Allow-Origin") == "*");
     CHECK(f.get("/nope", "OPTIONS").status == 404);
+    // Routes whose answers carry no CORS header promise none.
+    for (const char* path : {"/healthz", "/metrics", "/"}) {
+        response other = f.get(path, "OPTIONS");
+        CHECK(other.status == 204);
+        CHECK(header_or_empty(other, "Access-Control-Allow-Origin").empty());
+        CHECK(header_or_empty(other, "Allow") == "GET, HEAD, OPTIONS");
+    }
 }
 
 TEST_CASE("/healthz reports status, generation and reload errors", "[daemon]") {
