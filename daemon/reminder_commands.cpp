@@ -57,8 +57,19 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
     auto site = load_site(o, err, true);
     if (!site) return exit_invalid;
     std::vector<store::outbox_row> rows;
-    // No database yet: nothing was ever planned, an empty list.
-    if (std::filesystem::exists(site->storage.database)) {
+    // No database yet: nothing was ever planned, an empty list; but a
+    // folder that is not there is a mistake in the path (serve could not
+    // create the file either), and both are said.
+    const auto& path = site->storage.database;
+    if (!std::filesystem::exists(path)) {
+        const auto folder =
+            path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+        if (!std::filesystem::is_directory(folder))
+            throw startup_error(exit_runtime, "database: " + path.string() + ": its folder " +
+                                                  folder.string() + " does not exist");
+        err << "casacal: reminders: no database at " << path.string()
+            << " yet (`casacal serve` makes it): nothing planned\n";
+    } else {
         try {
             auto db =
                 store::database::open(site->storage.database.string(), store::open_mode::read_only);

@@ -284,6 +284,17 @@ class CheckTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(b"casacal: ", p.stderr)
 
+    def test_reminders_says_when_there_is_no_database_and_refuses_a_missing_folder(self):
+        p = run_cli("reminders", "-c", self.site / "casacal.toml", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), {"reminders": []})
+        self.assertIn("casacal: reminders: no database at ", p.stderr.decode())
+        replace(self.site / "casacal.toml", 'database = "casacal.db"', 'database = "nodir/casacal.db"')
+        p = run_cli("reminders", "-c", self.site / "casacal.toml")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("nodir does not exist", p.stderr.decode())
+        self.assertEqual(p.stdout, b"")
+
     def test_reminders_and_send_test_work_while_event_files_are_broken(self):
         p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")  # makes the database
         self.assertEqual(p.returncode, 0, p.stderr)
