@@ -55,6 +55,15 @@ void server::on_accept(const error_code& ec, tcp::socket socket) {
     if (connections_.size() >= options_.max_connections) {
         error_code ignored;
         socket.close(ignored);
+        ++turned_away_;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_said_ >= std::chrono::minutes(1)) {
+            log_warning("connection limit reached (" + std::to_string(options_.max_connections) +
+                        " open): " + std::to_string(turned_away_) +
+                        " new connection(s) closed unanswered");
+            last_said_ = now;
+            turned_away_ = 0;
+        }
     } else {
         std::make_shared<session>(std::move(socket), connections_, hooks_, options_.limits)
             ->start();

@@ -54,6 +54,11 @@ class server {
     server_options options_;
     connection_manager connections_;
     bool stopped_ = false;
+    /// Connections closed at once as the limit was reached, since the last
+    /// line that said so (at most one a minute, as nginx says its
+    /// "worker_connections are not enough").
+    std::size_t turned_away_ = 0;
+    std::chrono::steady_clock::time_point last_said_{};
 };
 
 } // namespace casacal::daemon

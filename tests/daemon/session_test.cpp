@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -163,4 +164,41 @@ TEST_CASE("a client that stalls inside its header is dropped", "[daemon]") {
     CHECK(reply.empty());
     CHECK(waited >= std::chrono::milliseconds(300));
     CHECK(waited < std::chrono::seconds(3));
+}
+
+TEST_CASE("connections past the limit are closed at once, and a line says so", "[daemon]") {
+    // stderr into a file for the length of the test: the server logs there.
+    char name[] = "/tmp/casacal-log-XXXXXX";
+    const int file = ::mkstemp(name);
+    REQUIRE(file >= 0);
+    ::unlink(name);
+    const int saved = ::dup(2);
+    ::dup2(file, 2);
+    std::string reply;
+    {
+        loopback_server srv(session_limits{});
+        asio::io_context client;
+        std::vector<tcp::socket> held;
+        for (int i = 0; i < 4; ++i) {
+            held.emplace_back(client);
+            held.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
+        }
+        // The server counts the four before it takes the fifth.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        try {
+            reply = srv.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        } catch (const boost::system::system_error&) {
+            // closed before the request was written: no answer either
+        }
+    }
+    ::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::string logged(4096, '\0');
+    logged.resize(static_cast<std::size_t>(
+        std::max<ssize_t>(0, ::pread(file, logged.data(), logged.size(), 0))));
+    ::close(file);
+    CHECK(reply.empty());
+    CHECK(logged.find("connection limit reached (4 open): 1 new connection(s) closed unanswered") !=
+          std::string::npos);
 }
