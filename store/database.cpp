@@ -5,6 +5,8 @@
 #include "store/transaction.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -13,6 +15,30 @@ namespace casacal::store {
 int database::schema_version() noexcept {
     return static_cast<int>(detail::migrations().size());
 }
+
+namespace {
+
+/// Why SQLite could not open or write `path`, when its folder is the cause:
+/// SQLite says "unable to open database file" for a folder that does not
+/// exist and "attempt to write a readonly database" for one it cannot make
+/// the write-ahead log in.
+std::string folder_problem(const std::string& path, open_mode mode) {
+    if (path.empty() || path == ":memory:") return {};
+    const auto slash = path.rfind('/');
+    const std::string folder = slash == std::string::npos ? "."
+                               : slash == 0               ? "/"
+                                                          : path.substr(0, slash);
+    struct stat st {};
+    if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return " (its folder " + folder + " does not exist)";
+    if (mode == open_mode::read_write && ::access(folder.c_str(), W_OK | X_OK) != 0)
+        return " (its folder " + folder +
+               " is not writable: the database, and its -wal and -shm files beside it, are "
+               "made there)";
+    return {};
+}
+
+} // namespace
 
 database database::open(const std::string& path, open_mode mode) {
     const int flags = (mode == open_mode::read_only ? SQLITE_OPEN_READONLY
@@ -23,12 +49,22 @@ database database::open(const std::string& path, open_mode mode) {
     if (rc != SQLITE_OK) {
         std::string message = handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
         sqlite3_close(handle);
-        throw error(make_sqlite_error(rc), "cannot open database: " + message, path);
+        throw error(make_sqlite_error(rc),
+                    "cannot open database: " + message + folder_problem(path, mode), path);
     }
     database db(handle, path);
     sqlite3_extended_result_codes(handle, 1);
     sqlite3_busy_timeout(handle, static_cast<int>(database::default_busy_timeout.count()));
-    db.check_and_migrate(mode);
+    try {
+        db.check_and_migrate(mode);
+    } catch (const error& e) {
+        const int primary = e.code().value() & 0xff;
+        if (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN) throw;
+        const std::string why = folder_problem(path, mode);
+        if (why.empty()) throw;
+        const std::string text = e.what();
+        throw error(e.code(), text.substr(std::min(text.size(), path.size() + 2)) + why, path);
+    }
     return db;
 }
 

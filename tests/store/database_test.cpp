@@ -219,6 +219,16 @@ TEST_CASE("a file of another program with a user_version is refused, and a faile
     sqlite3_close(raw);
 }
 
+TEST_CASE("a database in a folder that does not exist says so", "[store]") {
+    temp_dir dir;
+    const auto path = dir.file("missing/casacal.db");
+    const auto folder = path.substr(0, path.rfind('/'));
+    CHECK(open_error(path) == path +
+                                  ": cannot open database: unable to open database file (its "
+                                  "folder " +
+                                  folder + " does not exist)");
+}
+
 TEST_CASE("read-only opening needs an existing, current database", "[store]") {
     temp_dir dir;
     const auto path = dir.file("casacal.db");
