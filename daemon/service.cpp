@@ -60,10 +60,6 @@ std::string serving_status(const snapshot& s) {
            std::to_string(s.event_count) + " events";
 }
 
-} // namespace
-
-namespace {
-
 /// Two daemons on one database would each send the reminders the other is
 /// sending (each takes the other's leases for a crash's): `serve` holds an
 /// exclusive flock(2) on the database file while it runs, as Postfix holds
