@@ -12,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
 #include <boost/asio/thread_pool.hpp>
+#include <cstdio>
 
 #include <algorithm>
 #include <chrono>
@@ -292,6 +294,20 @@ struct reminders::impl {
                "# TYPE casacal_smtp_last_latency_seconds gauge\n"
                "casacal_smtp_last_latency_seconds " +
                std::to_string(st.last_latency_seconds) + "\n";
+        out += "# HELP casacal_smtp_latency_seconds Duration of delivery attempts since start.\n"
+               "# TYPE casacal_smtp_latency_seconds histogram\n";
+        std::uint64_t attempts = 0;
+        for (std::size_t i = 0; i < st.latency_counts.size(); ++i) {
+            attempts += st.latency_counts[i];
+            char bound[32];
+            if (i < st.latency_bounds.size())
+                std::snprintf(bound, sizeof bound, "%g", st.latency_bounds[i]);
+            out += std::string("casacal_smtp_latency_seconds_bucket{le=\"") +
+                   (i < st.latency_bounds.size() ? bound : "+Inf") + "\"} " +
+                   std::to_string(attempts) + "\n";
+        }
+        out += "casacal_smtp_latency_seconds_sum " + std::to_string(st.latency_sum) + "\n";
+        out += "casacal_smtp_latency_seconds_count " + std::to_string(attempts) + "\n";
         out += "# HELP casacal_mail_queue_depth Messages handed to the transport, not yet done.\n"
                "# TYPE casacal_mail_queue_depth gauge\n"
                "casacal_mail_queue_depth " +

@@ -28,6 +28,15 @@ std::string outcome_note(store::message_kind kind, std::int64_t id, const std::s
 
 } // namespace
 
+void dispatch_status::count_latency(double seconds) noexcept {
+    last_latency_seconds = seconds;
+    latency_sum += seconds;
+    std::size_t bucket = 0;
+    while (bucket < latency_bounds.size() && seconds > latency_bounds[bucket])
+        ++bucket;
+    ++latency_counts[bucket];
+}
+
 bool is_token(std::string_view t) noexcept {
     return t.size() == 32 && std::all_of(t.begin(), t.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -394,8 +403,8 @@ void dispatcher::finish(const handed& row, const send_result& r) {
         post_turn();
         return;
     }
-    status_.last_latency_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count();
+    status_.count_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count());
     store::delivery_result d{row.id, store::delivery_state::sent, 0, {}};
     const std::string why = r.reason();
     switch (r.outcome) {

@@ -19,11 +19,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -62,6 +63,14 @@ struct dispatch_status {
     std::string last_error; ///< last transport failure, "" after a success
     std::string database_error; ///< why the last turn could not commit, "" once one did
     double last_latency_seconds = 0;
+    /// Every attempt's duration, as a Prometheus histogram: the count of
+    /// attempts that took at most each bound (not yet cumulated), their sum.
+    static constexpr std::array<double, 10> latency_bounds = {0.05, 0.1, 0.25, 0.5, 1,
+                                                              2.5,  5,   10,   30,  300};
+    std::array<std::uint64_t, latency_bounds.size() + 1> latency_counts{}; ///< last: +Inf
+    double latency_sum = 0;
+
+    void count_latency(double seconds) noexcept;
 };
 
 /// The current calendar, as the dispatcher needs it (shared with the

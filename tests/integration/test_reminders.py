@@ -164,6 +164,15 @@ class ReminderDeliveryTest(ReminderTestCase):
         for r in rows:
             self.assertEqual(r["uid"], f"{r['event']}@{DOMAIN}")
             self.assertIsNone(r["last_error"])
+        # /metrics: the six deliveries, their durations as a histogram
+        metrics = d.get("/metrics").body.decode()
+        self.assertIn('casacal_deliveries_total{outcome="sent"} 6\n', metrics)
+        self.assertIn("# TYPE casacal_smtp_latency_seconds histogram\n", metrics)
+        self.assertIn('casacal_smtp_latency_seconds_bucket{le="+Inf"} 6\n', metrics)
+        self.assertIn("casacal_smtp_latency_seconds_count 6\n", metrics)
+        buckets = [int(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                   if line.startswith("casacal_smtp_latency_seconds_bucket")]
+        self.assertEqual(buckets, sorted(buckets))  # cumulative
         # each message links its recipient's personal feed: the same link in
         # every message, holding the categories they follow and no others
         feeds = {}
@@ -495,13 +504,17 @@ class SubscriptionChangeTest(ReminderTestCase):
         second, body = self.confirm_link(sink, 2)
         self.assertNotEqual(second, first)
         self.assertIn("catégories", body)
-        self.assertEqual(d.get(first).status, 404)
+        # the first link, followed again, only says the address is confirmed
+        self.assertEqual(d.get(first).status, 200)
         self.assertEqual(d.request("HEAD", second).status, 200)
         time.sleep(1)
         self.assertEqual(followed(), ["casapero"])
         self.assertEqual(d.get(second).status, 200)
         wait_rows(d, lambda rows: followed() == ["atelier-linkedin"], 20, "camille following the workshops only")
-        self.assertEqual(d.get(second).status, 404)
+        self.assertEqual(d.get(second).status, 200)  # again: the same page, nothing changes
+        self.assertEqual(d.get(first).status, 404)  # the change's link is the one that stands now
+        time.sleep(1)
+        self.assertEqual(followed(), ["atelier-linkedin"])
         sink.wait_quiet(1)
         self.assertEqual(len(sink.all()), 2)
 
