@@ -205,12 +205,22 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     CHECK(transport.given[1].first.to.address == "lea@example.org");
 }
 
+namespace {
+
+/// An outbox in memory, for replan().
+struct replan_fixture {
+    store::database db = store::database::open(":memory:");
+    store::outbox outbox{db};
+    store::subscribers subscribers{db};
+    const calendar::unix_time now = std::time(nullptr);
+};
+
+} // namespace
+
 TEST_CASE("replan leaves out an address that unsubscribed after the recipients were read",
           "[notify]") {
-    auto db = store::database::open(":memory:");
-    store::outbox outbox(db);
-    store::subscribers subscribers(db);
-    const calendar::unix_time now = std::time(nullptr);
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
     const auto model = casapero_due_now(now);
     const std::vector<recipient> read_before = {follower("camille@example.org"),
                                                 follower("Lea@Example.org")};
@@ -226,10 +236,8 @@ TEST_CASE("a cancellation undone before its notice went is withdrawn, and nobody
           "[notify]") {
     // A deploy that empties the events folder for a moment: the reminder's
     // occurrence vanishes, then comes back a second later.
-    auto db = store::database::open(":memory:");
-    store::outbox outbox(db);
-    store::subscribers subscribers(db);
-    const calendar::unix_time now = std::time(nullptr);
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
     const auto model = casapero_due_now(now);
     auto empty = calendar::build(calendar::testing::base_site());
     REQUIRE(empty.calendar);
