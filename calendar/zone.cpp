@@ -4,6 +4,7 @@
 
 #include <libical/ical.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -433,6 +434,62 @@ void join_split_rules(icalcomponent* vtz) {
     }
 }
 
+/// The offset a reader of `vtz` finds in force at `t`, as libical reads it.
+int offset_read_from(icalcomponent* vtz, unix_time t) {
+    icaltimezone* read = icaltimezone_new();
+    icaltimezone_set_component(read, icalcomponent_new_clone(vtz));
+    const int offset = libical_utc_offset(read, t);
+    icaltimezone_free(read, 1);
+    return offset;
+}
+
+/// The last change of `zone` at or before `t`, within the two years before
+/// it: its instant, and the offsets before and after it.
+struct change {
+    unix_time at = 0;
+    int before = 0, after = 0;
+};
+std::optional<change> last_change(zone_ptr zone, unix_time t) {
+    const int last = civil_of(t).year;
+    for (int year = last; year >= std::max(last - 2, int{zone_offsets::first_year}); --year) {
+        const year_offsets offsets(zone, year);
+        for (auto it = offsets.spans.rbegin(); it + 1 != offsets.spans.rend(); ++it)
+            if (it->first <= t) return change{it->first, (it + 1)->second, it->second};
+    }
+    return std::nullopt;
+}
+
+/// libical's cutting drops a part without RRULE whose one onset lies before
+/// `from` even when it is the one in force then, if a rule of the other
+/// kind still runs past `from` (America/Sao_Paulo cut at December 2018: the
+/// summer time begun in November, and abolished before the next, is lost;
+/// the rule of the winters ending in February stays). A part for the change
+/// in force at `from` is put back when the cut component reads another
+/// offset there than the zone has; such a part began within the rule's
+/// last year, so the change is looked for in the two years before `from`.
+void keep_part_in_force(icalcomponent* vtz, zone_ptr zone, unix_time from) {
+    // Past 2037 libical's own tables are rules it guessed: nothing to mend.
+    if (civil_of(from).year > 2037) return;
+    const int actual = utc_offset(zone, from);
+    if (offset_read_from(vtz, from) == actual) return;
+    const auto c = last_change(zone, from);
+    if (!c || c->after != actual) return;
+    icalcomponent* part = icalcomponent_new(c->after > c->before ? ICAL_XDAYLIGHT_COMPONENT
+                                                                 : ICAL_XSTANDARD_COMPONENT);
+    icalcomponent_add_property(part, icalproperty_new_tzoffsetfrom(c->before));
+    icalcomponent_add_property(part, icalproperty_new_tzoffsetto(c->after));
+    const config::civil wall = civil_of(c->at + c->before);
+    icaltimetype start = icaltime_null_time();
+    start.year = wall.year;
+    start.month = wall.month;
+    start.day = wall.day;
+    start.hour = wall.hour;
+    start.minute = wall.minute;
+    start.second = wall.second;
+    icalcomponent_add_property(part, icalproperty_new_dtstart(start));
+    icalcomponent_add_component(vtz, part);
+}
+
 } // namespace
 
 std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name, int start_year) {
@@ -457,6 +514,7 @@ std::vector<std::string> vtimezone_lines(zone_ptr zone, const std::string& name,
     icaltimezone_truncate_vtimezone(vtz.get(), from, icaltime_null_time(), 1);
     join_split_rules(vtz.get());
     drop_32_bit_end_marks(vtz.get());
+    keep_part_in_force(vtz.get(), zone, days_from_civil(from.year, from.month, from.day) * 86400);
 
     lines.push_back("BEGIN:VTIMEZONE");
     lines.push_back("TZID:" + name);

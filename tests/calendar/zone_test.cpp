@@ -217,3 +217,32 @@ TEST_CASE("decimal and parse_date read fixed-width digits and real dates only", 
           "2026-1-01", "2026-01-011", "2026/01/01", "2026-01-0a", ""})
         CHECK_FALSE(parse_date(bad));
 }
+
+TEST_CASE("a VTIMEZONE cut while a summer time since abolished ran keeps that summer",
+          "[calendar]") {
+    // Brazil's last summer time began on 2018-11-04 and ended on
+    // 2019-02-17; libical's cut at December 2018 dropped its part and kept
+    // the rule of the Februaries, so readers placed January 2019 at -03.
+    const std::vector<std::string> lines =
+        vtimezone_lines(find_zone("America/Sao_Paulo"), "America/Sao_Paulo", 2019);
+    std::string text;
+    for (const auto& l : lines)
+        text += l + "\n";
+    CHECK(text.find("BEGIN:DAYLIGHT\nTZOFFSETFROM:-0300\nTZOFFSETTO:-0200\n"
+                    "DTSTART:20181104T000000\nEND:DAYLIGHT\n") != std::string::npos);
+    // What libical reads back from it on 2019-01-06 at noon: -02.
+    icalcomponent* vtz =
+        icalparser_parse_string(("BEGIN:VCALENDAR\n" + text + "END:VCALENDAR\n").c_str());
+    REQUIRE(vtz);
+    icaltimezone* read = icaltimezone_new();
+    icaltimezone_set_component(read, icalcomponent_new_clone(icalcomponent_get_first_component(
+                                         vtz, ICAL_VTIMEZONE_COMPONENT)));
+    icaltimetype noon = icaltime_from_string("20190106T140000Z");
+    int dst = 0;
+    CHECK(icaltimezone_get_utc_offset_of_utc_time(read, &noon, &dst) == -7200);
+    icaltimezone_free(read, 1);
+    icalcomponent_free(vtz);
+    // A zone whose cut needs nothing put back is as it was.
+    const auto paris = vtimezone_lines(find_zone("Europe/Paris"), "Europe/Paris", 2026);
+    CHECK(std::count(paris.begin(), paris.end(), "BEGIN:DAYLIGHT") == 1);
+}
