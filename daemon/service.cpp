@@ -76,20 +76,22 @@ class database_claim {
         if (fd_ >= 0) ::close(fd_);
     }
 
+    /// Before the database is opened, so that a daemon refused writes
+    /// nothing to it. The file is made empty when missing (SQLite takes an
+    /// empty file as a new database); a folder that is not there is left
+    /// for SQLite to report.
     void claim(const std::string& path) {
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) return; // an in-memory database, or the file went: nothing to share
+        if (fd_ >= 0 || path.empty() || path == ":memory:") return;
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) return;
         if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
         const int err = errno;
         ::close(fd_);
         fd_ = -1;
         if (err == EWOULDBLOCK)
-            throw startup_error(exit_runtime,
-                                "database: " + path +
-                                    ": in use by another casacal serve (two daemons on one "
-                                    "database would send the same reminders twice)");
-        throw startup_error(exit_runtime,
-                            "database: " + path + ": cannot lock: " + std::strerror(err));
+            throw std::runtime_error(path + ": in use by another casacal serve (two daemons on "
+                                            "one database would send the same reminders twice)");
+        throw std::runtime_error(path + ": cannot lock: " + std::strerror(err));
     }
 
   private:
@@ -147,7 +149,9 @@ struct service::impl {
 
     void first_build() {
         const std::int64_t now = unix_now();
-        build_outcome outcome = build_site(main_file, io_db, now, 1);
+        build_outcome outcome =
+            build_site(main_file, io_db, now, 1, build_for::serving, {}, nullptr,
+                       [this](const std::string& path) { claim.claim(path); });
         for (const auto& d : outcome.problems.sorted())
             log(d.level == config::severity::error ? log_level::error : log_level::warning,
                 d.format());
@@ -303,7 +307,6 @@ struct service::impl {
         raise_file_limit();
         tune_memory_for_daemon();
         first_build();
-        claim.claim(io_db->path());
         hooks.handle = [this](const request& req) { return handle(req); };
         hooks.rejected = [this](unsigned status, const std::string& reason) {
             metrics.count_request("other", status);

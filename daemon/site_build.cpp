@@ -134,7 +134,8 @@ class previous_texts {
 
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation, build_for purpose,
-                         std::string_view only, const snapshot* previous) {
+                         std::string_view only, const snapshot* previous,
+                         const std::function<void(const std::string&)>& before_open) {
     build_outcome out;
     site_check checked = check_site(main_file, previous ? previous->calendar.get() : nullptr);
     out.problems = std::move(checked.problems);
@@ -144,7 +145,10 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
 
     try {
         const std::string db_path = site.storage.database.string();
-        if (!db || db->path() != db_path) db = store::database::open(db_path);
+        if (!db || db->path() != db_path) {
+            if (before_open) before_open(db_path);
+            db = store::database::open(db_path);
+        }
 
         auto snap = std::make_shared<snapshot>();
         const unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,11 +56,15 @@ enum class build_for { serving, export_only };
 /// site has no such feed), rendered alone with the same bytes. `previous`,
 /// the last good snapshot of the same site, spares work as for check_site,
 /// and the fingerprinting and rendering of the series it copied (whose
-/// revision stayed). Never throws: database failures land in `failure`.
+/// revision stayed). `before_open`, when set, is called with the database's
+/// path before `db` is first opened (serve locks it there: a refused second
+/// daemon writes nothing). Never throws: database failures, and what
+/// `before_open` throws, land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
                          build_for purpose = build_for::serving, std::string_view only = {},
-                         const snapshot* previous = nullptr);
+                         const snapshot* previous = nullptr,
+                         const std::function<void(const std::string&)>& before_open = {});
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

@@ -569,14 +569,27 @@ class FeedChangeTest(DaemonTestCase):
         # Each would take the other's leases for a crash's and send the
         # reminders in flight again.
         d = self.start_daemon()
+        state = d.workdir / "state" / "casacal.db"
+
+        def revisions():
+            with sqlite3.connect(state, timeout=10) as c:
+                return c.execute("SELECT * FROM revisions ORDER BY uid").fetchall()
+
+        before = revisions()
+        # The second one's events differ: refused, it must not have recorded them.
+        shutil.copytree(d.site / "events.d", d.site / "other.d")
+        self.edit(d.site / "other.d" / "casapero.toml", 'title       = "Casapéro"',
+                  'title       = "Casapéro bis"')
         other = d.site / "other.toml"
         text = d.config.read_text(encoding="utf-8")
-        other.write_text(re.sub(r'listen = "[^"]*"', f'listen = "127.0.0.1:{free_port()}"', text),
-                         encoding="utf-8")
+        text = re.sub(r'listen = "[^"]*"', f'listen = "127.0.0.1:{free_port()}"', text)
+        text = re.sub(r'(?m)^(\s*events\s*=\s*)"[^"]*"', r'\g<1>"other.d"', text)
+        other.write_text(text, encoding="utf-8")
         second = subprocess.run([BINARY, "serve", "-c", str(other)], capture_output=True, timeout=60,
                                 cwd=d.site)
         self.assertEqual(second.returncode, 3, second.stderr)
         self.assertIn(b"in use by another casacal serve", second.stderr)
+        self.assertEqual(revisions(), before)
         self.assertEqual(d.health()["status"], "ok")
         # Read-only commands still share it.
         self.assertEqual(run_cli("reminders", "-c", d.config).returncode, 0)
