@@ -33,7 +33,10 @@ bool public_http(std::string_view url) {
     std::string host;
     split_host_port(rest.substr(0, rest.find('/')), true, &host, nullptr);
     host = ascii_lower(host);
-    return host != "localhost" && !host.starts_with("127.") && host != "::1";
+    in_addr v4{};
+    const bool loopback_v4 =
+        ::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+    return host != "localhost" && !loopback_v4 && host != "::1";
 }
 
 constexpr std::array<std::string_view, 2> locale_names = {"fr", "en"};

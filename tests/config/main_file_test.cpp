@@ -83,9 +83,12 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
               lines{"casacal.toml:3:12: warning: base_url 'http://agenda.casaco.example/' is not "
                     "https: the unsubscribe links of reminders will be http, and mail providers "
                     "offer one-click unsubscribing only over https (RFC 8058)"});
-        for (const auto* local : {"http://127.0.0.1:8080", "http://LocalHost", "http://[::1]:80/",
-                                  "https://agenda.casaco.example"})
+        for (const auto* local : {"http://127.0.0.1:8080", "http://127.1.2.3", "http://LocalHost",
+                                  "http://[::1]:80/", "https://agenda.casaco.example"})
             CHECK(with(local).empty());
+        // Names that only begin like a loopback address are public.
+        for (const std::string name : {"http://127.0.0.1.nip.io", "http://127.evil.example"})
+            CHECK(with(name).size() == 1);
     }
     SECTION("keys left out or malformed") {
         site_dir dir;
