@@ -102,6 +102,10 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
                 (told->state != store::delivery_state::sent &&
                  told->state != store::delivery_state::sending))
                 continue;
+        } else {
+            // Back at another time before its cancellation went: the update
+            // alone says what happened.
+            outbox.withdraw_cancellations(sent.uid, sent.offset, sent.recipient, now);
         }
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;

@@ -188,14 +188,16 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
     // start, so they are looked for back to a month before the scope (an
     // event moved after it began, its reminder sent), and in every state
     // but those a new plan may replace: a row sent, sending or refused for
-    // good (5xx) is not sent again because its event moved.
+    // good (5xx) is not sent again because its event moved. A row whose
+    // event vanished counts too: the event back at another time (deleted and
+    // written again, within a deploy or a month) is the same event, moved.
     std::optional<std::map<std::tuple<std::string, std::string, std::string>, std::string>> live;
     const auto rekey_moved_single = [&](const planned_row& row) {
         if (!live) {
             live.emplace();
             auto& st = db_.prepare(
                 "SELECT key, uid, \"offset\", recipient FROM outbox WHERE kind = 'reminder' AND "
-                "occurrence_start >= ?1 AND occurrence_start < ?2 AND vanished IS NULL AND "
+                "occurrence_start >= ?1 AND occurrence_start < ?2 AND "
                 "state IN ('planned', 'deferred', 'sending', 'sent', 'failed') "
                 "ORDER BY occurrence_start, id");
             st.bind(1, scope.from - moved_single_lookback).bind(2, scope.to);
@@ -378,6 +380,19 @@ bool outbox::withdraw(std::string_view key, calendar::unix_time now) {
         .bind(2, now)
         .run();
     return db_.changes() > 0;
+}
+
+int outbox::withdraw_cancellations(std::string_view uid, std::string_view offset,
+                                   std::string_view recipient, calendar::unix_time now) {
+    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?4 WHERE kind = 'cancellation' "
+                "AND uid = ?1 AND \"offset\" = ?2 AND recipient = ?3 COLLATE NOCASE AND state IN "
+                "('planned', 'deferred')")
+        .bind(1, uid)
+        .bind(2, offset)
+        .bind(3, recipient)
+        .bind(4, now)
+        .run();
+    return static_cast<int>(db_.changes());
 }
 
 int outbox::recover(calendar::unix_time now) {

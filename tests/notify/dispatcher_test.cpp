@@ -277,3 +277,32 @@ TEST_CASE("a cancellation undone before its notice went is withdrawn, and nobody
               return r.kind == store::message_kind::update;
           }) == 1);
 }
+
+TEST_CASE("an event deleted and written again at another time is moved: one update, no second "
+          "reminder",
+          "[notify]") {
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
+    const auto model = casapero_due_now(now);
+    const auto later = casapero_due_now(now + 1800); // the same event, half an hour later
+    auto empty = calendar::build(calendar::testing::base_site());
+    REQUIRE(empty.calendar);
+    const std::vector<recipient> camille = {follower("camille@example.org")};
+    REQUIRE(replan(outbox, subscribers, *model, camille, now, "casaco.example").notices == 0);
+    auto claimed = outbox.claim(now, 10, 60);
+    REQUIRE(claimed.size() == 1);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now);
+
+    CHECK(
+        replan(outbox, subscribers, *empty.calendar, camille, now + 1, "casaco.example").notices ==
+        1);
+    const plan_summary back =
+        replan(outbox, subscribers, *later, camille, now + 2, "casaco.example");
+    CHECK(back.inserted == 0); // no second reminder
+    CHECK(back.notices == 1);
+    std::string kinds;
+    for (const auto& r : outbox.list())
+        kinds += std::string(store::to_string(r.kind)) + " " +
+                 std::string(store::to_string(r.state)) + "; ";
+    CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
+}
