@@ -23,21 +23,6 @@ int part_rank(std::string_view part) {
     return static_cast<int>(std::find(rule_parts.begin(), rule_parts.end(), name) - rule_parts.begin());
 }
 
-icaltimetype ical_of(const config::civil& c, bool date, bool utc) {
-    icaltimetype t = date ? icaltime_null_date() : icaltime_null_time();
-    t.year = c.year;
-    t.month = c.month;
-    t.day = c.day;
-    if (!date) {
-        t.hour = c.hour;
-        t.minute = c.minute;
-        t.second = c.second;
-    }
-    t.is_date = date ? 1 : 0;
-    t.zone = utc ? icaltimezone_get_utc_timezone() : nullptr;
-    return t;
-}
-
 config::civil civil_of_ical(const icaltimetype& t) {
     if (t.is_date) return config::civil{t.year, t.month, t.day, 0, 0, 0};
     return config::civil{t.year, t.month, t.day, t.hour, t.minute, t.second};
@@ -168,6 +153,21 @@ std::string why_not_a_rule(std::string_view text) {
 }
 
 } // namespace
+
+icaltimetype ical_of(const config::civil& c, bool date, bool utc) {
+    icaltimetype t = date ? icaltime_null_date() : icaltime_null_time();
+    t.year = c.year;
+    t.month = c.month;
+    t.day = c.day;
+    if (!date) {
+        t.hour = c.hour;
+        t.minute = c.minute;
+        t.second = c.second;
+    }
+    t.is_date = date ? 1 : 0;
+    t.zone = utc ? icaltimezone_get_utc_timezone() : nullptr;
+    return t;
+}
 
 icalrecurrencetype rule::iteration() const {
     return icalrecurrencetype_from_string(iteration_text.c_str());

@@ -36,6 +36,9 @@ struct rule {
     icalrecurrencetype iteration() const;
 };
 
+/// `c` as a libical date-time: a date, or a time floating or in UTC.
+icaltimetype ical_of(const config::civil& c, bool date, bool utc);
+
 /// Whether libical 3.0's icalrecur_iterator_set_start gives the same starts
 /// as stepping from DTSTART, when started at the beginning of a period:
 /// no COUNT, FREQ of a day or longer, no BYHOUR/BYMINUTE/BYSECOND, BYWEEKNO

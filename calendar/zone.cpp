@@ -179,15 +179,7 @@ namespace {
 /// libical's answer, under the lock.
 int libical_utc_offset(zone_ptr zone, unix_time t) {
     // What icaltime_from_timet_with_zone(t, 0, utc) gives, without gmtime.
-    const config::civil c = civil_of(t);
-    icaltimetype tt = icaltime_null_time();
-    tt.year = c.year;
-    tt.month = c.month;
-    tt.day = c.day;
-    tt.hour = c.hour;
-    tt.minute = c.minute;
-    tt.second = c.second;
-    tt.zone = icaltimezone_get_utc_timezone();
+    icaltimetype tt = ical_of(civil_of(t), false, true);
     int is_daylight = 0;
     std::lock_guard guard(zone_cache_lock());
     return icaltimezone_get_utc_offset_of_utc_time(zone, &tt, &is_daylight);
@@ -478,15 +470,9 @@ void keep_part_in_force(icalcomponent* vtz, zone_ptr zone, unix_time from) {
                                                                  : ICAL_XSTANDARD_COMPONENT);
     icalcomponent_add_property(part, icalproperty_new_tzoffsetfrom(c->before));
     icalcomponent_add_property(part, icalproperty_new_tzoffsetto(c->after));
-    const config::civil wall = civil_of(c->at + c->before);
-    icaltimetype start = icaltime_null_time();
-    start.year = wall.year;
-    start.month = wall.month;
-    start.day = wall.day;
-    start.hour = wall.hour;
-    start.minute = wall.minute;
-    start.second = wall.second;
-    icalcomponent_add_property(part, icalproperty_new_dtstart(start));
+    // An onset is the wall clock before the change (TZOFFSETFROM), floating.
+    icalcomponent_add_property(
+        part, icalproperty_new_dtstart(ical_of(civil_of(c->at + c->before), false, false)));
     icalcomponent_add_component(vtz, part);
 }
 

@@ -12,10 +12,6 @@
 
 namespace casacal::daemon {
 
-namespace {
-
-constexpr std::string_view k_allow = "GET, HEAD, OPTIONS";
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
         s.remove_prefix(1);
@@ -23,6 +19,10 @@ std::string_view trim(std::string_view s) {
         s.remove_suffix(1);
     return s;
 }
+
+namespace {
+
+constexpr std::string_view k_allow = "GET, HEAD, OPTIONS";
 
 bool all_of_set(std::string_view s, bool upper_and_underscore) {
     if (s.empty()) return false;
@@ -489,10 +489,7 @@ std::optional<response> method_answer(const request& req, std::string_view allow
     }
     for (std::string_view rest = allowed; !rest.empty();) {
         const auto comma = rest.find(',');
-        std::string_view m = rest.substr(0, comma);
-        while (!m.empty() && m.front() == ' ')
-            m.remove_prefix(1);
-        if (m == req.method) return std::nullopt;
+        if (trim(rest.substr(0, comma)) == req.method) return std::nullopt;
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
     response r = error_response(405, "method not allowed", now);

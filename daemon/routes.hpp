@@ -113,6 +113,9 @@ std::optional<std::string> form_decode(std::string_view s);
 /// The response for a request that could not be parsed (400, 413, 431...).
 response error_response(unsigned status, std::string_view message, std::int64_t now);
 
+/// `s` without the spaces and tabs around it (HTTP's optional whitespace).
+std::string_view trim(std::string_view s);
+
 /// For a route that takes the methods `allowed` ("GET, HEAD, POST"): the
 /// answer to OPTIONS (204, Allow with OPTIONS, no CORS) or to a method it
 /// does not take (405 with Allow); nothing when `req` may go on.

@@ -101,10 +101,8 @@ response subscribe(const request& req, subscription_context& ctx) {
                              ctx.now);
     };
     // RFC 9110 §8.3.1: type and subtype compare case-insensitively.
-    std::string_view media =
-        std::string_view(req.content_type).substr(0, req.content_type.find(';'));
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t'))
-        media.remove_suffix(1);
+    const std::string_view media =
+        trim(std::string_view(req.content_type).substr(0, req.content_type.find(';')));
     if (!config::ascii_iequal(media, "application/x-www-form-urlencoded"))
         return bad(en ? "Send the form as application/x-www-form-urlencoded."
                       : "Le formulaire doit être envoyé en application/x-www-form-urlencoded.");
