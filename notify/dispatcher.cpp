@@ -94,18 +94,17 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
         // Back in the plan at its time: news only for a recipient who was
         // told it was cancelled, not for one who left and came back, nor for
         // one whose cancellation notice had not gone yet (withdrawn).
+        // A cancellation notice not gone yet is withdrawn either way: back at
+        // another time, the update alone says what happened.
+        const bool withdrawn = outbox.withdraw_cancellations(sent, now) > 0;
         if (current && current->occurrence_start == sent.occurrence_start &&
             current->schedule == sent.schedule) {
-            const auto key = notice_for(sent, store::message_kind::cancellation, now, domain).key;
-            const auto told = outbox.find(key);
-            if (!told || outbox.withdraw(key, now) ||
+            const auto told =
+                outbox.find(notice_for(sent, store::message_kind::cancellation, now, domain).key);
+            if (!told || withdrawn ||
                 (told->state != store::delivery_state::sent &&
                  told->state != store::delivery_state::sending))
                 continue;
-        } else {
-            // Back at another time before its cancellation went: the update
-            // alone says what happened.
-            outbox.withdraw_cancellations(sent.uid, sent.offset, sent.recipient, now);
         }
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;

@@ -373,24 +373,15 @@ int outbox::enqueue(const std::vector<planned_row>& rows, calendar::unix_time no
     return added;
 }
 
-bool outbox::withdraw(std::string_view key, calendar::unix_time now) {
-    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?2 WHERE key = ?1 AND state IN "
-                "('planned', 'deferred')")
-        .bind(1, key)
-        .bind(2, now)
-        .run();
-    return db_.changes() > 0;
-}
-
-int outbox::withdraw_cancellations(std::string_view uid, std::string_view offset,
-                                   std::string_view recipient, calendar::unix_time now) {
-    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?4 WHERE kind = 'cancellation' "
-                "AND uid = ?1 AND \"offset\" = ?2 AND recipient = ?3 COLLATE NOCASE AND state IN "
-                "('planned', 'deferred')")
-        .bind(1, uid)
-        .bind(2, offset)
-        .bind(3, recipient)
-        .bind(4, now)
+int outbox::withdraw_cancellations(const outbox_row& sent, calendar::unix_time now) {
+    db_.prepare("UPDATE outbox SET state = 'cancelled', updated = ?5 WHERE kind = 'cancellation' "
+                "AND uid = ?1 AND occurrence_start = ?2 AND \"offset\" = ?3 AND recipient = ?4 "
+                "COLLATE NOCASE AND state IN ('planned', 'deferred')")
+        .bind(1, sent.uid)
+        .bind(2, sent.occurrence_start)
+        .bind(3, sent.offset)
+        .bind(4, sent.recipient)
+        .bind(5, now)
         .run();
     return static_cast<int>(db_.changes());
 }

@@ -145,14 +145,11 @@ class outbox {
     /// Returns the number added or planned again.
     int enqueue(const std::vector<planned_row>& rows, calendar::unix_time now);
 
-    /// Cancels the row of `key` if it is still planned or deferred (a notice
-    /// whose news was undone before it went). Returns whether it did.
-    bool withdraw(std::string_view key, calendar::unix_time now);
     /// Cancels the cancellation notices still planned or deferred of the
-    /// reminder (uid, offset, recipient), whatever key it had then (a moved
-    /// single event's rows change key). Returns how many.
-    int withdraw_cancellations(std::string_view uid, std::string_view offset,
-                               std::string_view recipient, calendar::unix_time now);
+    /// reminder `sent` as it was when sent (its uid, occurrence start, offset
+    /// and recipient; not its key or occurrence, which a moved single
+    /// event's rows change). Returns how many.
+    int withdraw_cancellations(const outbox_row& sent, calendar::unix_time now);
 
     /// At start-up, before the first claim: rows left sending by a previous
     /// process (it crashed, or lost power, mid-send) may be claimed at once

@@ -694,3 +694,27 @@ TEST_CASE("outbox: of two planned rows with one key, the first is planned", "[st
     CHECK(box.find(camille.key)->payload == camille.payload);
     CHECK(box.list().size() == 1);
 }
+
+TEST_CASE("outbox: withdrawing a reminder's cancellation leaves the other occurrences'",
+          "[store]") {
+    auto db = database::open(":memory:");
+    outbox box(db);
+    std::vector<planned_row> notices;
+    for (const calendar::unix_time when : {start, start + 7 * day}) {
+        planned_row n = reminder("camille@example.org", when);
+        n.kind = message_kind::cancellation;
+        n.key += "|" + std::to_string(when) + "|cancellation";
+        n.message_id = "<" + n.key + ">";
+        notices.push_back(n);
+    }
+    REQUIRE(box.enqueue(notices, start - 2 * day) == 2);
+    outbox_row sent = *box.find(notices[0].key);
+    sent.key = "another key"; // a moved single event's row is reported under its new key
+    CHECK(box.withdraw_cancellations(sent, start - day) == 1);
+    CHECK(state_of(box, notices[0]) == delivery_state::cancelled);
+    CHECK(state_of(box, notices[1]) == delivery_state::planned);
+    CHECK(box.withdraw_cancellations(sent, start - day) == 0);
+    // Needed after all: enqueued again, it is planned again.
+    CHECK(box.enqueue({notices[0]}, start - day) == 1);
+    CHECK(state_of(box, notices[0]) == delivery_state::planned);
+}
