@@ -812,8 +812,13 @@ class FeedChangeTest(DaemonTestCase):
         self.assertIn("planning reminders", doc["database"])
         sql("DROP TRIGGER refuse")
         # nothing else happens (the next hourly plan is far): it is made again on its own
-        d.wait_for(lambda h: h.get("database") == "ok", timeout=30, what="the plan made again")
+        # (/healthz may read ok a moment before the plan's rows are in: wait for the rows)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and \
+                not sql("SELECT count(*) FROM outbox WHERE recipient = 'nouvelle@example.org'")[0][0]:
+            time.sleep(0.2)
         self.assertGreater(sql("SELECT count(*) FROM outbox WHERE recipient = 'nouvelle@example.org'")[0][0], 0)
+        d.wait_for(lambda h: h.get("database") == "ok", timeout=30, what="the plan made again")
 
     def test_sigusr1_and_sigusr2_are_logged_and_ignored(self):
         d = self.start_daemon()
