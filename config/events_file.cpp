@@ -97,7 +97,7 @@ void read_common(const table_reader& r, const std::vector<category>& categories,
     }
     if (auto v = r.text("url")) {
         if (auto problem = http_url_problem(*v); problem.empty()) {
-            e.url = *v;
+            e.url = with_lower_scheme(*v);
         } else {
             r.error("url", "invalid url " + in_quotes(*v) + ": " + problem);
         }

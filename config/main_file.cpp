@@ -28,7 +28,7 @@ std::string base_url_problem(std::string_view url) {
 /// Whether base_url (valid) is plain http to a host other than this machine:
 /// the unsubscribe links of its reminders would not be offered as one-click.
 bool public_http(std::string_view url) {
-    if (!url.starts_with("http://")) return false;
+    if (!ascii_lower(url.substr(0, 7)).starts_with("http://")) return false;
     const std::string_view rest = url.substr(7);
     std::string host;
     split_host_port(rest.substr(0, rest.find('/')), true, &host, nullptr);
@@ -86,7 +86,7 @@ file_references read_site(const table_reader& root, const position& top, site& s
                                     " is not https: the unsubscribe links of reminders will be "
                                     "http, and mail providers offer one-click unsubscribing only "
                                     "over https (RFC 8058)");
-            out.base_url = *v;
+            out.base_url = with_lower_scheme(*v);
             while (out.base_url.ends_with('/'))
                 out.base_url.pop_back();
         }
@@ -174,7 +174,7 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
         {"url", "starttls", "username", "password_file", "from", "max_per_minute", "pickup_dir"});
     if (auto v = r.text("url"); v && !v->empty()) {
         if (auto problem = smtp_url_problem(*v); problem.empty()) {
-            out.url = *v;
+            out.url = with_lower_scheme(*v);
         } else {
             // A password written into the URL stays out of the message.
             std::string shown = *v;

@@ -1,6 +1,7 @@
 #include "config/values.hpp"
 
 #include "config/site.hpp"
+#include "config/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -234,15 +235,17 @@ std::string authority_problem(std::string_view authority, std::string malformed)
 
 } // namespace
 
+std::string with_lower_scheme(std::string_view url) {
+    const auto end = url.find("://");
+    if (end == std::string_view::npos) return std::string(url);
+    return ascii_lower(url.substr(0, end)) + std::string(url.substr(end));
+}
+
 std::string http_url_problem(std::string_view text) {
-    std::string_view rest;
-    if (text.starts_with("https://")) {
-        rest = text.substr(8);
-    } else if (text.starts_with("http://")) {
-        rest = text.substr(7);
-    } else {
+    const std::string scheme = ascii_lower(text.substr(0, text.find("://") + 3));
+    if (scheme != "https://" && scheme != "http://")
         return "it must start with http:// or https://";
-    }
+    const std::string_view rest = text.substr(scheme.size());
     if (text.find_first_of(" \t") != std::string_view::npos) return "it contains a space";
     // RFC 3986 leaves these, and every byte outside ASCII, out of URIs:
     // they are written percent-encoded.
@@ -274,14 +277,10 @@ std::string http_url_problem(std::string_view text) {
 }
 
 std::string smtp_url_problem(std::string_view text) {
-    std::string_view rest;
-    if (text.starts_with("smtps://")) {
-        rest = text.substr(8);
-    } else if (text.starts_with("smtp://")) {
-        rest = text.substr(7);
-    } else {
+    const std::string scheme = ascii_lower(text.substr(0, text.find("://") + 3));
+    if (scheme != "smtps://" && scheme != "smtp://")
         return "it must start with smtp:// or smtps://";
-    }
+    std::string_view rest = text.substr(scheme.size());
     if (rest.ends_with('/')) rest.remove_suffix(1);
     return authority_problem(rest, "expected smtp://host[:port] or smtps://host[:port]");
 }

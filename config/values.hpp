@@ -30,9 +30,13 @@ enum class host_port_form { ok, malformed, bad_port };
 host_port_form split_host_port(std::string_view text, bool port_optional, std::string* host,
                                std::optional<std::uint16_t>* port);
 
-/// Checks an http:// or https:// URL with a host. Empty when fine,
-/// otherwise the reason.
+/// Checks an http:// or https:// URL with a host (the scheme in any case,
+/// RFC 3986 §3.1). Empty when fine, otherwise the reason.
 std::string http_url_problem(std::string_view text);
+
+/// `url` with its scheme in lower case, the form RFC 3986 §6.2.2.1 calls
+/// normal: "HTTPS://a.example/x" gives "https://a.example/x".
+std::string with_lower_scheme(std::string_view url);
 
 /// Checks smtp://host[:port] or smtps://host[:port]. Empty when fine.
 std::string smtp_url_problem(std::string_view text);

@@ -90,6 +90,18 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
         for (const std::string name : {"http://127.0.0.1.nip.io", "http://127.evil.example"})
             CHECK(with(name).size() == 1);
     }
+    SECTION("a scheme in capitals is the same scheme (RFC 3986), kept in lower case") {
+        site_dir dir;
+        dir.write("casacal.toml",
+                  "[site]\nname = \"Casaco\"\nbase_url = "
+                  "\"HTTPS://Agenda.casaco.example/\"\ndomain = \"casaco.example\"\n"
+                  "[smtp]\nurl = \"SMTP://127.0.0.1:2525\"\n");
+        dir.mkdir("events.d");
+        CHECK(dir.problems().empty());
+        const auto loaded = dir.load();
+        CHECK(loaded.site.site.base_url == "https://Agenda.casaco.example");
+        CHECK(loaded.site.smtp.url == "smtp://127.0.0.1:2525");
+    }
     SECTION("keys left out or malformed") {
         site_dir dir;
         dir.write("casacal.toml", R"(
