@@ -38,6 +38,10 @@ struct occurrence {
     config::status status = config::status::confirmed;
     bool all_day = false;
     unix_time start = 0;       ///< all-day: local midnight of the first day in the event's zone
+    /// Where lists (the API, the agenda) place it: `start`, but for all-day
+    /// the site zone's midnight of its date, as the feed's floating date
+    /// reads (set by expand(); `start` elsewhere).
+    unix_time listed = 0;
     unix_time end = 0;         ///< exclusive; all-day: local midnight of the day after the last
     config::civil start_local; ///< wall clock in the event's zone (all-day: the date)
     config::civil end_local;   ///< exclusive; all-day: the day after the last
@@ -181,7 +185,7 @@ std::string render_categories_feed(const model& m, const std::vector<std::string
 /// feed writes them as EXDATE). Empty category: all. A series whose last
 /// occurrence ended before `kept_after` is left out, as from the feeds (see
 /// keep_past_cutoff). The series are expanded on up to `threads` threads.
-/// The order of expand: by start, then by UID.
+/// The order of expand: by `listed`, then by UID.
 bool earlier(const occurrence& a, const occurrence& b);
 
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,

@@ -27,22 +27,39 @@ config::civil seek_target(const series& s, unix_time from) {
     return to_local(s.zone, early);
 }
 
-void expand_series(const series& s, unix_time from, unix_time to, std::vector<occurrence>& out) {
+/// Where lists place the start `c` of `s` (at `instant`): all-day dates are
+/// floating in the feed, so every client shows them on their date: they
+/// are placed at the site zone's midnight of it, whatever the event's zone.
+unix_time listed_at(const series& s, zone_ptr site_zone, const config::civil& c,
+                    unix_time instant) {
+    if (!s.all_day() || s.zone == site_zone) return instant;
+    return to_utc(site_zone, c).utc;
+}
+
+void expand_series(const series& s, zone_ptr site_zone, unix_time from, unix_time to,
+                   std::vector<occurrence>& out) {
+    const auto place = [&](occurrence o) {
+        o.listed = listed_at(s, site_zone, o.start_local, o.start);
+        out.push_back(std::move(o));
+    };
     if (!s.rrule) {
-        if (s.master.start_utc >= from && s.master.start_utc < to)
-            out.push_back(make_occurrence(s, s.master, std::nullopt));
+        const unix_time listed = listed_at(s, site_zone, s.master.start, s.master.start_utc);
+        if (listed >= from && listed < to) place(make_occurrence(s, s.master, std::nullopt));
         return;
     }
     // An override may move an occurrence into or out of the window, so
     // overrides are placed by their own start.
-    for (const vevent& o : s.overrides)
-        if (!s.excluded(*o.recurrence_id) && o.start_utc >= from && o.start_utc < to)
-            out.push_back(make_occurrence(s, o, o.recurrence_id));
-    // The rule starts no earlier than DTSTART (a day of margin covers a
-    // shifted UTC offset), and no later than the end of its last occurrence:
-    // a series entirely outside the window needs no iterator.
-    if (s.master.start_utc - 86400 >= to) return;
-    if (s.last_end && *s.last_end + 86400 < from) return;
+    for (const vevent& o : s.overrides) {
+        const unix_time listed = listed_at(s, site_zone, o.start, o.start_utc);
+        if (!s.excluded(*o.recurrence_id) && listed >= from && listed < to)
+            place(make_occurrence(s, o, o.recurrence_id));
+    }
+    // The rule starts no earlier than DTSTART (two days of margin cover a
+    // shifted UTC offset and an all-day date placed in another zone), and
+    // no later than the end of its last occurrence: a series entirely
+    // outside the window needs no iterator.
+    if (s.master.start_utc - 2 * 86400 >= to) return;
+    if (s.last_end && *s.last_end + 2 * 86400 < from) return;
     rule_iterator it(*s.rrule, s.master.start, s.all_day());
     std::optional<config::civil> c =
         s.rrule->seekable ? it.seek(seek_target(s, from)) : it.next();
@@ -53,20 +70,21 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
     bool last_kept = false;
     for (; c; c = it.next()) {
         const unix_time start = s.instant_of(*c);
-        if (start >= to) break;
+        const unix_time listed = listed_at(s, site_zone, *c, start);
+        if (listed >= to) break;
         if (last && start == *last) {
             if (last_kept) {
                 // Kept under the time that exists, as clients name it.
                 out.pop_back();
                 last_kept = !s.excluded(*c) && !s.override_at(*c);
-                if (last_kept) out.push_back(instance_occurrence(s, *c, start));
+                if (last_kept) place(instance_occurrence(s, *c, start));
             }
             continue;
         }
         last = start;
         last_kept = false;
-        if (start < from || s.excluded(*c) || s.override_at(*c)) continue;
-        out.push_back(instance_occurrence(s, *c, start));
+        if (listed < from || s.excluded(*c) || s.override_at(*c)) continue;
+        place(instance_occurrence(s, *c, start));
         last_kept = true;
     }
 }
@@ -74,7 +92,7 @@ void expand_series(const series& s, unix_time from, unix_time to, std::vector<oc
 } // namespace
 
 bool earlier(const occurrence& a, const occurrence& b) {
-    return a.start != b.start ? a.start < b.start : a.uid < b.uid;
+    return a.listed != b.listed ? a.listed < b.listed : a.uid < b.uid;
 }
 
 std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
@@ -86,7 +104,7 @@ std::vector<occurrence> expand(const model& m, unix_time from, unix_time to,
                         for (std::size_t i = begin; i < end; ++i)
                             if ((category.empty() || m.all[i].master.category == category) &&
                                 (!m.all[i].last_end || *m.all[i].last_end >= kept_after))
-                                expand_series(m.all[i], from, to, found[b]);
+                                expand_series(m.all[i], m.site_zone, from, to, found[b]);
                     });
     // Sort places (block, index) in block order, then move each occurrence once.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> order;
@@ -117,7 +135,7 @@ std::vector<occurrence> expand_event(const model& m, const std::string& event_id
     auto it = std::lower_bound(m.all.begin(), m.all.end(), event_id,
                                [](const series& s, const std::string& id) { return s.master.uid < id; });
     for (; it != m.all.end() && it->master.uid.compare(0, event_id.size(), event_id) == 0; ++it)
-        if (it->master.event_id == event_id) expand_series(*it, from, to, out);
+        if (it->master.event_id == event_id) expand_series(*it, m.site_zone, from, to, out);
     std::sort(out.begin(), out.end(), earlier);
     return out;
 }

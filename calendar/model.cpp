@@ -690,6 +690,7 @@ build_result build(config::site site_in, unsigned threads, const model* previous
         std::move(built[b].begin(), built[b].end(), std::back_inserter(m->all));
     }
     for (const series& s : m->all) {
+        if (s.all_day() && s.zone != m->site_zone) m->listing_shift = 2 * 86400;
         if (!s.uses_zone) continue;
         const auto key = std::make_pair(s.zone_name, s.zone_year);
         if (!m->vtimezones.count(key))
@@ -748,7 +749,7 @@ occurrence described_by(const series& s, const vevent& v) {
 
 occurrence make_occurrence(const series& s, const vevent& v, const std::optional<civil>& original) {
     occurrence o = described_by(s, v);
-    o.start = v.start_utc;
+    o.start = o.listed = v.start_utc;
     o.end = v.end_utc;
     if (o.all_day) {
         o.start_local = date_of(v.start);
@@ -775,7 +776,7 @@ occurrence instance_occurrence(const series& s, const civil& original, unix_time
     // make_occurrence(s, s.instance(original), original), without copying
     // the master's strings twice.
     occurrence o = described_by(s, s.master);
-    o.start = start;
+    o.start = o.listed = start;
     if (o.all_day) {
         const civil end = add_days(original, static_cast<int>(s.length));
         o.end = to_utc(s.zone, end).utc;

@@ -80,6 +80,10 @@ class model {
     /// (RFC 5545 wants a component in every calendar): the earliest any
     /// series needs, 1970 for a site without events. Held in `vtimezones`.
     int empty_feed_year = 1970;
+    /// How far from its start expand() may place an occurrence: two days
+    /// when an all-day series is in another zone than the site's (its date
+    /// is placed at the site zone's midnight), else 0.
+    unix_time listing_shift = 0;
     /// Ids of the events whose build gave a diagnostic (warnings: a good
     /// model has no errors), sorted: a later build must not reuse them.
     std::vector<std::string> noted;

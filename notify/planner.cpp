@@ -160,8 +160,10 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
             series.master.start_utc >= now - programme_lookback && series.master.start_utc < now)
             occurrences.push_back(calendar::make_occurrence(series, series.master, std::nullopt));
     std::sort(occurrences.begin(), occurrences.end(), calendar::earlier);
-    for (auto& o : calendar::expand(m, now, out.scope.to))
-        occurrences.push_back(std::move(o));
+    // expand() may place an all-day date at the site zone's midnight;
+    // reminders go by its start in the event's own zone.
+    for (auto& o : calendar::expand(m, now - m.listing_shift, out.scope.to + m.listing_shift))
+        if (o.start >= now && o.start < out.scope.to) occurrences.push_back(std::move(o));
 
     // Programmes: one subject per programme, at its first session.
     std::vector<subject> subjects;

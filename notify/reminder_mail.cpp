@@ -71,11 +71,15 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
                                                const store::outbox_row& row) {
     std::vector<calendar::occurrence> out;
     if (is_programme(row)) {
-        for (auto& o : calendar::expand(m, row.occurrence_start - day, row.occurrence_start + 62 * day))
+        for (auto& o : calendar::expand(m, row.occurrence_start - day - m.listing_shift,
+                                        row.occurrence_start + 62 * day))
             if (o.event_id == row.event_id && o.session > 0) out.push_back(std::move(o));
         return out;
     }
-    for (auto& o : calendar::expand(m, row.occurrence_start - day, row.occurrence_start + day)) {
+    // expand() may place an all-day date at the site zone's midnight; the
+    // row has it at the event zone's.
+    for (auto& o : calendar::expand(m, row.occurrence_start - day - m.listing_shift,
+                                    row.occurrence_start + day + m.listing_shift)) {
         if (o.uid != row.uid) continue;
         if (occurrence_text(o) == row.occurrence ||
             (row.occurrence.empty() && o.start == row.occurrence_start)) {

@@ -108,6 +108,46 @@ TEST_CASE("expansion applies exdates, overrides and the window", "[calendar]") {
               .empty());
 }
 
+TEST_CASE(
+    "an all-day date in another zone is listed on its date, as the feed's floating date reads",
+    "[calendar]") {
+    // The site is in Paris; an all-day event in Auckland (12 hours ahead)
+    // and one in New York (6 hours behind) on 10 June, a timed one at 00:30
+    // Paris that day. Clients show a VALUE=DATE on its date whatever zone.
+    config::site s = casapero_site();
+    s.events[0].rrule.clear();
+    s.events[0].start = local(2027, 6, 10, 0, 30);
+    s.events[0].end = local(2027, 6, 10, 1, 0);
+    for (const auto& [id, zone] :
+         {std::pair{"auckland", "Pacific/Auckland"}, std::pair{"new-york", "America/New_York"}}) {
+        config::event_def e = casapero();
+        e.id = id;
+        e.rrule = "FREQ=YEARLY;COUNT=2";
+        e.timezone = zone;
+        e.start = day(2027, 6, 10);
+        e.end.reset();
+        s.events.push_back(e);
+    }
+    const auto m = built(s);
+    const auto ids = [&](int from_day, int to_day) {
+        std::vector<std::string> out;
+        for (const occurrence& o : expand(*m, site_midnight(*m, {2027, 6, from_day}),
+                                          site_midnight(*m, {2027, 6, to_day})))
+            out.push_back(o.event_id);
+        return out;
+    };
+    CHECK(ids(10, 11) == std::vector<std::string>{"auckland", "new-york", "casapero"});
+    CHECK(ids(9, 10).empty());
+    CHECK(ids(11, 12).empty());
+    // Reminders still go by the start in the event's own zone.
+    const auto list =
+        expand(*m, site_midnight(*m, {2027, 6, 10}), site_midnight(*m, {2027, 6, 11}));
+    CHECK(list[0].start == seconds_of({2027, 6, 9, 12, 0, 0}));
+    CHECK(list[1].start == seconds_of({2027, 6, 10, 4, 0, 0}));
+    CHECK(m->listing_shift == 2 * 86400);
+    CHECK(built(casapero_site())->listing_shift == 0);
+}
+
 TEST_CASE("a cancelled event expands with status cancelled", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].status = config::status::cancelled;
