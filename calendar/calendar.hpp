@@ -30,6 +30,9 @@ struct occurrence {
     std::string uid;      ///< the VEVENT's UID ({id}@{domain}, sessions {id}-{n}@{domain})
     std::string event_id; ///< the event or programme id
     int session = 0;      ///< 1-based session number, 0 when not a session
+    /// Sessions: the title is "{programme} — {session}" (or the programme's
+    /// alone), and the programme's title is this long.
+    int programme_title_size = 0;
     std::string title;
     std::string category;
     std::string location;

@@ -524,6 +524,7 @@ void builder::add_event(const config::event_def& e) {
             s.master.uid = uid_of(e.id, n, domain);
             s.master.session = n;
             s.master.title = sd.title.empty() ? e.title : e.title + " — " + sd.title;
+            s.master.programme_title_size = static_cast<int>(e.title.size());
             if (!sd.location.empty()) s.master.location = sd.location;
             s.master.description = with_price(
                 sd.description.empty() ? e.description : sd.description, e.price, locale);
@@ -734,6 +735,7 @@ occurrence described_by(const series& s, const vevent& v) {
     o.uid = v.uid;
     o.event_id = v.event_id;
     o.session = v.session;
+    o.programme_title_size = v.programme_title_size;
     o.title = v.title;
     o.category = v.category;
     o.location = v.location;

@@ -21,6 +21,7 @@ struct vevent {
     std::string uid;
     std::string event_id;
     int session = 0;
+    int programme_title_size = 0; ///< sessions: `title` starts with the programme's, this long
     std::string title;
     std::string category;      ///< key
     std::string category_name; ///< display name

@@ -20,8 +20,8 @@ constexpr calendar::unix_time day = 24 * 3600;
 /// render): the two parts, the second empty for other occurrences.
 std::pair<std::string, std::string> title_parts(const calendar::occurrence& o) {
     static constexpr std::string_view dash = " — ";
-    auto at = o.session > 0 ? o.title.find(dash) : std::string::npos;
-    if (at == std::string::npos) return {o.title, {}};
+    const auto at = static_cast<std::size_t>(o.programme_title_size);
+    if (o.session == 0 || at + dash.size() > o.title.size()) return {o.title, {}};
     return {o.title.substr(0, at), o.title.substr(at + dash.size())};
 }
 
@@ -172,7 +172,7 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     } else if (programme) {
         for (const auto& s : about) {
             const auto session = title_parts(s).second;
-            b.line("• " + span_text(s, lang) + b.colon + session +
+            b.line("• " + span_text(s, lang) + (session.empty() ? "" : b.colon + session) +
                    (s.location.empty() ? "" : " (" + s.location + ")"));
         }
     } else {
@@ -239,6 +239,7 @@ store::planned_row notice_for(const store::outbox_row& sent, store::message_kind
     row.due = now + notice_settle;
     row.message_id = message_id_for(row.key, domain);
     row.payload = sent.payload;
+    row.schedule = sent.schedule; // a programme's cancellation cancels every session
     return row;
 }
 

@@ -26,6 +26,7 @@ store::outbox_row row_for(const store::planned_row& p) {
     r.due = p.due;
     r.message_id = p.message_id;
     r.payload = p.payload;
+    r.schedule = p.schedule;
     r.date_header = p.due + 5;
     return r;
 }
@@ -86,7 +87,6 @@ notify::message cancellation_of(const calendar::model& m, store::outbox_row sent
     sent.payload = R"({"title":"Casapéro","when":"Thursday 3 December at 6:30 pm"})";
     auto row = row_for(
         notify::notice_for(sent, store::message_kind::cancellation, 1000, "casaco.example"));
-    row.schedule = sent.schedule;
     return notify::compose(m, {}, row, {}, {"Casaco", "agenda@casaco.example"}, "", "",
                            last_revision);
 }
@@ -166,6 +166,29 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
     }
 }
 
+TEST_CASE("reminder_mail: a programme whose title holds a dash keeps it whole", "[notify]") {
+    auto site = casapero_site();
+    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
+    site.events.push_back(weekend_programme("weekend", 2));
+    site.events.back().title = "Week-end — édition 2";
+    site.events.back().sessions[0].title = "Pitchs — jury";
+    site.events.back().sessions[1].title.clear(); // a session without a title of its own
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    notify::recipient camille{"camille@example.org", "Camille", "", {"weekend"}, std::nullopt};
+    auto plan = notify::make_plan(*built.calendar, {camille}, 1'796'122'800);
+    REQUIRE(plan.rows.size() == 1);
+    auto row = row_for(plan.rows[0]);
+    auto about = notify::find_subject(*built.calendar, row);
+    REQUIRE(about.size() == 2);
+    auto msg = notify::compose(*built.calendar, {}, row, about, {"Casaco", "agenda@casaco.example"},
+                               "", "");
+    CHECK(msg.subject == "Rappel : Week-end — édition 2 — samedi 5 décembre à 10h");
+    CHECK(msg.text.find("\nWeek-end — édition 2\n") != std::string::npos);
+    CHECK(msg.text.find("10h00 – 12h00 : Pitchs — jury\n") != std::string::npos);
+    CHECK(msg.text.find("14h00 – 16h00\n") != std::string::npos);
+}
+
 TEST_CASE("reminder_mail: a cancelled programme's notice cancels every session", "[notify]") {
     auto site = casapero_site();
     site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
@@ -176,7 +199,6 @@ TEST_CASE("reminder_mail: a cancelled programme's notice cancels every session",
     auto plan = notify::make_plan(*before.calendar, {camille}, 1'796'122'800);
     REQUIRE(plan.rows.size() == 1);
     store::outbox_row sent = row_for(plan.rows[0]);
-    sent.schedule = plan.rows[0].schedule;
 
     site.events.back().status = config::status::cancelled;
     auto after = calendar::build(site);
