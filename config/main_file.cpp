@@ -17,6 +17,9 @@ namespace {
 /// every feed and email: no query, fragment, user or password.
 std::string base_url_problem(std::string_view url) {
     if (auto problem = http_url_problem(url); !problem.empty()) return problem;
+    // Reminders carry it in their List-Unsubscribe header, a line that
+    // cannot be folded and must stay under 998 characters (RFC 5322).
+    if (url.size() > 500) return "it is longer than 500 characters";
     if (url.find_first_of("?#") != std::string_view::npos)
         return "it cannot have a query or a fragment (links are made by adding paths to it)";
     const std::string_view rest = url.substr(url.find("://") + 3);

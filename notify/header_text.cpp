@@ -193,10 +193,9 @@ std::string mailbox_value(std::string_view name, std::string_view display,
     if (clean.empty())
         return std::string(address);
     const auto angle = " <" + std::string(address) + ">";
-    if (!is_plain_ascii(clean)) {
-        const auto first_room = max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
-        return join_folded(encoded_words(clean, first_room)) + angle;
-    }
+    const auto first_room =
+        max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
+    if (!is_plain_ascii(clean)) return join_folded(encoded_words(clean, first_room)) + angle;
     bool atoms = true;
     char previous = ' ';
     for (const char c : clean) {
@@ -204,15 +203,19 @@ std::string mailbox_value(std::string_view name, std::string_view display,
             atoms = false;
         previous = c;
     }
-    if (atoms)
-        return clean + angle;
-    std::string quoted = "\"";
-    for (const char c : clean) {
-        if (c == '"' || c == '\\')
-            quoted += '\\';
-        quoted += c;
+    std::string phrase = clean;
+    if (!atoms) {
+        phrase = "\"";
+        for (const char c : clean) {
+            if (c == '"' || c == '\\') phrase += '\\';
+            phrase += c;
+        }
+        phrase += '"';
     }
-    return quoted + "\"" + angle;
+    // Folded at its spaces (RFC 5322 allows it in a quoted-string too); a
+    // word too long for a line of 998 characters is encoded, in pieces.
+    if (auto folded = fold_ascii(name, phrase + angle); !folded.empty()) return folded;
+    return join_folded(encoded_words(clean, first_room)) + angle;
 }
 
 std::string rfc5322_date(std::int64_t unix_seconds, int utc_offset_minutes) {

@@ -62,7 +62,9 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
                  {"https://agenda.casaco.example:0", "the port must be between 1 and 65535"},
                  {"https://agenda.casaco.example:99999", "the port must be between 1 and 65535"},
                  {"https://agenda.casaco.example/café",
-                  "it contains 'é', which a URL writes as %C3%A9"}}) {
+                  "it contains 'é', which a URL writes as %C3%A9"},
+                 {"https://agenda.casaco.example/" + std::string(471, 'a'),
+                  "it is longer than 500 characters"}}) {
             site_dir dir;
             dir.write("casacal.toml", "[site]\nname = \"Casaco\"\nbase_url = \"" + url +
                                           "\"\ndomain = \"casaco.example\"\n");

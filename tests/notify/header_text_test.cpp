@@ -128,6 +128,28 @@ TEST_CASE("display names are quoted or encoded as needed", "[notify]") {
     CHECK(injected == "\"Camille  Bcc: victim@example.org\" <c@example.org>");
 }
 
+TEST_CASE("long display names fold, and no line passes 998 characters", "[notify]") {
+    std::string name;
+    for (int i = 0; i < 150; ++i)
+        name += "Camille ";
+    for (const std::string& display : {name, "Durand, " + name, std::string(1200, 'x')}) {
+        INFO(display.size());
+        const auto value = mailbox_value("To", display, "c@example.org");
+        for (const auto& line : lines_of("To: " + value))
+            CHECK(line.size() <= 998);
+        CHECK(value.ends_with(" <c@example.org>"));
+        if (display.front() == 'x') {
+            CHECK(decode_words(casacal::notify::testing::unfold(
+                      value.substr(0, value.rfind(" <")))) == display);
+        } else {
+            for (const auto& line : lines_of("To: " + value))
+                CHECK(line.size() <= 78);
+            CHECK(casacal::notify::testing::unfold(value).find(name.substr(0, name.size() - 1)) !=
+                  std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("addresses with anything that could end a header are refused", "[notify]") {
     CHECK(is_safe_address("camille@example.org"));
     CHECK(is_safe_address("c.dupont+agenda@sub.example.org"));
