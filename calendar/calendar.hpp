@@ -249,6 +249,11 @@ std::optional<std::string> cancellation_calendar(const model& m,
 /// reading when midnight falls in a gap).
 unix_time site_midnight(const model& m, const config::civil& d);
 
+/// `o` with its wall-clock times in the site's zone, as people at the site
+/// read them (the agenda, emails); all-day occurrences and those already
+/// in that zone are left as they are.
+occurrence in_site_zone(occurrence o, const config::site& site);
+
 /// `[feeds] keep_past` on the day of `now`: a series whose last occurrence
 /// ended before this instant is left out of the site and category feeds,
 /// and so of expand() given it (local midnight, site zone, keep_past days

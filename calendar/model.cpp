@@ -717,6 +717,16 @@ unix_time site_midnight(const model& m, const config::civil& d) {
     return to_utc(m.site_zone, date_of(d)).utc;
 }
 
+occurrence in_site_zone(occurrence o, const config::site& site) {
+    if (o.all_day || o.timezone == site.site.timezone) return o;
+    if (zone_ptr zone = find_zone(site.site.timezone)) {
+        o.start_local = to_local(zone, o.start, &o.start_offset);
+        o.end_local = to_local(zone, o.end, &o.end_offset);
+        o.timezone = site.site.timezone;
+    }
+    return o;
+}
+
 unix_time keep_past_cutoff(const model& m, unix_time now) {
     const config::duration& keep = m.site.feeds.keep_past;
     const civil today = date_of(to_local(m.site_zone, now));

@@ -62,17 +62,6 @@ std::string feed_links(const config::site& site, const std::string& label,
            (en ? "Feed address: " : "Adresse du flux : ") + html_escape(label) + "\"></div>\n";
 }
 
-/// `o` with its wall-clock times in the site's zone (all-day dates stay).
-calendar::occurrence in_site_zone(calendar::occurrence o, const config::site& site) {
-    if (o.all_day || o.timezone == site.site.timezone) return o;
-    if (calendar::zone_ptr zone = calendar::find_zone(site.site.timezone)) {
-        o.start_local = calendar::to_local(zone, o.start, &o.start_offset);
-        o.end_local = calendar::to_local(zone, o.end, &o.end_offset);
-        o.timezone = site.site.timezone;
-    }
-    return o;
-}
-
 /// "18h30 – 21h", "Toute la journée", "Jusqu'au dimanche 13 décembre".
 std::string hours_text(const calendar::occurrence& o, language lang) {
     const bool en = lang == language::en;
@@ -131,7 +120,7 @@ std::string day_list(const config::site& site, const std::vector<calendar::occur
     std::string body;
     std::optional<config::civil> day;
     for (const calendar::occurrence& found_one : found) {
-        const calendar::occurrence o = in_site_zone(found_one, site);
+        const calendar::occurrence o = calendar::in_site_zone(found_one, site);
         const config::civil date = calendar::date_of(o.start_local);
         if (date != day) {
             body += std::string(day ? "</ul>\n" : "") + "<h2>" +
@@ -235,7 +224,7 @@ response agenda_page(const request& req, const query_params& query, const route_
     config::civil next = end;
     if (cut) {
         next = std::max(calendar::add_days(first, 1),
-                        calendar::date_of(in_site_zone(found.back(), site).start_local));
+                        calendar::date_of(calendar::in_site_zone(found.back(), site).start_local));
         body += std::string("<p class=\"meta\">") + (en ? "Only the first " : "Seuls les ") +
                 std::to_string(k_page_max_occurrences) +
                 (en ? " events are listed." : " premiers événements sont affichés.") + "</p>\n";
@@ -307,7 +296,7 @@ response event_page(const request& req, std::string_view id, const route_context
         body += "<ul class=\"events\">\n";
     const std::string session_prefix = e->title + " — ";
     for (std::size_t i = 0; i < found.size() && i < k_event_max_occurrences; ++i) {
-        const calendar::occurrence o = in_site_zone(found[i], site);
+        const calendar::occurrence o = calendar::in_site_zone(found[i], site);
         body += item_open(site, o) + "<span class=\"when\">" +
                 html_escape(notify::span_text(o, lang)) + "</span>" + status_mark(o.status, lang);
         // A session's title after the programme's, an override's own title.

@@ -227,7 +227,8 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                 row.update_only = s.begun;
                 auto payload = payloads.find(row.locale);
                 if (payload == payloads.end())
-                    payload = payloads.emplace(row.locale, payload_for(o, row.locale)).first;
+                    payload =
+                        payloads.emplace(row.locale, payload_for(o, m.site, row.locale)).first;
                 row.payload = payload->second;
                 out.rows.push_back(std::move(row));
             }

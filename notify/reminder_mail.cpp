@@ -90,8 +90,10 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
     return out;
 }
 
-std::string payload_for(const calendar::occurrence& o, const std::string& locale) {
-    return nlohmann::json{{"title", title_parts(o).first}, {"when", when_text(o, language_of(locale))}}
+std::string payload_for(const calendar::occurrence& o, const config::site& site,
+                        const std::string& locale) {
+    return nlohmann::json{{"title", title_parts(o).first},
+                          {"when", when_text(calendar::in_site_zone(o, site), language_of(locale))}}
         .dump();
 }
 
@@ -148,7 +150,8 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
         const auto& first = about.front();
         if (title.empty() || kind != notice::cancellation)
             title = title_parts(first).first;
-        if (kind != notice::cancellation) when = when_text(first, lang);
+        if (kind != notice::cancellation)
+            when = when_text(calendar::in_site_zone(first, site), lang);
     }
 
     message msg;
@@ -172,11 +175,12 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     } else if (programme) {
         for (const auto& s : about) {
             const auto session = title_parts(s).second;
-            b.line("• " + span_text(s, lang) + (session.empty() ? "" : b.colon + session) +
+            b.line("• " + span_text(calendar::in_site_zone(s, site), lang) +
+                   (session.empty() ? "" : b.colon + session) +
                    (s.location.empty() ? "" : " (" + s.location + ")"));
         }
     } else {
-        b.line(span_text(about.front(), lang));
+        b.line(span_text(calendar::in_site_zone(about.front(), site), lang));
         if (!about.front().location.empty()) b.line(about.front().location);
     }
     b.text += "\n";

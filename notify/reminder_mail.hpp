@@ -22,8 +22,10 @@ std::vector<calendar::occurrence> find_subject(const calendar::model& m,
                                                const store::outbox_row& row);
 
 /// The payload the planner stores with a row: what a cancellation notice
-/// needs once the occurrence is gone (title, and when it was, in words).
-std::string payload_for(const calendar::occurrence& o, const std::string& locale);
+/// needs once the occurrence is gone (title, and when it was, in words, in
+/// the site's zone).
+std::string payload_for(const calendar::occurrence& o, const config::site& site,
+                        const std::string& locale);
 
 /// Builds the email for `row`. `about` comes from find_subject (it may be
 /// empty for a cancellation notice). `unsubscribe_url` is the one-click URL,

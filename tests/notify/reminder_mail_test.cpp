@@ -166,6 +166,31 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
     }
 }
 
+TEST_CASE("reminder_mail: an event in another zone is told in the site's time", "[notify]") {
+    auto site = casapero_site();
+    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
+    site.events[0].rrule.clear();
+    site.events[0].timezone = "America/New_York";
+    site.events[0].start = local(2026, 12, 3, 12, 30); // 18h30 in Paris
+    site.events[0].end = local(2026, 12, 3, 13, 30);
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    notify::recipient camille{"camille@example.org", "Camille", "", {"apero"}, std::nullopt};
+    auto plan = notify::make_plan(*built.calendar, {camille}, 1'796'122'800);
+    REQUIRE(plan.rows.size() == 1);
+    CHECK(plan.rows[0].payload.find("jeudi 3 décembre à 18h30") != std::string::npos);
+    auto row = row_for(plan.rows[0]);
+    auto about = notify::find_subject(*built.calendar, row);
+    REQUIRE(about.size() == 1);
+    auto msg = notify::compose(*built.calendar, {}, row, about, {"Casaco", "agenda@casaco.example"},
+                               "", "");
+    CHECK(msg.subject == "Rappel : Casapéro — jeudi 3 décembre à 18h30");
+    CHECK(msg.text.find("jeudi 3 décembre 2026, 18h30 – 19h30\n") != std::string::npos);
+    REQUIRE(msg.calendar); // the attachment keeps the event's own zone
+    CHECK(msg.calendar->ics.find("DTSTART;TZID=America/New_York:20261203T123000") !=
+          std::string::npos);
+}
+
 TEST_CASE("reminder_mail: a programme whose title holds a dash keeps it whole", "[notify]") {
     auto site = casapero_site();
     site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
