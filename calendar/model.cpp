@@ -692,6 +692,12 @@ build_result build(config::site site_in, unsigned threads, const model* previous
     }
     for (const series& s : m->all) {
         if (s.all_day() && s.zone != m->site_zone) m->listing_shift = 2 * 86400;
+        if (s.gmt_frame()) {
+            const auto key = std::make_pair(gmt_zone, s.zone_year);
+            if (!m->vtimezones.count(key))
+                m->vtimezones.emplace(key,
+                                      vtimezone_lines(find_zone(gmt_zone), gmt_zone, s.zone_year));
+        }
         if (!s.uses_zone) continue;
         const auto key = std::make_pair(s.zone_name, s.zone_year);
         if (!m->vtimezones.count(key))

@@ -40,6 +40,9 @@ struct vevent {
     bool moved = false;
 };
 
+/// The zone UTC series with a rule are written in (series::gmt_frame).
+inline const std::string gmt_zone = "Etc/GMT";
+
 /// One VEVENT UID: a master with its rule, exceptions and overrides.
 struct series {
     vevent master;
@@ -58,6 +61,11 @@ struct series {
     bool reused = false;
 
     bool all_day() const { return master.kind == config::when::kind::date; }
+    /// A rule over a UTC start is written in `gmt_zone`: the same instants,
+    /// but clients that read a feed's UTC times on its X-WR-TIMEZONE's wall
+    /// clock (Google's convention, python's x_wr_timezone) would repeat a
+    /// UTC DTSTART on that clock, an hour off across each DST change.
+    bool gmt_frame() const { return rrule && master.kind == config::when::kind::utc; }
     /// The instant an original start (master's frame) stands for.
     unix_time instant_of(const config::civil& original) const;
     /// The occurrence the rule generates at `original`, before overrides.

@@ -141,6 +141,9 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
     // reader takes as the same instant. A series' start must stay on the
     // wall clock for its rule; its length then goes as a DURATION, so that
     // no reader finds an end before the start.
+    // The frame of the rule: DTSTART, EXDATE and RECURRENCE-ID share it.
+    const when::kind frame = s.gmt_frame() ? when::kind::local : s.master.kind;
+    const std::string& frame_zone = s.gmt_frame() ? gmt_zone : s.zone_name;
     const bool local = v.kind == when::kind::local;
     const bool start_unclear = local && to_utc(s.zone, v.start).kind != fold::none;
     const bool series_start = kind == part::master && s.rrule;
@@ -150,6 +153,9 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
     } else if (start_unclear) {
         w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
         w.line("DURATION:" + exact_duration(v.end_utc - v.start_utc));
+    } else if (series_start && s.gmt_frame()) {
+        w.line(time_property("DTSTART", frame, v.start, frame_zone));
+        w.line(time_property("DTEND", frame, civil_of(v.end_utc), frame_zone));
     } else {
         w.line(time_property("DTSTART", v.kind, v.start, s.zone_name));
         // An end in a gap or in the repeated hour is read differently by
@@ -169,15 +175,15 @@ void write_vevent(ics_writer& w, const series& s, const vevent& v, part kind,
             std::string values;
             for (const civil& x : s.exdates) {
                 if (!values.empty()) values += ',';
-                values += ics_text(x, s.all_day()) + (s.master.kind == when::kind::utc ? "Z" : "");
+                values += ics_text(x, s.all_day()) + (frame == when::kind::utc ? "Z" : "");
             }
-            std::string line = time_property("EXDATE", s.master.kind, civil{}, s.zone_name);
+            std::string line = time_property("EXDATE", frame, civil{}, frame_zone);
             line = line.substr(0, line.find(':') + 1) + values;
             w.line(line);
         }
     }
     if (kind != part::master && v.recurrence_id)
-        w.line(time_property("RECURRENCE-ID", s.master.kind, *v.recurrence_id, s.zone_name));
+        w.line(time_property("RECURRENCE-ID", frame, *v.recurrence_id, frame_zone));
     w.text("SUMMARY", v.title);
     if (!v.description.empty()) w.text("DESCRIPTION", v.description);
     if (!v.location.empty()) w.text("LOCATION", v.location);
@@ -199,10 +205,13 @@ void write_series(ics_writer& w, const series& s, const stamps* st) {
 /// The zones a feed's members need, each with the first year it must cover.
 std::map<std::string, int> zones_of(const std::vector<const series*>& members) {
     std::map<std::string, int> zones; // name -> first year needed
+    const auto need = [&](const std::string& zone, int year) {
+        auto [it, added] = zones.emplace(zone, year);
+        if (!added) it->second = std::min(it->second, year);
+    };
     for (const series* s : members) {
-        if (!s->uses_zone) continue;
-        auto [it, added] = zones.emplace(s->zone_name, s->zone_year);
-        if (!added) it->second = std::min(it->second, s->zone_year);
+        if (s->uses_zone) need(s->zone_name, s->zone_year);
+        if (s->gmt_frame()) need(gmt_zone, s->zone_year);
     }
     return zones;
 }

@@ -109,6 +109,44 @@ TEST_CASE("a recurring event renders as master, override and EXDATE", "[calendar
     CHECK(override_event.find("RRULE") == std::string::npos);
 }
 
+TEST_CASE("a rule over a UTC start is written in Etc/GMT, the same instants on any reading",
+          "[calendar]") {
+    // A feed's UTC times are read on its X-WR-TIMEZONE's wall clock by some
+    // clients (python's x_wr_timezone, after Google): a weekly 09:00Z would
+    // then move to 08:00Z in summer. Etc/GMT has no DST and no such reading.
+    config::site s = casapero_site();
+    s.events[0].start = utc(2027, 3, 16, 9, 0);
+    s.events[0].end = utc(2027, 3, 16, 10, 0);
+    s.events[0].rrule = "FREQ=WEEKLY;COUNT=4";
+    s.events[0].exdates = {utc(2027, 3, 23, 9, 0)};
+    config::override_def moved;
+    moved.recurrence_id = utc(2027, 3, 30, 9, 0);
+    moved.start = utc(2027, 3, 30, 11, 0);
+    s.events[0].overrides = {moved};
+    config::event_def single = casapero();
+    single.id = "once";
+    single.rrule.clear();
+    single.start = utc(2027, 3, 16, 9, 0);
+    single.end = utc(2027, 3, 16, 10, 0);
+    s.events.push_back(single);
+    const auto m = built(s);
+    const auto feeds = render_feeds(*m, {}, now_2026_11_24);
+    const std::string& all = feed(feeds, "/calendar.ics");
+    const std::string master = vevent_text(all, "casapero@casaco.example");
+    CHECK(master.find("DTSTART;TZID=Etc/GMT:20270316T090000\n"
+                      "DTEND;TZID=Etc/GMT:20270316T100000\n"
+                      "RRULE:FREQ=WEEKLY;COUNT=4\n"
+                      "EXDATE;TZID=Etc/GMT:20270323T090000\n") != std::string::npos);
+    CHECK(vevent_text(all, "casapero@casaco.example", 1)
+              .find("DTSTART:20270330T110000Z\nDTEND:20270330T120000Z\n"
+                    "RECURRENCE-ID;TZID=Etc/GMT:20270330T090000\n") != std::string::npos);
+    CHECK(vevent_text(all, "once@casaco.example").find("DTSTART:20270316T090000Z\n") !=
+          std::string::npos);
+    CHECK(all.find("BEGIN:VTIMEZONE\r\nTZID:Etc/GMT\r\n") != std::string::npos);
+    // The single event alone needs no zone but the site's.
+    CHECK(feed(feeds, "/events/once.ics").find("TZID:Etc/GMT") == std::string::npos);
+}
+
 TEST_CASE("the calendar header and VTIMEZONE come first", "[calendar]") {
     const auto m = built(full_site());
     const auto feeds = render_feeds(*m, {}, now_2026_11_24);

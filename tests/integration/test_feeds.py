@@ -482,7 +482,6 @@ class PublishedFeedTest(DaemonTestCase):
 
 
 @requires_binary
-@requires_binary
 class DaylightEdgeTest(DaemonTestCase):
     """Events that end in the hour the autumn change repeats: the feed must
     say the same instants as /api/events to both readers."""
@@ -534,6 +533,54 @@ rrule    = "FREQ=DAILY;COUNT=3"
             self.assertEqual({o for o in js if o[0] == uid}, mine, f"ical.js, {uid}")
             self.assertEqual({o for o in py if o[0] == uid}, mine, f"recurring_ical_events, {uid}")
 
+
+    def test_a_series_at_a_utc_instant_and_a_date_in_another_zone_read_alike(self):
+        # A weekly 09:00Z across the spring change: recurring_ical_events
+        # reads a feed's UTC times on X-WR-TIMEZONE's wall clock (as Google
+        # does), and would move it to 08:00Z in summer were it written in
+        # UTC. An all-day date of an Auckland event is floating in the feed:
+        # every reader shows it on its date, and the API lists it there.
+        d = Daemon(self.SITE)
+        self.addCleanup(self._finish, d)
+        (d.site / "events.d" / "zz-visio.toml").write_text("""
+[[event]]
+id       = "visio"
+title    = "Visio du mardi"
+category = "atelier"
+start    = 2027-03-16T09:00:00Z
+duration = "PT1H"
+rrule    = "FREQ=WEEKLY;COUNT=4"
+exdates  = [2027-03-23T09:00:00Z]
+
+[[event]]
+id       = "journee-auckland"
+title    = "Journée à Auckland"
+category = "atelier"
+timezone = "Pacific/Auckland"
+start    = 2027-03-31
+""", encoding="utf-8")
+        d.start()
+        body = d.get("/calendar.ics").body
+        lo, hi = dt.date(2027, 3, 1), dt.date(2027, 4, 30)
+        api = api_set(d.get(f"/api/events?from={lo}&to={hi}").json())
+        visio = {o for o in api if o[0] == "visio@casaco.example"}
+        self.assertEqual({o[1] for o in visio},
+                         {"2027-03-16T09:00:00Z", "2027-03-30T09:00:00Z", "2027-04-06T09:00:00Z"})
+        day = d.get("/api/events?from=2027-03-31&to=2027-04-01").json()["occurrences"]
+        self.assertIn("journee-auckland", [o["event"] for o in day])
+        self.assertNotIn("journee-auckland", [o["event"] for o in
+                                              d.get("/api/events?from=2027-03-30&to=2027-03-31")
+                                              .json()["occurrences"]])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "calendar.ics"
+            path.write_bytes(body)
+            js = icaljs_expand(path, lo, hi)
+        py = python_expand(body, lo, hi)
+        for uid in ("visio@casaco.example", "journee-auckland@casaco.example"):
+            mine = {o for o in api if o[0] == uid}
+            self.assertTrue(mine, uid)
+            self.assertEqual({o for o in js if o[0] == uid}, mine, f"ical.js, {uid}")
+            self.assertEqual({o for o in py if o[0] == uid}, mine, f"recurring_ical_events, {uid}")
 
 class FeedChangeTest(DaemonTestCase):
     """Edits, reloads and restarts, each on its own copy of the site."""

@@ -157,12 +157,13 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
         CHECK(has(ics, "DTSTART;VALUE=DATE:20270107"));
         CHECK(has(ics, "RECURRENCE-ID;VALUE=DATE:20270107"));
     }
-    SECTION("UTC: the recurrence id shows the event's zone, RECURRENCE-ID is UTC") {
+    SECTION("UTC: the recurrence id shows the event's zone, RECURRENCE-ID is in Etc/GMT") {
         site.events[0].start = utc(2026, 12, 3, 17, 30);
         site.events[0].end = utc(2026, 12, 3, 20, 0);
         const auto ics = attachment("2027-01-07T18:30:00+01:00");
         CHECK(has(ics, "DTSTART:20270107T173000Z"));
-        CHECK(has(ics, "RECURRENCE-ID:20270107T173000Z"));
+        CHECK(has(ics, "RECURRENCE-ID;TZID=Etc/GMT:20270107T173000"));
+        CHECK(has(ics, "TZID:Etc/GMT"));
     }
 }
 
