@@ -81,7 +81,8 @@ file_references read_site(const table_reader& root, const position& top, site& s
     if (auto v = r.required_text("name")) out.name = *v;
     if (auto v = r.required_text("base_url")) {
         if (auto problem = base_url_problem(*v); !problem.empty()) {
-            r.error("base_url", "invalid base_url " + in_quotes(*v) + ": " + problem);
+            r.error("base_url",
+                    "invalid base_url " + in_quotes(without_secrets(*v)) + ": " + problem);
         } else {
             if (public_http(*v))
                 r.out().warning(r.at("base_url"),
@@ -180,13 +181,7 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
             out.url = with_lower_scheme(*v);
         } else {
             // A password written into the URL stays out of the message.
-            std::string shown = *v;
-            const auto scheme_end = shown.find("://");
-            const auto at = shown.find('@');
-            if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end &&
-                shown.find('/', scheme_end + 3) > at)
-                shown.replace(scheme_end + 3, at - scheme_end - 3, "***");
-            r.error("url", "invalid smtp url " + in_quotes(shown) + ": " + problem);
+            r.error("url", "invalid smtp url " + in_quotes(without_secrets(*v)) + ": " + problem);
         }
     }
     if (auto v = r.choice("starttls", starttls_names)) {

@@ -241,6 +241,18 @@ std::string with_lower_scheme(std::string_view url) {
     return ascii_lower(url.substr(0, end)) + std::string(url.substr(end));
 }
 
+std::string without_secrets(std::string_view url) {
+    std::string shown(url);
+    if (const auto at = shown.rfind('@'); at != std::string::npos) {
+        const auto scheme_end = shown.find("://");
+        const auto keep = scheme_end != std::string::npos && scheme_end < at ? scheme_end + 3 : 0;
+        shown.replace(keep, at - keep, "***");
+    }
+    if (const auto query = shown.find('?'); query != std::string::npos)
+        shown.replace(query + 1, std::string::npos, "***");
+    return shown;
+}
+
 std::string http_url_problem(std::string_view text) {
     const std::string scheme = ascii_lower(text.substr(0, text.find("://") + 3));
     if (scheme != "https://" && scheme != "http://")

@@ -34,6 +34,10 @@ host_port_form split_host_port(std::string_view text, bool port_optional, std::s
 /// RFC 3986 §3.1). Empty when fine, otherwise the reason.
 std::string http_url_problem(std::string_view text);
 
+/// `url` as an error message may show it: what could hold a password (a
+/// user part, up to the last '@', and a query) written "***".
+std::string without_secrets(std::string_view url);
+
 /// `url` with its scheme in lower case, the form RFC 3986 §6.2.2.1 calls
 /// normal: "HTTPS://a.example/x" gives "https://a.example/x".
 std::string with_lower_scheme(std::string_view url);

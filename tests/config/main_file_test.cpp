@@ -1,3 +1,4 @@
+#include "config/values.hpp"
 #include "site_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -69,8 +70,8 @@ TEST_CASE("the [site] table and its required keys", "[config]") {
             dir.write("casacal.toml", "[site]\nname = \"Casaco\"\nbase_url = \"" + url +
                                           "\"\ndomain = \"casaco.example\"\n");
             dir.mkdir("events.d");
-            CHECK(dir.problems() ==
-                  lines{"casacal.toml:3:12: error: invalid base_url '" + url + "': " + why});
+            CHECK(dir.problems() == lines{"casacal.toml:3:12: error: invalid base_url '" +
+                                          casacal::config::without_secrets(url) + "': " + why});
         }
     }
     SECTION("a public base_url in plain http is a warning: no one-click unsubscribe") {
@@ -209,6 +210,15 @@ from = "Agenda <agenda@@casaco.example>"
               "casacal.toml:13:7: error: invalid smtp url 'smtp://***@mail.casaco.example': "
               "expected smtp://host[:port] or smtps://host[:port]",
           });
+    // Nor one with a '/' in it, or a URL without "//", or a query.
+    for (const char* url :
+         {"smtp://agenda:Xy9/Qz+w=S3cret@mail.casaco.example:587",
+          "smtp:agenda:S3cret@mail.casaco.example", "smtp://mail.casaco.example?password=S3cret"}) {
+        const auto problems = problems_with("[smtp]\nurl = \"" + std::string(url) + "\"\n");
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].find("S3cret") == std::string::npos);
+        CHECK(problems[0].find("***") != std::string::npos);
+    }
 }
 
 TEST_CASE("categories", "[config]") {
