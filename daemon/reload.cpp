@@ -14,6 +14,9 @@ using boost::system::error_code;
 
 namespace {
 
+/// The longest a reload waits for files that keep changing.
+constexpr std::chrono::seconds k_longest_wait(2);
+
 constexpr std::uint32_t k_mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
                                  IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF;
 
@@ -48,41 +51,54 @@ void reload_triggers::do_wait_signal() {
     });
 }
 
-void reload_triggers::add_watch(const std::filesystem::path& dir, const std::string* name) {
+int reload_triggers::add_watch(std::map<int, rule>& into, const std::filesystem::path& dir,
+                               const std::string* name) {
     const int wd = inotify_add_watch(inotify_.native_handle(), dir.c_str(), k_mask);
     if (wd < 0) {
         log_warning("cannot watch " + dir.string() + ": " + std::strerror(errno));
-        return;
+        return wd;
     }
-    rule& r = watches_[wd];
+    rule& r = into[wd];
     r.dir = dir;
     if (name)
         r.names.insert(*name);
     else
         r.any_toml = true;
+    return wd;
 }
 
 void reload_triggers::watch(const std::filesystem::path& main_file,
                             const std::filesystem::path& events_dir,
                             const std::filesystem::path& members_file) {
     if (!inotify_.is_open()) return;
-    for (const auto& [wd, r] : watches_)
-        inotify_rm_watch(inotify_.native_handle(), wd);
-    watches_.clear();
+    // A folder watched already keeps its watch (inotify gives the same
+    // descriptor back), so that the events the kernel queued under it are
+    // still read: removing every watch first lost an edit made meanwhile.
+    std::map<int, rule> now;
     const std::string main_name = main_file.filename().string();
     const std::string members_name = members_file.filename().string();
     auto folder = [](const std::filesystem::path& file) {
         return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
     };
-    add_watch(folder(main_file), &main_name);
-    add_watch(folder(members_file), &members_name);
-    add_watch(events_dir, nullptr);
+    add_watch(now, folder(main_file), &main_name);
+    add_watch(now, folder(members_file), &members_name);
+    const int events_wd = add_watch(now, events_dir, nullptr);
     // The events folder itself coming back (moved away and back, or made
     // again) is seen from its parent: its own watch left with it.
     const std::filesystem::path events = events_dir.lexically_normal();
     const std::string events_name =
         (events.has_filename() ? events : events.parent_path()).filename().string();
-    add_watch(folder(events.has_filename() ? events : events.parent_path()), &events_name);
+    add_watch(now, folder(events.has_filename() ? events : events.parent_path()), &events_name);
+    for (const auto& [wd, r] : watches_)
+        if (!now.count(wd)) inotify_rm_watch(inotify_.native_handle(), wd);
+    watches_ = std::move(now);
+    // Another folder than the one watched before (replaced, or a symbolic
+    // link turned to another): files written into it before its watch
+    // began went unseen, and the build may have read it before they came.
+    // One more reload reads it under its watch.
+    if (events_wd < 0) return; // gone for now: its parent's watch sees it come back
+    if (events_wd_ >= 0 && events_wd != events_wd_) changed(events_dir.string() + " replaced");
+    events_wd_ = events_wd;
 }
 
 void reload_triggers::do_read() {
@@ -125,9 +141,14 @@ void reload_triggers::on_read(const error_code& ec, std::size_t n) {
 
 void reload_triggers::changed(std::string what) {
     pending_reason_ = std::move(what);
-    debounce_timer_.expires_after(debounce_);
+    // Each change waits for the files to settle, but a folder that never
+    // settles (a long copy, a script writing every second) still reloads.
+    const auto now = std::chrono::steady_clock::now();
+    if (!pending_since_) pending_since_ = now;
+    debounce_timer_.expires_at(std::min(now + debounce_, *pending_since_ + k_longest_wait));
     debounce_timer_.async_wait([this](const error_code& ec) {
         if (ec) return; // re-armed by a later change, or stopping
+        pending_since_.reset();
         on_reload_(pending_reason_);
     });
 }

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -34,7 +35,9 @@ class reload_triggers {
     /// Replaces the watched files. The main file and the members file are
     /// watched through their folders, so that editors that save by renaming
     /// are seen; in the events folder, any `*.toml`. A failure to watch is
-    /// logged, not fatal (SIGHUP still works).
+    /// logged, not fatal (SIGHUP still works). Called after every reload,
+    /// good or refused: when the events folder is another than before
+    /// (replaced), it fires the handler once more to read it under watch.
     void watch(const std::filesystem::path& main_file, const std::filesystem::path& events_dir,
                const std::filesystem::path& members_file);
 
@@ -55,7 +58,9 @@ class reload_triggers {
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
     void changed(std::string what);
-    void add_watch(const std::filesystem::path& dir, const std::string* name);
+    /// Watches `dir` into `into`; its descriptor, or -1 (logged).
+    int add_watch(std::map<int, rule>& into, const std::filesystem::path& dir,
+                  const std::string* name);
 
     boost::asio::signal_set hup_;
     boost::asio::posix::stream_descriptor inotify_;
@@ -64,7 +69,9 @@ class reload_triggers {
     handler on_reload_;
     std::chrono::milliseconds debounce_;
     std::map<int, rule> watches_;
+    int events_wd_ = -1; ///< the events folder's last watch, -1 before the first
     std::string pending_reason_;
+    std::optional<std::chrono::steady_clock::time_point> pending_since_; ///< first unserved change
     bool stopped_ = false;
     alignas(8) std::array<char, 16384> buffer_{};
 };

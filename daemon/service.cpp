@@ -243,6 +243,7 @@ struct service::impl {
             });
             retry_delay = std::min(retry_delay * 2, k_last_retry);
         }
+        watch_site(); // a folder replaced by the refused edit is watched all the same
         log_warning("reload rejected, still serving generation " +
                     std::to_string(current->generation) + " (" +
                     std::to_string(health.errors.size()) + " errors)");
@@ -306,6 +307,11 @@ struct service::impl {
         std::signal(SIGPIPE, SIG_IGN);
         raise_file_limit();
         tune_memory_for_daemon();
+        // SIGHUP is caught from here on, so that one sent while the site is
+        // read (a second, or a database upgrade's time) does not end the
+        // daemon: it reloads once serving has begun.
+        triggers =
+            std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
         first_build();
         hooks.handle = [this](const request& req) { return handle(req); };
         hooks.rejected = [this](unsigned status, const std::string& reason) {
@@ -325,8 +331,6 @@ struct service::impl {
             io, main_file, [this](build_outcome o) { reloaded(std::move(o)); }, unix_now);
         worker->set_generation(current->generation);
         worker->set_previous(current);
-        triggers =
-            std::make_unique<reload_triggers>(io, [this](const std::string& why) { reload(why); });
         watch_site();
         wait_stop_signal();
         wait_ignored_signal();

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import tomllib
 import unittest
@@ -643,6 +644,34 @@ class FeedChangeTest(DaemonTestCase):
         self.assertEqual(d.stop(), 0)
         # Once the first has stopped, the database is free again.
         d.start()
+
+    def test_sighup_while_the_site_is_read_at_start_reloads_once_serving(self):
+        # Before, SIGHUP killed a daemon still reading its site (exit by the
+        # signal, which systemd counts as clean: no restart).
+        d = Daemon(self.SITE)
+        self.addCleanup(self._finish, d)
+        lines = []
+        for i in range(3000):
+            lines += ["[[event]]", f'id = "atelier-{i}"', f'title = "Atelier {i}"',
+                      'category = "atelier"', f"start = 2027-0{1 + i % 9}-1{i % 10}T10:00:00",
+                      'duration = "PT1H"', ""]
+        (d.site / "events.d" / "zz-many.toml").write_text("\n".join(lines), encoding="utf-8")
+        sent = []
+
+        def hup():
+            if d.proc and d.proc.poll() is None:
+                d.proc.send_signal(signal.SIGHUP)
+                sent.append(time.monotonic())
+
+        timer = threading.Timer(0.3, hup)
+        timer.start()
+        d.start()
+        ready = time.monotonic()
+        timer.join()
+        self.assertTrue(sent and sent[0] < ready, "the site was read in under 0.3 s: no SIGHUP during it")
+        d.wait_generation_above(1)
+        self.assertIn("reloading: SIGHUP", d.stderr())
+        self.assertEqual(d.health()["status"], "ok")
 
     def test_a_new_listen_address_waits_for_a_restart_and_says_so(self):
         d = self.start_daemon()
