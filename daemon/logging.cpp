@@ -1,7 +1,10 @@
 #include "daemon/logging.hpp"
 
+#include "config/text.hpp"
+
 #include <array>
 #include <cstdlib>
+#include <string>
 #include <unistd.h>
 
 namespace casacal::daemon {
@@ -13,17 +16,45 @@ bool journal_stream() {
     return set;
 }
 
-void append_escaped(std::string& out, std::string_view text) {
+/// A log line's message is cut here: journald splits longer lines (LineMax)
+/// and a line is one event; what comes from a file or a request could be
+/// any length.
+constexpr std::size_t k_longest_message = 4096;
+
+void append_hex(std::string& out, const char* prefix, unsigned value, int digits) {
     static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned char c : text) {
-        if (c == '\n' || c == '\r' || c == '\t') {
-            out += ' ';
-        } else if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
+    out += prefix;
+    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4)
+        out += hex[(value >> shift) & 0xf];
+}
+
+/// `text` on one line: line breaks become spaces, other controls (C0, DEL,
+/// C1, U+2028 and U+2029, which some readers take as line breaks) and bytes
+/// that are not UTF-8 are written as escapes.
+void append_escaped(std::string& out, std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c == '\n' || c == '\r' || c == '\t')
+                out += ' ';
+            else if (c < 0x20 || c == 0x7f)
+                append_hex(out, "\\x", c, 2);
+            else
+                out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        char32_t code = 0;
+        const std::size_t length = config::decode_utf8(text, i, code);
+        if (length == 0) {
+            append_hex(out, "\\x", c, 2);
+            ++i;
+        } else if (code <= 0x9f || code == 0x2028 || code == 0x2029) {
+            append_hex(out, "\\u", static_cast<unsigned>(code), 4);
+            i += length;
         } else {
-            out += static_cast<char>(c);
+            out.append(text.substr(i, length));
+            i += length;
         }
     }
 }
@@ -42,7 +73,15 @@ std::string format_log_line(log_level level, std::string_view message, bool jour
         line += static_cast<char>('0' + static_cast<int>(level));
         line += '>';
     }
-    append_escaped(line, message);
+    if (message.size() <= k_longest_message) {
+        append_escaped(line, message);
+        return line;
+    }
+    std::size_t cut = k_longest_message;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
+        --cut; // on a character's first byte
+    append_escaped(line, message.substr(0, cut));
+    line += "... (" + std::to_string(message.size() - cut) + " bytes more)";
     return line;
 }
 

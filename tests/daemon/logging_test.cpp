@@ -13,6 +13,27 @@ TEST_CASE("log lines carry a journal priority only under journald", "[daemon]") 
     CHECK(format_log_line(log_level::info, std::string("nul\0!", 5), false) == "nul\\x00!");
 }
 
+TEST_CASE("log lines escape C1 controls, line separators and bytes that are not UTF-8",
+          "[daemon]") {
+    CHECK(format_log_line(log_level::info,
+                          "csi \xC2\x9B"
+                          "31m, ls \xE2\x80\xA8 ps \xE2\x80\xA9",
+                          false) == "csi \\u009b31m, ls \\u2028 ps \\u2029");
+    CHECK(format_log_line(log_level::info, "bad \xFF\xC3 caf\xC3\xA9", false) ==
+          "bad \\xff\\xc3 café");
+}
+
+TEST_CASE("a log line's message is cut at 4 KiB, on a character", "[daemon]") {
+    const std::string long_key =
+        "unknown key '" + std::string(4082, 'k') + "é" + std::string(1000, 'k');
+    const std::string line = format_log_line(log_level::error, long_key, true);
+    CHECK(line.size() < 4200);
+    CHECK(line.starts_with("<3>unknown key 'kkk"));
+    CHECK(line.ends_with("k... (1002 bytes more)"));
+    CHECK(format_log_line(log_level::info, std::string(4096, 'a'), false) ==
+          std::string(4096, 'a'));
+}
+
 TEST_CASE("tokens in request targets are redacted", "[daemon]") {
     CHECK(redact_target("/feeds/3f9a1c0ffee.ics") == "/feeds/REDACTED.ics");
     CHECK(redact_target("/unsubscribe/s3cr3t") == "/unsubscribe/REDACTED");
