@@ -29,8 +29,8 @@ std::string folder_problem(const std::string& path, open_mode mode) {
                                : slash == 0               ? "/"
                                                           : path.substr(0, slash);
     struct stat st {};
-    if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        return " (its folder " + folder + " does not exist)";
+    if (::stat(folder.c_str(), &st) != 0) return " (its folder " + folder + " does not exist)";
+    if (!S_ISDIR(st.st_mode)) return " (" + folder + " is a file, not a folder)";
     if (mode == open_mode::read_write && ::access(folder.c_str(), W_OK | X_OK) != 0)
         return " (its folder " + folder +
                " is not writable: the database, and its -wal and -shm files beside it, are "

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -227,6 +228,15 @@ TEST_CASE("a database in a folder that does not exist says so", "[store]") {
                                   ": cannot open database: unable to open database file (its "
                                   "folder " +
                                   folder + " does not exist)");
+}
+
+TEST_CASE("a database under a file says that it is a file", "[store]") {
+    temp_dir dir;
+    const auto file = dir.file("notes.txt");
+    { std::ofstream(file) << "x"; }
+    CHECK(open_error(file + "/casacal.db") ==
+          file + "/casacal.db: cannot open database: unable to open database file (" + file +
+              " is a file, not a folder)");
 }
 
 TEST_CASE("read-only opening needs an existing, current database", "[store]") {
