@@ -39,20 +39,27 @@ void apply_defaults(site& s) {
 }
 
 // *.toml files of the folder, by name; dot files (editor leftovers) skipped.
-// A folder named *.toml is listed too, and reported as unreadable.
+// A folder named *.toml is listed too, and reported as unreadable. Other
+// folders (not read) go to `folders`.
 std::vector<std::filesystem::path> event_files(const std::filesystem::path& dir,
+                                               std::vector<std::string>& folders,
                                                std::error_code& ec) {
     std::vector<std::filesystem::path> files;
     std::filesystem::directory_iterator it(dir, ec);
     if (ec) return files;
     for (const std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
         const std::filesystem::path name = it->path().filename();
-        if (name.extension() == ".toml" && !name.string().starts_with('.')) {
+        if (name.string().starts_with('.')) continue;
+        if (name.extension() == ".toml") {
             files.push_back(name);
+        } else {
+            std::error_code ignored;
+            if (it->is_directory(ignored)) folders.push_back(name.string());
         }
     }
     if (ec) return {};
     std::sort(files.begin(), files.end());
+    std::sort(folders.begin(), folders.end());
     return files;
 }
 
@@ -88,12 +95,17 @@ const events_source* reusable(const site* previous, const site& s, const std::st
 
 void read_events(const file_references& refs, site& s, diagnostics& out, const site* previous) {
     std::error_code ec;
-    const auto files = event_files(s.site.events_dir, ec);
+    std::vector<std::string> folders;
+    const auto files = event_files(s.site.events_dir, folders, ec);
     if (ec) {
         out.error(refs.events_at, "cannot read events folder '" + s.site.events_dir.string() +
                                       "': " + ec.message());
         return;
     }
+    for (const std::string& folder : folders)
+        out.warning(refs.events_at, "'" + (s.site.events_dir / folder).string() +
+                                        "' is a folder: only the *.toml files directly in '" +
+                                        s.site.events_dir.string() + "' are read");
     // Each file stands alone: files are read, parsed and turned into events
     // (or, unchanged since `previous`, copied from it) on up to
     // hardware_concurrency threads, each into its own vector and diagnostics,

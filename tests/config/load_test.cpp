@@ -305,6 +305,17 @@ TEST_CASE("defaults fill every field left out", "[config]") {
     CHECK(s.members.empty()); // members.toml left out and absent: no members, no error
 }
 
+TEST_CASE("a folder in the events folder is a warning: its files are not read", "[config]") {
+    site_dir dir;
+    dir.write("casacal.toml", casacal::config::testing::minimal_main);
+    dir.write("events.d/archives/old.toml", "[[event]]\nid = \"X\"\n");
+    dir.write("events.d/notes.txt", "");
+    dir.mkdir("events.d/.git");
+    CHECK(dir.problems() ==
+          std::vector<std::string>{"casacal.toml:1:1: warning: 'events.d/archives' is a folder: "
+                                   "only the *.toml files directly in 'events.d' are read"});
+}
+
 TEST_CASE("paths stay as the main file was given", "[config]") {
     site_dir dir;
     dir.write("casacal.toml", casacal::config::testing::minimal_main +
