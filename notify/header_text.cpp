@@ -2,6 +2,7 @@
 
 #include "config/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstdio>
@@ -117,6 +118,72 @@ std::string fold_ascii(std::string_view name, std::string_view text) {
     return out;
 }
 
+/// `pieces` (atoms and encoded-words) separated by one space, folded
+/// where a line would pass max_folded_line; `used` is what the first line
+/// holds already ("To: ").
+std::string join_phrase(const std::vector<std::string>& pieces, std::size_t used) {
+    std::string out;
+    std::size_t line = used;
+    for (const auto& piece : pieces) {
+        if (!out.empty()) {
+            if (line + 1 + piece.size() > max_folded_line) {
+                out += "\r\n";
+                line = 0;
+            }
+            out += ' ';
+            ++line;
+        }
+        out += piece;
+        line += piece.size();
+    }
+    return out;
+}
+
+/// A word of a display name that can stand as an atom on a folded line.
+bool is_atom(std::string_view word) {
+    return !word.empty() && word.size() <= max_encoded_word &&
+           word.find("=?") == std::string_view::npos &&
+           std::all_of(word.begin(), word.end(), is_atext);
+}
+
+/// A display name that needs encoding, as the pieces of a phrase (RFC 5322
+/// §3.2.5) for join_phrase: its
+/// atoms as they are, each run of other words as encoded-words (with the
+/// spaces inside the run). Readers that take adjacent encoded-words for
+/// separate words (Python's email in its default policy) then read it
+/// right unless a run is too long for one encoded-word.
+std::vector<std::string> encoded_phrase(std::string_view header, std::string_view clean) {
+    std::vector<std::string> pieces;
+    std::string run;
+    bool in_run = false;
+    const std::size_t first_room =
+        max_folded_line > header.size() + 2 ? max_folded_line - header.size() - 2 : 0;
+    const auto flush = [&] {
+        if (!in_run) return;
+        for (auto& w : encoded_words(run, pieces.empty() ? first_room : max_encoded_word))
+            pieces.push_back(std::move(w));
+        run.clear();
+        in_run = false;
+    };
+    std::size_t start = 0;
+    while (start <= clean.size()) {
+        auto end = clean.find(' ', start);
+        if (end == std::string_view::npos) end = clean.size();
+        const std::string_view word = clean.substr(start, end - start);
+        if (is_atom(word)) {
+            flush();
+            pieces.emplace_back(word);
+        } else {
+            if (in_run) run += ' ';
+            run += word;
+            in_run = true;
+        }
+        start = end + 1;
+    }
+    flush();
+    return pieces;
+}
+
 } // namespace
 
 std::string single_line(std::string_view text) {
@@ -195,7 +262,11 @@ std::string mailbox_value(std::string_view name, std::string_view display,
     const auto angle = " <" + std::string(address) + ">";
     const auto first_room =
         max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
-    if (!is_plain_ascii(clean)) return join_folded(encoded_words(clean, first_room)) + angle;
+    if (!is_plain_ascii(clean)) {
+        auto pieces = encoded_phrase(name, clean);
+        pieces.push_back("<" + std::string(address) + ">");
+        return join_phrase(pieces, name.size() + 2);
+    }
     bool atoms = true;
     char previous = ' ';
     for (const char c : clean) {

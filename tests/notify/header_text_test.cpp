@@ -128,6 +128,27 @@ TEST_CASE("display names are quoted or encoded as needed", "[notify]") {
     CHECK(injected == "\"Camille  Bcc: victim@example.org\" <c@example.org>");
 }
 
+TEST_CASE("a display name keeps its plain words as atoms and encodes the others by runs",
+          "[notify]") {
+    // Python's email (default policy) reads adjacent encoded-words as
+    // separate words: a name cut inside a word read "pour v oir".
+    const std::string name = "Atelier de la Fabrique à projets, édition spéciale pour voir";
+    const auto value = mailbox_value("To", name, "c@example.org");
+    const auto phrase = casacal::notify::testing::unfold(value.substr(0, value.rfind(" <")));
+    CHECK(phrase.starts_with("Atelier de la Fabrique =?UTF-8?B?"));
+    CHECK(phrase.ends_with("?= pour voir"));
+    CHECK(decode_words(phrase) == name);
+    for (const auto& line : lines_of("To: " + value))
+        CHECK(line.size() <= 78);
+    // An ASCII word too long for a line is encoded with its neighbours.
+    const std::string long_word = "Hélène " + std::string(200, 'x');
+    const auto folded = mailbox_value("To", long_word, "c@example.org");
+    for (const auto& line : lines_of("To: " + folded))
+        CHECK(line.size() <= 78);
+    CHECK(decode_words(casacal::notify::testing::unfold(folded.substr(0, folded.rfind(" <")))) ==
+          long_word);
+}
+
 TEST_CASE("long display names fold, and no line passes 998 characters", "[notify]") {
     std::string name;
     for (int i = 0; i < 150; ++i)
