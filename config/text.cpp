@@ -69,21 +69,29 @@ std::string text_problem(std::string_view key, std::string_view value, text_rule
         leads |= static_cast<unsigned char>(static_cast<unsigned>(u == 0xc2) |
                                             static_cast<unsigned>(u == 0xe2));
     }
-    bool line_break = breaks != 0, control = controls != 0;
+    bool line_break = breaks != 0, control = controls != 0, bidi = false;
     // Beyond ASCII, rarely: the C1 controls (U+0080 to U+009F, NEL among
-    // them) and the line and paragraph separators (U+2028, U+2029), which
-    // some readers break lines at.
+    // them), the line and paragraph separators (U+2028, U+2029), which
+    // some readers break lines at, and the bidirectional embeddings,
+    // overrides and isolates (U+202A to U+202E, U+2066 to U+2069), which
+    // reverse what follows them: a subject's date, a link.
     if (leads) {
         for (std::size_t i = 0; i + 1 < value.size(); ++i) {
             const auto a = static_cast<unsigned char>(value[i]);
             const auto b = static_cast<unsigned char>(value[i + 1]);
             if (a == 0xc2 && b >= 0x80 && b <= 0x9f) control = true;
-            if (a == 0xe2 && b == 0x80 && i + 2 < value.size() &&
-                (static_cast<unsigned char>(value[i + 2]) & 0xfe) == 0xa8)
-                line_break = true;
+            if (a != 0xe2 || i + 2 >= value.size()) continue;
+            const auto c = static_cast<unsigned char>(value[i + 2]);
+            if (b == 0x80 && (c & 0xfe) == 0xa8) line_break = true;
+            if ((b == 0x80 && c >= 0xaa && c <= 0xae) || (b == 0x81 && c >= 0xa6 && c <= 0xa9))
+                bidi = true;
         }
     }
     if (control) return "'" + std::string(key) + "' must not contain control characters";
+    if (bidi)
+        return "'" + std::string(key) +
+               "' must not contain bidirectional embeddings, overrides or isolates (U+202A to "
+               "U+202E, U+2066 to U+2069): they reverse the text around them";
     if (line_break && rule == text_rule::single_line) {
         return "'" + std::string(key) + "' must not contain line breaks";
     }

@@ -118,7 +118,10 @@ response subscribe(const request& req, subscription_context& ctx) {
         return bad(
             (en ? "Invalid email address: " : "Adresse email invalide : ") +
             notify::printable(email)); // the page is UTF-8: no byte of the request's that is not
-    if (s.name.size() > 100 || s.name.find_first_of("\r\n") != std::string::npos)
+    // As a name in members.toml: one line of UTF-8, no control or
+    // bidirectional formatting character (it goes into the To header).
+    if (s.name.size() > 100 || config::first_invalid_utf8(s.name).line != 0 ||
+        !config::text_problem("name", s.name, config::text_rule::single_line).empty())
         return bad(en ? "Invalid name." : "Nom invalide.");
     if (s.categories.empty()) s.categories = {"*"};
     for (const auto& c : s.categories)

@@ -138,6 +138,16 @@ TEST_CASE("text_problem finds every control byte and line break, wherever it sta
               "'d' must not contain line breaks");
         CHECK(text_problem("d", separator, text_rule::multi_line).empty());
     }
-    for (const char* fine : {"\xC2\xA0", "Casap\xC3\xA9ro \xE2\x80\x94 jeudi", "\xC2", "\xE2\x80"})
+    // Bidirectional embeddings, overrides and isolates; marks (U+200E,
+    // U+200F) and joiners are fine.
+    for (const char* bidi : {"a\xE2\x80\xAA",
+                             "\xE2\x80\xAE"
+                             "b",
+                             "a\xE2\x81\xA6", "a\xE2\x81\xA9"})
+        CHECK(text_problem("d", bidi, text_rule::multi_line) ==
+              "'d' must not contain bidirectional embeddings, overrides or isolates (U+202A to "
+              "U+202E, U+2066 to U+2069): they reverse the text around them");
+    for (const char* fine : {"\xC2\xA0", "Casap\xC3\xA9ro \xE2\x80\x94 jeudi", "\xC2", "\xE2\x80",
+                             "\xE2\x80\x8E", "\xE2\x80\x8D", "\xE2\x81\xA5", "\xE2\x80\xAF"})
         CHECK(text_problem("d", fine, text_rule::single_line).empty());
 }

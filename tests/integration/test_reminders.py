@@ -340,6 +340,11 @@ class HeaderInjectionTest(ReminderTestCase):
                                               "name": 'Mallory" <victim2@example.org>, "Bob',
                                               "categories": "apero"})
         self.assertEqual(r2.status, 202, r2.body[:500])
+        # other controls, and a bidirectional override, as members.toml refuses them
+        for bad in ("Eve\x1b[31m", "Eve\u202emoc.elpmaxe", "Eve\u0085"):
+            r3 = self.post_form(d, "/subscribe", {"email": "eve2@example.org", "name": bad,
+                                                  "categories": "apero"})
+            self.assertEqual(r3.status, 400, ascii(bad))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not sink.accepted_for("mallory@example.org"):
             time.sleep(0.1)
