@@ -14,9 +14,6 @@ using boost::system::error_code;
 
 namespace {
 
-/// The longest a reload waits for files that keep changing.
-constexpr std::chrono::seconds k_longest_wait(2);
-
 constexpr std::uint32_t k_mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
                                  IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF;
 
@@ -141,14 +138,12 @@ void reload_triggers::on_read(const error_code& ec, std::size_t n) {
 
 void reload_triggers::changed(std::string what) {
     pending_reason_ = std::move(what);
-    // Each change waits for the files to settle, but a folder that never
-    // settles (a long copy, a script writing every second) still reloads.
-    const auto now = std::chrono::steady_clock::now();
-    if (!pending_since_) pending_since_ = now;
-    debounce_timer_.expires_at(std::min(now + debounce_, *pending_since_ + k_longest_wait));
+    // Each change waits for the files to settle, however long they keep
+    // changing: a slow copy (scp, a network folder) read half-way would
+    // publish half a site and tell members of cancellations.
+    debounce_timer_.expires_after(debounce_);
     debounce_timer_.async_wait([this](const error_code& ec) {
         if (ec) return; // re-armed by a later change, or stopping
-        pending_since_.reset();
         on_reload_(pending_reason_);
     });
 }

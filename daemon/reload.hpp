@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 
@@ -71,7 +70,6 @@ class reload_triggers {
     std::map<int, rule> watches_;
     int events_wd_ = -1; ///< the events folder's last watch, -1 before the first
     std::string pending_reason_;
-    std::optional<std::chrono::steady_clock::time_point> pending_since_; ///< first unserved change
     bool stopped_ = false;
     alignas(8) std::array<char, 16384> buffer_{};
 };
