@@ -248,7 +248,7 @@ std::string without_secrets(std::string_view url) {
         const auto keep = scheme_end != std::string::npos && scheme_end < at ? scheme_end + 3 : 0;
         shown.replace(keep, at - keep, "***");
     }
-    if (const auto query = shown.find('?'); query != std::string::npos)
+    if (const auto query = shown.find_first_of("?#"); query != std::string::npos)
         shown.replace(query + 1, std::string::npos, "***");
     return shown;
 }

@@ -35,7 +35,7 @@ host_port_form split_host_port(std::string_view text, bool port_optional, std::s
 std::string http_url_problem(std::string_view text);
 
 /// `url` as an error message may show it: what could hold a password (a
-/// user part, up to the last '@', and a query) written "***".
+/// user part, up to the last '@', and a query or fragment) written "***".
 std::string without_secrets(std::string_view url);
 
 /// `url` with its scheme in lower case, the form RFC 3986 §6.2.2.1 calls

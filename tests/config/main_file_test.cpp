@@ -213,7 +213,8 @@ from = "Agenda <agenda@@casaco.example>"
     // Nor one with a '/' in it, or a URL without "//", or a query.
     for (const char* url :
          {"smtp://agenda:Xy9/Qz+w=S3cret@mail.casaco.example:587",
-          "smtp:agenda:S3cret@mail.casaco.example", "smtp://mail.casaco.example?password=S3cret"}) {
+          "smtp:agenda:S3cret@mail.casaco.example", "smtp://mail.casaco.example?password=S3cret",
+          "SMTP://u:S3cret@mail.casaco.example#S3cret"}) {
         const auto problems = problems_with("[smtp]\nurl = \"" + std::string(url) + "\"\n");
         REQUIRE(problems.size() == 1);
         CHECK(problems[0].find("S3cret") == std::string::npos);
