@@ -4,6 +4,7 @@
 #include "daemon/agenda_range.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/pages.hpp"
+#include "store/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -501,6 +502,12 @@ response handle(const request& req, const route_context& ctx) {
     response r;
     try {
         r = dispatch(req, ctx);
+    } catch (const store::error& e) {
+        // Another process holds the database's write lock: the request may
+        // be made again, as RFC 9110 §15.6.4 has it.
+        r = e.busy() ? text(503, "the database is busy: try again in a few seconds", ctx.now)
+                     : text(500, "internal error", ctx.now);
+        if (e.busy()) r.set("Retry-After", "5");
     } catch (const std::exception&) {
         r = text(500, "internal error", ctx.now);
     }

@@ -37,6 +37,9 @@ using boost::system::error_code;
 
 namespace {
 
+/// How long a statement of the io thread waits for a lock held elsewhere.
+constexpr std::chrono::milliseconds k_io_busy_timeout(250);
+
 /// How long SIGTERM waits for in-flight responses before closing them.
 constexpr auto k_stop_grace = std::chrono::seconds(10);
 
@@ -335,6 +338,10 @@ struct service::impl {
         wait_stop_signal();
         wait_ignored_signal();
         if (ext.started) ext.started(io, *io_db, current);
+        // From here every request waits with the io thread's statements: a
+        // lock held elsewhere (an operator's sqlite3 shell) costs a quarter
+        // of a second and a 503, not five seconds of every connection.
+        io_db->set_busy_timeout(k_io_busy_timeout);
         log_info("listening on " + site.http.listen + ", " + serving_status(*current));
         notifier.ready(serving_status(*current));
         io.run();

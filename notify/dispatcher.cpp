@@ -215,10 +215,10 @@ namespace {
 /// after that the turn fails and is tried again a second later.
 class short_busy_wait {
   public:
-    explicit short_busy_wait(store::database& db) : db_(db) {
+    explicit short_busy_wait(store::database& db) : db_(db), usual_(db.busy_timeout()) {
         db_.set_busy_timeout(std::chrono::milliseconds(0));
     }
-    ~short_busy_wait() { db_.set_busy_timeout(store::database::default_busy_timeout); }
+    ~short_busy_wait() { db_.set_busy_timeout(usual_); }
     short_busy_wait(const short_busy_wait&) = delete;
     short_busy_wait& operator=(const short_busy_wait&) = delete;
 
@@ -226,6 +226,7 @@ class short_busy_wait {
 
   private:
     store::database& db_;
+    std::chrono::milliseconds usual_;
 };
 
 } // namespace

@@ -76,8 +76,8 @@ database::~database() {
 
 database::database(database&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)),
-      durability_(other.durability_), cache_(std::move(other.cache_)),
-      checkpoints_(std::move(other.checkpoints_)) {}
+      durability_(other.durability_), busy_timeout_(other.busy_timeout_),
+      cache_(std::move(other.cache_)), checkpoints_(std::move(other.checkpoints_)) {}
 
 database& database::operator=(database&& other) noexcept {
     if (this != &other) {
@@ -85,6 +85,7 @@ database& database::operator=(database&& other) noexcept {
         db_ = std::exchange(other.db_, nullptr);
         path_ = std::move(other.path_);
         durability_ = other.durability_;
+        busy_timeout_ = other.busy_timeout_;
         cache_ = std::move(other.cache_);
         checkpoints_ = std::move(other.checkpoints_);
     }
@@ -136,6 +137,7 @@ void database::set_durability(durability d) {
 }
 
 void database::set_busy_timeout(std::chrono::milliseconds wait) noexcept {
+    busy_timeout_ = wait;
     sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
 }
 

@@ -67,6 +67,8 @@ class database {
     /// How long a statement waits for another connection's write lock
     /// before failing with "database is locked": 5 s unless changed.
     void set_busy_timeout(std::chrono::milliseconds wait) noexcept;
+    /// What the last set_busy_timeout set.
+    std::chrono::milliseconds busy_timeout() const noexcept { return busy_timeout_; }
     static constexpr std::chrono::milliseconds default_busy_timeout{5000};
 
     /// Hands the checkpoints of this connection to a thread of its own
@@ -98,6 +100,7 @@ class database {
     sqlite3* db_ = nullptr;
     std::string path_;
     durability durability_ = durability::normal;
+    std::chrono::milliseconds busy_timeout_ = default_busy_timeout;
     std::map<std::string, std::unique_ptr<statement>, std::less<>> cache_;
     std::unique_ptr<checkpointer> checkpoints_; ///< destroyed before the connection closes
 };

@@ -439,6 +439,28 @@ class SubscribeFloodTest(ReminderTestCase):
         r.body.decode("utf-8")  # the bytes that are not UTF-8 are not repeated
         self.assertNotIn(b"\xff", r.body)
 
+    def test_a_database_locked_elsewhere_answers_503_at_once_and_feeds_keep_going(self):
+        # An operator's sqlite3 shell holding the write lock: the form may
+        # be sent again (503, Retry-After), and the feeds, served from
+        # memory, do not wait five seconds behind it.
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)), "")
+        lock = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            t0 = time.monotonic()
+            r = self.post_form(d, "/subscribe", {"email": "zoe@example.org", "categories": "apero"})
+            self.assertLess(time.monotonic() - t0, 2.0)
+            self.assertEqual(r.status, 503, r.body[:300])
+            self.assertEqual(r.header("Retry-After"), "5")
+            t0 = time.monotonic()
+            self.assertEqual(d.get("/calendar.ics").status, 200)
+            self.assertLess(time.monotonic() - t0, 1.0)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        r = self.post_form(d, "/subscribe", {"email": "zoe@example.org", "categories": "apero"})
+        self.assertEqual(r.status, 202, r.body[:300])
+
     def test_a_confirmation_the_server_defers_turns_healthz_degraded_until_one_goes(self):
         sink = self.sink()
         sink.refuse_rcpt["camille@example.org"] = 1
