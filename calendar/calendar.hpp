@@ -211,11 +211,6 @@ std::string agenda_json(const std::vector<occurrence>& occurrences);
 /// location, description and status come from `o`.
 std::string occurrence_calendar(const model& m, const occurrence& o, const revision_map& revisions);
 
-/// occurrence_calendar for several occurrences (a programme's sessions): one
-/// VCALENDAR holding each one's VEVENT and the VTIMEZONEs they need.
-std::string occurrences_calendar(const model& m, const std::vector<occurrence>& list,
-                                 const revision_map& revisions);
-
 /// What a cancellation notice knows of an occurrence it announces, which
 /// the site may no longer hold.
 struct cancelled_occurrence {
@@ -229,6 +224,15 @@ struct cancelled_occurrence {
 
 /// The revision last recorded for a UID, also when it has left the site.
 using revision_lookup = std::function<std::optional<revision>(const std::string& uid)>;
+
+/// occurrence_calendar for several occurrences (a programme's sessions): one
+/// VCALENDAR holding each one's VEVENT and the VTIMEZONEs they need; then
+/// `gone`, events that left the site, cancelled as cancellation_calendar
+/// writes them (a programme's session removed after its reminder).
+std::string occurrences_calendar(const model& m, const std::vector<occurrence>& list,
+                                 const revision_map& revisions,
+                                 const std::vector<cancelled_occurrence>& gone = {},
+                                 unix_time now = 0, const revision_lookup& last_revision = {});
 
 /// The attachment of a cancellation notice: a VCALENDAR with METHOD:PUBLISH
 /// holding each occurrence's VEVENT with STATUS:CANCELLED, so that a client

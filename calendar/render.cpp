@@ -780,11 +780,13 @@ std::string occurrence_calendar(const model& m, const occurrence& o,
 }
 
 std::string occurrences_calendar(const model& m, const std::vector<occurrence>& list,
-                                 const revision_map& revisions) {
+                                 const revision_map& revisions,
+                                 const std::vector<cancelled_occurrence>& gone, unix_time now,
+                                 const revision_lookup& last_revision) {
     std::vector<lone_vevent> parts;
     for (const occurrence& o : list)
         if (const series* s = m.find(o.uid)) parts.push_back(lone(*s, o));
-    return lone_calendar(m, parts, revisions);
+    return lone_calendar(m, parts, revisions, gone, now, last_revision);
 }
 
 std::optional<std::string> cancellation_calendar(const model& m,

@@ -208,7 +208,15 @@ message compose(const calendar::model& m, const calendar::revision_map& revision
     } else if (!about.empty()) {
         calendar_attachment a;
         if (programme) {
-            a.ics = calendar::occurrences_calendar(m, about, revisions); // every session
+            // Every session; for an update, those its reminder listed that
+            // the site no longer has (sessions are numbered in file order:
+            // one removed renumbers those after it) are cancelled.
+            std::vector<calendar::cancelled_occurrence> gone;
+            if (kind == notice::update)
+                for (auto& c : cancelled_subject(row, title))
+                    if (!m.find(c.uid)) gone.push_back(std::move(c));
+            a.ics =
+                calendar::occurrences_calendar(m, about, revisions, gone, msg.date, last_revision);
         } else {
             a.ics = calendar::occurrence_calendar(m, about.front(), revisions);
         }

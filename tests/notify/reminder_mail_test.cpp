@@ -31,24 +31,44 @@ store::outbox_row row_for(const store::planned_row& p) {
     return r;
 }
 
+/// The one reminder Camille (following `category`, offset P1D) gets from
+/// `site` when planned on 2026-12-01, composed as the dispatcher does.
+struct composed {
+    std::shared_ptr<const calendar::model> model;
+    store::planned_row planned;
+    store::outbox_row row;
+    std::vector<calendar::occurrence> about;
+    notify::message msg;
+};
+
+composed only_reminder(config::site site, const std::string& category,
+                       const std::string& unsubscribe_url = "", const std::string& feed_url = "") {
+    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
+    composed c;
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    c.model = built.calendar;
+    notify::recipient camille{"camille@example.org", "Camille", "", {category}, std::nullopt};
+    auto plan = notify::make_plan(*c.model, {camille}, 1'796'122'800);
+    REQUIRE(plan.rows.size() == 1);
+    c.planned = plan.rows[0];
+    c.row = row_for(c.planned);
+    c.about = notify::find_subject(*c.model, c.row);
+    REQUIRE_FALSE(c.about.empty());
+    c.msg = notify::compose(*c.model, {}, c.row, c.about, {"Casaco", "agenda@casaco.example"},
+                            unsubscribe_url, feed_url);
+    return c;
+}
+
 } // namespace
 
 TEST_CASE("reminder_mail: the email of a recurring occurrence", "[notify]") {
-    auto site = casapero_site();
-    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
-    notify::recipient camille{"camille@example.org", "Camille", "", {"apero"}, std::nullopt};
-    auto plan = notify::make_plan(*built.calendar, {camille}, 1'796'122'800);
-    REQUIRE(plan.rows.size() == 1);
-    auto row = row_for(plan.rows[0]);
-
-    auto about = notify::find_subject(*built.calendar, row);
-    REQUIRE(about.size() == 1);
-    auto msg = notify::compose(*built.calendar, {}, row, about,
-                               {"Casaco", "agenda@casaco.example"},
-                               "https://agenda.casaco.example/unsubscribe/0123",
-                               "https://agenda.casaco.example/feeds/4567.ics");
+    const auto c =
+        only_reminder(casapero_site(), "apero", "https://agenda.casaco.example/unsubscribe/0123",
+                      "https://agenda.casaco.example/feeds/4567.ics");
+    REQUIRE(c.about.size() == 1);
+    const auto& msg = c.msg;
+    const auto& row = c.row;
     CHECK(msg.subject == "Rappel : Casapéro — jeudi 3 décembre à 18h30");
     CHECK(msg.to.address == "camille@example.org");
     CHECK(msg.to.display == "Camille");
@@ -169,22 +189,13 @@ TEST_CASE("reminder_mail: a cancelled occurrence of an all-day or a UTC series",
 
 TEST_CASE("reminder_mail: an event in another zone is told in the site's time", "[notify]") {
     auto site = casapero_site();
-    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
     site.events[0].rrule.clear();
     site.events[0].timezone = "America/New_York";
     site.events[0].start = local(2026, 12, 3, 12, 30); // 18h30 in Paris
     site.events[0].end = local(2026, 12, 3, 13, 30);
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
-    notify::recipient camille{"camille@example.org", "Camille", "", {"apero"}, std::nullopt};
-    auto plan = notify::make_plan(*built.calendar, {camille}, 1'796'122'800);
-    REQUIRE(plan.rows.size() == 1);
-    CHECK(plan.rows[0].payload.find("jeudi 3 décembre à 18h30") != std::string::npos);
-    auto row = row_for(plan.rows[0]);
-    auto about = notify::find_subject(*built.calendar, row);
-    REQUIRE(about.size() == 1);
-    auto msg = notify::compose(*built.calendar, {}, row, about, {"Casaco", "agenda@casaco.example"},
-                               "", "");
+    const auto c = only_reminder(site, "apero");
+    CHECK(c.planned.payload.find("jeudi 3 décembre à 18h30") != std::string::npos);
+    const auto& msg = c.msg;
     CHECK(msg.subject == "Rappel : Casapéro — jeudi 3 décembre à 18h30");
     CHECK(msg.text.find("jeudi 3 décembre 2026, 18h30 – 19h30\n") != std::string::npos);
     REQUIRE(msg.calendar); // the attachment keeps the event's own zone
@@ -194,25 +205,51 @@ TEST_CASE("reminder_mail: an event in another zone is told in the site's time", 
 
 TEST_CASE("reminder_mail: a programme whose title holds a dash keeps it whole", "[notify]") {
     auto site = casapero_site();
-    site.reminders.offsets = {config::duration{1, 0, "P1D", {}}};
     site.events.push_back(weekend_programme("weekend", 2));
     site.events.back().title = "Week-end — édition 2";
     site.events.back().sessions[0].title = "Pitchs — jury";
     site.events.back().sessions[1].title.clear(); // a session without a title of its own
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
-    notify::recipient camille{"camille@example.org", "Camille", "", {"weekend"}, std::nullopt};
-    auto plan = notify::make_plan(*built.calendar, {camille}, 1'796'122'800);
-    REQUIRE(plan.rows.size() == 1);
-    auto row = row_for(plan.rows[0]);
-    auto about = notify::find_subject(*built.calendar, row);
-    REQUIRE(about.size() == 2);
-    auto msg = notify::compose(*built.calendar, {}, row, about, {"Casaco", "agenda@casaco.example"},
-                               "", "");
+    const auto c = only_reminder(site, "weekend");
+    REQUIRE(c.about.size() == 2);
+    const auto& msg = c.msg;
     CHECK(msg.subject == "Rappel : Week-end — édition 2 — samedi 5 décembre à 10h");
     CHECK(msg.text.find("\nWeek-end — édition 2\n") != std::string::npos);
     CHECK(msg.text.find("10h00 – 12h00 : Pitchs — jury\n") != std::string::npos);
     CHECK(msg.text.find("14h00 – 16h00\n") != std::string::npos);
+}
+
+TEST_CASE("reminder_mail: a programme's update cancels a session its reminder listed that is gone",
+          "[notify]") {
+    // Sessions are numbered in file order: removing the second renumbers
+    // the third as weekend-2, and weekend-3 is no more.
+    auto site = casapero_site();
+    site.events.push_back(weekend_programme("weekend", 3));
+    const auto c = only_reminder(site, "weekend");
+    store::outbox_row sent = c.row;
+    sent.kind = store::message_kind::reminder;
+    auto& sessions = site.events.back().sessions;
+    sessions.erase(sessions.begin() + 1);
+    auto after = calendar::build(site);
+    REQUIRE(after.calendar);
+    auto row =
+        row_for(notify::notice_for(sent, store::message_kind::update, 1000, "casaco.example"));
+    auto about = notify::find_subject(*after.calendar, row);
+    REQUIRE(about.size() == 2);
+    auto msg =
+        notify::compose(*after.calendar, {}, row, about, {"Casaco", "agenda@casaco.example"}, "",
+                        "", [](const std::string&) {
+                            return std::optional<calendar::revision>(calendar::revision{4, 0});
+                        });
+    REQUIRE(msg.calendar);
+    const std::string& ics = msg.calendar->ics;
+    CHECK(has(ics, "UID:weekend-1@casaco.example"));
+    CHECK(has(ics, "UID:weekend-2@casaco.example"));
+    const auto gone = ics.find("UID:weekend-3@casaco.example");
+    REQUIRE(gone != std::string::npos);
+    const std::string tail = ics.substr(gone, ics.find("END:VEVENT", gone) - gone);
+    CHECK(tail.find("STATUS:CANCELLED") != std::string::npos);
+    CHECK(tail.find("SEQUENCE:5") != std::string::npos);
+    CHECK(tail.find("DTSTART:20261206T090000Z") != std::string::npos); // 10:00 in Paris
 }
 
 TEST_CASE("reminder_mail: a cancelled programme's notice cancels every session", "[notify]") {
