@@ -161,8 +161,19 @@ void read_http(const table_reader& r, http_section& out) {
 /// there it is a warning when check runs from a shell.
 void check_password_file(const table_reader& r, const std::filesystem::path& file) {
     std::string reason;
-    if (read_source(file, &reason)) return;
     const std::string shown = file.string();
+    if (const auto content = read_source(file, &reason)) {
+        // serve takes the file without its final line break: a second line
+        // would be sent as part of the password.
+        const std::string_view text = *content;
+        const auto end = text.find_last_not_of("\r\n");
+        if (end != std::string_view::npos &&
+            text.substr(0, end + 1).find_first_of("\r\n") != std::string_view::npos)
+            r.error("password_file", "[smtp] password_file '" + shown +
+                                         "' holds more than one line: it must hold the password "
+                                         "alone");
+        return;
+    }
     const std::string message = "cannot read [smtp] password_file '" + shown + "': " + reason;
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
     if (shown.starts_with("/run/credentials/") ||
@@ -194,6 +205,10 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
     if (auto p = path_value(r, "password_file", base)) {
         out.password_file = *p;
         if (!out.url.empty()) check_password_file(r, *p);
+        if (out.username.empty())
+            r.out().warning(r.at("password_file"),
+                            "[smtp] password_file is not used without a username: casacal "
+                            "logs in (SMTP AUTH) only with both");
     }
     if (auto v = r.text("from")) {
         if (auto problem = check_mailbox(*v, nullptr, nullptr); problem.empty()) {

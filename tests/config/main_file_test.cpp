@@ -201,9 +201,33 @@ from = "Agenda <agenda@@casaco.example>"
           lines{"casacal.toml:14:12: warning: 'starttls' applies to smtp:// only: smtps:// is TLS "
                 "from the start, with certificate checks"});
     // serve reads the password at start: check says first when it cannot.
-    CHECK(problems_with("[smtp]\nurl = \"smtp://[::1]:25\"\npassword_file = \"nope/secret\"\n") ==
-          lines{"casacal.toml:14:17: error: cannot read [smtp] password_file 'nope/secret': No "
+    CHECK(problems_with("[smtp]\nurl = \"smtp://[::1]:25\"\nusername = \"agenda\"\n"
+                        "password_file = \"nope/secret\"\n") ==
+          lines{"casacal.toml:15:17: error: cannot read [smtp] password_file 'nope/secret': No "
                 "such file or directory"});
+    // A password file of more than one line, or without a username.
+    {
+        site_dir dir;
+        dir.write("casacal.toml", minimal_main +
+                                      "[smtp]\nurl = \"smtp://[::1]:25\"\n"
+                                      "username = \"agenda\"\npassword_file = \"secret\"\n");
+        dir.mkdir("events.d");
+        dir.write("secret", "S3cret\n");
+        CHECK(dir.problems().empty());
+        dir.write("secret", "S3cret\r\nother\n");
+        const auto problems = dir.problems();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].ends_with(
+            ": error: [smtp] password_file 'secret' holds more than one line: it must hold "
+            "the password alone"));
+        CHECK(problems[0].find("S3cret") == std::string::npos);
+        dir.write("casacal.toml", minimal_main + "[smtp]\nurl = \"smtp://[::1]:25\"\n"
+                                                 "password_file = \"secret\"\n");
+        dir.write("secret", "S3cret\n");
+        CHECK(dir.problems() ==
+              lines{"casacal.toml:14:17: warning: [smtp] password_file is not used without a "
+                    "username: casacal logs in (SMTP AUTH) only with both"});
+    }
     // A password written into the URL is not repeated.
     CHECK(problems_with("[smtp]\nurl = \"smtp://agenda:S3cret@mail.casaco.example\"\n") ==
           lines{
