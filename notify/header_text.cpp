@@ -118,6 +118,12 @@ std::string fold_ascii(std::string_view name, std::string_view text) {
     return out;
 }
 
+/// What the first line of header `name` has left for its value after
+/// "Name: ", to stay within max_folded_line.
+std::size_t first_line_room(std::string_view name) {
+    return max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
+}
+
 /// `pieces` (atoms and encoded-words) separated by one space, folded
 /// where a line would pass max_folded_line; `used` is what the first line
 /// holds already ("To: ").
@@ -156,8 +162,7 @@ std::vector<std::string> encoded_phrase(std::string_view header, std::string_vie
     std::vector<std::string> pieces;
     std::string run;
     bool in_run = false;
-    const std::size_t first_room =
-        max_folded_line > header.size() + 2 ? max_folded_line - header.size() - 2 : 0;
+    const std::size_t first_room = first_line_room(header);
     const auto flush = [&] {
         if (!in_run) return;
         for (auto& w : encoded_words(run, pieces.empty() ? first_room : max_encoded_word))
@@ -236,8 +241,7 @@ std::string unstructured_value(std::string_view name, std::string_view text) {
         if (auto folded = fold_ascii(name, clean); !folded.empty() || clean.empty())
             return folded;
     }
-    const auto first_room = max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
-    return join_folded(encoded_words(clean, first_room));
+    return join_folded(encoded_words(clean, first_line_room(name)));
 }
 
 bool is_safe_address(std::string_view address) {
@@ -260,8 +264,6 @@ std::string mailbox_value(std::string_view name, std::string_view display,
     if (clean.empty())
         return std::string(address);
     const auto angle = " <" + std::string(address) + ">";
-    const auto first_room =
-        max_folded_line > name.size() + 2 ? max_folded_line - name.size() - 2 : 0;
     if (!is_plain_ascii(clean)) {
         auto pieces = encoded_phrase(name, clean);
         pieces.push_back("<" + std::string(address) + ">");
@@ -286,7 +288,7 @@ std::string mailbox_value(std::string_view name, std::string_view display,
     // Folded at its spaces (RFC 5322 allows it in a quoted-string too); a
     // word too long for a line of 998 characters is encoded, in pieces.
     if (auto folded = fold_ascii(name, phrase + angle); !folded.empty()) return folded;
-    return join_folded(encoded_words(clean, first_room)) + angle;
+    return join_folded(encoded_words(clean, first_line_room(name))) + angle;
 }
 
 std::string rfc5322_date(std::int64_t unix_seconds, int utc_offset_minutes) {
