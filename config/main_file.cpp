@@ -31,7 +31,7 @@ std::string base_url_problem(std::string_view url) {
 /// Whether base_url (valid) is plain http to a host other than this machine:
 /// the unsubscribe links of its reminders would not be offered as one-click.
 bool public_http(std::string_view url) {
-    if (!ascii_lower(url.substr(0, 7)).starts_with("http://")) return false;
+    if (lower_scheme(url) != "http://") return false;
     const std::string_view rest = url.substr(7);
     std::string host;
     split_host_port(rest.substr(0, rest.find('/')), true, &host, nullptr);
@@ -163,12 +163,8 @@ void check_password_file(const table_reader& r, const std::filesystem::path& fil
     std::string reason;
     const std::string shown = file.string();
     if (const auto content = read_source(file, &reason)) {
-        // serve takes the file without its final line break: a second line
-        // would be sent as part of the password.
-        const std::string_view text = *content;
-        const auto end = text.find_last_not_of("\r\n");
-        if (end != std::string_view::npos &&
-            text.substr(0, end + 1).find_first_of("\r\n") != std::string_view::npos)
+        // A second line would be sent as part of the password.
+        if (password_in(*content).find_first_of("\r\n") != std::string_view::npos)
             r.error("password_file", "[smtp] password_file '" + shown +
                                          "' holds more than one line: it must hold the password "
                                          "alone");

@@ -235,10 +235,14 @@ std::string authority_problem(std::string_view authority, std::string malformed)
 
 } // namespace
 
-std::string with_lower_scheme(std::string_view url) {
+std::string lower_scheme(std::string_view url) {
     const auto end = url.find("://");
-    if (end == std::string_view::npos) return std::string(url);
-    return ascii_lower(url.substr(0, end)) + std::string(url.substr(end));
+    return end == std::string_view::npos ? std::string() : ascii_lower(url.substr(0, end + 3));
+}
+
+std::string with_lower_scheme(std::string_view url) {
+    const std::string scheme = lower_scheme(url);
+    return scheme + std::string(url.substr(scheme.size()));
 }
 
 std::string without_secrets(std::string_view url) {
@@ -254,7 +258,7 @@ std::string without_secrets(std::string_view url) {
 }
 
 std::string http_url_problem(std::string_view text) {
-    const std::string scheme = ascii_lower(text.substr(0, text.find("://") + 3));
+    const std::string scheme = lower_scheme(text);
     if (scheme != "https://" && scheme != "http://")
         return "it must start with http:// or https://";
     const std::string_view rest = text.substr(scheme.size());
@@ -289,7 +293,7 @@ std::string http_url_problem(std::string_view text) {
 }
 
 std::string smtp_url_problem(std::string_view text) {
-    const std::string scheme = ascii_lower(text.substr(0, text.find("://") + 3));
+    const std::string scheme = lower_scheme(text);
     if (scheme != "smtps://" && scheme != "smtp://")
         return "it must start with smtp:// or smtps://";
     std::string_view rest = text.substr(scheme.size());

@@ -38,6 +38,10 @@ std::string http_url_problem(std::string_view text);
 /// user part, up to the last '@', and a query or fragment) written "***".
 std::string without_secrets(std::string_view url);
 
+/// The scheme of `url` with its "://", in lower case ("HTTPS://a" gives
+/// "https://"); "" when it has none.
+std::string lower_scheme(std::string_view url);
+
 /// `url` with its scheme in lower case, the form RFC 3986 §6.2.2.1 calls
 /// normal: "HTTPS://a.example/x" gives "https://a.example/x".
 std::string with_lower_scheme(std::string_view url);
