@@ -22,6 +22,10 @@ constexpr std::uintmax_t max_source_bytes = std::uintmax_t{64} << 20;
 /// (a named pipe)", or "file too large (…)".
 std::optional<std::string> read_source(const std::filesystem::path& file, std::string* error);
 
+/// The password a [smtp] password_file holding `content` gives: the file
+/// without its final line breaks.
+std::string_view password_in(std::string_view content);
+
 /// The most dots a line of a site's file may hold (see parse_source).
 constexpr long max_dots_per_line = 1000;
 

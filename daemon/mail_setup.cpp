@@ -32,10 +32,7 @@ std::string read_password(const std::filesystem::path& file) {
     if (!content)
         throw startup_error(exit_runtime,
                             "cannot read [smtp] password_file '" + file.string() + "': " + error);
-    std::string password = std::move(*content);
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
-        password.pop_back();
-    return password;
+    return std::string(config::password_in(*content));
 }
 
 } // namespace
