@@ -62,8 +62,10 @@ database database::open(const std::string& path, open_mode mode) {
         if (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN) throw;
         const std::string why = folder_problem(path, mode);
         if (why.empty()) throw;
+        // e.what() is "PATH: MESSAGE" with the path the failing statement
+        // saw (SQLite's absolute name of the file), not always `path`.
         const std::string text = e.what();
-        throw error(e.code(), text.substr(std::min(text.size(), path.size() + 2)) + why, path);
+        throw error(e.code(), text.substr(std::min(text.size(), e.path().size() + 2)) + why, path);
     }
     return db;
 }

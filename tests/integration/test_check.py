@@ -276,6 +276,21 @@ class CheckTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(f": cannot write: {reason}", p.stderr.decode())
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root, to run export as an unprivileged user")
+    def test_export_in_a_folder_it_cannot_write_names_the_folder_once(self):
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.tmp.chmod(0o755)
+        for path in (self.site, *self.site.rglob("*")):
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        self.addCleanup(lambda: [path.chmod(0o755) for path in (self.site, *self.site.rglob("*"))])
+        p = subprocess.run([BINARY, "export", "-c", "casacal.toml"], cwd=self.site, user=65534,
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.stderr.decode(), "casacal: database: casacal.db: attempt to write a readonly "
+                         "database in: PRAGMA user_version (its folder . is not writable: the database, and its -wal and -shm files "
+                         "beside it, are made there)\n")
+
     def test_output_that_cannot_be_written_is_a_runtime_failure(self):
         for args in (("check",), ("agenda",), ("agenda", "--json"), ("reminders", "--json"), ("export",)):
             with self.subTest(args=args), open("/dev/full", "wb") as full:
