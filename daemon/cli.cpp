@@ -11,6 +11,9 @@
 #include "daemon/site_build.hpp"
 #include "daemon/startup_error.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -98,6 +101,48 @@ std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ost
     return checked.calendar;
 }
 
+/// Replaces the regular file `target` (or makes it) with `bytes` at once:
+/// they are written to a new file of a unique name beside it (O_EXCL, so
+/// no file or link already there is followed or taken), synced, given the
+/// replaced file's mode and owner (as far as this process may), then
+/// renamed over it. Returns "" or the failure, naming the file.
+std::string replace_file(const std::filesystem::path& target, std::string_view bytes) {
+    std::string temp = target.string() + ".XXXXXX";
+    const int fd = ::mkstemp(temp.data());
+    if (fd < 0) return target.string() + ": cannot write: " + std::strerror(errno);
+    struct stat old {};
+    if (::stat(target.c_str(), &old) == 0) {
+        if (::fchown(fd, old.st_uid, old.st_gid) != 0) {
+            // Not allowed to give it another owner: it keeps this process's.
+        }
+        ::fchmod(fd, old.st_mode & 07777);
+    } else {
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        ::fchmod(fd, 0666 & ~mask); // as a file made by open(2) would be
+    }
+    std::string error;
+    for (std::size_t at = 0; error.empty() && at < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            error = std::strerror(n < 0 ? errno : ENOSPC);
+        else
+            at += static_cast<std::size_t>(n);
+    }
+    if (error.empty() && ::fsync(fd) != 0) error = std::strerror(errno);
+    if (::close(fd) != 0 && error.empty()) error = std::strerror(errno);
+    if (!error.empty()) {
+        ::unlink(temp.c_str());
+        return target.string() + ": cannot write: " + error;
+    }
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+        error = target.string() + ": " + std::strerror(errno);
+        ::unlink(temp.c_str());
+    }
+    return error;
+}
+
 int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     tune_memory_for_command();
     std::optional<store::database> db;
@@ -154,17 +199,8 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         target = std::filesystem::canonical(target, ec);
         if (ec) throw startup_error(exit_runtime, *o.output + ": " + ec.message());
     }
-    ec.clear();
-    // Write beside the target and rename, so that a reader never sees half a feed.
-    std::filesystem::path temp = target;
-    temp += ".tmp";
-    if (const std::string error = write_body(temp); !error.empty()) {
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored);
-        throw startup_error(exit_runtime, temp.string() + ": cannot write: " + error);
-    }
-    std::filesystem::rename(temp, target, ec);
-    if (ec) throw startup_error(exit_runtime, target.string() + ": " + ec.message());
+    if (const std::string error = replace_file(target, body); !error.empty())
+        throw startup_error(exit_runtime, error);
     return exit_ok;
 }
 

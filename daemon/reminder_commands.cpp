@@ -29,6 +29,11 @@ namespace {
 std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
                                       bool main_file_only = false) {
     auto loaded = config::load(o.config);
+    // calendar::build, which these commands skip, is what knows the zones:
+    // an unknown site zone is a mistake of the main file here too.
+    const std::string& zone = loaded.site.site.timezone;
+    if (!zone.empty() && !calendar::find_zone(zone))
+        loaded.problems.error(loaded.site.site.timezone_at, "unknown time zone '" + zone + "'");
     if (!loaded.problems.has_errors()) return std::move(loaded.site);
     bool main_file_wrong = false;
     for (const auto& d : loaded.problems.sorted()) {

@@ -154,8 +154,20 @@ std::string printable(std::string_view text) {
             const auto b = static_cast<unsigned char>(text[i + k]);
             valid = k == 1 ? b >= low && b <= high : b >= 0x80 && b <= 0xbf;
         }
-        if (valid) {
+        // C1 controls (0x9b is an 8-bit CSI to a terminal), U+2028 and
+        // U+2029 (line breaks to some readers) and the bidirectional
+        // embeddings, overrides and isolates (which reorder what follows)
+        // are controls too.
+        const auto b1 = valid ? static_cast<unsigned char>(text[i + 1]) : 0;
+        const auto b2 = valid && n > 2 ? static_cast<unsigned char>(text[i + 2]) : 0;
+        const bool control = (c == 0xc2 && b1 <= 0x9f) ||
+                             (c == 0xe2 && b1 == 0x80 && b2 >= 0xa8 && b2 <= 0xae) ||
+                             (c == 0xe2 && b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
+        if (valid && !control) {
             out.append(text.substr(i, n));
+            i += n;
+        } else if (valid) {
+            out += '?';
             i += n;
         } else {
             out += '?';

@@ -56,8 +56,9 @@ struct smtp_settings {
 };
 
 /// A server's text as it may be stored and shown: valid UTF-8 kept, control
-/// characters and bytes that are not UTF-8 replaced by '?' (a reply is
-/// input from the network; it reaches terminals, JSON and logs).
+/// characters (C0, DEL, C1, U+2028/2029, bidirectional controls) and bytes
+/// that are not UTF-8 replaced by '?' (a reply is input from the network;
+/// it reaches terminals, JSON and logs).
 std::string printable(std::string_view text);
 
 /// The SMTP transport. See the file comment for threading and lifetime.

@@ -276,6 +276,27 @@ class CheckTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn(f": cannot write: {reason}", p.stderr.decode())
 
+    def test_export_replaces_its_output_without_touching_files_beside_it(self):
+        out = self.tmp / "feed.ics"
+        victim = self.tmp / "victim"
+        victim.write_text("precious\n")
+        (self.tmp / "feed.ics.tmp").symlink_to(victim)
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(victim.read_text(), "precious\n", "a link planted beside the output is not followed")
+        self.assertFalse(out.is_symlink())
+        self.assertTrue(out.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n"))
+        self.assertEqual(sorted(f.name for f in self.tmp.iterdir()), ["casaco", "feed.ics", "feed.ics.tmp", "victim"])
+
+        out.chmod(0o600)
+        if os.geteuid() == 0:
+            os.chown(out, 65534, 65534)
+        p = run_cli("export", "-c", self.site / "casacal.toml", "-o", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(out.stat().st_mode & 0o7777, 0o600, "the replaced file's mode is kept")
+        if os.geteuid() == 0:
+            self.assertEqual((out.stat().st_uid, out.stat().st_gid), (65534, 65534), "and its owner")
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root, to run export as an unprivileged user")
     def test_export_in_a_folder_it_cannot_write_names_the_folder_once(self):
         p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")
@@ -309,6 +330,18 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("nodir does not exist", p.stderr.decode())
         self.assertEqual(p.stdout, b"")
+
+    def test_reminders_and_send_test_refuse_an_unknown_site_zone_as_check_does(self):
+        replace(self.site / "casacal.toml", 'timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"')
+        main = self.site / "casacal.toml"
+        for args in (("check",), ("reminders", "--json"), ("send-test", "--to", "a@example.org")):
+            with self.subTest(args=args):
+                p = run_cli(args[0], "-c", main, *args[1:])
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(f"{main}:8:12: error: unknown time zone 'Mars/Olympus'\n", p.stderr.decode())
+                self.assertEqual(p.stdout, b"")
+        self.assertFalse((self.site / "outbox").exists() and any((self.site / "outbox").iterdir()),
+                         "no test message was written")
 
     def test_reminders_and_send_test_work_while_event_files_are_broken(self):
         p = run_cli("export", "-c", self.site / "casacal.toml", "-o", self.tmp / "feed.ics")  # makes the database

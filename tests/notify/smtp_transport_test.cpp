@@ -406,6 +406,10 @@ TEST_CASE("server text is kept printable UTF-8", "[notify]") {
     CHECK(printable("451 réessayez 👍") == "451 réessayez 👍");
     CHECK(printable("xyz garbage \xff") == "xyz garbage ?");
     CHECK(printable("451 \x1b]0;pwned\x07\x1b[31m\0x"s) == "451 ?]0;pwned??[31m?x");
+    CHECK(printable("550 \xc2\x9b"
+                    "31m \xc2\x85 \xe2\x80\xa8 \xe2\x80\xae \xe2\x81\xa6") ==
+          "550 ?31m ? ? ? ?"); // C1, U+2028, RLO, LRI
+    CHECK(printable("\xc2\xa0\xe2\x80\xa7\xe2\x80\xaf") == "\xc2\xa0\xe2\x80\xa7\xe2\x80\xaf");
     CHECK(printable("\xc3") == "?");             // cut short
     CHECK(printable("\xc0\xaf") == "??");        // overlong
     CHECK(printable("\xed\xa0\x80") == "???");   // a surrogate
