@@ -11,6 +11,7 @@
 #include "daemon/site_build.hpp"
 #include "daemon/startup_error.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -453,6 +454,21 @@ int run_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     return exit_usage;
 }
 
+/// Opens /dev/null on standard descriptors that are closed, as daemons do:
+/// otherwise the next file or socket opened takes the number, and what is
+/// written to stderr lands in it. A one-shot command keeps a closed stdout
+/// closed (`with_stdout` false), so that output that cannot arrive fails.
+void open_closed_standard_descriptors(bool with_stdout) {
+    for (const int fd : {0, 1, 2}) {
+        if ((fd == 1 && !with_stdout) || ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (opened >= 0 && opened != fd) {
+            ::dup2(opened, fd);
+            ::close(opened);
+        }
+    }
+}
+
 int main_program(int argc, char** argv) {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     parse_result parsed = parse_arguments(args);
@@ -461,6 +477,7 @@ int main_program(int argc, char** argv) {
                   << "Try 'casacal --help'.\n";
         return exit_usage;
     }
+    open_closed_standard_descriptors(parsed.options->cmd == command::serve);
     try {
         const int code = run_command(*parsed.options, std::cout, std::cerr);
         // Output that never arrived (a full disk, a closed pipe) is a

@@ -936,6 +936,33 @@ class FeedChangeTest(DaemonTestCase):
         d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(d.proc.wait(timeout=STOP_TIMEOUT), 0)
 
+    def test_standard_descriptors_closed_at_start_are_opened_on_dev_null(self):
+        d = Daemon(self.SITE)
+        self.addCleanup(d.cleanup)
+
+        def close_standard_descriptors():
+            for fd in (0, 1, 2):
+                os.close(fd)
+
+        d.proc = subprocess.Popen([BINARY, "serve", "-c", str(d.config)],
+                                  preexec_fn=close_standard_descriptors)
+        gen = None
+        deadline = time.monotonic() + START_TIMEOUT
+        while gen is None and time.monotonic() < deadline:
+            try:
+                gen = health_generation(d.health())
+            except OSError:
+                time.sleep(0.05)
+        # otherwise the first descriptors the daemon opens (its event loop's)
+        # take these numbers, and its log lines are written into them
+        for fd in (0, 1, 2):
+            self.assertEqual(os.readlink(f"/proc/{d.proc.pid}/fd/{fd}"), "/dev/null", fd)
+        d.signal(signal.SIGHUP)
+        self.assertEqual(d.wait_for(lambda h: health_generation(h) > gen, timeout=20,
+                                    what="the reload")["status"], "ok")
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=STOP_TIMEOUT), 0)
+
 
 class SystemdNotifyTest(DaemonTestCase):
     """Type=notify: what serve tells the socket systemd names in NOTIFY_SOCKET
