@@ -107,7 +107,8 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
         return exit_ok; // main_program reports output that was not written
     }
     for (const auto& r : rows) {
-        out << local_time(r.due, zone).substr(0, 19) << "  " << store::to_string(r.state);
+        out << '#' << r.id << "  " << local_time(r.due, zone).substr(0, 19) << "  "
+            << store::to_string(r.state);
         out << std::string(10 - std::min<std::size_t>(9, store::to_string(r.state).size()), ' ');
         // The database may have been edited by hand: nothing it holds writes
         // a control character to the terminal.

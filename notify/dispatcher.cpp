@@ -19,11 +19,18 @@ std::string new_token() { return calendar::random_hex(16); }
 
 namespace {
 
-/// "reminder #42 to lea@example.org deferred: 451 …", as the log says it.
-std::string outcome_note(store::message_kind kind, std::int64_t id, const std::string& recipient,
+/// What a log line says a row is about, after its id: "(casapero
+/// 2026-12-03T18:30:00+01:00 P1D) to lea@example.org", the fields that
+/// `casacal reminders` lists the row with.
+std::string row_about(const store::outbox_row& row) {
+    return "(" + row.event_id + " " + row.occurrence + " " + row.offset + ") to " + row.recipient;
+}
+
+/// "reminder #42 (…) to lea@example.org deferred: 451 …", as the log says it.
+std::string outcome_note(store::message_kind kind, std::int64_t id, const std::string& about,
                          const store::delivery_result& d) {
-    return std::string(store::to_string(kind)) + " #" + std::to_string(id) + " to " + recipient +
-           " " + std::string(store::to_string(d.state)) + ": " + d.error;
+    return std::string(store::to_string(kind)) + " #" + std::to_string(id) + " " + about + " " +
+           std::string(store::to_string(d.state)) + ": " + d.error;
 }
 
 } // namespace
@@ -277,7 +284,7 @@ void dispatcher::turn() {
             for (const auto& row : rows) {
                 if (handed_.count(row.id)) continue; // still with the transport
                 if (auto r = refusal(row, now)) {
-                    refused_notes.push_back(outcome_note(row.kind, row.id, row.recipient, *r));
+                    refused_notes.push_back(outcome_note(row.kind, row.id, row_about(row), *r));
                     refused.push_back(std::move(*r));
                     continue;
                 }
@@ -390,7 +397,7 @@ void dispatcher::send_one(const store::outbox_row& row, const std::string& token
     const auto started = std::chrono::steady_clock::now();
     if (settings_.rate) settings_.rate->take(started);
     // What finish() needs of the row, not the row's dozen strings.
-    const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started, row.recipient};
+    const handed h{row.id, row.attempts, row.kind, row.occurrence_start, started, row_about(row)};
     transport_.send(std::move(msg), [this, alive = alive_, h](const send_result& r) {
         if (!*alive) return;
         finish(h, r);
@@ -444,7 +451,7 @@ void dispatcher::finish(const handed& row, const send_result& r) {
     }
     }
     if (settings_.report && d.state != store::delivery_state::sent)
-        settings_.report(outcome_note(row.kind, row.id, row.recipient, d));
+        settings_.report(outcome_note(row.kind, row.id, row.about, d));
     results_.push_back(std::move(d));
     gather();
 }

@@ -156,7 +156,7 @@ private:
         store::message_kind kind;
         calendar::unix_time occurrence_start;
         std::chrono::steady_clock::time_point started;
-        std::string recipient;
+        std::string about; ///< what log lines say the row is about
     };
     void finish(const handed& row, const send_result& r);
 

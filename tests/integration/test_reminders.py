@@ -296,7 +296,13 @@ class ReminderDeliveryTest(ReminderTestCase):
         self.assertIn("550", by[YASMINE]["last_error"] or "")
         self.assertEqual(sink.rcpt_log.count(YASMINE), 1, "a 5xx is not retried")
         # the operator reads it in the log too
-        self.assertRegex(d.stderr(), rf"reminders: reminder #\d+ to {re.escape(YASMINE)} failed: 550 ")
+        note = re.search(rf"reminders: reminder #(\d+) \((\S+) (\S+) PT1M\) to {re.escape(YASMINE)} failed: 550 ",
+                         d.stderr())
+        self.assertIsNotNone(note, d.stderr())
+        self.assertEqual((note[2], note[3]), (by[YASMINE]["event"], by[YASMINE]["occurrence"]))
+        # and finds the row by its id in the listing
+        listing = run_cli("reminders", "-c", d.config).stdout.decode()
+        self.assertRegex(listing, rf"(?m)^#{note[1]}  \S+  failed .*  {re.escape(YASMINE)}  — 550 ")
 
 
 @requires_binary
