@@ -452,7 +452,9 @@ response html_response(unsigned status, std::string html, std::int64_t now,
     response r = base(status, now);
     r.set("Content-Type", "text/html; charset=utf-8");
     r.set("Cache-Control", std::string(cache_control));
-    r.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    r.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+          "frame-ancestors 'none'");
     r.set("X-Content-Type-Options", "nosniff");
     r.body = std::move(html);
     return r;

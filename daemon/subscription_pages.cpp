@@ -8,6 +8,8 @@
 #include "notify/smtp_transport.hpp"
 #include "notify/wording.hpp"
 
+#include <algorithm>
+
 namespace casacal::daemon {
 namespace {
 
@@ -119,17 +121,28 @@ response subscribe(const request& req, subscription_context& ctx) {
             (en ? "Invalid email address: " : "Adresse email invalide : ") +
             notify::printable(email)); // the page is UTF-8: no byte of the request's that is not
     // As a name in members.toml: one line of UTF-8, no control or
-    // bidirectional formatting character (it goes into the To header).
-    if (s.name.size() > 100 || config::first_invalid_utf8(s.name).line != 0 ||
-        !config::text_problem("name", s.name, config::text_rule::single_line).empty())
-        return bad(en ? "Invalid name." : "Nom invalide.");
+    // bidirectional formatting character (it goes into the To header); at
+    // most 100 characters, as the form's maxlength counts them.
+    if (config::first_invalid_utf8(s.name).line != 0)
+        return bad(en ? "The name is not valid UTF-8." : "Le nom n'est pas en UTF-8 valide.");
+    if (!config::text_problem("name", s.name, config::text_rule::single_line).empty())
+        return bad(en ? "The name may hold neither line breaks nor control characters."
+                      : "Le nom ne peut contenir ni saut de ligne ni caractère de contrôle.");
+    const auto characters = std::count_if(s.name.begin(), s.name.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    });
+    if (characters > 100)
+        return bad(en ? "The name is too long: 100 characters at most."
+                      : "Le nom est trop long : 100 caractères au plus.");
     if (s.categories.empty()) s.categories = {"*"};
     for (const auto& c : s.categories)
         if (c != "*" && !ctx.site.find_category(c))
             return bad((en ? "Unknown category: " : "Catégorie inconnue : ") +
                        notify::printable(c));
     s.email = address;
-    s.locale = ctx.site.site.locale;
+    // No locale of their own (the form offers no choice): the site's, as it
+    // is when each message is written.
+    s.locale.clear();
     s.created = ctx.now;
 
     // A confirmation goes within max_per_minute, and confirmations (which

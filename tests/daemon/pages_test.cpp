@@ -69,7 +69,8 @@ std::string header_or_empty(const response& r, std::string_view name) {
 void check_page_headers(const response& r) {
     CHECK(header_or_empty(r, "Content-Type") == "text/html; charset=utf-8");
     CHECK(header_or_empty(r, "Content-Security-Policy") ==
-          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors "
+          "'none'");
     CHECK(header_or_empty(r, "X-Content-Type-Options") == "nosniff");
     CHECK(header_or_empty(r, "Cache-Control") == "public, max-age=60");
     CHECK(header_or_empty(r, "ETag").size() == 34);

@@ -17,7 +17,7 @@ BASE_URL = MAIN["site"]["base_url"]
 CATEGORIES = sorted(MAIN["categories"])
 WEBCAL_BASE = "webcal" + BASE_URL[BASE_URL.index("://"):]
 GOOGLE = "https://calendar.google.com/calendar/r?cid="
-CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 FRENCH_DAY = re.compile(r"^(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) (1er|[0-9]{1,2}) "
                         r"(janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)"
                         r"( [0-9]{4})?$")

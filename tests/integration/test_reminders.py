@@ -445,6 +445,21 @@ class SubscribeFloodTest(ReminderTestCase):
         r.body.decode("utf-8")  # the bytes that are not UTF-8 are not repeated
         self.assertNotIn(b"\xff", r.body)
 
+    def test_names_are_counted_in_characters_and_refusals_say_why(self):
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)), "")
+        # the form's maxlength counts characters: 100 accented ones are 200 bytes
+        r = self.post_form(d, "/subscribe", {"email": "long@example.org", "name": "é" * 100})
+        self.assertEqual(r.status, 202, r.body[:500])
+        for name, why in (("é" * 101, "Le nom est trop long : 100 caractères au plus."),
+                          ("Eve\x1b[31m", "Le nom ne peut contenir ni saut de ligne ni caractère de contrôle.")):
+            r = self.post_form(d, "/subscribe", {"email": "eve@example.org", "name": name})
+            self.assertEqual(r.status, 400, ascii(name))
+            self.assertIn(why.replace("'", "&#39;").encode(), r.body)
+        # a web subscriber chose no language: the site's, whenever it is written
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10)
+        self.assertEqual(db.execute("SELECT email, locale FROM subscribers").fetchall(), [("long@example.org", "")])
+        db.close()
+
     def test_a_database_locked_elsewhere_answers_503_at_once_and_feeds_keep_going(self):
         # An operator's sqlite3 shell holding the write lock: the form may
         # be sent again (503, Retry-After), and the feeds, served from
