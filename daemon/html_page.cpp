@@ -35,14 +35,22 @@ bool english(const config::site& site) {
     return site.site.locale == "en";
 }
 
+std::string site_path(const config::site& site) {
+    const std::string& url = site.site.base_url;
+    const auto authority = url.find("://");
+    const auto slash = url.find('/', authority == std::string::npos ? 0 : authority + 3);
+    return slash == std::string::npos ? std::string() : url.substr(slash);
+}
+
 std::string html_page(const config::site& site, const std::string& title, const std::string& body) {
     using notify::html_escape;
     return "<!DOCTYPE html>\n<html lang=\"" + std::string(english(site) ? "en" : "fr") +
            "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
            "content=\"width=device-width,initial-scale=1\"><title>" +
            html_escape(title + " — " + site.site.name) + "</title><style>" + k_style +
-           "</style></head>\n<body>\n<header><a href=\"/\">" + html_escape(site.site.name) +
-           "</a></header>\n<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
+           "</style></head>\n<body>\n<header><a href=\"" + html_escape(site_path(site)) + "/\">" +
+           html_escape(site.site.name) + "</a></header>\n<h1>" + html_escape(title) + "</h1>\n" +
+           body + "</body></html>\n";
 }
 
 } // namespace casacal::daemon

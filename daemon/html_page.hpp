@@ -12,6 +12,12 @@ namespace casacal::daemon {
 /// Whether the site's pages are in English (else French).
 bool english(const config::site& site);
 
+/// The path of the site's base_url ("/agenda" for
+/// "https://example.org/agenda", "" at the root). The pages' links to each
+/// other start with it, as their links to the feeds do: behind a proxy that
+/// serves casacal under that path, they stay under it.
+std::string site_path(const config::site& site);
+
 /// A whole document in the site's language: viewport for phones, the style
 /// sheet, a link home to the agenda, `title` as <title> (with the site's
 /// name) and <h1>. `title` is text (escaped here); `body` is HTML.

@@ -36,11 +36,12 @@ std::string iso_date(const config::civil& d) {
 }
 
 /// The agenda's address with these parameters (empty ones left out).
-std::string agenda_href(const std::string& category, const std::string& from) {
+std::string agenda_href(const config::site& site, const std::string& category,
+                        const std::string& from) {
     std::string q;
     if (!category.empty()) q += "category=" + url_encode(category);
     if (!from.empty()) q += (q.empty() ? "" : "&") + ("from=" + from);
-    return q.empty() ? "/" : "/?" + q;
+    return site_path(site) + (q.empty() ? "/" : "/?" + q);
 }
 
 /// Subscribe links for the feed at `path`: webcal:// (calendar apps),
@@ -106,7 +107,8 @@ response problem_page(const request& req, unsigned status, const config::site& s
                       const std::string& title, const std::string& why, std::int64_t now) {
     return cached_html_response(req, status,
                                 html_page(site, title,
-                                          "<p>" + html_escape(why) + "</p>\n<p><a href=\"/\">" +
+                                          "<p>" + html_escape(why) + "</p>\n<p><a href=\"" +
+                                              html_escape(agenda_href(site, {}, {})) + "\">" +
                                               (english(site) ? "See the agenda" : "Voir l'agenda") +
                                               "</a></p>\n"),
                                 now);
@@ -129,7 +131,8 @@ std::string day_list(const config::site& site, const std::vector<calendar::occur
             day = date;
         }
         body += item_open(site, o) + "<span class=\"when\">" + html_escape(hours_text(o, lang)) +
-                "</span> <a class=\"title\" href=\"/events/" + html_escape(o.event_id) + "\">" +
+                "</span> <a class=\"title\" href=\"" +
+                html_escape(site_path(site) + "/events/" + o.event_id) + "\">" +
                 html_escape(o.title) + "</a>" + status_mark(o.status, lang) +
                 "<br><span class=\"meta\">" +
                 (o.location.empty() ? "" : html_escape(o.location) + " · ") +
@@ -149,8 +152,8 @@ std::string subscribe_form(const config::site& site, const std::string& category
     const bool en = english(site);
     std::string out =
         std::string("<h2>") + (en ? "Email reminders" : "Rappels par email") +
-        "</h2>\n<form method=\"post\" action=\"/subscribe\">\n<label>" +
-        (en ? "Email address" : "Adresse email") +
+        "</h2>\n<form method=\"post\" action=\"" + html_escape(site_path(site)) +
+        "/subscribe\">\n<label>" + (en ? "Email address" : "Adresse email") +
         " <input type=\"email\" name=\"email\" required autocomplete=\"email\"></label>\n<label>" +
         (en ? "Name (optional)" : "Nom (facultatif)") +
         " <input type=\"text\" name=\"name\" maxlength=\"100\" autocomplete=\"name\"></label>\n"
@@ -207,10 +210,11 @@ response agenda_page(const request& req, const query_params& query, const route_
     if (cut) found.resize(k_page_max_occurrences);
 
     std::string body = "<nav aria-label=\"" + std::string(en ? "Categories" : "Catégories") +
-                       "\"><a href=\"/\"" + (category.empty() ? " aria-current=\"page\"" : "") +
-                       ">" + (en ? "All" : "Tout") + "</a>\n";
+                       "\"><a href=\"" + html_escape(agenda_href(site, {}, {})) + "\"" +
+                       (category.empty() ? " aria-current=\"page\"" : "") + ">" +
+                       (en ? "All" : "Tout") + "</a>\n";
     for (const config::category& c : site.categories)
-        body += "<a href=\"" + html_escape(agenda_href(c.key, {})) + "\"" +
+        body += "<a href=\"" + html_escape(agenda_href(site, c.key, {})) + "\"" +
                 (c.key == category ? " aria-current=\"page\"" : "") + ">" + html_escape(c.name) +
                 "</a>\n";
     body += "</nav>\n<p class=\"meta\">" +
@@ -233,10 +237,11 @@ response agenda_page(const request& req, const query_params& query, const route_
     if (first > today)
         body += "<a href=\"" +
                 html_escape(agenda_href(
-                    category, iso_date(std::max(today, calendar::add_days(first, -k_page_days))))) +
+                    site, category,
+                    iso_date(std::max(today, calendar::add_days(first, -k_page_days))))) +
                 "\">" + (en ? "← Earlier" : "← Plus tôt") + "</a> ";
     if (next.year <= 9999) // the last year a date can be written in
-        body += "<a href=\"" + html_escape(agenda_href(category, iso_date(next))) + "\">" +
+        body += "<a href=\"" + html_escape(agenda_href(site, category, iso_date(next))) + "\">" +
                 (en ? "Later →" : "Plus tard →") + "</a>";
     body += "</p>\n";
 
@@ -266,8 +271,9 @@ response event_page(const request& req, std::string_view id, const route_context
                                : "Cet événement n'existe pas, ou plus.",
                             ctx.now);
 
-    std::string body = "<p class=\"meta\"><a href=\"" + html_escape(agenda_href(e->category, {})) +
-                       "\">" + html_escape(category_name(site, e->category)) + "</a>" +
+    std::string body = "<p class=\"meta\"><a href=\"" +
+                       html_escape(agenda_href(site, e->category, {})) + "\">" +
+                       html_escape(category_name(site, e->category)) + "</a>" +
                        status_mark(e->status, lang) + "</p>\n<dl>\n";
     auto row = [&](const char* fr, const char* english_label, const std::string& html) {
         body += std::string("<dt>") + (en ? english_label : fr) + "</dt><dd>" + html + "</dd>\n";
@@ -319,7 +325,8 @@ response event_page(const request& req, std::string_view id, const route_context
                 "</p>\n";
     }
     body += std::string("<h2>") + (en ? "Subscribe" : "S'abonner") + "</h2>\n" +
-            feed_links(site, e->title, "/events/" + e->id + ".ics") + "<p><a href=\"/\">" +
+            feed_links(site, e->title, "/events/" + e->id + ".ics") + "<p><a href=\"" +
+            html_escape(agenda_href(site, {}, {})) + "\">" +
             (en ? "← The whole agenda" : "← Tout l'agenda") + "</a></p>\n";
     return cached_html_response(req, 200, html_page(site, e->title, body), ctx.now);
 }

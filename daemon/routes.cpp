@@ -2,6 +2,7 @@
 
 #include "config/text.hpp"
 #include "daemon/agenda_range.hpp"
+#include "daemon/html_page.hpp"
 #include "daemon/http_date.hpp"
 #include "daemon/pages.hpp"
 #include "store/error.hpp"
@@ -252,6 +253,22 @@ std::string_view origin_form(std::string_view target) {
     return target;
 }
 
+/// The request a proxy that passes base_url's path on means: "/agenda/events/x"
+/// is "/events/x" when base_url ends in "/agenda". Nothing when `path` is
+/// not under that path (or base_url has none).
+std::optional<request> under_site_path(const request& req, std::string_view path,
+                                       const route_context& ctx) {
+    if (!ctx.current || !ctx.current->calendar) return std::nullopt;
+    const std::string prefix = site_path(calendar::site_of(*ctx.current->calendar));
+    if (prefix.empty() || !path.starts_with(prefix) ||
+        (path.size() > prefix.size() && path[prefix.size()] != '/'))
+        return std::nullopt;
+    request inner = req;
+    inner.target = std::string(origin_form(req.target).substr(prefix.size()));
+    if (inner.target.empty() || inner.target.front() == '?') inner.target.insert(0, "/");
+    return inner;
+}
+
 response dispatch(const request& req, const route_context& ctx) {
     const std::string_view target = origin_form(req.target);
     if (req.method == "OPTIONS" && target == "*") return preflight(ctx.now);
@@ -264,6 +281,7 @@ response dispatch(const request& req, const route_context& ctx) {
 
     route_kind kind = classify(path);
     if (kind == route_kind::none) {
+        if (auto inner = under_site_path(req, path, ctx)) return dispatch(*inner, ctx);
         if (ctx.extra && *ctx.extra) {
             if (auto r = (*ctx.extra)(req)) return std::move(*r);
         }

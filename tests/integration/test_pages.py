@@ -230,5 +230,49 @@ class PagesTest(unittest.TestCase):
         self.assertRegex(metrics, r'casacal_http_requests_total\{route="event_page",status="200"\} [1-9]')
 
 
+@requires_binary
+class SitePathTest(unittest.TestCase):
+    """A base_url with a path (casacal behind a proxy at https://example.org/agenda):
+    the pages' links to each other keep that path, as their feed links do, and
+    requests that still carry it (a proxy that passes the path on) find their
+    routes, so every link works with either kind of proxy."""
+
+    def setUp(self):
+        self.daemon = Daemon(EXAMPLE_SITE)
+        self.addCleanup(self.daemon.cleanup)
+        main = self.daemon.config
+        text = main.read_text(encoding="utf-8")
+        text = text.replace(f'base_url = "{BASE_URL}"', f'base_url = "http://127.0.0.1:{self.daemon.port}/agenda"')
+        main.write_text(text, encoding="utf-8")
+        self.daemon.start()
+        self.addCleanup(self.daemon.stop_clean)
+
+    def test_links_keep_the_path_and_lead_somewhere(self):
+        home = self.daemon.get("/agenda/")
+        self.assertEqual(home.status, 200, home.body[:300])
+        self.assertEqual(home.body, self.daemon.get("/").body)
+        page = Page(home.body.decode("utf-8"))
+        own = [l for l in page.links() if l.startswith("/")]
+        self.assertIn("/agenda/", own)
+        self.assertIn("/agenda/?category=apero", own)
+        self.assertTrue([l for l in own if l.startswith("/agenda/events/")], own)
+        self.assertEqual([l for l in own if not l.startswith("/agenda/")], [])
+        self.assertEqual([a["action"] for t, a in page.tags if t == "form"], ["/agenda/subscribe"])
+        event = Page(self.daemon.get("/agenda/events/casapero").body.decode("utf-8"))
+        own += [l for l in event.links() if l.startswith("/")]
+        feeds = [urllib.parse.urlsplit(a["value"]).path for a in page.inputs(type="text") + event.inputs(type="text") if "value" in a]
+        self.assertIn("/agenda/calendar.ics", feeds)
+        for path in sorted(set(own + feeds)):
+            with self.subTest(path=path):
+                self.assertEqual(self.daemon.get(path).status, 200)
+                self.assertEqual(self.daemon.get(path[len("/agenda"):]).status, 200)
+        self.assertEqual(self.daemon.get("/agenda/calendar.ics").body, self.daemon.get("/calendar.ics").body)
+        self.assertEqual(self.daemon.get("/agendas/calendar.ics").status, 404)
+        body = urllib.parse.urlencode([("email", "visitor@example.org")]).encode()
+        r = self.daemon.request("POST", "/agenda/subscribe", body=body,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 202, r.body[:300])
+
+
 if __name__ == "__main__":
     unittest.main()
