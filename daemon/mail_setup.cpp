@@ -57,20 +57,19 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
             s.response_timeout = std::chrono::seconds(60);
             s.transfer_timeout = std::chrono::minutes(2);
         }
-        // Ten connections over a few SMTP threads, each with its share of
-        // the connections (see transport_pool.hpp).
-        constexpr int threads = 4;
+        // Ten connections, each on an SMTP thread of its own, given one
+        // message at a time (see transport_pool.hpp).
         constexpr int connections = 10;
         std::vector<std::unique_ptr<notify::transport>> members;
-        for (int i = 0; i < threads; ++i) {
-            notify::smtp_settings share = s;
-            share.max_in_flight = static_cast<std::size_t>(connections / threads + (i < connections % threads));
+        for (int i = 0; i < connections; ++i) {
+            notify::smtp_settings one = s;
+            one.max_in_flight = 1;
             members.push_back(std::make_unique<notify::transport_thread>(
-                io, [share](boost::asio::io_context& inner) {
-                    return std::make_unique<notify::smtp_transport>(inner, share);
+                io, [one](boost::asio::io_context& inner) {
+                    return std::make_unique<notify::smtp_transport>(inner, one);
                 }));
         }
-        return std::make_unique<notify::transport_pool>(std::move(members));
+        return std::make_unique<notify::transport_pool>(io, std::move(members));
     } catch (const startup_error&) {
         throw;
     } catch (const std::exception& e) {

@@ -194,6 +194,10 @@ send_result classify(CURLcode code, const transfer& t, const std::string& passwo
     if (code == CURLE_USE_SSL_FAILED)
         result.error = "the server does not offer STARTTLS, and [smtp] starttls = \"required\" (" +
                        result.error + ")";
+    // libcurl 7.88 words a connection closed before the reply as "response
+    // reading failed (errno: 115)", a stale errno (EINPROGRESS).
+    if (code == CURLE_RECV_ERROR && result.error.starts_with("response reading failed"))
+        result.error = "the connection was closed before the server replied";
     const bool about_message = t.stage == phase::recipient || t.stage == phase::data;
     if (result.smtp_code >= 500 && result.smtp_code < 600 && about_message &&
         code != CURLE_LOGIN_DENIED)
@@ -208,13 +212,6 @@ send_result not_attempted(std::string why) {
     r.outcome = outcome::transient;
     r.error = std::move(why);
     r.code = std::make_error_code(std::errc::operation_canceled);
-    return r;
-}
-
-/// A queued message when the transport stops: it never left.
-send_result stopping() {
-    send_result r = not_attempted("not attempted: the transport is stopping");
-    r.never_started = true;
     return r;
 }
 
@@ -237,6 +234,10 @@ class socket_set {
         fds_.erase(fd);
         return ::close(fd);
     }
+    bool was_cut() {
+        std::lock_guard guard(lock_);
+        return cut_;
+    }
     /// Every socket, and those opened later, shut down for both directions.
     void cut() noexcept {
         std::lock_guard guard(lock_);
@@ -252,6 +253,15 @@ class socket_set {
 };
 
 } // namespace
+
+/// A transfer stopped by shutdown in the middle.
+constexpr const char* k_aborted = "aborted at shutdown; the server may or may not have it";
+
+send_result not_started() {
+    send_result r = not_attempted("not attempted: the transport is stopping");
+    r.never_started = true;
+    return r;
+}
 
 struct smtp_transport::core : std::enable_shared_from_this<core> {
     core(asio::io_context& io_context, smtp_settings s)
@@ -376,7 +386,7 @@ void smtp_transport::core::enqueue(message msg, send_handler handler) {
     if (stopped)
         return;
     if (draining) {
-        deliver(std::move(handler), stopping());
+        deliver(std::move(handler), not_started());
         return;
     }
     waiting.push_back(job{std::move(msg), std::move(handler)});
@@ -520,6 +530,9 @@ void smtp_transport::core::collect() {
         active.erase(found);
         curl_multi_remove_handle(multi, easy);
         auto result = classify(code, *t, settings.password);
+        // Cut by a stopping daemon (see cutter()): whatever libcurl says of it.
+        if (result.outcome == outcome::transient && connections->was_cut())
+            result.error = k_aborted;
         curl_easy_reset(easy);
         idle.push_back(easy);
         done_list.emplace_back(std::move(t->work.handler), std::move(result));
@@ -739,7 +752,7 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
     auto pending = std::move(waiting);
     waiting.clear();
     for (auto& work : pending)
-        deliver(std::move(work.handler), stopping());
+        deliver(std::move(work.handler), not_started());
     drained = std::move(done);
     if (active.empty()) {
         asio::post(io, [weak = weak_from_this()] {
@@ -761,7 +774,7 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
             curl_multi_remove_handle(self->multi, easy);
             curl_easy_reset(easy);
             self->idle.push_back(easy);
-            auto r = not_attempted("aborted at shutdown; the server may or may not have it");
+            auto r = not_attempted(k_aborted);
             r.reply = printable(t->reply);
             r.smtp_code = reply_code(t->reply);
             self->done_list.emplace_back(std::move(t->work.handler), std::move(r));

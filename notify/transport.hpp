@@ -44,6 +44,10 @@ struct send_result {
     }
 };
 
+/// The result of a message a stopping transport never started: it goes back
+/// to the outbox as it was (never_started, outcome transient).
+send_result not_started();
+
 /// Called exactly once per send, on the io thread, unless the transport is
 /// stopped or destroyed first.
 using send_handler = std::function<void(const send_result&)>;

@@ -62,9 +62,13 @@ class _Handler:
 
     async def handle_DATA(self, server, session, envelope):
         s = self.sink
+        import asyncio
         if s.delay:
-            import asyncio
             await asyncio.sleep(s.delay)
+        with s.lock:
+            stall = max((s.stall.get(rcpt, 0) for rcpt in envelope.rcpt_tos), default=0)
+        if stall:
+            await asyncio.sleep(stall)  # this session only: the others go on
         data = envelope.original_content if envelope.original_content is not None else envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
@@ -93,6 +97,7 @@ class SmtpSink:
         self.refuse_rcpt = {}   # address -> how many RCPT to answer 451
         self.refuse_data = {}   # address -> how many DATA to answer 451
         self.reject = set()     # addresses answered 550 at RCPT
+        self.stall = {}         # address -> seconds the reply to its DATA is held
         self.controller = None
 
     @property

@@ -181,6 +181,32 @@ class CrashTest(ReminderTestCase):
         self.assertEqual(counts, collections.Counter(everyone))  # each exactly once
         self.wait_all_sent(d)
 
+    def test_a_server_stalling_on_some_messages_holds_only_their_connections(self):
+        # A content filter that takes minutes over three messages: libcurl
+        # waits for each reply to the end of DATA on its thread, so the
+        # other messages must not be queued behind those three.
+        start = now_utc() + dt.timedelta(seconds=80)
+        stalled = [f"lent{n}@example.org" for n in range(3)]
+        others = [f"vite{n:02d}@example.org" for n in range(30)]
+        members = "".join(member_toml(a, "", ["apero"]) for a in stalled + others)
+        sink = self.sink()
+        sink.stall = {a: 300 for a in stalled}
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start), members, sink, offsets=("PT1M",))
+        sink.wait_accepted(30, timeout=60, what="every message but the stalled ones")
+        with sink.lock:
+            self.assertEqual(sorted(recipient_of(t) for t in sink.transactions), others)
+        # stopped meanwhile: the stalled transfers are cut (bounded), and
+        # nothing that never reached the server counts as an attempt
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=30), 0, d.stderr())
+        rows = {r["recipient"]: r for r in reminders(d)}
+        self.assertEqual({a for a, r in rows.items() if r["state"] == "sent"}, set(others))
+        for a in stalled:
+            # (deferred, or missed when the retry would come after the event's start)
+            self.assertIn(rows[a]["state"], ("deferred", "missed"), rows[a])
+            self.assertEqual(rows[a]["attempts"], 1, rows[a])
+            self.assertIn("aborted at shutdown; the server may or may not have it", rows[a]["last_error"])
+
     def test_database_locked_mid_burst_then_free_delivers_each_once(self):
         everyone, sink, d = self.burst_of_200()
         # Another process (an operator's sqlite3 shell) holds the write lock
