@@ -53,7 +53,9 @@ route_kind classify(std::string_view path) {
         return route_kind::feed;
     if (auto s = segment(path, "/events/", ".ics"); s && all_of_set(*s, false))
         return route_kind::feed;
-    if (auto s = segment(path, "/events/", ""); s && all_of_set(*s, false))
+    // Any other name under /events/ is an event page: one that does not
+    // exist gets the page saying so, in the site's language.
+    if (auto s = segment(path, "/events/", ""); s && !s->ends_with(".ics"))
         return route_kind::event_page;
     if (path == "/") return route_kind::agenda;
     if (path == "/api/events") return route_kind::api_events;

@@ -909,6 +909,20 @@ class FeedChangeTest(DaemonTestCase):
         self.assertEqual(d.health()["status"], "ok")
         self.assertEqual(d.get("/calendar.ics").body, before.body)
 
+    @staticmethod
+    def first_generation(d):
+        """The generation /healthz reports once a daemon started by hand answers."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                gen = health_generation(d.health())
+                if gen is not None:
+                    return gen
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"no answer on /healthz within {START_TIMEOUT} s")
+
     def test_stderr_into_a_closed_pipe_does_not_end_the_daemon(self):
         d = Daemon(self.SITE)
         self.addCleanup(d.cleanup)
@@ -921,13 +935,7 @@ class FeedChangeTest(DaemonTestCase):
                 if b"listening on" in line:
                     break
         # the reader is gone: every log line from here on meets EPIPE
-        gen = None
-        deadline = time.monotonic() + START_TIMEOUT
-        while gen is None and time.monotonic() < deadline:
-            try:
-                gen = health_generation(d.health())
-            except OSError:
-                time.sleep(0.05)
+        gen = self.first_generation(d)
         d.signal(signal.SIGHUP)  # a reload logs several lines
         doc = d.wait_for(lambda h: health_generation(h) > gen, timeout=20, what="the reload")
         self.assertEqual(doc["status"], "ok")
@@ -946,13 +954,7 @@ class FeedChangeTest(DaemonTestCase):
 
         d.proc = subprocess.Popen([BINARY, "serve", "-c", str(d.config)],
                                   preexec_fn=close_standard_descriptors)
-        gen = None
-        deadline = time.monotonic() + START_TIMEOUT
-        while gen is None and time.monotonic() < deadline:
-            try:
-                gen = health_generation(d.health())
-            except OSError:
-                time.sleep(0.05)
+        gen = self.first_generation(d)
         # otherwise the first descriptors the daemon opens (its event loop's)
         # take these numbers, and its log lines are written into them
         for fd in (0, 1, 2):
