@@ -53,9 +53,14 @@ route_kind classify(std::string_view path) {
         return route_kind::feed;
     if (auto s = segment(path, "/events/", ".ics"); s && all_of_set(*s, false))
         return route_kind::feed;
-    // Any other name under /events/ is an event page: one that does not
-    // exist gets the page saying so, in the site's language.
-    if (auto s = segment(path, "/events/", ""); s && !s->ends_with(".ics"))
+    // A name that only looks like an id ("Casapero", "atelier_1") gets the
+    // page saying there is no such event, in the site's language.
+    if (auto s = segment(path, "/events/", ""); s && std::all_of(s->begin(), s->end(), [](char c) {
+                                                    return (c >= 'a' && c <= 'z') ||
+                                                           (c >= 'A' && c <= 'Z') ||
+                                                           (c >= '0' && c <= '9') || c == '-' ||
+                                                           c == '_';
+                                                }))
         return route_kind::event_page;
     if (path == "/") return route_kind::agenda;
     if (path == "/api/events") return route_kind::api_events;
