@@ -36,16 +36,16 @@ std::string not_regular(mode_t mode) {
 
 } // namespace
 
-// errno is the only way to tell "No such file" from "Permission denied".
-// Only regular files are read: a named pipe would hold the reload that
-// opens it until somebody writes to it, and a device such as /dev/zero
-// never ends. O_NONBLOCK keeps the open itself from waiting on a pipe.
 std::string_view password_in(std::string_view content) {
     while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
         content.remove_suffix(1);
     return content;
 }
 
+// errno is the only way to tell "No such file" from "Permission denied".
+// Only regular files are read: a named pipe would hold the reload that
+// opens it until somebody writes to it, and a device such as /dev/zero
+// never ends. O_NONBLOCK keeps the open itself from waiting on a pipe.
 std::optional<std::string> read_source(const std::filesystem::path& file, std::string* error) {
     file_descriptor fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     struct stat st {};

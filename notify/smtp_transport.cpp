@@ -1,5 +1,6 @@
 #include "notify/smtp_transport.hpp"
 
+#include "config/text.hpp"
 #include "notify/curl_error.hpp"
 #include "notify/curl_library.hpp"
 #include "notify/send_rate.hpp"
@@ -133,45 +134,23 @@ std::string printable(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+        char32_t c = 0;
+        const std::size_t n = config::decode_utf8(text, i, c);
+        // Controls: C0, DEL and C1 (0x9b is an 8-bit CSI to a terminal),
+        // U+2028 and U+2029 (line breaks to some readers) and the
+        // bidirectional embeddings, overrides and isolates (which reorder
+        // what follows).
+        const bool control = c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x2028 && c <= 0x202e) ||
+                             (c >= 0x2066 && c <= 0x2069);
+        if (n == 0) {
+            out += '?'; // not UTF-8: a byte at a time
             ++i;
-            continue;
-        }
-        // The length of the sequence and the range of its second byte (RFC 3629).
-        std::size_t n = 0;
-        unsigned char low = 0x80, high = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) n = 2;
-        else if (c == 0xe0) n = 3, low = 0xa0;
-        else if (c == 0xed) n = 3, high = 0x9f;
-        else if (c >= 0xe1 && c <= 0xef) n = 3;
-        else if (c == 0xf0) n = 4, low = 0x90;
-        else if (c >= 0xf1 && c <= 0xf3) n = 4;
-        else if (c == 0xf4) n = 4, high = 0x8f;
-        bool valid = n > 0 && i + n <= text.size();
-        for (std::size_t k = 1; valid && k < n; ++k) {
-            const auto b = static_cast<unsigned char>(text[i + k]);
-            valid = k == 1 ? b >= low && b <= high : b >= 0x80 && b <= 0xbf;
-        }
-        // C1 controls (0x9b is an 8-bit CSI to a terminal), U+2028 and
-        // U+2029 (line breaks to some readers) and the bidirectional
-        // embeddings, overrides and isolates (which reorder what follows)
-        // are controls too.
-        const auto b1 = valid ? static_cast<unsigned char>(text[i + 1]) : 0;
-        const auto b2 = valid && n > 2 ? static_cast<unsigned char>(text[i + 2]) : 0;
-        const bool control = (c == 0xc2 && b1 <= 0x9f) ||
-                             (c == 0xe2 && b1 == 0x80 && b2 >= 0xa8 && b2 <= 0xae) ||
-                             (c == 0xe2 && b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
-        if (valid && !control) {
-            out.append(text.substr(i, n));
-            i += n;
-        } else if (valid) {
-            out += '?';
-            i += n;
         } else {
-            out += '?';
-            ++i;
+            if (control)
+                out += '?';
+            else
+                out.append(text.substr(i, n));
+            i += n;
         }
     }
     return out;
