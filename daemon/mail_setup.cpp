@@ -57,10 +57,10 @@ std::unique_ptr<notify::transport> make_transport(boost::asio::io_context& io,
             s.response_timeout = std::chrono::seconds(60);
             s.transfer_timeout = std::chrono::minutes(2);
         }
-        // Ten connections, each on an SMTP thread of its own, given one
-        // message at a time (see transport_pool.hpp).
+        // Ten connections, each on an SMTP thread of its own, taking one
+        // message at a time from a shared queue (see transport_pool.hpp).
         constexpr int connections = 10;
-        std::vector<std::unique_ptr<notify::transport>> members;
+        std::vector<std::unique_ptr<notify::transport_thread>> members;
         for (int i = 0; i < connections; ++i) {
             notify::smtp_settings one = s;
             one.max_in_flight = 1;

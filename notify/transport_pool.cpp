@@ -2,19 +2,95 @@
 
 #include <boost/asio/post.hpp>
 
-#include <algorithm>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 namespace casacal::notify {
 
+/// The messages no member has taken yet, and which members wait for one.
+class transport_pool::queue final : public job_source {
+  public:
+    struct waiting {
+        message msg;
+        send_handler handler;
+    };
+
+    explicit queue(std::size_t members) : idle_(members, true) {}
+
+    bool take(std::size_t who, message& msg, send_handler& handler) override {
+        std::lock_guard guard(lock_);
+        if (held_ || closed_ || waiting_.empty()) {
+            idle_[who] = true;
+            return false;
+        }
+        msg = std::move(waiting_.front().msg);
+        handler = std::move(waiting_.front().handler);
+        waiting_.pop_front();
+        idle_[who] = false;
+        return true;
+    }
+
+    /// Queues a message; the members to wake for it (none while held or when
+    /// every member is busy: the first one done takes it).
+    std::vector<std::size_t> add(message msg, send_handler handler) {
+        std::lock_guard guard(lock_);
+        waiting_.push_back({std::move(msg), std::move(handler)});
+        return idle_members();
+    }
+
+    /// Holds the queue or lets it go again; the members to wake.
+    std::vector<std::size_t> hold(bool held) {
+        std::lock_guard guard(lock_);
+        held_ = held;
+        return idle_members();
+    }
+
+    /// Nothing more is taken; what waited is returned.
+    std::deque<waiting> close() {
+        std::lock_guard guard(lock_);
+        closed_ = true;
+        return std::exchange(waiting_, {});
+    }
+
+    std::size_t size() const {
+        std::lock_guard guard(lock_);
+        return waiting_.size();
+    }
+
+  private:
+    /// As many idle members as there are messages waiting, marked busy: the
+    /// first ones, so that under a light load the same connections stay warm.
+    std::vector<std::size_t> idle_members() {
+        std::vector<std::size_t> woken;
+        if (held_ || closed_) return woken;
+        for (std::size_t m = 0; m < idle_.size() && woken.size() < waiting_.size(); ++m)
+            if (idle_[m]) {
+                idle_[m] = false;
+                woken.push_back(m);
+            }
+        return woken;
+    }
+
+    mutable std::mutex lock_;
+    std::deque<waiting> waiting_;
+    std::vector<bool> idle_; ///< by member: found nothing to take, not woken since
+    bool held_ = false;
+    bool closed_ = false;
+};
+
 transport_pool::transport_pool(boost::asio::io_context& io,
-                               std::vector<std::unique_ptr<transport>> members, std::size_t slots)
-    : io_(io), members_(std::move(members)), given_(members_.size()),
-      slots_(std::max<std::size_t>(slots, 1)) {}
+                               std::vector<std::unique_ptr<transport_thread>> members)
+    : io_(io), queue_(std::make_shared<queue>(members.size())), members_(std::move(members)) {
+    auto results = std::make_shared<result_relay>(io);
+    for (std::size_t m = 0; m < members_.size(); ++m)
+        members_[m]->pull_from(queue_, m, results);
+}
 
 transport_pool::~transport_pool() {
     *alive_ = false;
+    queue_->close();
 }
 
 void transport_pool::send(message msg, send_handler handler) {
@@ -24,36 +100,19 @@ void transport_pool::send(message msg, send_handler handler) {
         });
         return;
     }
-    waiting_.push_back({std::move(msg), std::move(handler)});
-    pump();
+    wake(queue_->add(std::move(msg), std::move(handler)));
 }
 
-void transport_pool::pump() {
-    while (!held_ && !closed_ && !waiting_.empty()) {
-        // The first member with a free slot: under a light load the same
-        // few connections stay warm.
-        std::size_t m = 0;
-        while (m < members_.size() && given_[m] >= slots_)
-            ++m;
-        if (m == members_.size()) return;
-        waiting w = std::move(waiting_.front());
-        waiting_.pop_front();
-        ++given_[m];
-        members_[m]->send(std::move(w.msg), [this, alive = alive_, m,
-                                             handler = std::move(w.handler)](const send_result& r) {
-            if (!*alive) return;
-            --given_[m];
-            handler(r); // may send more: the slot is free for it
-            pump();
-        });
-    }
+void transport_pool::wake(const std::vector<std::size_t>& members) {
+    for (std::size_t m : members)
+        members_[m]->wake();
 }
 
 void transport_pool::drain(std::chrono::steady_clock::time_point deadline,
                            std::function<void()> done) {
     closed_ = true;
-    // What no member has started goes back as it was, at once.
-    for (auto& w : std::exchange(waiting_, {}))
+    // What no member has taken goes back as it was, at once.
+    for (auto& w : queue_->close())
         boost::asio::post(io_, [alive = alive_, handler = std::move(w.handler)] {
             if (*alive) handler(not_started());
         });
@@ -67,22 +126,24 @@ void transport_pool::drain(std::chrono::steady_clock::time_point deadline,
 }
 
 void transport_pool::hold(bool held) noexcept {
-    held_ = held;
-    for (auto& m : members_)
-        m->hold(held);
-    if (!held) pump();
+    try {
+        for (auto& m : members_)
+            m->hold(held);
+        wake(queue_->hold(held));
+    } catch (...) { // out of memory: the queue keeps its state, members wake later
+    }
 }
 
 void transport_pool::stop() noexcept {
     closed_ = true;
     *alive_ = false;
-    waiting_.clear();
+    queue_->close(); // handlers dropped: none is called after stop
     for (auto& m : members_)
         m->stop();
 }
 
 std::size_t transport_pool::queued() const noexcept {
-    std::size_t n = waiting_.size();
+    std::size_t n = queue_->size();
     for (const auto& m : members_)
         n += m->queued();
     return n;

@@ -15,18 +15,29 @@ struct transport_thread::shared {
     std::atomic<bool> open{true};
     std::atomic<std::size_t> pending{0}; ///< handed over, result not yet delivered
     std::atomic<std::size_t> inner_in_flight{0};
-
-    /// Results waiting for the owner's thread. They cross over in batches
-    /// (one posted handler for all that arrived meanwhile), so the owner
-    /// sees a burst's results in one turn of its loop and can record them
-    /// in one commit.
-    std::mutex lock;
-    std::vector<std::pair<send_handler, send_result>> done;
-    bool delivery_posted = false;
 };
+
+void result_relay::relay(std::function<void()> done) {
+    std::lock_guard guard(*lock_);
+    waiting_->push_back(std::move(done));
+    if (*posted_) return;
+    *posted_ = true;
+    // The batch's parts outlive the relay until the owner's loop runs it.
+    boost::asio::post(owner_, [lock = lock_, waiting = waiting_, posted = posted_] {
+        std::vector<std::function<void()>> batch;
+        {
+            std::lock_guard guard(*lock);
+            batch.swap(*waiting);
+            *posted = false;
+        }
+        for (auto& done : batch)
+            done();
+    });
+}
 
 transport_thread::transport_thread(boost::asio::io_context& owner, const factory& make)
     : owner_(owner), work_(inner_io_.get_executor()), shared_(std::make_shared<shared>()),
+      results_(std::make_shared<result_relay>(owner)),
       cut_timer_(std::make_shared<boost::asio::steady_timer>(owner)) {
     inner_ = make(inner_io_);
     cut_ = inner_->cutter();
@@ -39,30 +50,48 @@ void transport_thread::send(message msg, send_handler handler) {
     ++shared_->pending;
     boost::asio::post(inner_io_, [this, s = shared_, msg = std::move(msg),
                                   handler = std::move(handler)]() mutable {
-        if (!s->open) return;
-        // Called once: the handler moves on rather than being copied.
-        inner_->send(std::move(msg), [this, s, handler = std::move(handler)](
-                                         const send_result& r) mutable {
-            s->inner_in_flight = inner_->in_flight();
-            std::lock_guard guard(s->lock);
-            s->done.emplace_back(std::move(handler), r);
-            if (s->delivery_posted) return;
-            s->delivery_posted = true;
-            boost::asio::post(owner_, [s] {
-                std::vector<std::pair<send_handler, send_result>> batch;
-                {
-                    std::lock_guard guard(s->lock);
-                    batch.swap(s->done);
-                    s->delivery_posted = false;
-                }
-                for (auto& [handler, result] : batch) {
-                    --s->pending;
-                    if (s->open) handler(result);
-                }
-            });
-        });
-        s->inner_in_flight = inner_->in_flight();
+        if (s->open) start(std::move(msg), std::move(handler));
     });
+}
+
+void transport_thread::pull_from(std::shared_ptr<job_source> source, std::size_t who,
+                                 std::shared_ptr<result_relay> results) {
+    source_ = std::move(source);
+    who_ = who;
+    results_ = std::move(results);
+}
+
+void transport_thread::wake() {
+    boost::asio::post(inner_io_, [this, s = shared_] {
+        if (s->open) pull();
+    });
+}
+
+void transport_thread::pull() {
+    if (!source_ || !inner_ || inner_->in_flight() + inner_->queued() > 0) return;
+    message msg;
+    send_handler handler;
+    if (!source_->take(who_, msg, handler)) return;
+    ++shared_->pending;
+    start(std::move(msg), std::move(handler));
+}
+
+void transport_thread::start(message msg, send_handler handler) {
+    // Called once: the handler moves on rather than being copied.
+    inner_->send(std::move(msg),
+                 [this, s = shared_, handler = std::move(handler)](const send_result& r) mutable {
+                     s->inner_in_flight = inner_->in_flight();
+                     results_->relay([s, handler = std::move(handler), r] {
+                         --s->pending;
+                         if (s->open) handler(r);
+                     });
+                     // The next message, once the transport has finished with this one.
+                     if (source_)
+                         boost::asio::post(inner_io_, [this, s] {
+                             if (s->open) pull();
+                         });
+                 });
+    shared_->inner_in_flight = inner_->in_flight();
 }
 
 void transport_thread::drain(std::chrono::steady_clock::time_point deadline,

@@ -18,9 +18,40 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace casacal::notify {
+
+/// Where an idle transport_thread takes its next message from: called on
+/// that thread, so that a thread done with one message starts the next
+/// without a round trip through the owner's loop (transport_pool's queue).
+class job_source {
+  public:
+    virtual ~job_source() = default;
+    /// The next message for member `who`, or false when there is none for
+    /// now: `who` then counts as idle until the owner wakes it.
+    virtual bool take(std::size_t who, message& msg, send_handler& handler) = 0;
+};
+
+/// Results crossing from transport threads to their owner's thread. They
+/// cross in batches (one posted handler for all that arrived meanwhile), so
+/// the owner sees a burst's results in one turn of its loop and can record
+/// them in one commit. The threads of a pool share one.
+class result_relay {
+  public:
+    explicit result_relay(boost::asio::io_context& owner) : owner_(owner) {}
+    /// Any thread: runs `done` on the owner's thread, after those before it.
+    void relay(std::function<void()> done);
+
+  private:
+    boost::asio::io_context& owner_;
+    std::shared_ptr<std::mutex> lock_ = std::make_shared<std::mutex>();
+    std::shared_ptr<std::vector<std::function<void()>>> waiting_ =
+        std::make_shared<std::vector<std::function<void()>>>();
+    std::shared_ptr<bool> posted_ = std::make_shared<bool>(false);
+};
 
 class transport_thread final : public transport {
 public:
@@ -40,13 +71,30 @@ public:
     std::size_t in_flight() const noexcept override;
     std::function<void()> cutter() const override { return cut_; }
 
-private:
+    /// From now on, whenever its transport has nothing to do, this thread
+    /// takes its next message from `source` as member `who`, and hands its
+    /// results to `results`. Owner's thread, before the first send or wake.
+    void pull_from(std::shared_ptr<job_source> source, std::size_t who,
+                   std::shared_ptr<result_relay> results);
+    /// Asks the thread to take a message from its source. Owner's thread.
+    void wake();
+
+  private:
+    /// Inner thread: hands `msg` to the inner transport, its result to the
+    /// owner's thread.
+    void start(message msg, send_handler handler);
+    /// Inner thread: the next message from the source, if idle.
+    void pull();
+
     struct shared;
     boost::asio::io_context& owner_;
     boost::asio::io_context inner_io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::unique_ptr<transport> inner_;
     std::shared_ptr<shared> shared_;
+    std::shared_ptr<result_relay> results_;
+    std::shared_ptr<job_source> source_; ///< set before the first wake, read by the inner thread
+    std::size_t who_ = 0;
     /// The inner transport's cutter. Its thread may sit in libcurl, which
     /// waits for a reply to the end of DATA (and to QUIT, when it closes a
     /// connection) for up to the response timeout: a drain past its deadline
