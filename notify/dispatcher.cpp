@@ -74,8 +74,7 @@ dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
                        store::subscribers& subscribers, transport& transport,
                        dispatch_settings settings, std::function<calendar::unix_time()> clock)
     : io_(io), outbox_(outbox), subscribers_(subscribers), transport_(transport),
-      settings_(std::move(settings)), clock_(std::move(clock)), timer_(io), retry_timer_(io),
-      gather_timer_(io) {}
+      settings_(std::move(settings)), clock_(std::move(clock)), timer_(io), retry_timer_(io) {}
 
 dispatcher::~dispatcher() { *alive_ = false; }
 
@@ -317,6 +316,7 @@ void dispatcher::turn() {
     }
     results_.clear();
     released_.clear();
+    transport_.recorded();
     for (std::size_t i = 0; i < refused.size(); ++i) {
         if (refused[i].state == store::delivery_state::missed) ++status_.missed;
         if (settings_.report) settings_.report(refused_notes[i]);
@@ -453,26 +453,9 @@ void dispatcher::finish(const handed& row, const send_result& r) {
     if (settings_.report && d.state != store::delivery_state::sent)
         settings_.report(outcome_note(row.kind, row.id, row.about, d));
     results_.push_back(std::move(d));
-    gather();
-}
-
-void dispatcher::gather() {
-    // A turn costs about the same for one result as for fifty (its commit
-    // waits for the disk), so during a burst results gather for a moment:
-    // the messages still queued in the transport keep the connections
-    // busy meanwhile. The last result of the window goes at once.
-    if (handed_.empty() || results_.size() * 4 >= settings_.window) {
-        post_turn();
-        return;
-    }
-    if (gather_set_) return;
-    gather_set_ = true;
-    gather_timer_.expires_after(k_gather);
-    gather_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-        if (ec == boost::asio::error::operation_aborted || !*alive) return;
-        gather_set_ = false;
-        if (!results_.empty()) turn(); // unless a turn took them meanwhile
-    });
+    // At once: the connection waits for this commit before its next message
+    // (transport::recorded). Results that come back meanwhile share it.
+    post_turn();
 }
 
 void dispatcher::post_turn() {

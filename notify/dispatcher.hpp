@@ -3,7 +3,9 @@
 // due row (no polling, no CPU while idle), rows claimed in batches and
 // handed to the transport. Each turn of the loop commits once: the outcomes
 // that came back since the last turn, and the next rows claimed (group
-// commit). A turn the database refuses is tried again a second later.
+// commit); then the transport hears that its outcomes are recorded
+// (transport::recorded). A turn the database refuses is tried again a
+// second later.
 //
 // io thread only: the timer, the outbox's database connection and the
 // transport all live on the one thread that runs the io_context.
@@ -139,7 +141,6 @@ private:
     /// to the transport.
     void turn();
     void post_turn(); ///< turn() once, after this turn of the loop
-    void gather();    ///< a turn for the results soon: at once, or after k_gather
     void retry_after_failure();
     /// transport.hold(held), once per change: held while a turn cannot
     /// commit, so that no more messages leave than a crash could repeat.
@@ -178,10 +179,6 @@ private:
     bool retry_set_ = false;
     int retries_after_stop_ = 0;
     bool transport_held_ = false;
-    /// How long results may wait for others to share their commit.
-    static constexpr std::chrono::milliseconds k_gather{2};
-    boost::asio::steady_timer gather_timer_;
-    bool gather_set_ = false;
     /// When timer_ fires; none when it is not waiting.
     std::optional<std::chrono::system_clock::time_point> armed_for_;
     bool stopped_ = false;

@@ -78,6 +78,12 @@ public:
     /// Abandons everything at once; no handler is called afterwards.
     virtual void stop() noexcept = 0;
 
+    /// The outcomes handed back so far are committed to the outbox. A
+    /// transport whose connections wait for this before their next message
+    /// (transport_pool) lets them go on: a crash can then repeat at most one
+    /// message per connection, the one it was sending or had just sent.
+    virtual void recorded() noexcept {}
+
     /// Messages waiting for a connection slot or a rate token.
     virtual std::size_t queued() const noexcept = 0;
 

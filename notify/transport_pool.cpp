@@ -142,6 +142,11 @@ void transport_pool::stop() noexcept {
         m->stop();
 }
 
+void transport_pool::recorded() noexcept {
+    for (auto& m : members_)
+        m->recorded();
+}
+
 std::size_t transport_pool::queued() const noexcept {
     std::size_t n = queue_->size();
     for (const auto& m : members_)

@@ -4,10 +4,11 @@
 // transport_thread.hpp): a server that stalls on one message holds every
 // transfer of that thread. So each member (a thread with one connection)
 // has at most one message at a time, and the rest wait in a queue that the
-// members take from themselves as they finish: a stalled connection holds
-// its own message only, and during a burst a connection goes on to the
-// next message without waiting for the daemon's loop. io thread only, like
-// every transport; the queue is what the threads share.
+// members take from themselves: a stalled connection holds its own message
+// only. A member takes its next message once the outcome of its last one is
+// recorded (recorded()), so that a crash repeats at most one message per
+// connection. io thread only, like every transport; the queue is what the
+// threads share.
 
 #include "notify/transport.hpp"
 #include "notify/transport_thread.hpp"
@@ -29,6 +30,7 @@ public:
   void drain(std::chrono::steady_clock::time_point deadline, std::function<void()> done) override;
   void hold(bool held) noexcept override;
   void stop() noexcept override;
+  void recorded() noexcept override;
   std::size_t queued() const noexcept override;
   std::size_t in_flight() const noexcept override;
 

@@ -15,6 +15,9 @@ struct transport_thread::shared {
     std::atomic<bool> open{true};
     std::atomic<std::size_t> pending{0}; ///< handed over, result not yet delivered
     std::atomic<std::size_t> inner_in_flight{0};
+    /// Owner's thread only: an outcome was handed back since the last
+    /// recorded(), so the thread waits before taking the next message.
+    bool unrecorded = false;
 };
 
 void result_relay::relay(std::function<void()> done) {
@@ -67,6 +70,16 @@ void transport_thread::wake() {
     });
 }
 
+void transport_thread::recorded() noexcept {
+    if (!source_ || !shared_->unrecorded) return;
+    shared_->unrecorded = false;
+    try {
+        wake();
+    } catch (...) { // out of memory: the next recorded() wakes it
+        shared_->unrecorded = true;
+    }
+}
+
 void transport_thread::pull() {
     if (!source_ || !inner_ || inner_->in_flight() + inner_->queued() > 0) return;
     message msg;
@@ -81,14 +94,12 @@ void transport_thread::start(message msg, send_handler handler) {
     inner_->send(std::move(msg),
                  [this, s = shared_, handler = std::move(handler)](const send_result& r) mutable {
                      s->inner_in_flight = inner_->in_flight();
-                     results_->relay([s, handler = std::move(handler), r] {
-                         --s->pending;
-                         if (s->open) handler(r);
-                     });
-                     // The next message, once the transport has finished with this one.
-                     if (source_)
-                         boost::asio::post(inner_io_, [this, s] {
-                             if (s->open) pull();
+                     // Pulling, the next message waits for recorded().
+                     results_->relay(
+                         [s, pulling = source_ != nullptr, handler = std::move(handler), r] {
+                             --s->pending;
+                             if (pulling) s->unrecorded = true;
+                             if (s->open) handler(r);
                          });
                  });
     shared_->inner_in_flight = inner_->in_flight();

@@ -25,8 +25,9 @@
 namespace casacal::notify {
 
 /// Where an idle transport_thread takes its next message from: called on
-/// that thread, so that a thread done with one message starts the next
-/// without a round trip through the owner's loop (transport_pool's queue).
+/// that thread once the owner has recorded the thread's last outcome, so
+/// that the thread goes on without the owner handing it a message
+/// (transport_pool's queue).
 class job_source {
   public:
     virtual ~job_source() = default;
@@ -71,13 +72,17 @@ public:
     std::size_t in_flight() const noexcept override;
     std::function<void()> cutter() const override { return cut_; }
 
-    /// From now on, whenever its transport has nothing to do, this thread
-    /// takes its next message from `source` as member `who`, and hands its
-    /// results to `results`. Owner's thread, before the first send or wake.
+    /// From now on this thread takes its messages from `source` as member
+    /// `who`, one at a time, and hands its results to `results`; after
+    /// each, it waits for recorded() before it takes the next. Owner's
+    /// thread, before the first send or wake.
     void pull_from(std::shared_ptr<job_source> source, std::size_t who,
                    std::shared_ptr<result_relay> results);
     /// Asks the thread to take a message from its source. Owner's thread.
     void wake();
+    /// The last outcome handed back is recorded: the thread takes the next
+    /// message, if it was waiting for that.
+    void recorded() noexcept override;
 
   private:
     /// Inner thread: hands `msg` to the inner transport, its result to the

@@ -24,6 +24,7 @@ class answering_transport final : public transport {
 public:
     std::vector<std::pair<message, send_handler>> given;
     bool held = false;
+    std::function<void()> on_recorded; ///< called by recorded()
 
     void send(message msg, send_handler handler) override {
         given.emplace_back(std::move(msg), std::move(handler));
@@ -33,6 +34,9 @@ public:
     }
     void hold(bool h) noexcept override { held = h; }
     void stop() noexcept override {}
+    void recorded() noexcept override {
+        if (on_recorded) on_recorded();
+    }
     std::size_t queued() const noexcept override { return given.size(); }
     std::size_t in_flight() const noexcept override { return 0; }
 };
@@ -187,7 +191,12 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     CHECK(s.inserted == 1);
 
     // Camille's message is accepted meanwhile: not recorded, and nothing
-    // new starts (Léa's row is due, yet not claimed).
+    // new starts (Léa's row is due, yet not claimed). The transport hears
+    // of the record only once it is committed.
+    std::vector<std::size_t> sent_when_told;
+    transport.on_recorded = [&] {
+        sent_when_told.push_back(rows_in(outbox, store::delivery_state::sent));
+    };
     send_result accepted;
     accepted.outcome = outcome::accepted;
     transport.given[0].second(accepted);
@@ -197,12 +206,15 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     CHECK(transport.held);
     CHECK(rows_in(outbox, store::delivery_state::sending) == 1);
     CHECK(rows_in(outbox, store::delivery_state::planned) == 1);
+    CHECK(sent_when_told.empty());
 
     d.adopt(view);
     REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 2; }));
     CHECK(rows_in(outbox, store::delivery_state::sent) == 1);
     CHECK_FALSE(transport.held);
     CHECK(transport.given[1].first.to.address == "lea@example.org");
+    REQUIRE_FALSE(sent_when_told.empty());
+    CHECK(sent_when_told.front() == 1);
 }
 
 namespace {

@@ -89,6 +89,7 @@ TEST_CASE("transport_pool: a member stuck on one message holds only that one", "
             other_thread = other_thread || std::this_thread::get_id() != owner_thread;
             ++results;
             if (r.outcome == outcome::accepted) answered.insert(a);
+            pool.recorded();
         });
     // The two other members take the 28 others as they finish, one at a time.
     REQUIRE(run_until(owner, [&] { return results == 29; }));
@@ -108,8 +109,10 @@ TEST_CASE("transport_pool: held, it starts nothing; let go, everything leaves", 
     pool.hold(true);
     int results = 0;
     for (int i = 0; i < 10; ++i)
-        pool.send(to("m" + std::to_string(i) + "@example.org"),
-                  [&](const send_result&) { ++results; });
+        pool.send(to("m" + std::to_string(i) + "@example.org"), [&](const send_result&) {
+            ++results;
+            pool.recorded();
+        });
     CHECK_FALSE(run_until(
         owner, [&] { return results > 0; }, std::chrono::milliseconds(100)));
     CHECK(given == 0);
@@ -117,6 +120,32 @@ TEST_CASE("transport_pool: held, it starts nothing; let go, everything leaves", 
     pool.hold(false);
     REQUIRE(run_until(owner, [&] { return results == 10; }));
     CHECK(given == 10);
+}
+
+TEST_CASE("transport_pool: a member takes its next message once its last outcome is recorded",
+          "[notify]") {
+    boost::asio::io_context owner;
+    std::atomic<int> given{0};
+    transport_pool pool(owner, members(owner, 2, "", given));
+    int results = 0;
+    for (int i = 0; i < 6; ++i)
+        pool.send(to("m" + std::to_string(i) + "@example.org"),
+                  [&](const send_result&) { ++results; });
+    // One message each, then both wait: a crash now repeats at most two.
+    REQUIRE(run_until(owner, [&] { return results == 2; }));
+    CHECK_FALSE(run_until(
+        owner, [&] { return given > 2; }, std::chrono::milliseconds(200)));
+    CHECK(pool.queued() == 4);
+    pool.recorded();
+    REQUIRE(run_until(owner, [&] { return results == 4; }));
+    CHECK_FALSE(run_until(
+        owner, [&] { return given > 4; }, std::chrono::milliseconds(200)));
+    // Told twice before anything new came back: still one message each.
+    pool.recorded();
+    pool.recorded();
+    REQUIRE(run_until(owner, [&] { return results == 6; }));
+    CHECK(given == 6);
+    CHECK(pool.queued() == 0);
 }
 
 TEST_CASE("transport_pool: drained, what no member took goes back unstarted", "[notify]") {
