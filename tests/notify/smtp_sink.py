@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A scriptable SMTP server for the notify tests (aiosmtpd from Debian).
 
-usage: smtp_sink.py PORT FOLDER
+usage: smtp_sink.py PORT FOLDER    (PORT 0: any free port)
 
 The sender's local part mail550* gets 550 to MAIL FROM. The recipient's
 local part chooses the behaviour:
@@ -12,7 +12,8 @@ local part chooses the behaviour:
 anything else is accepted. Accepted messages are written as FOLDER/NNNN.eml
 (the bytes received, after dot-unstuffing) with FOLDER/NNNN.rcpt holding the
 envelope recipients. FOLDER/connections holds the number of connections
-accepted so far, FOLDER/ready appears once the port is listening.
+accepted so far, FOLDER/ready appears once the port is listening, holding
+its number.
 """
 
 import asyncio
@@ -79,7 +80,9 @@ async def main():
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: CountingSMTP(recorder, hostname="sink.test"), "127.0.0.1", port)
-    (folder / "ready").write_text("ready")
+    ready = folder / "ready.tmp"
+    ready.write_text(str(server.sockets[0].getsockname()[1]))
+    ready.rename(folder / "ready")
     async with server:
         await server.serve_forever()
 

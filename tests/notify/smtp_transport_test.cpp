@@ -35,27 +35,37 @@ int free_port() {
     return ntohs(addr.sin_port);
 }
 
-/// tests/notify/smtp_sink.py (aiosmtpd) on a free port, for one test.
+/// tests/notify/smtp_sink.py (aiosmtpd) on a port of its choosing, for one
+/// test: none that another test could take between a look and the bind.
 class smtp_sink {
 public:
-    smtp_sink() : port_(free_port()) {
-        const auto script = std::string(CASACAL_SOURCE_DIR) + "/tests/notify/smtp_sink.py";
-        const auto port = std::to_string(port_);
-        const auto folder = scratch_.path().string() + "/sink";
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::execl("/usr/bin/python3", "python3", script.c_str(), port.c_str(), folder.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        const auto deadline = std::chrono::steady_clock::now() + 15s;
-        while (!std::filesystem::exists(scratch_.path() / "sink" / "ready")) {
-            if (std::chrono::steady_clock::now() > deadline)
-                throw std::runtime_error("the SMTP sink did not start");
-            std::this_thread::sleep_for(20ms);
-        }
-    }
+  smtp_sink() {
+      const auto script = std::string(CASACAL_SOURCE_DIR) + "/tests/notify/smtp_sink.py";
+      const auto folder = scratch_.path().string() + "/sink";
+      pid_ = ::fork();
+      if (pid_ == 0) {
+          ::execl("/usr/bin/python3", "python3", script.c_str(), "0", folder.c_str(),
+                  static_cast<char*>(nullptr));
+          ::_exit(127);
+      }
+      const auto deadline = std::chrono::steady_clock::now() + 15s;
+      while (!std::filesystem::exists(scratch_.path() / "sink" / "ready")) {
+          int status = 0;
+          if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+              pid_ = -1;
+              throw std::runtime_error("the SMTP sink exited before listening");
+          }
+          if (std::chrono::steady_clock::now() > deadline) {
+              ::kill(pid_, SIGTERM); // a throwing constructor has no destructor
+              ::waitpid(pid_, nullptr, 0);
+              throw std::runtime_error("the SMTP sink did not start within 15 s");
+          }
+          std::this_thread::sleep_for(20ms);
+      }
+      port_ = std::stoi(read_file(scratch_.path() / "sink" / "ready"));
+  }
     ~smtp_sink() {
+        if (pid_ < 0) return;
         ::kill(pid_, SIGTERM);
         ::waitpid(pid_, nullptr, 0);
     }
@@ -68,7 +78,7 @@ public:
 
 private:
     scratch_dir scratch_;
-    int port_;
+    int port_ = 0;
     pid_t pid_ = -1;
 };
 
