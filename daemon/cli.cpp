@@ -166,7 +166,7 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         err << "casacal: unknown category \"" << o.category.value_or("") << "\"\n";
         return exit_invalid;
     }
-    const std::string& body = feed->body.get();
+    const std::string_view body = feed->body.get();
     keep_until_exit(std::move(outcome.built));
     if (!o.output || *o.output == "-") {
         out.write(body.data(), static_cast<std::streamsize>(body.size()));

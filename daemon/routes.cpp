@@ -241,8 +241,8 @@ response feed_response(const request& req, const feed_entity& feed,
     // The first request that needs the bytes produces them (see feed_entity):
     // this is the io thread.
     if (!not_modified)
-        r.shared_body = std::shared_ptr<const std::string>(
-            std::move(owner), gzip ? &feed.gzip_body.get() : &feed.body.get());
+        r.shared_body = std::shared_ptr<const feed_bytes>(std::move(owner),
+                                                          gzip ? &feed.gzip_body : &feed.body);
     return r;
 }
 

@@ -44,11 +44,13 @@ struct response {
     unsigned status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
-    std::shared_ptr<const std::string> shared_body;
+    std::shared_ptr<const feed_bytes> shared_body;
     bool head = false; ///< HEAD: send the headers of `payload()` without it
     std::string route; ///< metric label: "feed", "api_events", "healthz"...
 
-    std::string_view payload() const { return shared_body ? std::string_view(*shared_body) : body; }
+    std::string_view payload() const { return shared_body ? shared_body->get() : body; }
+    /// A file holding payload() to send with sendfile(2), or -1.
+    int payload_file() const { return shared_body ? shared_body->file() : -1; }
     /// The value of header `name` (case-insensitive), or nullptr.
     const std::string* header(std::string_view name) const;
     void set(std::string name, std::string value) {

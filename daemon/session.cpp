@@ -5,8 +5,13 @@
 #include <boost/beast/http/write.hpp>
 
 #include <cctype>
+#include <cerrno>
 #include <string>
 #include <string_view>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
 
 namespace casacal::daemon {
 
@@ -75,8 +80,8 @@ bool no_body_status(unsigned status) {
 
 session::session(asio::ip::tcp::socket socket, connection_manager& manager,
                  const session_hooks& hooks, const session_limits& limits)
-    : stream_(std::move(socket)), buffer_(k_buffer_limit), manager_(manager), hooks_(hooks),
-      limits_(limits) {
+    : stream_(std::move(socket)), buffer_(k_buffer_limit), file_deadline_(stream_.get_executor()),
+      manager_(manager), hooks_(hooks), limits_(limits) {
     manager_.add(this);
 }
 
@@ -85,6 +90,11 @@ session::~session() {
 }
 
 void session::start() {
+    // A response whose body goes with sendfile(2) leaves in two writes: the
+    // tail of the second must not wait for the client to acknowledge the
+    // first (Nagle's algorithm against a delayed ACK: 40 ms).
+    error_code ignored;
+    stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     // A new connection owes its first request header within header_timeout.
     stream_.expires_after(limits_.header_timeout);
     do_await_request_line();
@@ -286,26 +296,82 @@ void session::do_write(response r, bool keep_alive, unsigned version) {
     for (const auto& [name, value] : pending_.headers)
         res_.insert(name, value);
     const std::string_view payload = pending_.payload();
-    if (no_body_status(pending_.status)) {
-        // no payload, no Content-Length
-    } else if (pending_.head) {
-        res_.content_length(payload.size());
-    } else {
+    const bool with_body = !no_body_status(pending_.status) && !pending_.head;
+    if (!no_body_status(pending_.status)) res_.content_length(payload.size());
+    const int file = with_body ? pending_.payload_file() : -1;
+    if (with_body && file < 0)
         res_.body() = http::span_body<const char>::value_type(payload.data(), payload.size());
-        res_.content_length(payload.size());
-    }
     res_.keep_alive(keep_alive);
     if (keep_alive && version == 10) res_.set(http::field::connection, "keep-alive");
     writing_ = true;
     stream_.expires_after(limits_.write_timeout);
-    http::async_write(stream_, res_,
-                      [self = shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
-                          self->on_write(ec, keep_alive);
-                      });
+    if (file < 0) {
+        http::async_write(
+            stream_, res_,
+            [self = shared_from_this(), keep_alive](const error_code& ec, std::size_t) {
+                self->on_write(ec, keep_alive);
+            });
+        return;
+    }
+    // A large feed: Beast writes the headers, then the kernel gives the
+    // socket the pages of the feed's memory file, where a write would copy
+    // them (docs/performance.md).
+    file_deadline_.expires_after(limits_.write_timeout);
+    file_deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
+        // Too slow a reader: the send fails, and on_write follows. (A timer
+        // that expired as the write ended finds it over.)
+        if (!ec && self->writing_) self->close();
+    });
+    // Corked until the body is all given: the headers leave with its first
+    // bytes, not in a packet of their own (one wakeup less for the client).
+    cork(true);
+    header_writer_.emplace(res_);
+    http::async_write_header(
+        stream_, *header_writer_,
+        [self = shared_from_this(), file, keep_alive](const error_code& ec, std::size_t) {
+            if (ec) return self->on_write(ec, keep_alive);
+            self->send_file(file, 0, keep_alive);
+        });
+}
+
+void session::cork(bool on) {
+    const int value = on ? 1 : 0;
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
+void session::send_file(int file, std::size_t offset, bool keep_alive) {
+    auto& socket = stream_.socket();
+    const std::size_t size = pending_.payload().size();
+    error_code ec;
+    if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    while (!ec && offset < size) {
+        off_t at = static_cast<off_t>(offset);
+        const ssize_t n = ::sendfile(socket.native_handle(), file, &at, size - offset);
+        if (n > 0) {
+            offset += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            socket.async_wait(
+                asio::socket_base::wait_write,
+                [self = shared_from_this(), file, offset, keep_alive](const error_code& ec) {
+                    if (ec) return self->on_write(ec, keep_alive);
+                    self->send_file(file, offset, keep_alive);
+                });
+            return;
+        } else { // 0: the file ended early, which a sealed one cannot
+            ec = n < 0 ? error_code(errno, boost::system::system_category())
+                       : error_code(asio::error::eof);
+        }
+    }
+    cork(false); // what is left goes now
+    on_write(ec, keep_alive);
 }
 
 void session::on_write(const error_code& ec, bool keep_alive) {
     writing_ = false;
+    file_deadline_.cancel();
+    header_writer_.reset();
     pending_ = {};
     res_ = {};
     if (ec) return close();

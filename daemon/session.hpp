@@ -8,12 +8,14 @@
 #include "daemon/session_options.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/span_body.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <memory>
 #include <optional>
@@ -48,6 +50,9 @@ class session : public std::enable_shared_from_this<session> {
     void dispatch();
     void refuse(unsigned status, const std::string& reason);
     void do_write(response r, bool keep_alive, unsigned version);
+    /// The body from `file`, from `offset` on, with sendfile(2).
+    void send_file(int file, std::size_t offset, bool keep_alive);
+    void cork(bool on); ///< TCP_CORK: hold partial segments until uncorked
     void on_write(const boost::beast::error_code& ec, bool keep_alive);
     void do_close();
     void do_drain();
@@ -57,6 +62,13 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     response pending_; ///< owns the bytes res_ points at while writing
     boost::beast::http::response<boost::beast::http::span_body<const char>> res_;
+    /// The headers of a response whose body goes with sendfile(2).
+    std::optional<
+        boost::beast::http::response_serializer<boost::beast::http::span_body<const char>>>
+        header_writer_;
+    /// The write timeout of a body sent with sendfile(2), which stream_'s
+    /// own timer does not see.
+    boost::asio::steady_timer file_deadline_;
     connection_manager& manager_;
     const session_hooks& hooks_;
     const session_limits& limits_;

@@ -103,7 +103,7 @@ class previous_texts {
         if (!previous_) return nullptr;
         const feed_entity* body = previous_->feeds.find("/calendar.ics");
         if (!body || !body->body.ready()) return nullptr;
-        const std::string& text = body->body.get();
+        const std::string_view text = body->body.get();
         ready_.assign(m_.all.size(), std::string_view());
         for (std::size_t i = 0; i < m_.all.size(); ++i) {
             if (index_[i] == none) continue;
@@ -191,7 +191,7 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
         });
         const auto add = [&](calendar::rendered_feed feed) {
             feed_entity entity;
-            entity.body = feed_bytes(std::move(feed.body));
+            entity.body = feed_bytes(std::move(feed.body), purpose == build_for::serving);
             if (purpose == build_for::serving) {
                 auto hash = calendar::sha256_hex(entity.body.get());
                 entity.etag = quoted_etag(hash);

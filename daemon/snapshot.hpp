@@ -3,12 +3,14 @@
 // io thread and swapped in whole. Handlers only read it.
 
 #include "calendar/calendar.hpp"
+#include "daemon/memory_file.hpp"
 
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,13 +19,25 @@ namespace casacal::daemon {
 
 /// Bytes of a feed: given at build time, or of a known size and produced on
 /// first use, then kept (the producer must give the same bytes every time).
+/// From k_file_from bytes on, they are kept in a memory_file, which
+/// responses send with sendfile(2) (see file()).
 /// Not copyable: its address is what HTTP responses alias.
 class feed_bytes {
   public:
     using producer = std::function<std::string()>;
+    /// The size from which the bytes go into a memory file: a feed that
+    /// large costs more to copy into a socket than the file's descriptor.
+    static constexpr std::size_t k_file_from = 64 * 1024;
 
     feed_bytes() = default;
-    explicit feed_bytes(std::string bytes) : size_(bytes.size()), bytes_(std::move(bytes)) {}
+    /// `sendable`: kept in a memory file when large enough (not for
+    /// `casacal export`, which writes them once).
+    explicit feed_bytes(std::string bytes, bool sendable = true) : size_(bytes.size()) {
+        if (sendable)
+            keep(std::move(bytes));
+        else
+            bytes_ = std::move(bytes);
+    }
     /// Bytes `make` produces on first use; `size` is their length when known, else 0.
     feed_bytes(std::size_t size, producer make) : size_(size), make_(std::move(make)) {}
     feed_bytes(const feed_bytes&) = delete;
@@ -31,22 +45,35 @@ class feed_bytes {
     feed_bytes(feed_bytes&&) = default;
     feed_bytes& operator=(feed_bytes&&) = default;
 
-    std::size_t size() const { return make_ ? size_ : bytes_.size(); }
+    std::size_t size() const { return make_ ? size_ : get().size(); }
     bool empty() const { return size() == 0; }
     /// Whether the bytes are in memory (given, or produced already).
     bool ready() const { return !make_; }
-    /// The bytes, produced now if not yet. Thread: see feed_entity.
-    const std::string& get() const {
+    /// The bytes, produced now if not yet; valid as long as this lives.
+    /// Thread: see feed_entity.
+    std::string_view get() const {
         if (make_) {
-            bytes_ = make_();
+            keep(make_());
             make_ = nullptr;
         }
-        return bytes_;
+        return file_ ? file_->bytes() : std::string_view(bytes_);
+    }
+    /// A descriptor of a file holding the bytes (produced now if not yet),
+    /// or -1 when they are only in memory.
+    int file() const {
+        get();
+        return file_ ? file_->fd() : -1;
     }
 
   private:
+    void keep(std::string bytes) const {
+        if (bytes.size() >= k_file_from && (file_ = memory_file::make(bytes))) return;
+        bytes_ = std::move(bytes);
+    }
+
     std::size_t size_ = 0;
     mutable std::string bytes_;
+    mutable std::optional<memory_file> file_;
     mutable producer make_;
 };
 

@@ -1,0 +1,159 @@
+"""A feed large enough to be sent from its memory file with sendfile(2)
+(feed_bytes::k_file_from, 64 KiB): the same bytes as `casacal export`,
+correct framing on a kept-alive and a pipelined connection, HEAD and gzip,
+a slow reader that gets every byte, and a reader in the middle of the old
+feed when a reload publishes a new one."""
+
+import gzip
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import unittest
+from pathlib import Path
+
+import icalendar
+
+from harness import SOURCE_DIR, DaemonTestCase, health_generation, requires_binary, run_cli
+
+EVENTS = 300  # about 240 kB of /calendar.ics
+
+
+def read_response(sock, buffered=b""):
+    """One HTTP/1.1 response with a Content-Length from `sock`; returns
+    (status line, headers dict, body, bytes read past it)."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed inside the headers: {data[:200]!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers["content-length"])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed after {len(rest)} of {length} body bytes")
+        rest += chunk
+    return lines[0], headers, rest[:length], rest[length:]
+
+
+@requires_binary
+class LargeFeedTest(DaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="casacal-large-"))
+        cls.site = cls.tmp / "site"
+        subprocess.run([sys.executable, str(SOURCE_DIR / "bench" / "gen_site.py"), str(EVENTS), str(cls.site)],
+                       check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.d = self.start_daemon(self.site)
+        self.feed = self.d.get("/calendar.ics")
+        self.assertEqual(self.feed.status, 200)
+        self.assertGreater(len(self.feed.body), 128 * 1024, "the feed should be sent from its memory file")
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.d.port), timeout=20)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_the_same_bytes_as_export_and_a_calendar_parser_reads_them(self):
+        exported = run_cli("export", "-c", self.d.config, "-o", "-")
+        self.assertEqual(exported.returncode, 0, exported.stderr)
+        self.assertEqual(self.feed.body, exported.stdout)
+        self.assertEqual(self.feed.header("Content-Length"), str(len(self.feed.body)))
+        cal = icalendar.Calendar.from_ical(self.feed.body)
+        self.assertGreaterEqual(len(cal.walk("VEVENT")), EVENTS)
+
+    def test_kept_alive_and_pipelined_requests_are_framed(self):
+        sock = self.connect()
+        request = b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n"
+        head = b"HEAD /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n"
+        small = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+        # Three pipelined in one write, then one more on the same connection.
+        sock.sendall(request + head + small)
+        status, headers, body, rest = read_response(sock)
+        self.assertEqual((status, body), ("HTTP/1.1 200 OK", self.feed.body))
+        self.assertNotEqual(headers.get("connection"), "close")
+        # HEAD: the same length announced, no body follows.
+        headers, rest = self.read_head(sock, rest)
+        self.assertEqual(headers["content-length"], str(len(self.feed.body)))
+        status, headers, body, rest = read_response(sock, rest)
+        self.assertEqual(status, "HTTP/1.1 200 OK")
+        self.assertIn(b'"status"', body)
+        sock.sendall(request)
+        status, _, body, rest = read_response(sock, rest)
+        self.assertEqual(body, self.feed.body)
+        self.assertEqual(rest, b"")
+
+    def read_head(self, sock, data):
+        """The response to a HEAD: headers only, whatever Content-Length says."""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            self.assertTrue(chunk, "connection closed inside the headers of HEAD")
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        self.assertEqual(lines[0], "HTTP/1.1 200 OK")
+        return headers, rest
+
+    def test_gzip_when_asked(self):
+        r = self.d.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        self.assertEqual(gzip.decompress(r.body), self.feed.body)
+
+    def test_a_slow_reader_gets_every_byte(self):
+        sock = self.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(1.5)  # the daemon fills the socket and waits
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+        _, _, rest = data.partition(b"\r\n\r\n")
+        while len(rest) < len(self.feed.body):
+            chunk = sock.recv(16384)
+            self.assertTrue(chunk, f"closed after {len(rest)} bytes")
+            rest += chunk
+            time.sleep(0.001)
+        self.assertEqual(rest, self.feed.body)
+
+    def test_a_reload_in_the_middle_of_a_response_leaves_it_whole(self):
+        sock = self.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
+        data = sock.recv(4096)
+        (self.d.site / "events.d" / "zz-late.toml").write_text(
+            '[[event]]\nid = "ajout-tardif"\ntitle = "Ajout tardif"\ncategory = "'
+            + self.first_category() + '"\nstart = 2027-03-04T18:30:00\nend = 2027-03-04T20:00:00\n',
+            encoding="utf-8")
+        before = health_generation(self.d.health())
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_generation_above(before, timeout=60)
+        # The old feed goes on to its last byte, unchanged.
+        _, headers, body, _ = read_response(sock, data)
+        self.assertEqual(body, self.feed.body)
+        new = self.d.get("/calendar.ics")
+        self.assertIn(b"Ajout tardif", new.body)
+        self.assertNotEqual(new.header("ETag"), self.feed.header("ETag"))
+
+    def first_category(self):
+        main = tomllib.loads((self.d.site / "casacal.toml").read_text(encoding="utf-8"))
+        return sorted(main["categories"])[0]
+
+
+if __name__ == "__main__":
+    unittest.main()
