@@ -8,6 +8,7 @@ import gzip
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -18,9 +19,18 @@ from pathlib import Path
 
 import icalendar
 
-from harness import SOURCE_DIR, DaemonTestCase, health_generation, requires_binary, run_cli
+from harness import SOURCE_DIR, Daemon, DaemonTestCase, health_generation, requires_binary, run_cli
 
 EVENTS = 300  # about 240 kB of /calendar.ics
+# About 5 MB, more than the kernel holds in a socket's buffers (tcp_wmem's
+# 4 MiB): sendfile then meets EAGAIN, and EPIPE or ECONNRESET when the
+# client leaves.
+HUGE_EVENTS = 6500
+
+
+def generate_site(n, folder):
+    subprocess.run([sys.executable, str(SOURCE_DIR / "bench" / "gen_site.py"), str(n), str(folder)],
+                   check=True, capture_output=True)
 
 
 def read_response(sock, buffered=b"", head=False):
@@ -45,14 +55,25 @@ def read_response(sock, buffered=b"", head=False):
     return lines[0], headers, rest[:length], rest[length:]
 
 
+def connect(test, daemon=None):
+    """A connection to the daemon, closed when `test` ends; the receive
+    buffer is set before connecting, so the window it announces stays small."""
+    daemon = daemon or test.daemon
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", daemon.port))
+    test.addCleanup(sock.close)
+    return sock
+
+
 @requires_binary
 class LargeFeedTest(DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="casacal-large-"))
         cls.site = cls.tmp / "site"
-        subprocess.run([sys.executable, str(SOURCE_DIR / "bench" / "gen_site.py"), str(EVENTS), str(cls.site)],
-                       check=True, capture_output=True)
+        generate_site(EVENTS, cls.site)
 
     @classmethod
     def tearDownClass(cls):
@@ -65,9 +86,7 @@ class LargeFeedTest(DaemonTestCase):
         self.assertGreater(len(self.feed.body), 128 * 1024, "the feed should be sent from its memory file")
 
     def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.d.port), timeout=20)
-        self.addCleanup(sock.close)
-        return sock
+        return connect(self, self.d)
 
     def test_the_same_bytes_as_export_and_a_calendar_parser_reads_them(self):
         exported = run_cli("export", "-c", self.d.config, "-o", "-")
@@ -105,25 +124,8 @@ class LargeFeedTest(DaemonTestCase):
         self.assertEqual(r.header("Content-Encoding"), "gzip")
         self.assertEqual(gzip.decompress(r.body), self.feed.body)
 
-    def test_a_slow_reader_gets_every_byte(self):
-        sock = self.connect()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(1.5)  # the daemon fills the socket and waits
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += sock.recv(4096)
-        _, _, rest = data.partition(b"\r\n\r\n")
-        while len(rest) < len(self.feed.body):
-            chunk = sock.recv(16384)
-            self.assertTrue(chunk, f"closed after {len(rest)} bytes")
-            rest += chunk
-            time.sleep(0.001)
-        self.assertEqual(rest, self.feed.body)
-
     def test_a_reload_in_the_middle_of_a_response_leaves_it_whole(self):
         sock = self.connect()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
         data = sock.recv(4096)
         (self.d.site / "events.d" / "zz-late.toml").write_text(
@@ -143,6 +145,53 @@ class LargeFeedTest(DaemonTestCase):
     def first_category(self):
         main = tomllib.loads((self.d.site / "casacal.toml").read_text(encoding="utf-8"))
         return sorted(main["categories"])[0]
+
+
+@requires_binary
+class HugeFeedTest(unittest.TestCase):
+    """One daemon for the class: a sanitized build takes seconds to start it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="casacal-huge-"))
+        generate_site(HUGE_EVENTS, cls.tmp / "site")
+        cls.daemon = Daemon(cls.tmp / "site").start()
+        cls.feed = cls.daemon.get("/calendar.ics", timeout=60).body
+        assert len(cls.feed) > 4 * 1024 * 1024, len(cls.feed)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.daemon.stop_clean()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_a_slow_reader_gets_every_byte(self):
+        sock = connect(self)
+        sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(1.5)  # the daemon fills the socket and waits
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+        _, _, rest = data.partition(b"\r\n\r\n")
+        while len(rest) < len(self.feed):
+            chunk = sock.recv(16384)
+            self.assertTrue(chunk, f"closed after {len(rest)} bytes")
+            rest += chunk
+            time.sleep(0.001)
+        self.assertEqual(rest, self.feed)
+
+    def test_clients_that_leave_in_the_middle_of_a_body_harm_nothing(self):
+        for reset in (False, True, False, True):
+            sock = connect(self)
+            sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
+            sock.recv(1000)
+            if reset:  # RST instead of FIN: the next sendfile gets EPIPE or ECONNRESET
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        time.sleep(0.5)
+        self.assertIsNone(self.daemon.proc.poll(), self.daemon.stderr())
+        self.assertEqual(self.daemon.get("/calendar.ics").body, self.feed)
 
 
 if __name__ == "__main__":
