@@ -33,25 +33,27 @@ def generate_site(n, folder):
                    check=True, capture_output=True)
 
 
-def read_response(sock, buffered=b"", head=False):
+def read_response(sock, buffered=b"", head=False, chunk=65536, pause=0.0):
     """One HTTP/1.1 response with a Content-Length from `sock` (without a
-    body for a HEAD); returns (status line, headers dict, body, bytes read
-    past it)."""
+    body for a HEAD), its body read `chunk` bytes at a time with `pause`
+    seconds between reads; returns (status line, headers dict, body, bytes
+    read past it)."""
     data = buffered
     while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
+        got = sock.recv(65536)
+        if not got:
             raise AssertionError(f"connection closed inside the headers: {data[:200]!r}")
-        data += chunk
+        data += got
     header_bytes, _, rest = data.partition(b"\r\n\r\n")
     lines = header_bytes.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
     length = 0 if head else int(headers["content-length"])
     while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
+        got = sock.recv(chunk)
+        if not got:
             raise AssertionError(f"connection closed after {len(rest)} of {length} body bytes")
-        rest += chunk
+        rest += got
+        time.sleep(pause)
     return lines[0], headers, rest[:length], rest[length:]
 
 
@@ -170,16 +172,8 @@ class HugeFeedTest(unittest.TestCase):
         sock = connect(self)
         sock.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: t\r\n\r\n")
         time.sleep(1.5)  # the daemon fills the socket and waits
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += sock.recv(4096)
-        _, _, rest = data.partition(b"\r\n\r\n")
-        while len(rest) < len(self.feed):
-            chunk = sock.recv(16384)
-            self.assertTrue(chunk, f"closed after {len(rest)} bytes")
-            rest += chunk
-            time.sleep(0.001)
-        self.assertEqual(rest, self.feed)
+        _, _, body, _ = read_response(sock, chunk=16384, pause=0.001)
+        self.assertEqual(body, self.feed)
 
     def test_clients_that_leave_in_the_middle_of_a_body_harm_nothing(self):
         for reset in (False, True, False, True):
