@@ -323,6 +323,7 @@ struct reminders::impl {
     /// failure, 4xx) says the server is in trouble, as a deferred reminder
     /// does, until a later email goes: the next confirmation, or a reminder.
     void confirmation_mailed(const notify::send_result& r) {
+        if (dispatcher) dispatcher->outside_outcome();
         if (r.outcome == notify::outcome::accepted) {
             confirmation_error.clear();
         } else if (r.outcome == notify::outcome::transient && dispatcher) {

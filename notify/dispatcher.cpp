@@ -169,6 +169,10 @@ void dispatcher::adopt(calendar_view view) {
 
 void dispatcher::poke() { arm(); }
 
+void dispatcher::outside_outcome() {
+    post_turn();
+}
+
 void dispatcher::stop() {
     stopped_ = true;
     timer_.cancel();
@@ -243,7 +247,10 @@ void dispatcher::turn() {
     if (paused_) {
         // adopt() turns again. Meanwhile nothing new starts: a crash could
         // not tell what left.
-        if (!results_.empty() || !released_.empty()) hold_transport(true);
+        if (!results_.empty() || !released_.empty())
+            hold_transport(true);
+        else
+            transport_.recorded(); // nothing waits to be recorded
         return;
     }
     const auto now = clock_();
@@ -251,7 +258,10 @@ void dispatcher::turn() {
     std::size_t room = settings_.window > handed_.size() ? settings_.window - handed_.size() : 0;
     if (settings_.rate) room = std::min(room, settings_.rate->available(std::chrono::steady_clock::now()));
     const bool claiming = !stopped_ && view_.model && room > 0;
-    if (!claiming && results_.empty() && released_.empty()) return;
+    if (!claiming && results_.empty() && released_.empty()) {
+        transport_.recorded(); // nothing waits to be recorded
+        return;
+    }
     std::vector<store::outbox_row> rows;
     std::vector<store::delivery_result> refused;
     std::vector<std::string> refused_notes; ///< what the log says of each

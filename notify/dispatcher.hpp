@@ -129,6 +129,13 @@ public:
     /// (an unsubscription cancelled rows, a test message was queued).
     void poke();
 
+    /// A message handed to the transport by someone else (a confirmation
+    /// mail) came back. It has no row, but its connection waits for
+    /// transport::recorded() like any other before it takes its next
+    /// message: a turn tells the transport once the outcomes that came
+    /// back before it are committed, whether or not a reminder is due.
+    void outside_outcome();
+
     /// Stops the timer; in-flight transfers are the transport's to drain.
     void stop();
 

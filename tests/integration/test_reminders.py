@@ -499,6 +499,20 @@ class SubscribeFloodTest(ReminderTestCase):
         h = d.wait_for(lambda h: h.get("status") == "ok", 20, "/healthz ok again")
         self.assertTrue(h["smtp"].startswith("ok (smtp://127.0.0.1:"), h)
 
+    def test_more_confirmations_than_connections_all_leave_with_no_reminder_due(self):
+        # Each SMTP connection waits for its last outcome to be recorded
+        # before the next message; a confirmation has no row to record, and
+        # no reminder is due to make a turn: twelve still all leave.
+        start = now_utc() + dt.timedelta(days=2)
+        sink = self.sink()
+        d = self.daemon(event_toml("casapero", "Casapéro", "apero", start),
+                        member_toml(LEA, "Léa Nguyen", ["apero"]), sink, offsets=("PT1M",))
+        for n in range(12):
+            r = self.post_form(d, "/subscribe", {"email": f"new{n}@example.org", "categories": "apero"})
+            self.assertEqual(r.status, 202, r.body)
+        got = sink.wait_accepted(12, timeout=20, what="confirmations")
+        self.assertEqual(sorted(m.rcpt_tos[0] for m in got), sorted(f"new{n}@example.org" for n in range(12)))
+
     def test_a_flood_of_addresses_is_refused_before_it_delays_the_reminders(self):
         # max_per_minute = 8: confirmations, which anyone can ask for, get
         # two of them a minute; the reminders keep the rest.

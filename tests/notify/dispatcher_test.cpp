@@ -318,3 +318,37 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
                  std::string(store::to_string(r.state)) + "; ";
     CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
 }
+
+TEST_CASE("an outcome from outside the outbox is declared recorded once the outbox's are",
+          "[notify]") {
+    auto db = store::database::open(":memory:");
+    store::outbox outbox(db);
+    store::subscribers subscribers(db);
+    answering_transport transport;
+    boost::asio::io_context io;
+    calendar::unix_time now = std::time(nullptr);
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
+    const auto model = casapero_due_now(now);
+    d.update({model, std::make_shared<const calendar::revision_map>()},
+             {follower("camille@example.org")});
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+
+    // A confirmation mail came back while Camille's reminder is accepted
+    // but not yet recorded: the transport hears only after the commit.
+    std::vector<std::size_t> sent_when_told;
+    transport.on_recorded = [&] {
+        sent_when_told.push_back(rows_in(outbox, store::delivery_state::sent));
+    };
+    send_result accepted;
+    accepted.outcome = outcome::accepted;
+    transport.given[0].second(accepted);
+    d.outside_outcome();
+    REQUIRE(testing::run_until(io, [&] { return !sent_when_told.empty(); }));
+    for (const std::size_t sent : sent_when_told)
+        CHECK(sent == 1);
+
+    // Nothing of the outbox's waits: it hears at once.
+    sent_when_told.clear();
+    d.outside_outcome();
+    REQUIRE(testing::run_until(io, [&] { return sent_when_told.size() == 1; }));
+}
