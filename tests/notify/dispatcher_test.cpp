@@ -41,6 +41,16 @@ public:
     std::size_t in_flight() const noexcept override { return 0; }
 };
 
+/// An outbox in memory, a transport that waits for the test's answers, and
+/// the loop the dispatcher runs on.
+struct in_memory {
+    store::database db = store::database::open(":memory:");
+    store::outbox outbox{db};
+    store::subscribers subscribers{db};
+    answering_transport transport;
+    boost::asio::io_context io;
+};
+
 dispatch_settings casaco_settings() {
     dispatch_settings settings;
     settings.from = {"Casaco", "agenda@casaco.example"};
@@ -71,11 +81,8 @@ std::shared_ptr<const calendar::model> casapero_due_now(calendar::unix_time now)
 
 TEST_CASE("a row still with the transport is not given twice when its lease runs out",
           "[notify]") {
-    auto db = store::database::open(":memory:");
-    store::outbox outbox(db);
-    store::subscribers subscribers(db);
-    answering_transport transport;
-    boost::asio::io_context io;
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
     dispatch_settings settings = casaco_settings();
     settings.lease = 1;
     // An event an hour from now, its reminder due now (the dispatcher's
@@ -114,11 +121,8 @@ TEST_CASE("a row still with the transport is not given twice when its lease runs
 }
 
 TEST_CASE("max_per_minute: due rows wait in the outbox for their turn, and then go", "[notify]") {
-    auto db = store::database::open(":memory:");
-    store::outbox outbox(db);
-    store::subscribers subscribers(db);
-    answering_transport transport;
-    boost::asio::io_context io;
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
     dispatch_settings settings = casaco_settings();
     // Two a second here, for the test's sake; max_per_minute's period is a minute.
     settings.rate = std::make_shared<send_rate>(2, std::chrono::seconds(1));
@@ -161,6 +165,20 @@ std::size_t rows_in(store::outbox& outbox, store::delivery_state state) {
         rows.begin(), rows.end(), [&](const store::outbox_row& r) { return r.state == state; }));
 }
 
+/// Has the transport note, each time it hears recorded(), how many rows
+/// the outbox holds as sent.
+void note_sent_when_recorded(answering_transport& transport, store::outbox& outbox,
+                             std::vector<std::size_t>& notes) {
+    transport.on_recorded = [&] { notes.push_back(rows_in(outbox, store::delivery_state::sent)); };
+}
+
+/// The server accepts the first message the transport was given.
+void accept_first(answering_transport& transport) {
+    send_result accepted;
+    accepted.outcome = outcome::accepted;
+    transport.given[0].second(accepted);
+}
+
 } // namespace
 
 TEST_CASE("paused while another connection replans: nothing recorded or started until adopt",
@@ -194,12 +212,8 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     // new starts (Léa's row is due, yet not claimed). The transport hears
     // of the record only once it is committed.
     std::vector<std::size_t> sent_when_told;
-    transport.on_recorded = [&] {
-        sent_when_told.push_back(rows_in(outbox, store::delivery_state::sent));
-    };
-    send_result accepted;
-    accepted.outcome = outcome::accepted;
-    transport.given[0].second(accepted);
+    note_sent_when_recorded(transport, outbox, sent_when_told);
+    accept_first(transport);
     io.restart();
     io.run_for(std::chrono::milliseconds(200));
     CHECK(transport.given.size() == 1);
@@ -321,11 +335,8 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
 
 TEST_CASE("an outcome from outside the outbox is declared recorded once the outbox's are",
           "[notify]") {
-    auto db = store::database::open(":memory:");
-    store::outbox outbox(db);
-    store::subscribers subscribers(db);
-    answering_transport transport;
-    boost::asio::io_context io;
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
     calendar::unix_time now = std::time(nullptr);
     dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
     const auto model = casapero_due_now(now);
@@ -336,12 +347,8 @@ TEST_CASE("an outcome from outside the outbox is declared recorded once the outb
     // A confirmation mail came back while Camille's reminder is accepted
     // but not yet recorded: the transport hears only after the commit.
     std::vector<std::size_t> sent_when_told;
-    transport.on_recorded = [&] {
-        sent_when_told.push_back(rows_in(outbox, store::delivery_state::sent));
-    };
-    send_result accepted;
-    accepted.outcome = outcome::accepted;
-    transport.given[0].second(accepted);
+    note_sent_when_recorded(transport, outbox, sent_when_told);
+    accept_first(transport);
     d.outside_outcome();
     REQUIRE(testing::run_until(io, [&] { return !sent_when_told.empty(); }));
     for (const std::size_t sent : sent_when_told)
