@@ -37,6 +37,12 @@ public:
     void recorded() noexcept override {
         if (on_recorded) on_recorded();
     }
+    /// The server accepts the first message the transport was given.
+    void accept_first() {
+        send_result accepted;
+        accepted.outcome = outcome::accepted;
+        given[0].second(accepted);
+    }
     std::size_t queued() const noexcept override { return given.size(); }
     std::size_t in_flight() const noexcept override { return 0; }
 };
@@ -108,9 +114,7 @@ TEST_CASE("a row still with the transport is not given twice when its lease runs
     CHECK(rows[0].state == store::delivery_state::sending);
 
     // Its outcome then comes back once, and the row is sent.
-    send_result accepted;
-    accepted.outcome = outcome::accepted;
-    transport.given[0].second(accepted);
+    transport.accept_first();
     REQUIRE(testing::run_until(io, [&] {
         const auto rows = outbox.list();
         return rows.size() == 1 && rows[0].state == store::delivery_state::sent;
@@ -172,13 +176,6 @@ void note_sent_when_recorded(answering_transport& transport, store::outbox& outb
     transport.on_recorded = [&] { notes.push_back(rows_in(outbox, store::delivery_state::sent)); };
 }
 
-/// The server accepts the first message the transport was given.
-void accept_first(answering_transport& transport) {
-    send_result accepted;
-    accepted.outcome = outcome::accepted;
-    transport.given[0].second(accepted);
-}
-
 } // namespace
 
 TEST_CASE("paused while another connection replans: nothing recorded or started until adopt",
@@ -213,7 +210,7 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
     // of the record only once it is committed.
     std::vector<std::size_t> sent_when_told;
     note_sent_when_recorded(transport, outbox, sent_when_told);
-    accept_first(transport);
+    transport.accept_first();
     io.restart();
     io.run_for(std::chrono::milliseconds(200));
     CHECK(transport.given.size() == 1);
@@ -348,7 +345,7 @@ TEST_CASE("an outcome from outside the outbox is declared recorded once the outb
     // but not yet recorded: the transport hears only after the commit.
     std::vector<std::size_t> sent_when_told;
     note_sent_when_recorded(transport, outbox, sent_when_told);
-    accept_first(transport);
+    transport.accept_first();
     d.outside_outcome();
     REQUIRE(testing::run_until(io, [&] { return !sent_when_told.empty(); }));
     for (const std::size_t sent : sent_when_told)
