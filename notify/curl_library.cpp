@@ -29,6 +29,7 @@ struct library {
     decltype(&::curl_easy_init) easy_init = nullptr;
     decltype(&::curl_easy_setopt) easy_setopt = nullptr;
     decltype(&::curl_easy_reset) easy_reset = nullptr;
+    decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
     decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
     decltype(&::curl_easy_strerror) easy_strerror = nullptr;
     decltype(&::curl_multi_init) multi_init = nullptr;
@@ -64,6 +65,7 @@ library::library() {
     find(easy_init, "curl_easy_init");
     find(easy_setopt, "curl_easy_setopt");
     find(easy_reset, "curl_easy_reset");
+    find(easy_getinfo, "curl_easy_getinfo");
     find(easy_cleanup, "curl_easy_cleanup");
     find(easy_strerror, "curl_easy_strerror");
     find(multi_init, "curl_multi_init");
@@ -154,6 +156,17 @@ CURLcode(curl_easy_setopt)(CURL* easy, CURLoption option, ...) {
 
 void curl_easy_reset(CURL* easy) {
     if (const library* l = curl()) l->easy_reset(easy);
+}
+
+CURLcode(curl_easy_getinfo)(CURL* easy, CURLINFO info, ...) {
+    const library* l = curl();
+    if (!l) return CURLE_FAILED_INIT;
+    // Every CURLINFO takes a pointer to where its value goes.
+    va_list values;
+    va_start(values, info);
+    void* into = va_arg(values, void*);
+    va_end(values);
+    return l->easy_getinfo(easy, info, into);
 }
 
 void curl_easy_cleanup(CURL* easy) {

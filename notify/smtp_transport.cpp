@@ -213,6 +213,12 @@ class socket_set {
         fds_.erase(fd);
         return ::close(fd);
     }
+    /// `fd`, if it is one of these, shut down for both directions: libcurl
+    /// finds the connection dead when it next looks at it, and closes it.
+    void shut(int fd) {
+        std::lock_guard guard(lock_);
+        if (fds_.count(fd)) ::shutdown(fd, SHUT_RDWR);
+    }
     bool was_cut() {
         std::lock_guard guard(lock_);
         return cut_;
@@ -507,11 +513,26 @@ void smtp_transport::core::collect() {
             continue;
         auto t = std::move(found->second);
         active.erase(found);
+        // The connection it leaves in the cache: found through the multi
+        // handle, so asked before the handle leaves it.
+        curl_socket_t last_socket = CURL_SOCKET_BAD;
+        if (code != CURLE_OK &&
+            curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &last_socket) != CURLE_OK)
+            last_socket = CURL_SOCKET_BAD;
         curl_multi_remove_handle(multi, easy);
         auto result = classify(code, *t, settings.password);
         // Cut by a stopping daemon (see cutter()): whatever libcurl says of it.
         if (result.outcome == outcome::transient && connections->was_cut())
             result.error = k_aborted;
+        // libcurl keeps a connection whose transfer ended without a reply
+        // it could read (a timeout, a line with no reply code) for the next
+        // message, which would then wait behind what the server still owes,
+        // or read the late reply as its own. Only a connection whose last
+        // reply was a proper refusal is used again.
+        if (last_socket != CURL_SOCKET_BAD &&
+            (code == CURLE_OPERATION_TIMEDOUT || result.smtp_code < 400 ||
+             result.smtp_code >= 600))
+            connections->shut(last_socket);
         curl_easy_reset(easy);
         idle.push_back(easy);
         done_list.emplace_back(std::move(t->work.handler), std::move(result));

@@ -309,6 +309,23 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
     CHECK(run_until(io, [&] { return late; }));
 }
 
+TEST_CASE("a connection whose server owes a reply is not used again", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto settings = plain(sink.url());
+    settings.max_in_flight = 1;
+    settings.response_timeout = 1s;
+    smtp_transport transport(io, settings);
+    // The server never answers the data: the reply times out.
+    const send_result stalled = send_one(io, transport, to("stall@example.org"));
+    CHECK(stalled.outcome == outcome::transient);
+    // On that connection the next MAIL FROM would wait behind the data the
+    // server still sits on: the next message goes on a new one.
+    const send_result next = send_one(io, transport, to("camille@example.org"));
+    CHECK(next.outcome == outcome::accepted);
+    CHECK(sink.connections() == 2);
+}
+
 TEST_CASE("a stalled server holds neither a drain past its deadline nor the stop after it",
           "[notify][slow]") {
     smtp_sink sink;
