@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 
 namespace casacal::calendar {
 
@@ -64,28 +65,46 @@ void expand_series(const series& s, zone_ptr site_zone, unix_time from, unix_tim
     std::optional<config::civil> c =
         s.rrule->seekable ? it.seek(seek_target(s, from)) : it.next();
     // A time the rule gives in a spring gap reads as the hour after it (RFC
-    // 5545 §3.3.5), which the rule may give as well (FREQ=HOURLY): that is
-    // one instance (§3.8.5.3), gone when either of its times is excluded.
-    std::optional<unix_time> last;
-    bool last_kept = false;
+    // 5545 §3.3.5), which the rule may give as well (FREQ=HOURLY gives 02:00
+    // then 03:00; BYMINUTE=0,30 gives 02:00 and 02:30, then 03:00 and 03:30):
+    // that is one instance (§3.8.5.3), gone when either of its times is
+    // excluded. The starts of the last hours are kept to find the twin.
+    struct seen {
+        unix_time start;
+        std::size_t at; ///< its place in `out`, or npos when not listed
+    };
+    constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    std::deque<seen> recent;
     for (; c; c = it.next()) {
         const unix_time start = s.instant_of(*c);
         const unix_time listed = listed_at(s, site_zone, *c, start);
         if (listed >= to) break;
-        if (last && start == *last) {
-            if (last_kept) {
+        while (!recent.empty() && recent.front().start < start - 3 * 3600)
+            recent.pop_front();
+        const auto twin = std::find_if(recent.begin(), recent.end(),
+                                       [&](const seen& x) { return x.start == start; });
+        if (twin != recent.end()) {
+            if (twin->at == npos) continue;
+            if (!s.excluded(*c) && !s.override_at(*c)) {
                 // Kept under the time that exists, as clients name it.
-                out.pop_back();
-                last_kept = !s.excluded(*c) && !s.override_at(*c);
-                if (last_kept) place(instance_occurrence(s, *c, start));
+                occurrence o = instance_occurrence(s, *c, start);
+                o.listed = listed;
+                out[twin->at] = std::move(o);
+                continue;
             }
+            const std::size_t gone = twin->at;
+            out.erase(out.begin() + static_cast<std::ptrdiff_t>(gone));
+            for (seen& x : recent)
+                if (x.at != npos && x.at > gone) --x.at;
+            twin->at = npos;
             continue;
         }
-        last = start;
-        last_kept = false;
-        if (listed < from || s.excluded(*c) || s.override_at(*c)) continue;
+        if (listed < from || s.excluded(*c) || s.override_at(*c)) {
+            recent.push_back({start, npos});
+            continue;
+        }
         place(instance_occurrence(s, *c, start));
-        last_kept = true;
+        recent.push_back({start, out.size() - 1});
     }
 }
 

@@ -376,6 +376,34 @@ std::optional<civil> builder::to_frame(const series& s, const when& w) {
     return resolve(s, w, s.master.kind).frame;
 }
 
+namespace {
+
+/// The wall clock in a spring gap that names the same instant as `c`
+/// (02:30 for 03:30 on the March day in Paris), when there is one: a rule
+/// giving 02:30 gives the instance clients show at 03:30, and an exdate or
+/// a recurrence_id may name either (RFC 5545 §3.3.5).
+std::optional<civil> gap_twin(const series& s, const civil& c) {
+    if (s.master.kind != when::kind::local || s.all_day()) return std::nullopt;
+    const resolved_time at = to_utc(s.zone, c);
+    if (at.kind != fold::none) return std::nullopt;
+    for (const std::int64_t shift : {1800, 3600, 7200}) {
+        const civil g = civil_of(seconds_of(c) - shift);
+        const resolved_time t = to_utc(s.zone, g);
+        if (t.kind == fold::gap && t.utc == at.utc) return g;
+    }
+    return std::nullopt;
+}
+
+/// `c`, or its gap twin when the rule gives that instead.
+std::optional<civil> given_as(const series& s, generated_starts& starts,
+                              const std::optional<civil>& c) {
+    if (!c || starts.contains(*c)) return c;
+    if (auto g = gap_twin(s, *c); g && starts.contains(*g)) return g;
+    return std::nullopt;
+}
+
+} // namespace
+
 vevent builder::base(const config::event_def& e, zone_ptr) {
     vevent v;
     v.event_id = e.id;
@@ -408,8 +436,8 @@ void builder::add_overrides(series& s, const config::event_def& e, generated_sta
             d_.error(o.where, "override of " + who + " needs a recurring event (rrule)");
             continue;
         }
-        const std::optional<civil> rid = to_frame(s, o.recurrence_id);
-        if (!rid || !starts.contains(*rid)) {
+        const std::optional<civil> rid = given_as(s, starts, to_frame(s, o.recurrence_id));
+        if (!rid) {
             d_.error(at(o.recurrence_id.where, o.where), "override matches no occurrence of " +
                                                              who + " (recurrence_id " +
                                                              written(o.recurrence_id) + ")");
@@ -579,13 +607,13 @@ void builder::add_event(const config::event_def& e) {
                        ") is not a date its rule gives, and calendar clients differ on whether it "
                        "is an occurrence: start the event on its first occurrence");
     for (const when& x : e.exdates) {
-        const std::optional<civil> c = to_frame(s, x);
+        const std::optional<civil> c = s.rrule ? given_as(s, starts, to_frame(s, x)) : std::nullopt;
         if (!s.rrule) {
             d_.warning(at(x.where, e.where), "exdate " + written(x) + " of '" + e.id +
                                                  "' has no effect: the event has no rrule");
             continue;
         }
-        if (!c || !starts.contains(*c)) {
+        if (!c) {
             d_.warning(at(x.where, e.where),
                        "exdate " + written(x) + " matches no occurrence of '" + e.id + "'");
             continue;

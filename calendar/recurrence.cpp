@@ -152,6 +152,33 @@ std::string why_not_a_rule(std::string_view text) {
     return "not a valid RFC 5545 recurrence rule";
 }
 
+/// Which parts RFC 5545 §3.3.10 forbids with the rule's FREQ, said; "" when
+/// none. libical reads such rules and expands them its own way, which no
+/// client shares (an ordinal BYDAY in a weekly rule), or never ends.
+std::string structure_problem(const icalrecurrencetype& r) {
+    const auto given = [](const short* by) { return by[0] != ICAL_RECURRENCE_ARRAY_MAX; };
+    const bool monthly = r.freq == ICAL_MONTHLY_RECURRENCE;
+    const bool yearly = r.freq == ICAL_YEARLY_RECURRENCE;
+    for (int i = 0; i < ICAL_BY_DAY_SIZE && r.by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; ++i) {
+        if (icalrecurrencetype_day_position(r.by_day[i]) == 0) continue;
+        if (!monthly && !yearly)
+            return "a BYDAY with an ordinal (like 2MO) needs FREQ=MONTHLY or FREQ=YEARLY";
+        if (yearly && given(r.by_week_no))
+            return "a BYDAY with an ordinal (like 2MO) cannot go with BYWEEKNO";
+    }
+    if (given(r.by_week_no) && !yearly) return "BYWEEKNO needs FREQ=YEARLY";
+    if (given(r.by_year_day) && (r.freq == ICAL_DAILY_RECURRENCE ||
+                                 r.freq == ICAL_WEEKLY_RECURRENCE || monthly))
+        return "BYYEARDAY cannot go with FREQ=DAILY, WEEKLY or MONTHLY";
+    if (given(r.by_month_day) && r.freq == ICAL_WEEKLY_RECURRENCE)
+        return "BYMONTHDAY cannot go with FREQ=WEEKLY";
+    if (given(r.by_set_pos) && !given(r.by_second) && !given(r.by_minute) && !given(r.by_hour) &&
+        !given(r.by_day) && !given(r.by_month_day) && !given(r.by_year_day) &&
+        !given(r.by_week_no) && !given(r.by_month))
+        return "BYSETPOS needs another BY part to choose among";
+    return {};
+}
+
 } // namespace
 
 icaltimetype ical_of(const config::civil& c, bool date, bool utc) {
@@ -225,6 +252,10 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
             return std::nullopt;
         }
     }
+    if (auto why = structure_problem(r); !why.empty()) {
+        *error = prefix + why;
+        return std::nullopt;
+    }
     const bool all_day = kind == when::kind::date;
     if (all_day && (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE ||
                     r.freq == ICAL_HOURLY_RECURRENCE)) {
@@ -256,8 +287,21 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
                 last = to_utc(zone,
                               config::civil{written.year, written.month, written.day, 23, 59, 59})
                            .utc;
-            else
-                last = to_utc(zone, written).utc;
+            else {
+                const resolved_time at = to_utc(zone, written);
+                last = at.utc;
+                // A wall clock read twice: the occurrence at it is the first
+                // instant (§3.3.5), but clients read UNTIL as the second
+                // (ical.js, recurring_ical_events) and would drop it. The
+                // feed names the second: a rule stepping the wall clock
+                // gives nothing between the two.
+                if (at.kind == fold::overlap)
+                    for (const unix_time shift : {7200, 3600, 1800})
+                        if (to_local(zone, last + shift) == written) {
+                            last += shift;
+                            break;
+                        }
+            }
             const config::civil frame =
                 kind == when::kind::utc ? civil_of(last) : to_local(zone, last);
             iteration.until = ical_of(frame, false, false);

@@ -77,6 +77,37 @@ TEST_CASE("an hourly rule across the spring gap gives each instant once", "[cale
     }
 }
 
+TEST_CASE("gap times a sub-daily rule gives before their twins are each one instance",
+          "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 3, 28, 1, 0);
+    s.events[0].end = local(2027, 3, 28, 1, 10);
+    // 01:00 01:30 02:00 02:30 03:00 03:30 04:00: 02:00 and 02:30 do not exist,
+    // and read as 03:00 and 03:30, which the rule gives next.
+    s.events[0].rrule = "FREQ=HOURLY;BYMINUTE=0,30;COUNT=7";
+    auto starts = [](const std::vector<occurrence>& list) {
+        std::vector<std::string> out;
+        for (const auto& o : list) out.push_back(rfc3339(o));
+        return out;
+    };
+    const auto list = expand(*built(s), 0, seconds_of({2028, 1, 1}));
+    CHECK(starts(list) ==
+          std::vector<std::string>{"2027-03-28T01:00:00+01:00", "2027-03-28T01:30:00+01:00",
+                                   "2027-03-28T03:00:00+02:00", "2027-03-28T03:30:00+02:00",
+                                   "2027-03-28T04:00:00+02:00"});
+    REQUIRE(list.size() == 5);
+    CHECK(list[2].original_start == config::civil{2027, 3, 28, 3, 0, 0});
+    CHECK(list[3].original_start == config::civil{2027, 3, 28, 3, 30, 0});
+    // either time excludes it, and only it
+    for (const auto& gone : {local(2027, 3, 28, 2, 0), local(2027, 3, 28, 3, 0)}) {
+        config::site x = s;
+        x.events[0].exdates = {gone};
+        CHECK(starts(expand(*built(x), 0, seconds_of({2028, 1, 1}))) ==
+              std::vector<std::string>{"2027-03-28T01:00:00+01:00", "2027-03-28T01:30:00+01:00",
+                                       "2027-03-28T03:30:00+02:00", "2027-03-28T04:00:00+02:00"});
+    }
+}
+
 TEST_CASE("a weekly occurrence in the autumn overlap is the first instant", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].start = local(2027, 10, 24, 2, 30);

@@ -115,11 +115,11 @@ TEST_CASE("an invalid rrule is an error at its position", "[calendar]") {
 
 TEST_CASE("a rule libical parses but cannot expand is an error at its position", "[calendar]") {
     config::site s = casapero_site();
-    s.events[0].rrule = "FREQ=WEEKLY;BYYEARDAY=3;BYDAY=TH";
+    s.events[0].rrule = "FREQ=YEARLY;BYWEEKNO=5;BYMONTHDAY=1";
     const build_result r = build(s);
     CHECK(!r.calendar);
     CHECK(problems_of(r) ==
-          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=WEEKLY;BYYEARDAY=3;BYDAY=TH': "
+          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=YEARLY;BYWEEKNO=5;BYMONTHDAY=1': "
           "it cannot be expanded: its parts contradict each other or do not go with its FREQ "
           "(BYMONTH=2 with BYMONTHDAY=30, BYYEARDAY with FREQ=WEEKLY)\n");
 }
@@ -220,6 +220,38 @@ TEST_CASE("an exdate that matches no occurrence is a warning", "[calendar]") {
     CHECK(problems_of(r) == "events.d/casapero.toml:8:15: warning: exdate 2027-01-08T18:30:00 "
                             "matches no occurrence of 'casapero'\n");
     CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 1, 7, 18, 30, 0}});
+}
+
+TEST_CASE("an occurrence in a spring gap is named by either of its times", "[calendar]") {
+    // 02:30 on 2027-03-28 does not exist in Paris: the rule's occurrence is
+    // at 03:30, which clients show and an organizer may write.
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 3, 21, 2, 30);
+    s.events[0].end = local(2027, 3, 21, 3, 30);
+    s.events[0].rrule = "FREQ=WEEKLY;COUNT=3";
+    for (const int hour : {2, 3}) {
+        INFO(hour);
+        config::site x = s;
+        x.events[0].exdates = {local(2027, 3, 28, hour, 30, 8)};
+        const build_result r = build(x);
+        REQUIRE(r.calendar);
+        CHECK(problems_of(r).find("matches no occurrence") == std::string::npos);
+        // kept as the rule gives it, as EXDATE and RECURRENCE-ID must be
+        CHECK(r.calendar->all[0].exdates == std::vector<config::civil>{{2027, 3, 28, 2, 30, 0}});
+        config::site y = s;
+        config::override_def o;
+        o.recurrence_id = local(2027, 3, 28, hour, 30, 11);
+        o.title = "Décalé";
+        y.events[0].overrides = {o};
+        const build_result ry = build(y);
+        REQUIRE(ry.calendar);
+        REQUIRE(ry.calendar->all[0].overrides.size() == 1);
+        CHECK(*ry.calendar->all[0].overrides[0].recurrence_id == config::civil{2027, 3, 28, 2, 30, 0});
+    }
+    // a time an hour later than no gap names nothing
+    s.events[0].exdates = {local(2027, 4, 4, 3, 30, 8)};
+    CHECK(problems_of(build(s)).find("exdate 2027-04-04T03:30:00 matches no occurrence") !=
+          std::string::npos);
 }
 
 TEST_CASE("an exdate of an event without rrule is a warning that says so", "[calendar]") {

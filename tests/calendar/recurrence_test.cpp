@@ -51,6 +51,16 @@ TEST_CASE("UNTIL as a local date counts the whole day, written in UTC", "[calend
     CHECK(s.size() == 5);
 }
 
+TEST_CASE("UNTIL at a wall clock read twice names its second instant", "[calendar]") {
+    // 02:30 on 2027-10-31 is 00:30Z, then 01:30Z: the occurrence is at the
+    // first; the feed names the second, where clients read it.
+    const config::civil start{2027, 10, 24, 2, 30, 0};
+    CHECK(feed("FREQ=WEEKLY;UNTIL=20271031T023000", kind::local, start) ==
+          "FREQ=WEEKLY;UNTIL=20271031T013000Z");
+    const auto s = starts("FREQ=WEEKLY;UNTIL=20271031T023000", kind::local, start);
+    CHECK(s == std::vector<std::string>{"2027-10-24T02:30:00", "2027-10-31T02:30:00"});
+}
+
 TEST_CASE("UNTIL as a local date-time becomes its UTC instant", "[calendar]") {
     const config::civil start{2026, 12, 1, 18, 30, 0};
     CHECK(feed("FREQ=DAILY;UNTIL=20261203T183000", kind::local, start) ==
@@ -111,6 +121,21 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
                                             "1TH or -1FR"},
         {"FREQ=DAILY;UNTIL=2027", "UNTIL must be a date like 20270630 or a date-time like "
                                   "20270630T235959Z"},
+        // RFC 5545 §3.3.10 forbids these parts with these FREQs; libical
+        // expands them all the same, each its own way (ical.js never ends
+        // FREQ=DAILY;BYDAY=1MO).
+        {"FREQ=WEEKLY;BYDAY=2MO", "a BYDAY with an ordinal (like 2MO) needs FREQ=MONTHLY or "
+                                  "FREQ=YEARLY"},
+        {"FREQ=DAILY;BYDAY=MO,1TU", "a BYDAY with an ordinal (like 2MO) needs FREQ=MONTHLY or "
+                                    "FREQ=YEARLY"},
+        {"FREQ=HOURLY;BYDAY=-1FR", "a BYDAY with an ordinal (like 2MO) needs FREQ=MONTHLY or "
+                                   "FREQ=YEARLY"},
+        {"FREQ=YEARLY;BYWEEKNO=5;BYDAY=1MO", "a BYDAY with an ordinal (like 2MO) cannot go with "
+                                             "BYWEEKNO"},
+        {"FREQ=MONTHLY;BYWEEKNO=5", "BYWEEKNO needs FREQ=YEARLY"},
+        {"FREQ=WEEKLY;BYYEARDAY=100", "BYYEARDAY cannot go with FREQ=DAILY, WEEKLY or MONTHLY"},
+        {"FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY cannot go with FREQ=WEEKLY"},
+        {"FREQ=MONTHLY;BYSETPOS=-1", "BYSETPOS needs another BY part to choose among"},
     };
     for (const auto& [rule_text, reason] : why) {
         CHECK(!parse_rule(rule_text, kind::local, paris, &error));
@@ -130,7 +155,8 @@ TEST_CASE("a rule keeps its iteration form as text that parses back to it", "[ca
     // Without UNTIL, which the iteration form rewrites, every part survives.
     for (const char* text :
          {"FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=TU,TH", "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU;COUNT=9",
-          "FREQ=MONTHLY;BYMONTHDAY=1,15,-1;BYHOUR=9,14;BYMINUTE=30", "FREQ=DAILY;BYSETPOS=1,-1"}) {
+          "FREQ=MONTHLY;BYMONTHDAY=1,15,-1;BYHOUR=9,14;BYMINUTE=30",
+          "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=1,-1"}) {
         INFO(text);
         const auto r = parse_rule(text, kind::local, paris, &error);
         REQUIRE(r);
