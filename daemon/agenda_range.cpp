@@ -25,6 +25,13 @@ config::civil local_today(const calendar::model& m, calendar::unix_time now) {
     return d;
 }
 
+config::civil agenda_horizon(const calendar::model& m, calendar::unix_time now) {
+    const config::civil today = local_today(m, now);
+    // A February 29 that the later year lacks counts on as March 1.
+    return from_day_number(
+        calendar::days_from_civil(today.year + k_max_agenda_years_ahead, today.month, today.day));
+}
+
 agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::string_view> from,
                                   std::optional<std::string_view> to, calendar::unix_time now) {
     agenda_range r;
@@ -57,6 +64,12 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
     }
     if (span > k_max_agenda_days) {
         r.error = "range too long: at most " + std::to_string(k_max_agenda_days) + " days";
+        return r;
+    }
+    const config::civil horizon = agenda_horizon(m, now);
+    if (day_number(last) > day_number(horizon)) {
+        r.error = "to: at most " + std::to_string(k_max_agenda_years_ahead) +
+                  " years ahead, " + calendar::iso_text(horizon, true);
         return r;
     }
     r.from = calendar::site_midnight(m, first);

@@ -414,7 +414,8 @@ std::string usage(std::optional<command> cmd) {
     case command::agenda:
         return "usage: casacal agenda [-c FILE] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]\n"
                "List occurrences starting in [from, to) in the site's time zone (default:\n"
-               "today and the next 30 days); --json prints the /api/events document.\n";
+               "today and the next 30 days), at most 731 days ending at most ten years\n"
+               "from today; --json prints the /api/events document.\n";
     case command::reminders:
         return "usage: casacal reminders [-c FILE] [--json]\n"
                "List the reminders recorded in the database.\n";

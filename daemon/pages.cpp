@@ -203,6 +203,13 @@ response agenda_page(const request& req, const query_params& query, const route_
                                 ctx.now);
         first = *d;
     }
+    // Like /api/events: expanding centuries ahead would hold the serving thread.
+    const config::civil horizon = agenda_horizon(m, ctx.now);
+    if (first >= horizon)
+        return problem_page(req, 400, site, en ? "Date too far" : "Date trop lointaine",
+                            (en ? "The agenda goes up to " : "L'agenda va jusqu'au ") +
+                                notify::day_text(calendar::add_days(horizon, -1), lang, true) + ".",
+                            ctx.now);
     const config::civil end = calendar::add_days(first, k_page_days);
     std::vector<calendar::occurrence> found = calendar::expand(
         m, calendar::site_midnight(m, first), calendar::site_midnight(m, end), category);
@@ -240,7 +247,7 @@ response agenda_page(const request& req, const query_params& query, const route_
                     site, category,
                     iso_date(std::max(today, calendar::add_days(first, -k_page_days))))) +
                 "\">" + (en ? "← Earlier" : "← Plus tôt") + "</a> ";
-    if (next.year <= 9999) // the last year a date can be written in
+    if (next < horizon)
         body += "<a href=\"" + html_escape(agenda_href(site, category, iso_date(next))) + "\">" +
                 (en ? "Later →" : "Plus tard →") + "</a>";
     body += "</p>\n";

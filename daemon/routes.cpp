@@ -117,7 +117,11 @@ response json_error(unsigned status, std::string_view message, std::int64_t now)
     r.set("Content-Type", "application/json");
     r.set("Cache-Control", "no-store");
     r.set("Access-Control-Allow-Origin", "*");
-    r.body = nlohmann::json{{"error", message}}.dump() + "\n";
+    // The message may quote the request (an unknown category), whose bytes
+    // need not be UTF-8.
+    r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                     nlohmann::json::error_handler_t::replace) +
+             "\n";
     return r;
 }
 

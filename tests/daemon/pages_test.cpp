@@ -175,6 +175,20 @@ TEST_CASE("the agenda filters by category and pages by date", "[daemon][pages]")
             CHECK(header_or_empty(r, "Content-Type") == "text/html; charset=utf-8");
         }
     }
+    SECTION("the agenda goes ten years ahead, with no later link past that") {
+        response last = f.get("/?from=2036-11-28");
+        REQUIRE(last.status == 200);
+        CHECK(has(last.payload(), "← Plus tôt"));
+        CHECK_FALSE(has(last.payload(), "Plus tard"));
+        CHECK(has(f.get("/?from=2036-09-29").payload(), "<a href=\"/?from=2036-11-28\">Plus tard →</a>"));
+        for (const char* target : {"/?from=2036-11-29", "/?from=9999-12-01"}) {
+            INFO(target);
+            response r = f.get(target);
+            CHECK(r.status == 400);
+            CHECK(has(r.payload(), "<h1>Date trop lointaine</h1>"));
+            CHECK(has(r.payload(), "L&#39;agenda va jusqu&#39;au vendredi 28 novembre 2036."));
+        }
+    }
 }
 
 TEST_CASE("an event page shows the event, its next dates and its feed", "[daemon][pages]") {

@@ -413,6 +413,21 @@ TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {
         response r = f.get("/api/events?category=nope");
         CHECK(r.status == 404);
         CHECK(nlohmann::json::parse(r.payload())["error"] == "unknown category: nope");
+        // bytes that are not UTF-8 are named all the same, not a 500
+        r = f.get("/api/events?category=%ff%c0%af");
+        CHECK(r.status == 404);
+        CHECK(nlohmann::json::parse(r.payload())["error"] == "unknown category: \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    }
+    SECTION("a range ends at most ten years ahead") {
+        CHECK(f.get("/api/events?from=2036-06-01&to=2036-11-29").status == 200);
+        for (const char* target : {"/api/events?from=2036-06-01&to=2036-11-30",
+                                   "/api/events?from=9997-12-01&to=9999-12-01"}) {
+            INFO(target);
+            response r = f.get(target);
+            CHECK(r.status == 400);
+            CHECK(nlohmann::json::parse(r.payload())["error"] ==
+                  "to: at most 10 years ahead, 2036-11-29");
+        }
     }
     SECTION("bad ranges are 400 with a JSON error") {
         for (const char* target :

@@ -4,13 +4,17 @@ standard library's html.parser. Their links lead to the site's real feeds
 and pages, the reminder form is accepted by POST /subscribe, and nothing on
 them makes the browser fetch anything from another origin."""
 
+import datetime as dt
 import re
 import tomllib
 import unittest
 import urllib.parse
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 from harness import EXAMPLE_SITE, Daemon, requires_binary
+
+PARIS = ZoneInfo("Europe/Paris")
 
 MAIN = tomllib.loads((EXAMPLE_SITE / "casacal.toml").read_text(encoding="utf-8"))
 BASE_URL = MAIN["site"]["base_url"]
@@ -159,11 +163,21 @@ class PagesTest(unittest.TestCase):
                 filtered = self.page(f"/?category={key}&from=2027-01-01")
                 self.assertIn(f"/?category={key}", filtered.links())
         self.assertIn("/?from=2027-03-02", links)  # the next 60 days
-        # at the end of the calendar every link still leads to a page
-        for path in self.page("/?from=9999-12-01").links():
+        # ten years ahead, where the agenda ends, every link still leads to a
+        # page, and a later date is refused, not expanded for seconds
+        today = dt.datetime.now(PARIS).date()
+        try:
+            horizon = today.replace(year=today.year + 10)
+        except ValueError:  # February 29 ten years on counts as March 1
+            horizon = dt.date(today.year + 10, 3, 1)
+        last = self.page(f"/?from={horizon - dt.timedelta(days=1)}")
+        for path in last.links():
             if path.startswith("/?"):
                 with self.subTest(path=path):
                     self.assertEqual(self.daemon.get(path).status, 200)
+        for late in (horizon, "9999-12-01"):
+            with self.subTest(late=late):
+                self.assertEqual(self.daemon.get(f"/?from={late}").status, 400)
 
     def test_agenda_subscribe_links_and_reminder_form(self):
         page = self.page("/")
