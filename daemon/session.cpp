@@ -157,7 +157,30 @@ void session::do_await_request_line() {
         else
             break;
     }
-    do_read_header();
+    header_scanned_ = 0;
+    do_await_header();
+}
+
+void session::do_await_header() {
+    // Beast ends a header only at CRLF CRLF: one that ends in a bare LF
+    // would wait for the header deadline, unanswered. RFC 9112 §2.2 lets a
+    // server refuse a bare LF; it is refused as soon as it arrives.
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    for (std::size_t i = header_scanned_; i < data.size(); ++i) {
+        if (data[i] != '\n') continue;
+        if (i == 0 || data[i - 1] != '\r')
+            return refuse(400, "bad request: a line ends in a bare LF");
+        if (i >= 3 && data.compare(i - 3, 4, "\r\n\r\n") == 0) return do_read_header();
+    }
+    // A CR at the end may be followed by its LF: looked at again.
+    header_scanned_ = data.empty() || data.back() != '\r' ? data.size() : data.size() - 1;
+    if (data.size() > limits_.header_limit) return do_read_header(); // Beast answers 431
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                if (ec || self->closed_) return self->close();
+                                self->buffer_.commit(n);
+                                self->do_await_header();
+                            });
 }
 
 void session::do_read_header() {

@@ -42,6 +42,9 @@ class session : public std::enable_shared_from_this<session> {
     void do_wait_request();
     void on_wait_request(const boost::beast::error_code& ec, std::size_t n);
     void do_await_request_line();
+    /// Reads until the buffer holds a whole header (or more than the limit),
+    /// refusing a bare LF at once, then do_read_header().
+    void do_await_header();
     void do_read_header();
     void on_read_header(const boost::beast::error_code& ec, std::size_t n);
     void on_bad_version();
@@ -75,6 +78,7 @@ class session : public std::enable_shared_from_this<session> {
     bool writing_ = false;
     bool stopping_ = false;
     bool closed_ = false;
+    std::size_t header_scanned_ = 0; ///< bytes of the buffer do_await_header has looked at
     std::array<char, 4096> drain_{};
 };
 

@@ -191,6 +191,20 @@ class HostileHttpTest(unittest.TestCase):
                 self.assertEqual(status_of(r), 400, r[:200])
         self.still_serving()
 
+    def test_a_bare_lf_is_refused_at_once(self):
+        # RFC 9112 section 2.2 lets a server refuse a bare LF; Beast alone
+        # would wait for a CRLF CRLF that never comes, until the header
+        # deadline, and answer nothing.
+        for req in (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\n",
+                    b"GET /healthz HTTP/1.1\nHost: x\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n"):
+            with self.subTest(req=req):
+                started = time.monotonic()
+                r = raw_exchange(self.port, req)
+                self.assertEqual(status_of(r), 400, r[:200])
+                self.assertLess(time.monotonic() - started, 5)
+        self.still_serving()
+
     def test_http11_without_host_is_400(self):
         # RFC 9112 section 3.2: a server MUST respond 400 to an HTTP/1.1
         # request that lacks a Host header.
