@@ -135,4 +135,24 @@ std::string redact_target(std::string_view target) {
     return safe;
 }
 
+std::optional<std::string> log_limit::admit(std::string_view message,
+                                            std::chrono::steady_clock::time_point now) {
+    if (used_ == 0 || now - window_ >= std::chrono::minutes(1)) {
+        window_ = now;
+        used_ = 0;
+    }
+    if (used_ >= per_minute_) {
+        ++dropped_;
+        return std::nullopt;
+    }
+    ++used_;
+    std::string line(message);
+    if (dropped_ > 0) {
+        line += " (" + std::to_string(dropped_) + " more " + what_ +
+                " before this one were not logged)";
+        dropped_ = 0;
+    }
+    return line;
+}
+
 } // namespace casacal::daemon

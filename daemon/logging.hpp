@@ -4,6 +4,9 @@
 // right level. Callable from any thread: each line is written with a single
 // write(2) call.
 
+#include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +26,29 @@ inline void log_warning(std::string_view m) {
 inline void log_info(std::string_view m) {
     log(log_level::info, m);
 }
+
+/// Lines of a kind any client can cause at will (refused requests, failed
+/// accepts): at most `per_minute` of them in each minute, so that a flood
+/// neither fills the journal nor makes journald drop the lines that matter.
+/// The first line let through after some were left out says how many.
+/// One thread at a time.
+class log_limit {
+  public:
+    log_limit(std::string what, std::size_t per_minute)
+        : what_(std::move(what)), per_minute_(per_minute) {}
+
+    /// The message to log now (with the count of those left out before it),
+    /// or nothing when this minute's lines are spent.
+    std::optional<std::string> admit(std::string_view message,
+                                     std::chrono::steady_clock::time_point now);
+
+  private:
+    std::string what_; ///< "refused requests", as the note names them
+    std::size_t per_minute_;
+    std::chrono::steady_clock::time_point window_{};
+    std::size_t used_ = 0;
+    std::size_t dropped_ = 0;
+};
 
 /// The line `log` would write, without the trailing newline. `journal`
 /// selects the `<N>` prefix.

@@ -45,7 +45,9 @@ void server::on_accept(const error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped_) return;
     if (ec) {
         // EMFILE and friends: retrying at once would spin, so pause a little.
-        log_warning("accept failed: " + ec.message());
+        if (auto line = accept_failures_.admit("accept failed: " + ec.message(),
+                                               std::chrono::steady_clock::now()))
+            log_warning(*line);
         backoff_.expires_after(std::chrono::milliseconds(100));
         backoff_.async_wait([this](const error_code& wait_ec) {
             if (!wait_ec && !stopped_) do_accept();

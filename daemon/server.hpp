@@ -9,6 +9,7 @@
 // and it talks to the io thread by posting immutable snapshots.
 
 #include "daemon/connection_manager.hpp"
+#include "daemon/logging.hpp"
 #include "daemon/session_options.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -59,6 +60,8 @@ class server {
     /// "worker_connections are not enough").
     std::size_t turned_away_ = 0;
     std::chrono::steady_clock::time_point last_said_{};
+    /// Out of descriptors, accept fails ten times a second until some close.
+    log_limit accept_failures_{"failed accepts", 6};
 };
 
 } // namespace casacal::daemon

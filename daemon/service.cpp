@@ -114,6 +114,8 @@ struct service::impl {
     daemon::metrics metrics;
     service_extensions ext;
     session_hooks hooks;
+    /// Any client can make requests refused at will: their lines are limited.
+    log_limit refusals{"refused requests", 60};
     systemd_notifier notifier{io};
     std::unique_ptr<server> http;
     std::unique_ptr<reload_triggers> triggers;
@@ -319,7 +321,10 @@ struct service::impl {
         hooks.handle = [this](const request& req) { return handle(req); };
         hooks.rejected = [this](unsigned status, const std::string& reason) {
             metrics.count_request("other", status);
-            log(log_level::notice, "refused request: " + std::to_string(status) + " " + reason);
+            if (auto line = refusals.admit("refused request: " + std::to_string(status) + " " +
+                                               reason,
+                                           std::chrono::steady_clock::now()))
+                log(log_level::notice, *line);
         };
         hooks.now = unix_now;
         http = std::make_unique<server>(io, hooks);

@@ -34,6 +34,19 @@ TEST_CASE("a log line's message is cut at 4 KiB, on a character", "[daemon]") {
           std::string(4096, 'a'));
 }
 
+TEST_CASE("lines a client can cause at will are limited per minute, with a count",
+          "[daemon]") {
+    log_limit limit("refused requests", 2);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(limit.admit("a", t0) == "a");
+    CHECK(limit.admit("b", t0 + std::chrono::seconds(1)) == "b");
+    CHECK_FALSE(limit.admit("c", t0 + std::chrono::seconds(2)));
+    CHECK_FALSE(limit.admit("d", t0 + std::chrono::seconds(59)));
+    CHECK(limit.admit("e", t0 + std::chrono::seconds(60)) ==
+          "e (2 more refused requests before this one were not logged)");
+    CHECK(limit.admit("f", t0 + std::chrono::seconds(61)) == "f");
+}
+
 TEST_CASE("tokens in request targets are redacted", "[daemon]") {
     CHECK(redact_target("/feeds/3f9a1c0ffee.ics") == "/feeds/REDACTED.ics");
     CHECK(redact_target("/unsubscribe/s3cr3t") == "/unsubscribe/REDACTED");
