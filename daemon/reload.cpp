@@ -86,6 +86,24 @@ void reload_triggers::watch(const std::filesystem::path& main_file,
     const std::string events_name =
         (events.has_filename() ? events : events.parent_path()).filename().string();
     add_watch(now, folder(events.has_filename() ? events : events.parent_path()), &events_name);
+    // A site file that is a symbolic link changes where its target lives:
+    // that folder is watched for the target's name as well.
+    const auto follow = [&](const std::filesystem::path& file) {
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(file, ec)) return;
+        const std::filesystem::path target = std::filesystem::canonical(file, ec);
+        if (ec) return; // dangling: the link's own folder sees it replaced
+        const std::string name = target.filename().string();
+        add_watch(now, target.parent_path(), &name);
+    };
+    follow(main_file);
+    follow(members_file);
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(events_dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (ends_with(name, ".toml") && name[0] != '.') follow(it->path());
+    }
     for (const auto& [wd, r] : watches_)
         if (!now.count(wd)) inotify_rm_watch(inotify_.native_handle(), wd);
     watches_ = std::move(now);

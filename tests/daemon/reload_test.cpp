@@ -69,6 +69,33 @@ TEST_CASE("a file outside the site does not trigger a reload", "[daemon]") {
     CHECK(w.reasons.empty());
 }
 
+TEST_CASE("a site file that is a symbolic link is watched where its target is", "[daemon]") {
+    testing::test_site elsewhere;
+    elsewhere.write("members.toml", "");
+    elsewhere.write("shared.toml", "");
+    watched_site w(milliseconds(50));
+    std::filesystem::remove(w.site.dir() / "members.toml");
+    std::filesystem::create_symlink(elsewhere.dir() / "members.toml",
+                                    w.site.dir() / "members.toml");
+    std::filesystem::create_symlink(elsewhere.dir() / "shared.toml",
+                                    w.site.dir() / "events.d" / "shared.toml");
+    w.run_for(milliseconds(300)); // the links appearing
+    w.watch();                    // as after the reload they cause
+    w.reasons.clear();
+    for (const char* target : {"members.toml", "shared.toml"}) {
+        INFO(target);
+        elsewhere.write(target, "# edited\n");
+        w.run_for(milliseconds(300));
+        REQUIRE(w.reasons.size() == 1);
+        CHECK(w.reasons[0] == (elsewhere.dir() / target).string() + " changed");
+        w.reasons.clear();
+    }
+    // an unrelated file beside a target is no site file
+    elsewhere.write("other.toml", "");
+    w.run_for(milliseconds(300));
+    CHECK(w.reasons.empty());
+}
+
 TEST_CASE("watching again loses no change already made", "[daemon]") {
     // The daemon watches again after every reload: an edit made meanwhile
     // waits in the kernel's queue under the folder's watch.
