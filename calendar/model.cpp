@@ -378,6 +378,14 @@ std::optional<civil> builder::to_frame(const series& s, const when& w) {
 
 namespace {
 
+/// Whether `name` is a tz database name of UTC itself.
+bool utc_alias(std::string_view name) {
+    for (const std::string_view alias :
+         {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"})
+        if (name == alias) return true;
+    return false;
+}
+
 /// The wall clock in a spring gap that names the same instant as `c`
 /// (02:30 for 03:30 on the March day in Paris), when there is one: a rule
 /// giving 02:30 gives the instance clients show at 03:30, and an exdate or
@@ -530,6 +538,11 @@ void builder::finish(series& s, generated_starts* starts) {
 void builder::add_event(const config::event_def& e) {
     series proto;
     proto.zone_name = e.timezone.empty() ? m_.site.site.timezone : e.timezone;
+    // UTC under one of its names is written as Etc/GMT, like offset
+    // date-times (feeds.md): clients that read a feed's UTC times on the wall
+    // clock of its X-WR-TIMEZONE read TZID=UTC the same way.
+    if (!e.timezone.empty() && e.timezone != m_.site.site.timezone && utc_alias(e.timezone))
+        proto.zone_name = gmt_zone;
     proto.zone = e.timezone.empty() ? m_.site_zone : find_zone(proto.zone_name);
     // An unknown zone is an error, and the build yields no calendar; the
     // event is still read in the site's zone (UTC when that one is unknown

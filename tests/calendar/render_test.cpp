@@ -147,6 +147,22 @@ TEST_CASE("a rule over a UTC start is written in Etc/GMT, the same instants on a
     CHECK(feed(feeds, "/events/once.ics").find("TZID:Etc/GMT") == std::string::npos);
 }
 
+TEST_CASE("an event in a zone named UTC is written in Etc/GMT", "[calendar]") {
+    // TZID=UTC is read on the X-WR-TIMEZONE wall clock by the same clients.
+    for (const char* name : {"UTC", "Etc/UTC", "Zulu"}) {
+        INFO(name);
+        config::site s = casapero_site();
+        s.events[0].timezone = name;
+        const auto m = built(s);
+        const auto feeds = render_feeds(*m, {}, now_2026_11_24);
+        const std::string& all = feed(feeds, "/calendar.ics");
+        CHECK(vevent_text(all, "casapero@casaco.example")
+                  .find("DTSTART;TZID=Etc/GMT:20261203T183000\n") != std::string::npos);
+        CHECK(all.find("TZID:Etc/GMT\r\n") != std::string::npos);
+        CHECK(all.find("TZID=" + std::string(name) + ":") == std::string::npos);
+    }
+}
+
 TEST_CASE("the calendar header and VTIMEZONE come first", "[calendar]") {
     const auto m = built(full_site());
     const auto feeds = render_feeds(*m, {}, now_2026_11_24);
