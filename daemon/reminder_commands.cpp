@@ -3,6 +3,7 @@
 #include "daemon/cli.hpp"
 
 #include "calendar/zone.hpp"
+#include "daemon/logging.hpp"
 #include "daemon/mail_setup.hpp"
 #include "daemon/startup_error.hpp"
 #include "notify/dispatcher.hpp"
@@ -38,7 +39,7 @@ std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
     bool main_file_wrong = false;
     for (const auto& d : loaded.problems.sorted()) {
         if (d.level != config::severity::error) continue;
-        err << d.format() << '\n';
+        err << one_line(d.format()) << '\n';
         main_file_wrong =
             main_file_wrong || loaded.site.main_file.empty() ||
             std::filesystem::path(d.where.path.str()).lexically_normal() ==
@@ -85,25 +86,35 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
     }
     auto zone = calendar::find_zone(site->site.timezone);
     if (o.json) {
+        // "reminders" holds exactly the fields product.md names; the update
+        // and cancellation notices, which are no reminders, come apart
+        // ("notices", when there are any), with their kind.
         auto list = nlohmann::json::array();
+        auto notices = nlohmann::json::array();
         for (const auto& r : rows) {
             if (r.kind == store::message_kind::test) continue;
-            list.push_back({{"event", r.event_id},
-                            {"uid", r.uid},
-                            {"occurrence", r.occurrence},
-                            {"offset", r.offset},
-                            {"recipient", r.recipient},
-                            {"kind", std::string(store::to_string(r.kind))},
-                            {"state", std::string(store::to_string(r.state))},
-                            {"due", local_time(r.due, zone)},
-                            {"attempts", r.attempts},
-                            {"last_error", r.last_error.empty() ? nlohmann::json(nullptr)
-                                                                : nlohmann::json(r.last_error)},
-                            {"message_id", "<" + r.message_id + ">"}});
+            nlohmann::json row = {{"event", r.event_id},
+                                  {"uid", r.uid},
+                                  {"occurrence", r.occurrence},
+                                  {"offset", r.offset},
+                                  {"recipient", r.recipient},
+                                  {"state", std::string(store::to_string(r.state))},
+                                  {"due", local_time(r.due, zone)},
+                                  {"attempts", r.attempts},
+                                  {"last_error", r.last_error.empty()
+                                                     ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(r.last_error)},
+                                  {"message_id", "<" + r.message_id + ">"}};
+            if (r.kind == store::message_kind::reminder) {
+                list.push_back(std::move(row));
+            } else {
+                row["kind"] = std::string(store::to_string(r.kind));
+                notices.push_back(std::move(row));
+            }
         }
-        out << nlohmann::json{{"reminders", list}}.dump(
-                   2, ' ', false, nlohmann::json::error_handler_t::replace)
-            << '\n';
+        nlohmann::json doc{{"reminders", list}};
+        if (!notices.empty()) doc["notices"] = std::move(notices);
+        out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         return exit_ok; // main_program reports output that was not written
     }
     for (const auto& r : rows) {

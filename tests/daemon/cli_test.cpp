@@ -131,6 +131,18 @@ TEST_CASE("check prints nothing but ok for a valid site, every problem otherwise
     CHECK(out2.str().empty());
     CHECK(err2.str().find((site.dir() / "events.d/bad.toml").string() + ":3:1: error: ") !=
           std::string::npos);
+
+    // a file's name or key can put neither a line break nor a control in the
+    // output: one problem, one line
+    std::filesystem::remove(site.dir() / "events.d/bad.toml");
+    site.write("events.d/new\nline.toml", "[[event]]\nid = \"y\"\n\"a\u2028b\" = 1\n");
+    std::ostringstream out3, err3;
+    CHECK(run_command(o, out3, err3) == exit_invalid);
+    const std::string text = err3.str();
+    CHECK(text.find("events.d/new line.toml:3:1: error: ") != std::string::npos);
+    CHECK(text.find("a\\u2028b") != std::string::npos);
+    for (std::size_t at = 0, next; (next = text.find('\n', at)) != std::string::npos; at = next + 1)
+        CHECK(text.compare(at, site.dir().string().size(), site.dir().string()) == 0);
 }
 
 TEST_CASE("reminders lists the outbox as product.md's JSON", "[daemon]") {
@@ -174,6 +186,9 @@ TEST_CASE("reminders lists the outbox as product.md's JSON", "[daemon]") {
         CHECK(row["attempts"] == 0);
         CHECK(row["last_error"].is_null());
         CHECK(row["message_id"] == "<abc@casaco.example>");
+        // exactly the fields product.md names, and no notices to list
+        CHECK(row.size() == 10);
+        CHECK_FALSE(doc.contains("notices"));
     }
     SECTION("a site with errors: exit 1") {
         site.write("casacal.toml", "[site]\nname = 1\n");

@@ -263,12 +263,22 @@ def make_daemon(test, events, members, smtp_url=None, offsets=("PT1M",), max_per
     return d
 
 
+REMINDER_FIELDS = {"event", "uid", "occurrence", "offset", "recipient", "state", "due", "attempts",
+                   "last_error", "message_id"}
+
+
 def reminders(daemon):
-    """`casacal reminders --json` for the daemon's site: the list of rows."""
+    """`casacal reminders --json` for the daemon's site: the reminders, then
+    the update and cancellation notices, each row with its "kind"."""
     p = run_cli("reminders", "-c", daemon.config, "--json", timeout=60)
     if p.returncode != 0:
         raise AssertionError(f"casacal reminders --json exited {p.returncode}:\n{p.stderr.decode()}")
-    return json.loads(p.stdout)["reminders"]
+    doc = json.loads(p.stdout)
+    # product.md names a reminder's fields, exactly
+    for r in doc["reminders"]:
+        if set(r) != REMINDER_FIELDS:
+            raise AssertionError(f"a reminder row has the fields {sorted(r)}")
+    return [dict(r, kind="reminder") for r in doc["reminders"]] + doc.get("notices", [])
 
 
 def wait_rows(daemon, predicate, timeout, what):
