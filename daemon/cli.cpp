@@ -86,7 +86,7 @@ int check_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     tune_memory_for_command();
     site_check checked = check_site(o.config);
     for (const auto& d : checked.problems.sorted())
-        err << d.format() << '\n';
+        err << one_line(d.format()) << '\n';
     if (checked.problems.has_errors()) return exit_invalid;
     out << o.config.string() << ": ok\n";
     return exit_ok;
@@ -97,7 +97,7 @@ std::shared_ptr<const calendar::model> load_model(const cli_options& o, std::ost
     site_check checked = check_site(o.config);
     if (!checked.calendar) {
         for (const auto& d : checked.problems.sorted())
-            if (d.level == config::severity::error) err << d.format() << '\n';
+            if (d.level == config::severity::error) err << one_line(d.format()) << '\n';
     }
     return checked.calendar;
 }
@@ -158,7 +158,7 @@ int export_command(const cli_options& o, std::ostream& out, std::ostream& err) {
     if (!outcome.failure.empty()) throw startup_error(exit_runtime, "database: " + outcome.failure);
     if (!outcome.ok()) {
         for (const auto& d : outcome.problems.sorted())
-            if (d.level == config::severity::error) err << d.format() << '\n';
+            if (d.level == config::severity::error) err << one_line(d.format()) << '\n';
         return exit_invalid;
     }
     const feed_entity* feed = outcome.built->feeds.find(path);

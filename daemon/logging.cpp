@@ -135,6 +135,12 @@ std::string redact_target(std::string_view target) {
     return safe;
 }
 
+std::string one_line(std::string_view text) {
+    std::string out;
+    append_escaped(out, text);
+    return out;
+}
+
 std::optional<std::string> log_limit::admit(std::string_view message,
                                             std::chrono::steady_clock::time_point now) {
     if (used_ == 0 || now - window_ >= std::chrono::minutes(1)) {

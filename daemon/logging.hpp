@@ -50,6 +50,11 @@ class log_limit {
     std::size_t dropped_ = 0;
 };
 
+/// `text` kept on one line as log lines keep it (line breaks as spaces,
+/// other controls and bytes that are not UTF-8 escaped): for what commands
+/// print, such as `check`'s problems, which may quote a file's name or keys.
+std::string one_line(std::string_view text);
+
 /// The line `log` would write, without the trailing newline. `journal`
 /// selects the `<N>` prefix.
 std::string format_log_line(log_level level, std::string_view message, bool journal);
