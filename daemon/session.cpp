@@ -1,5 +1,7 @@
 #include "daemon/session.hpp"
 
+#include "config/text.hpp"
+
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -216,6 +218,18 @@ void session::on_read_header(const error_code& ec, std::size_t n) {
         (hosts == 1 && !valid_host(std::string_view(msg[http::field::host].data(),
                                                      msg[http::field::host].size()))))
         return refuse(400, "bad request: Host header");
+    // RFC 9112 §3.2.2, RFC 9110 §4.2.1: the authority of an absolute-form
+    // target stands for Host, and is held to the same form (no user part,
+    // no empty host).
+    const std::string_view target(msg.target().data(), msg.target().size());
+    for (const std::string_view scheme : {"http://", "https://"})
+        if (target.size() >= scheme.size() &&
+            config::ascii_iequal(target.substr(0, scheme.size()), scheme)) {
+            const std::string_view rest = target.substr(scheme.size());
+            const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+            if (authority.empty() || !valid_host(authority))
+                return refuse(400, "bad request: the target's host");
+        }
 
     // RFC 9112 §6.1, §6.3: a body's length is known from Transfer-Encoding
     // only when its last coding is chunked, and HTTP/1.0 has none. Beast

@@ -226,6 +226,23 @@ class HostileHttpTest(unittest.TestCase):
                 self.assertEqual(status_of(r), 200, r[:200])
         self.still_serving()
 
+    def test_an_absolute_form_target_with_an_invalid_host_is_400(self):
+        # RFC 9112 section 3.2.2: the target's authority stands for Host;
+        # RFC 9110 section 4.2.1: an empty host is invalid.
+        for target in (b"http://x:abc/healthz", b"http:///healthz", b"http://u:p@x/healthz",
+                       b"http://[::1/healthz", b"HTTP://a b/healthz"):
+            with self.subTest(target=target):
+                r = raw_exchange(self.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n")
+                self.assertEqual(status_of(r), 400, r[:200])
+        for target in (b"http://127.0.0.1:8080/healthz", b"HTTPS://agenda.casaco.example/healthz",
+                       b"http://x?y", b"http://[::1]/healthz"):
+            with self.subTest(target=target):
+                r = raw_exchange(self.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n")
+                self.assertEqual(status_of(r), 200, r[:200])
+        self.still_serving()
+
     def test_unknown_method(self):
         # product.md: bad requests get a 4xx; 405 names the methods allowed
         # (methods are case-sensitive: `get` is not GET).
