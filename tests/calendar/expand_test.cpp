@@ -20,6 +20,14 @@ std::string rfc3339(const occurrence& o) {
     return iso_text(o.start_local) + offset_text(o.start_offset);
 }
 
+/// The starts of `s`'s occurrences until 2028, as RFC 3339 text.
+std::vector<std::string> starts_until_2028(const config::site& s) {
+    std::vector<std::string> out;
+    for (const auto& o : expand(*built(s), 0, seconds_of({2028, 1, 1})))
+        out.push_back(rfc3339(o));
+    return out;
+}
+
 } // namespace
 
 TEST_CASE("a monthly 18:30 stays at 18:30 local across the DST change", "[calendar]") {
@@ -56,13 +64,8 @@ TEST_CASE("an hourly rule across the spring gap gives each instant once", "[cale
     s.events[0].start = local(2027, 3, 28, 0, 30);
     s.events[0].end = local(2027, 3, 28, 0, 45);
     s.events[0].rrule = "FREQ=HOURLY;COUNT=5";
-    auto starts = [](const std::vector<occurrence>& list) {
-        std::vector<std::string> out;
-        for (const auto& o : list) out.push_back(rfc3339(o));
-        return out;
-    };
     const auto list = expand(*built(s), 0, seconds_of({2028, 1, 1}));
-    CHECK(starts(list) ==
+    CHECK(starts_until_2028(s) ==
           std::vector<std::string>{"2027-03-28T00:30:00+01:00", "2027-03-28T01:30:00+01:00",
                                    "2027-03-28T03:30:00+02:00", "2027-03-28T04:30:00+02:00"});
     // named by the time that exists, as clients name it
@@ -71,9 +74,9 @@ TEST_CASE("an hourly rule across the spring gap gives each instant once", "[cale
     for (const auto& gone : {local(2027, 3, 28, 3, 30), local(2027, 3, 28, 2, 30)}) {
         config::site x = s;
         x.events[0].exdates = {gone};
-        CHECK(starts(expand(*built(x), 0, seconds_of({2028, 1, 1}))) ==
-              std::vector<std::string>{"2027-03-28T00:30:00+01:00", "2027-03-28T01:30:00+01:00",
-                                       "2027-03-28T04:30:00+02:00"});
+        CHECK(starts_until_2028(x) == std::vector<std::string>{"2027-03-28T00:30:00+01:00",
+                                                               "2027-03-28T01:30:00+01:00",
+                                                               "2027-03-28T04:30:00+02:00"});
     }
 }
 
@@ -85,13 +88,8 @@ TEST_CASE("gap times a sub-daily rule gives before their twins are each one inst
     // 01:00 01:30 02:00 02:30 03:00 03:30 04:00: 02:00 and 02:30 do not exist,
     // and read as 03:00 and 03:30, which the rule gives next.
     s.events[0].rrule = "FREQ=HOURLY;BYMINUTE=0,30;COUNT=7";
-    auto starts = [](const std::vector<occurrence>& list) {
-        std::vector<std::string> out;
-        for (const auto& o : list) out.push_back(rfc3339(o));
-        return out;
-    };
     const auto list = expand(*built(s), 0, seconds_of({2028, 1, 1}));
-    CHECK(starts(list) ==
+    CHECK(starts_until_2028(s) ==
           std::vector<std::string>{"2027-03-28T01:00:00+01:00", "2027-03-28T01:30:00+01:00",
                                    "2027-03-28T03:00:00+02:00", "2027-03-28T03:30:00+02:00",
                                    "2027-03-28T04:00:00+02:00"});
@@ -102,7 +100,7 @@ TEST_CASE("gap times a sub-daily rule gives before their twins are each one inst
     for (const auto& gone : {local(2027, 3, 28, 2, 0), local(2027, 3, 28, 3, 0)}) {
         config::site x = s;
         x.events[0].exdates = {gone};
-        CHECK(starts(expand(*built(x), 0, seconds_of({2028, 1, 1}))) ==
+        CHECK(starts_until_2028(x) ==
               std::vector<std::string>{"2027-03-28T01:00:00+01:00", "2027-03-28T01:30:00+01:00",
                                        "2027-03-28T03:30:00+02:00", "2027-03-28T04:00:00+02:00"});
     }
