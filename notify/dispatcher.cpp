@@ -95,6 +95,15 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
     auto result = outbox.plan(p.rows, p.scope, now);
 
     std::vector<store::planned_row> notices;
+    // A reminder went out per offset (P1D, then PT2H): the change is told
+    // once per occurrence and recipient, by the first of them.
+    std::set<std::string> told_now;
+    const auto first_to_tell = [&](const store::outbox_row& sent, store::message_kind kind) {
+        return told_now
+            .insert(std::string(store::to_string(kind)) + "|" + sent.uid + "|" + sent.occurrence +
+                    "|" + config::ascii_lower(sent.recipient))
+            .second;
+    };
     for (const auto& sent : result.moved) {
         const auto current = outbox.find(sent.key);
         // Back in the plan at its time: news only for a recipient who was
@@ -112,6 +121,7 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
                  told->state != store::delivery_state::sending))
                 continue;
         }
+        if (!first_to_tell(sent, store::message_kind::update)) continue;
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;
         notices.push_back(std::move(row));
@@ -132,6 +142,7 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
                 return config::ascii_iequal(r.email, sent.recipient);
             }))
             continue;
+        if (!first_to_tell(sent, store::message_kind::cancellation)) continue;
         notices.push_back(notice_for(sent, store::message_kind::cancellation, now, domain));
     }
     if (!notices.empty()) outbox.enqueue(notices, now);
@@ -374,6 +385,11 @@ std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_ro
         return missed("the event had started");
     if (row.kind == store::message_kind::reminder && now > row.due + settings_.grace)
         return missed("more than the grace period late");
+    // Late (a new recipient, an outage): when a later reminder of the same
+    // occurrence is due as well, that one alone goes. On time, none can be.
+    if (row.kind == store::message_kind::reminder && now > row.due + 60 &&
+        outbox_.overtaken(row, now))
+        return missed("a later reminder of the same occurrence was due too");
     if (row.kind != store::message_kind::cancellation && subject_of(row).empty())
         return missed("the occurrence no longer exists");
     return std::nullopt;

@@ -394,6 +394,22 @@ int outbox::recover(calendar::unix_time now) {
     return static_cast<int>(db_.changes());
 }
 
+bool outbox::overtaken(const outbox_row& row, calendar::unix_time now) {
+    // outbox_by_recipient finds the recipient's rows; they are few.
+    auto& st = db_.prepare(
+        "SELECT 1 FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND uid = ?2 AND occurrence = ?3 "
+        "AND kind = 'reminder' AND due > ?4 AND due <= ?5 "
+        "AND state IN ('planned', 'deferred', 'sending', 'sent') LIMIT 1");
+    st.bind(1, row.recipient)
+        .bind(2, row.uid)
+        .bind(3, row.occurrence)
+        .bind(4, row.due)
+        .bind(5, now);
+    const bool found = st.step();
+    st.reset();
+    return found;
+}
+
 std::optional<calendar::unix_time> outbox::next_due() {
     auto& st = db_.prepare(
         "SELECT min(t) FROM (SELECT min(next_attempt) AS t FROM outbox WHERE state IN "

@@ -157,6 +157,12 @@ class outbox {
     /// database. Returns the number of such rows.
     int recover(calendar::unix_time now);
 
+    /// Whether reminder `row` is overtaken: another reminder of the same
+    /// occurrence to the same recipient is due by `now` too, later than it
+    /// (PT2H after P1D), planned, going or gone. Sending both at once, after
+    /// an outage or to a new recipient, would say the same thing twice.
+    bool overtaken(const outbox_row& row, calendar::unix_time now);
+
     /// When the single timer should fire next: the earliest next_attempt of a
     /// planned or deferred row, or the second after lease_until of a row
     /// left sending (claim takes it once its lease is past, not at its end).

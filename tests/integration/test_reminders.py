@@ -444,6 +444,18 @@ class SubscribeFloodTest(ReminderTestCase):
         self.assertEqual(r.status, 400)
         r.body.decode("utf-8")  # the bytes that are not UTF-8 are not repeated
         self.assertNotIn(b"\xff", r.body)
+        # a field that is not percent-encoded properly is a refusal, not a
+        # field left out: without its category the address would follow all
+        for body in (b"email=pct%40example.org&categories=apero%", b"email=pct%40example.org&categories=%zz",
+                     b"email=pct%40example.org&categories=ap%2", b"email=pct%40example.org&name=%"):
+            with self.subTest(body=body):
+                r = d.request("POST", "/subscribe", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                              body=body)
+                self.assertEqual(r.status, 400, r.body[:500])
+                self.assertIn("mal formé".encode(), r.body)
+        db = sqlite3.connect(d.workdir / "state" / "casacal.db", timeout=10)
+        self.assertEqual(db.execute("SELECT count(*) FROM subscribers WHERE email LIKE 'pct%'").fetchone(), (0,))
+        db.close()
 
     def test_names_are_counted_in_characters_and_refusals_say_why(self):
         d = self.daemon(event_toml("casapero", "Casapéro", "apero", now_utc() + dt.timedelta(days=2)), "")

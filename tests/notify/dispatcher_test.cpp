@@ -330,6 +330,62 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
     CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
 }
 
+TEST_CASE("of late reminders of one occurrence to one recipient, only the last due goes",
+          "[notify]") {
+    // A recipient who arrives (or a daemon back) when the reminders 70 and
+    // 65 minutes before are late, and the one an hour before is due: one
+    // message, not three alike.
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
+    const calendar::unix_time now = std::time(nullptr);
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
+    recipient camille = follower("camille@example.org");
+    camille.offsets = {{config::duration{0, 3600, "PT1H", {}},
+                        config::duration{0, 3900, "PT65M", {}},
+                        config::duration{0, 4200, "PT70M", {}}}};
+    d.update({casapero_due_now(now), std::make_shared<const calendar::revision_map>()}, {camille});
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+    io.restart();
+    io.run_for(std::chrono::milliseconds(300));
+    CHECK(transport.given.size() == 1);
+    std::string states;
+    for (const auto& r : outbox.list())
+        states += r.offset + " " + std::string(store::to_string(r.state)) + "; ";
+    CHECK(states == "PT1H10M missed; PT1H5M missed; PT1H sending; ");
+}
+
+TEST_CASE("a change is told once per occurrence and recipient, whatever the offsets sent",
+          "[notify]") {
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
+    const auto model = casapero_due_now(now);
+    const auto later = casapero_due_now(now + 1800);
+    auto empty = calendar::build(calendar::testing::base_site());
+    REQUIRE(empty.calendar);
+    // Two reminders, an hour and 61 minutes before: both went out.
+    recipient camille = follower("camille@example.org");
+    camille.offsets = {
+        {config::duration{0, 3600, "PT1H", {}}, config::duration{0, 3660, "PT61M", {}}}};
+    REQUIRE(replan(outbox, subscribers, *model, {camille}, now, "casaco.example").planned == 2);
+    const auto claimed = outbox.claim(now, 10, 60);
+    REQUIRE(claimed.size() == 2);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true},
+                   {claimed[1].id, store::delivery_state::sent, 0, {}, true}},
+                  now);
+    const auto count = [&](store::message_kind kind) {
+        const auto rows = outbox.list();
+        return std::count_if(rows.begin(), rows.end(),
+                             [&](const store::outbox_row& r) { return r.kind == kind; });
+    };
+    // Moved: one update, not one per reminder sent.
+    CHECK(replan(outbox, subscribers, *later, {camille}, now + 1, "casaco.example").notices == 1);
+    CHECK(count(store::message_kind::update) == 1);
+    // Cancelled: one cancellation.
+    CHECK(replan(outbox, subscribers, *empty.calendar, {camille}, now + 2, "casaco.example")
+              .notices == 1);
+    CHECK(count(store::message_kind::cancellation) == 1);
+}
+
 TEST_CASE("an outcome from outside the outbox is declared recorded once the outbox's are",
           "[notify]") {
     in_memory f;
