@@ -20,6 +20,7 @@ void personal_feeds::set_recipients(const std::string& key,
     // the table then tells nothing about the tokens themselves.
     for (const notify::recipient& r : recipients)
         categories_[calendar::sha256_hex(notify::feed_token(key, r.email))] = r.categories;
+    std::erase_if(served_, [&](const auto& s) { return !categories_.count(s.first); });
 }
 
 std::shared_ptr<const personal_feeds::rendered>
@@ -69,8 +70,9 @@ std::optional<response> personal_feeds::route(const request& req,
     r.route = "personal_feed";
     const std::string_view name = path.substr(prefix.size());
     if (!name.ends_with(suffix) || !current) return r;
-    const auto found =
-        categories_.find(calendar::sha256_hex(name.substr(0, name.size() - suffix.size())));
+    const std::string token_hash =
+        calendar::sha256_hex(name.substr(0, name.size() - suffix.size()));
+    const auto found = categories_.find(token_hash);
     if (found == categories_.end()) return r;
 
     const std::vector<std::string>& follows = found->second;
@@ -90,7 +92,19 @@ std::optional<response> personal_feeds::route(const request& req,
         owner = std::move(made);
     }
     if (!feed) return r;
-    r = feed_response(req, *feed, std::move(owner), now, feed_audience::token_holder);
+    const bool all = std::find(follows.begin(), follows.end(), "*") != follows.end();
+    std::string chosen = all ? "*" : "";
+    if (!all)
+        for (const std::string& k : keys)
+            chosen += k + ",";
+    const auto [seen, first] = served_.try_emplace(token_hash, served{chosen, 0});
+    if (!first && seen->second.keys != chosen) seen->second = {chosen, now};
+    std::int64_t changed_at = seen->second.changed_at;
+    // Of no category left: what is left of it changes with the site's feed.
+    if (keys.empty() && !all)
+        if (const feed_entity* site = current->feeds.find("/calendar.ics"))
+            changed_at = std::max(changed_at, site->last_modified);
+    r = feed_response(req, *feed, std::move(owner), now, feed_audience::token_holder, changed_at);
     r.route = "personal_feed";
     return r;
 }

@@ -32,6 +32,15 @@ class personal_feeds {
                                                   const std::vector<std::string>& keys);
 
     std::map<std::string, std::vector<std::string>> categories_; ///< by SHA-256 of the token
+    /// What a token's feed was last served from (its categories, joined)
+    /// and when that last changed, by SHA-256 of the token: a feed's bytes
+    /// change with the categories it follows (a subscription changed, a
+    /// category removed), which the categories' own dates do not show.
+    struct served {
+        std::string keys;
+        std::int64_t changed_at = 0; ///< 0: no change seen since start
+    };
+    std::map<std::string, served> served_;
     /// Feeds of several categories, by their keys joined, for one snapshot
     /// generation; one per distinct choice of categories among recipients.
     std::map<std::string, std::shared_ptr<const rendered>> rendered_;

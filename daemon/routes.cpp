@@ -211,17 +211,19 @@ response preflight(std::int64_t now) {
 } // namespace
 
 response feed_response(const request& req, const feed_entity& feed,
-                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience) {
+                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience,
+                       std::int64_t changed_at) {
     const bool gzip = accepts_gzip(req.accept_encoding) && !feed.gzip_etag.empty();
     const std::string& etag = gzip ? feed.gzip_etag : feed.etag;
+    const std::int64_t last_modified = std::max(feed.last_modified, changed_at);
 
-    if (auto failed = failed_precondition(req, etag, feed.last_modified, now)) return *failed;
+    if (auto failed = failed_precondition(req, etag, last_modified, now)) return *failed;
     bool not_modified = false;
     if (req.if_none_match) {
         not_modified = if_none_match_matches(*req.if_none_match, etag);
     } else if (req.if_modified_since) {
         auto since = parse_http_date(*req.if_modified_since);
-        not_modified = since && feed.last_modified <= *since;
+        not_modified = since && last_modified <= *since;
     }
 
     response r = base(not_modified ? 304 : 200, now);
@@ -231,7 +233,7 @@ response feed_response(const request& req, const feed_entity& feed,
     // A change within the second of the one before is dated a second later
     // (store::feed_states); until that second comes, the header says now
     // (RFC 9110 §8.8.2.1), and If-Modified-Since still compares the later.
-    r.set("Last-Modified", format_http_date(std::min(feed.last_modified, now)));
+    r.set("Last-Modified", format_http_date(std::min(last_modified, now)));
     r.set("Vary", "Accept-Encoding");
     if (audience == feed_audience::everyone) {
         r.set("Cache-Control", "public, max-age=" + std::to_string(k_feed_max_age));

@@ -93,9 +93,12 @@ enum class feed_audience { everyone, token_holder };
 
 /// The response to a GET or HEAD of `feed`: ETag and Last-Modified, 304 on
 /// a match, gzip when asked for and offered. The body aliases `owner`,
-/// which must keep `feed` alive.
+/// which must keep `feed` alive. `changed_at`: a change of the bytes that
+/// `feed.last_modified` does not know of (a personal feed's categories);
+/// Last-Modified is the later of the two.
 response feed_response(const request& req, const feed_entity& feed,
-                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience);
+                       std::shared_ptr<const void> owner, std::int64_t now, feed_audience audience,
+                       std::int64_t changed_at = 0);
 
 /// An HTML page: a strict Content-Security-Policy (no third-party requests,
 /// forms post back here only), nosniff, `cache_control`; Server and Date set.

@@ -1,5 +1,6 @@
 #include "daemon/personal_feeds.hpp"
 
+#include "daemon/http_date.hpp"
 #include "daemon/site_build.hpp"
 #include "test_site.hpp"
 
@@ -115,6 +116,27 @@ end      = 2026-12-08T12:00:00
         response r = *feeds.route(get(feed_path("gone@example.org")), snap, k_now);
         REQUIRE(r.status == 200);
         CHECK(std::string(r.payload()).find("BEGIN:VEVENT") == std::string::npos);
+    }
+    SECTION("Last-Modified moves when the categories followed change") {
+        const auto last_modified = [&](std::int64_t at) {
+            return header(*feeds.route(get(feed_path("one@example.org")), snap, at),
+                          "Last-Modified");
+        };
+        const std::string before = last_modified(k_now);
+        CHECK(last_modified(k_now + 60) == before); // nothing changed
+        feeds.set_recipients(k_key, {follower("one@example.org", {"apero", "atelier"})});
+        CHECK(last_modified(k_now + 120) == format_http_date(k_now + 120));
+        request since = get(feed_path("one@example.org"));
+        since.if_modified_since = before;
+        CHECK(feeds.route(since, snap, k_now + 180)->status == 200);
+        // and back to fewer: later still, never back to the older date
+        feeds.set_recipients(k_key, {follower("one@example.org", {"apero"})});
+        CHECK(last_modified(k_now + 240) == format_http_date(k_now + 240));
+    }
+    SECTION("a feed left with no category is dated by the site's feed, not 1970") {
+        response r = *feeds.route(get(feed_path("gone@example.org")), snap, k_now);
+        CHECK(header(r, "Last-Modified") ==
+              format_http_date(std::min(snap->feeds.at("/calendar.ics").last_modified, k_now)));
     }
     SECTION("unknown tokens, other methods, other paths") {
         CHECK(feeds.route(get(feed_path("stranger@example.org")), snap, k_now)->status == 404);
