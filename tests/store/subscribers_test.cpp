@@ -119,6 +119,15 @@ TEST_CASE("subscribers: double opt-in", "[store]") {
             CHECK(subs.confirmed()[0].categories ==
                   std::vector<std::string>{"apero", "casacademie"});
         }
+        SECTION("the old change link, followed first, confirms nothing and spares the new one") {
+            subs.unsubscribe("camille@example.org", 1400);
+            CHECK(subs.pending("hash-3", 1450) == std::nullopt);
+            CHECK(subs.add_pending(camille(), "hash-4", 1500) == add_outcome::pending);
+            CHECK(subs.pending("hash-3", 1550) == std::nullopt);
+            CHECK(subs.confirm("hash-3", 1600) == std::nullopt);
+            CHECK(subs.confirmed().empty());
+            CHECK(subs.confirm("hash-4", 1700) == std::optional<std::string>{"camille@example.org"});
+        }
     }
 }
 
