@@ -459,12 +459,13 @@ void dispatcher::finish(const handed& row, const send_result& r) {
         auto shift = std::min(row.attempts > 0 ? row.attempts - 1 : 0, 20);
         auto next = now + (settings_.first_retry << shift);
         d.error = why;
-        // The doubling would pass the start: one last try a minute before it.
-        const auto last_try = row.occurrence_start - 60;
-        if (row.kind != store::message_kind::test && next >= row.occurrence_start &&
-            last_try > now)
-            next = last_try;
-        if (row.kind != store::message_kind::test && next >= row.occurrence_start) {
+        // The doubling would pass the start: one last try a minute before
+        // it, or, that minute come, halfway to it (a failure in the last
+        // minute, or a message cut at shutdown, still has a chance).
+        if (row.kind != store::message_kind::test && next >= row.occurrence_start)
+            next = row.occurrence_start - 60 > now ? row.occurrence_start - 60
+                                                   : now + (row.occurrence_start - now) / 2;
+        if (row.kind != store::message_kind::test && next <= now) {
             ++status_.missed;
             d.state = store::delivery_state::missed;
             d.error = "gave up at the event start: " + why;

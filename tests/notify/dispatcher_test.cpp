@@ -330,6 +330,30 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
     CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
 }
 
+TEST_CASE("a failure in the last minute before the start is tried again halfway to it",
+          "[notify]") {
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
+    calendar::unix_time now = std::time(nullptr);
+    const calendar::unix_time start = now + 3600 - now % 60;
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
+    d.update({casapero_due_now(now), std::make_shared<const calendar::revision_map>()},
+             {follower("camille@example.org")});
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+    // The server refuses it 30 s before the start (or the daemon stops then).
+    now = start - 30;
+    send_result later;
+    later.outcome = outcome::transient;
+    later.error = "451 4.3.0 try later";
+    transport.given[0].second(later);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(200));
+    auto rows = outbox.list();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].state == store::delivery_state::deferred);
+    CHECK(rows[0].next_attempt == start - 15);
+}
+
 TEST_CASE("of late reminders of one occurrence to one recipient, only the last due goes",
           "[notify]") {
     // A recipient who arrives (or a daemon back) when the reminders 70 and
