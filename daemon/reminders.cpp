@@ -88,14 +88,18 @@ struct reminders::impl {
             std::clamp(site.smtp.max_per_minute / 6, 1, static_cast<int>(settings.window)));
         settings.report = [](const std::string& line) { log_warning("reminders: " + line); };
         settings.rate = rate;
-        settings.database_state = [this](const std::string& error) {
+        // The recovery is said whenever a failure was, even when another
+        // report (a replan also refused) has replaced this one on /healthz.
+        settings.database_state = [this, failing = false](const std::string& error) mutable {
             constexpr std::string_view what = "reminders: recording deliveries: ";
             std::string& shown = svc.health().database;
             if (!error.empty()) {
+                failing = true;
                 shown = std::string(what) + error;
                 log_error(shown + " (tried again every second)");
-            } else if (shown.starts_with(what)) {
-                shown = "ok";
+            } else if (failing) {
+                failing = false;
+                if (shown.starts_with(what)) shown = "ok";
                 log_info("reminders: recording deliveries again");
             }
         };
