@@ -531,6 +531,35 @@ std::optional<response> method_answer(const request& req, std::string_view allow
     return r;
 }
 
+namespace {
+
+/// A 503 while another process holds the database's write lock: a page in
+/// the site's language for a person (the form, a link from a mail), text
+/// for a program.
+response busy_answer(const request& req, const route_context& ctx) {
+    const std::string_view target = origin_form(req.target);
+    const std::string_view path = target.substr(0, target.find('?'));
+    const route_kind kind = classify(path);
+    const bool for_a_person = path == "/subscribe" || path.starts_with("/confirm/") ||
+                              path.starts_with("/unsubscribe/") || kind == route_kind::agenda ||
+                              kind == route_kind::event_page;
+    if (!for_a_person || !ctx.current || !ctx.current->calendar)
+        return text(503, "the database is busy: try again in a few seconds", ctx.now);
+    const config::site& site = calendar::site_of(*ctx.current->calendar);
+    const bool en = english(site);
+    return html_response(
+        503,
+        html_page(site, en ? "Try again in a moment" : "Réessayez dans un instant",
+                  std::string("<p>") +
+                      (en ? "The agenda is busy for a few seconds: try again in a moment."
+                          : "L&#39;agenda est occupé pour quelques secondes : réessayez dans un "
+                            "instant.") +
+                      "</p>\n"),
+        ctx.now);
+}
+
+} // namespace
+
 response handle(const request& req, const route_context& ctx) {
     response r;
     try {
@@ -538,8 +567,7 @@ response handle(const request& req, const route_context& ctx) {
     } catch (const store::error& e) {
         // Another process holds the database's write lock: the request may
         // be made again, as RFC 9110 §15.6.4 has it.
-        r = e.busy() ? text(503, "the database is busy: try again in a few seconds", ctx.now)
-                     : text(500, "internal error", ctx.now);
+        r = e.busy() ? busy_answer(req, ctx) : text(500, "internal error", ctx.now);
         if (e.busy()) r.set("Retry-After", "5");
     } catch (const std::exception&) {
         r = text(500, "internal error", ctx.now);

@@ -485,6 +485,9 @@ class SubscribeFloodTest(ReminderTestCase):
             self.assertLess(time.monotonic() - t0, 2.0)
             self.assertEqual(r.status, 503, r.body[:300])
             self.assertEqual(r.header("Retry-After"), "5")
+            # a person sent the form: a page in the site's language
+            self.assertTrue(r.header("Content-Type").startswith("text/html"), r.header("Content-Type"))
+            self.assertIn("Réessayez dans un instant".encode(), r.body)
             t0 = time.monotonic()
             self.assertEqual(d.get("/calendar.ics").status, 200)
             self.assertLess(time.monotonic() - t0, 1.0)
