@@ -6,6 +6,18 @@
 
 namespace casacal::daemon {
 
+namespace {
+
+/// Category keys as one string ("apero,atelier,"): the name of a choice.
+std::string joined(const std::vector<std::string>& keys) {
+    std::string out;
+    for (const std::string& k : keys)
+        out += k + ",";
+    return out;
+}
+
+} // namespace
+
 /// A feed of several categories and the snapshot its bytes come from.
 struct personal_feeds::rendered {
     std::shared_ptr<const snapshot> from;
@@ -30,10 +42,7 @@ personal_feeds::of_categories(const std::shared_ptr<const snapshot>& current,
         rendered_.clear();
         generation_ = current->generation;
     }
-    std::string joined;
-    for (const std::string& k : keys)
-        joined += k + ",";
-    auto& slot = rendered_[joined];
+    auto& slot = rendered_[joined(keys)];
     if (slot) return slot;
 
     auto made = std::make_shared<rendered>();
@@ -81,8 +90,9 @@ std::optional<response> personal_feeds::route(const request& req,
         if (std::find(follows.begin(), follows.end(), k) != follows.end()) keys.push_back(k);
     std::shared_ptr<const void> owner = current;
     const feed_entity* feed = nullptr;
+    const bool all = std::find(follows.begin(), follows.end(), "*") != follows.end();
     // The whole site, or one category, is a feed the snapshot has already.
-    if (std::find(follows.begin(), follows.end(), "*") != follows.end()) {
+    if (all) {
         feed = current->feeds.find("/calendar.ics");
     } else if (keys.size() == 1) {
         feed = current->feeds.find("/calendar/" + keys.front() + ".ics");
@@ -92,11 +102,7 @@ std::optional<response> personal_feeds::route(const request& req,
         owner = std::move(made);
     }
     if (!feed) return r;
-    const bool all = std::find(follows.begin(), follows.end(), "*") != follows.end();
-    std::string chosen = all ? "*" : "";
-    if (!all)
-        for (const std::string& k : keys)
-            chosen += k + ",";
+    const std::string chosen = all ? "*" : joined(keys);
     const auto [seen, first] = served_.try_emplace(token_hash, served{chosen, 0});
     if (!first && seen->second.keys != chosen) seen->second = {chosen, now};
     std::int64_t changed_at = seen->second.changed_at;

@@ -22,6 +22,13 @@ bool ends_with(const std::string& s, std::string_view suffix) {
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// Whether `name` in the events folder is an event file: `*.toml`, not a
+/// dot file (editors' temporary files, ".#x.toml", start with a dot or do
+/// not end in .toml).
+bool event_file_name(const std::string& name) {
+    return ends_with(name, ".toml") && name[0] != '.';
+}
+
 } // namespace
 
 reload_triggers::reload_triggers(asio::io_context& io, handler on_reload,
@@ -102,7 +109,7 @@ void reload_triggers::watch(const std::filesystem::path& main_file,
     for (std::filesystem::directory_iterator it(events_dir, ec), end; !ec && it != end;
          it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (ends_with(name, ".toml") && name[0] != '.') follow(it->path());
+        if (event_file_name(name)) follow(it->path());
     }
     for (const auto& [wd, r] : watches_)
         if (!now.count(wd)) inotify_rm_watch(inotify_.native_handle(), wd);
@@ -145,10 +152,9 @@ void reload_triggers::on_read(const error_code& ec, std::size_t n) {
             changed(r.dir.string() + " moved or deleted");
             continue;
         }
-        // Editors' temporary files (".#x.toml", "x.toml~", "x.toml.swp") do not end in .toml
-        // or start with a dot; the site's own files are named exactly.
-        const bool relevant = r.names.count(name) > 0 || (r.any_toml && ends_with(name, ".toml") &&
-                                                          !name.empty() && name[0] != '.');
+        // Editors' temporary files (".#x.toml", "x.toml~", "x.toml.swp") are
+        // no event files; the site's own files are named exactly.
+        const bool relevant = r.names.count(name) > 0 || (r.any_toml && event_file_name(name));
         if (relevant) changed((r.dir / name).string() + " changed");
     }
     do_read();

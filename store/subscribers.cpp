@@ -87,7 +87,9 @@ std::optional<std::string> pending_subscription(database& db, std::string_view c
 
 std::optional<std::string> pending_change(database& db, std::string_view confirm_hash,
                                           calendar::unix_time now) {
-    // The address as the subscription holds it, whatever case the request used.
+    // The address as the subscription holds it, whatever case the request
+    // used. A change applies only to a subscription confirmed and in force:
+    // asked before unsubscribing (and subscribing anew), its link is void.
     return email_of(db,
                     "SELECT s.email FROM subscription_changes AS c JOIN subscribers AS s ON "
                     "s.email = c.email WHERE c.confirm_hash = ?1 AND c.created > ?2 AND "
@@ -124,10 +126,6 @@ add_outcome subscribers::add_pending(const subscriber& s, std::string_view confi
         tx.commit();
         return add_outcome::already_pending;
     }
-    // Subscribing anew (after unsubscribing): a change asked before that
-    // has no subscription left to change, and its link dies.
-    if (!confirmed)
-        db_.prepare("DELETE FROM subscription_changes WHERE email = ?1").bind(1, s.email).run();
     with_choices(db_, kind.store, s).bind(5, confirm_hash).bind(6, now).run();
     tx.commit();
     return kind.stored;
@@ -205,8 +203,6 @@ void subscribers::unsubscribe(std::string_view email, calendar::unix_time now) {
         .bind(1, email)
         .bind(2, now)
         .run();
-    // A change asked before would subscribe the address again if followed.
-    db_.prepare("DELETE FROM subscription_changes WHERE email = ?1").bind(1, email).run();
 }
 
 bool subscribers::is_unsubscribed(std::string_view email) {
