@@ -53,6 +53,18 @@ response unsubscribe(const request& req, const std::string& token, subscription_
         email = ctx.subscribers.find_token(calendar::sha256_hex(token),
                                            store::token_purpose::unsubscribe);
     if (!email) return not_found_page(ctx);
+    const auto done_page = [&] {
+        return html_response(
+            200,
+            html_page(ctx.site, en ? "Unsubscribed" : "Désinscription faite",
+                      "<p>" +
+                          html_escape(en ? *email + " will receive no more reminders."
+                                         : *email + " ne recevra plus de rappels.") +
+                          "</p>\n"),
+            ctx.now);
+    };
+    // Followed again (the mail is still in the inbox): nothing left to ask.
+    if (ctx.subscribers.is_unsubscribed(*email)) return done_page();
     if (req.method == "GET" || req.method == "HEAD") {
         // A GET never unsubscribes: mail scanners follow links.
         return html_response(
@@ -71,13 +83,7 @@ response unsubscribe(const request& req, const std::string& token, subscription_
     int cancelled = ctx.outbox.cancel_recipient(*email, ctx.now);
     log_info("unsubscribed a recipient; " + std::to_string(cancelled) + " pending reminder(s) cancelled");
     ctx.replan();
-    return html_response(200,
-                         html_page(ctx.site, en ? "Unsubscribed" : "Désinscription faite",
-                              "<p>" +
-                                  html_escape(en ? *email + " will receive no more reminders."
-                                                 : *email + " ne recevra plus de rappels.") +
-                                  "</p>\n"),
-                         ctx.now);
+    return done_page();
 }
 
 /// The fields of an application/x-www-form-urlencoded body, or nothing when

@@ -660,6 +660,11 @@ class UnsubscribeTest(ReminderTestCase):
                          sorted([(CAMILLE, "PT2M", "sent"), (CAMILLE, "PT1M20S", "cancelled"),
                                  (LEA, "PT2M", "sent"), (LEA, "PT1M20S", "sent")]))
 
+        # followed again from the mail: it says so, and asks nothing more
+        g2 = d.get(path)
+        self.assertEqual(g2.status, 200)
+        self.assertNotIn(b"<form", g2.body)
+        self.assertIn(b"ne recevra plus de rappels", g2.body)
         # a second POST is harmless; a reload does not bring camille back
         p2 = d.request("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"},
                        body=b"List-Unsubscribe=One-Click")
