@@ -253,6 +253,11 @@ std::optional<std::string> cancellation_calendar(const model& m,
 /// reading when midnight falls in a gap).
 unix_time site_midnight(const model& m, const config::civil& d);
 
+/// The longest any occurrence lasts (overrides included; an all-day one as
+/// its days, one of them of 25 hours, plus listing_shift): how long before
+/// an instant an occurrence may start and still be under way then.
+unix_time longest_occurrence(const model& m);
+
 /// `o` with its wall-clock times in the site's zone, as people at the site
 /// read them (the agenda, emails); all-day occurrences and those already
 /// in that zone are left as they are.

@@ -764,6 +764,16 @@ unix_time site_midnight(const model& m, const config::civil& d) {
     return to_utc(m.site_zone, date_of(d)).utc;
 }
 
+unix_time longest_occurrence(const model& m) {
+    unix_time longest = 0;
+    for (const series& s : m.all) {
+        longest = std::max(longest, s.all_day() ? s.length * 86400 + 3600 : s.length);
+        for (const vevent& o : s.overrides)
+            longest = std::max(longest, o.end_utc - o.start_utc);
+    }
+    return longest + m.listing_shift;
+}
+
 occurrence in_site_zone(occurrence o, const config::site& site) {
     if (o.all_day || o.timezone == site.site.timezone) return o;
     if (zone_ptr zone = find_zone(site.site.timezone)) {

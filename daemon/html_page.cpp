@@ -9,7 +9,8 @@ namespace {
 // Small enough to inline in every page; colours only where they carry
 // meaning (a category's colour, a cancelled occurrence).
 constexpr const char* k_style =
-    "body{font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em;line-height:1.5}"
+    "body{font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em;line-height:1.5;"
+    "overflow-wrap:anywhere}"
     "button{font-size:1.1em;padding:.4em 1em}"
     "header a{color:inherit;font-weight:bold;text-decoration:none}"
     "h2{font-size:1.15em;margin:1.5em 0 .3em;border-bottom:1px solid "

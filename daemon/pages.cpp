@@ -63,18 +63,37 @@ std::string feed_links(const config::site& site, const std::string& label,
            (en ? "Feed address: " : "Adresse du flux : ") + html_escape(label) + "\"></div>\n";
 }
 
-/// "18h30 – 21h", "Toute la journée", "Jusqu'au dimanche 13 décembre".
+/// "18h30 – 21h", "Toute la journée", "Jusqu'au dimanche 13 décembre"; the
+/// year of a last day in another year than the first.
 std::string hours_text(const calendar::occurrence& o, language lang) {
     const bool en = lang == language::en;
     if (o.all_day) {
         const config::civil last = calendar::add_days(o.end_local, -1);
         if (last <= o.start_local) return en ? "All day" : "Toute la journée";
-        return (en ? "Until " : "Jusqu'au ") + notify::day_text(last, lang);
+        return (en ? "Until " : "Jusqu'au ") +
+               notify::day_text(last, lang, last.year != o.start_local.year);
     }
     std::string out = notify::clock_text(o.start_local, lang) + " – ";
     if (calendar::date_of(o.end_local) != calendar::date_of(o.start_local))
-        out += notify::day_text(o.end_local, lang) + " ";
+        out += notify::day_text(o.end_local, lang, o.end_local.year != o.start_local.year) + " ";
     return out + notify::clock_text(o.end_local, lang);
+}
+
+/// The occurrences of [from, to), after those begun before `from` and not
+/// over by then, nor by `now` (a closure of two weeks, a weekend under way;
+/// begun at most k_max_agenda_days before), which come first: `expand`
+/// sorts by start.
+template <typename Expand>
+std::vector<calendar::occurrence>
+under_way_and_starting(const calendar::model& m, calendar::unix_time from, calendar::unix_time to,
+                       calendar::unix_time now, Expand expand) {
+    constexpr calendar::unix_time most = calendar::unix_time{k_max_agenda_days} * 86400;
+    std::vector<calendar::occurrence> found =
+        expand(from - std::min(calendar::longest_occurrence(m), most), to);
+    const calendar::unix_time over = std::max(from, now);
+    std::erase_if(found,
+                  [&](const calendar::occurrence& o) { return o.listed < from && o.end <= over; });
+    return found;
 }
 
 /// " <span class="status">Annulé</span>" for cancelled and tentative ones.
@@ -115,22 +134,27 @@ response problem_page(const request& req, unsigned status, const config::site& s
 }
 
 /// The occurrences under a heading per day (site zone), the year shown
-/// when it is not this one.
+/// when it is not this one; first, under their own heading, those begun
+/// before `from` (with their whole span).
 std::string day_list(const config::site& site, const std::vector<calendar::occurrence>& found,
-                     const config::civil& today) {
+                     const config::civil& today, calendar::unix_time from) {
     const language lang = notify::language_of(site.site.locale);
     std::string body;
-    std::optional<config::civil> day;
+    std::optional<std::string> heading;
     for (const calendar::occurrence& found_one : found) {
         const calendar::occurrence o = calendar::in_site_zone(found_one, site);
+        const bool under_way = found_one.listed < from;
         const config::civil date = calendar::date_of(o.start_local);
-        if (date != day) {
-            body += std::string(day ? "</ul>\n" : "") + "<h2>" +
-                    html_escape(notify::day_text(date, lang, date.year != today.year)) +
+        std::string this_heading = under_way
+                                       ? (english(site) ? "Under way" : "En cours")
+                                       : notify::day_text(date, lang, date.year != today.year);
+        if (this_heading != heading) {
+            body += std::string(heading ? "</ul>\n" : "") + "<h2>" + html_escape(this_heading) +
                     "</h2>\n<ul class=\"events\">\n";
-            day = date;
+            heading = std::move(this_heading);
         }
-        body += item_open(site, o) + "<span class=\"when\">" + html_escape(hours_text(o, lang)) +
+        body += item_open(site, o) + "<span class=\"when\">" +
+                html_escape(under_way ? notify::span_text(o, lang) : hours_text(o, lang)) +
                 "</span> <a class=\"title\" href=\"" +
                 html_escape(site_path(site) + "/events/" + o.event_id) + "\">" +
                 html_escape(o.title) + "</a>" + status_mark(o.status, lang) +
@@ -138,7 +162,7 @@ std::string day_list(const config::site& site, const std::vector<calendar::occur
                 (o.location.empty() ? "" : html_escape(o.location) + " · ") +
                 html_escape(category_name(site, o.category)) + "</span></li>\n";
     }
-    if (day)
+    if (heading)
         body += "</ul>\n";
     else
         body +=
@@ -211,8 +235,12 @@ response agenda_page(const request& req, const query_params& query, const route_
                                 notify::day_text(calendar::add_days(horizon, -1), lang, true) + ".",
                             ctx.now);
     const config::civil end = calendar::add_days(first, k_page_days);
-    std::vector<calendar::occurrence> found = calendar::expand(
-        m, calendar::site_midnight(m, first), calendar::site_midnight(m, end), category);
+    const calendar::unix_time from = calendar::site_midnight(m, first);
+    std::vector<calendar::occurrence> found =
+        under_way_and_starting(m, from, calendar::site_midnight(m, end), ctx.now,
+                               [&](calendar::unix_time a, calendar::unix_time b) {
+                                   return calendar::expand(m, a, b, category);
+                               });
     const bool cut = found.size() > k_page_max_occurrences;
     if (cut) found.resize(k_page_max_occurrences);
 
@@ -230,7 +258,7 @@ response agenda_page(const request& req, const query_params& query, const route_
                         notify::day_text(calendar::add_days(end, -1), lang, true)) +
             "</p>\n";
 
-    body += day_list(site, found, today);
+    body += day_list(site, found, today, from);
     // When cut, "later" starts on the last day listed, which may be listed again.
     config::civil next = end;
     if (cut) {
@@ -299,9 +327,12 @@ response event_page(const request& req, std::string_view id, const route_context
     if (!e->description.empty()) body += "<p>" + html_escape(e->description) + "</p>\n";
 
     const config::civil today = local_today(m, ctx.now);
-    std::vector<calendar::occurrence> found = calendar::expand_event(
-        m, e->id, calendar::site_midnight(m, today),
-        calendar::site_midnight(m, calendar::add_days(today, k_max_agenda_days)));
+    const calendar::unix_time from = calendar::site_midnight(m, today);
+    std::vector<calendar::occurrence> found = under_way_and_starting(
+        m, from, calendar::site_midnight(m, calendar::add_days(today, k_max_agenda_days)), ctx.now,
+        [&](calendar::unix_time a, calendar::unix_time b) {
+            return calendar::expand_event(m, e->id, a, b);
+        });
     body += std::string("<h2>") + (en ? "Upcoming dates" : "Prochaines dates") + "</h2>\n";
     if (found.empty())
         body += std::string("<p>") + (en ? "No upcoming date." : "Aucune date à venir.") + "</p>\n";
@@ -312,6 +343,9 @@ response event_page(const request& req, std::string_view id, const route_context
         const calendar::occurrence o = calendar::in_site_zone(found[i], site);
         body += item_open(site, o) + "<span class=\"when\">" +
                 html_escape(notify::span_text(o, lang)) + "</span>" + status_mark(o.status, lang);
+        if (found[i].listed < from)
+            body += std::string(" <span class=\"meta\">") + (en ? "(under way)" : "(en cours)") +
+                    "</span>";
         // A session's title after the programme's, an override's own title.
         std::string title = o.title;
         if (title.starts_with(session_prefix)) title.erase(0, session_prefix.size());

@@ -1,11 +1,13 @@
 #pragma once
 // The public HTML pages, rendered per request from the current snapshot in
 // the site's locale and time zone: the agenda (GET /) and one event
-// (GET /events/{id}). They depend on the snapshot and on today's date only,
-// so their strong ETag changes with their content. Io thread only.
+// (GET /events/{id}). They depend on the snapshot and on the time (today's
+// date, what is under way); their strong ETag changes with their content.
+// Io thread only.
 //
 // The agenda lists k_page_days days from `?from=YYYY-MM-DD` (default
-// today), at most k_page_max_occurrences occurrences, grouped by day;
+// today), at most k_page_max_occurrences occurrences, grouped by day,
+// after those begun earlier and not over (under way);
 // `?category=KEY` keeps one category, and an unknown key is a 404 page (as
 // on /api/events). Occurrences of a cancelled event stay listed, marked
 // cancelled (occurrences cancelled one at a time are not in the feeds, so

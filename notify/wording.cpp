@@ -96,7 +96,8 @@ std::string span_text(const calendar::occurrence& o, language lang) {
     if (o.all_day) {
         auto last = calendar::add_days(o.end_local, -1);
         if (last <= o.start_local) return day_text(o.start_local, lang, true);
-        return day_text(o.start_local, lang, false) + " – " + day_text(last, lang, true);
+        return day_text(o.start_local, lang, last.year != o.start_local.year) + " – " +
+               day_text(last, lang, true);
     }
     auto out = day_text(o.start_local, lang, true) + ", " + clock_text(o.start_local, lang, true) +
                " – ";

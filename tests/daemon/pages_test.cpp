@@ -318,6 +318,51 @@ status = "cancelled"
               "<span class=\"status\">Annulé</span></p>"));
 }
 
+TEST_CASE("what began before the first day and is not over comes first, under way",
+          "[daemon][pages]") {
+    page_fixture f; // now: Sunday 29 November 2026, 13:00 in Paris
+    f.site.write("events.d/under-way.toml", R"([[event]]
+id = "fermeture"
+title = "Fermeture"
+category = "atelier"
+start = 2026-11-20
+end = 2026-12-03
+[[event]]
+id = "nuit"
+title = "Nuit blanche"
+category = "atelier"
+start = 2026-11-28T22:00:00
+end = 2026-11-29T02:00:00
+[[event]]
+id = "reveillon"
+title = "Réveillon"
+category = "atelier"
+start = 2026-12-30
+end = 2027-01-02
+)");
+    std::string html(f.get("/").payload());
+    // Over at 02:00 today: gone; the closure goes on until Thursday.
+    CHECK_FALSE(has(html, "Nuit blanche"));
+    CHECK(has(html, "<h2>En cours</h2>\n<ul class=\"events\">\n<li>"
+                    "<span class=\"when\">vendredi 20 novembre – jeudi 3 décembre 2026</span> "
+                    "<a class=\"title\" href=\"/events/fermeture\">Fermeture</a>"));
+    CHECK(html.find("<h2>En cours</h2>") < html.find("<h2>jeudi 3 décembre</h2>"));
+    // The last day is in another year: it says which.
+    CHECK(has(html, "<span class=\"when\">Jusqu&#39;au samedi 2 janvier 2027</span>"));
+    // Looked at from a later first day, as it stands then.
+    html = f.get("/?from=2026-12-02").payload();
+    CHECK(has(html, "<h2>En cours</h2>"));
+    CHECK_FALSE(has(f.get("/?from=2026-12-04").payload(), "Fermeture"));
+
+    html = f.get("/events/fermeture").payload();
+    CHECK(has(html, "<span class=\"when\">vendredi 20 novembre – jeudi 3 décembre 2026</span> "
+                    "<span class=\"meta\">(en cours)</span>"));
+    CHECK_FALSE(has(html, "Aucune date à venir"));
+    CHECK(has(f.get("/events/reveillon").payload(),
+              "<span class=\"when\">mercredi 30 décembre 2026 – samedi 2 janvier 2027</span>"));
+    CHECK(has(f.get("/events/nuit").payload(), "Aucune date à venir"));
+}
+
 TEST_CASE("pages follow site.locale", "[daemon][pages]") {
     page_fixture f;
     f.edit_main("locale   = \"fr\"", "locale   = \"en\"");
