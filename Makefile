@@ -15,7 +15,10 @@ PGO_PROFILE := $(CURDIR)/build/pgo-profile
 TESTBUILD := build/test
 CONFIG ?= examples/casaco/casacal.toml
 
-.PHONY: all deps build run test bench clean node-deps
+PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+
+.PHONY: all deps build run test bench clean node-deps install
 
 all: build
 
@@ -68,6 +71,31 @@ bench: build
 	if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 	cmake --build $(RELEASE) -j$(JOBS) --target smtp_floor toml_floor
 	/usr/bin/python3 bench/run.py --binary $(RELEASE)/daemon/casacal
+
+# What systemd/casacal.service expects: the binary, the unit, the docs it
+# names, and a site in $(SYSCONFDIR)/casacal (the example's, with its state
+# under /var/lib/casacal) only when there is none yet; an empty password
+# file for LoadCredential= likewise. `systemctl daemon-reload` then
+# `systemctl enable --now casacal` start it. DESTDIR stages a package.
+install: build
+	install -D -m 0755 $(RELEASE)/daemon/casacal $(DESTDIR)$(PREFIX)/bin/casacal
+	install -d $(DESTDIR)$(PREFIX)/share/doc/casacal $(DESTDIR)/etc/systemd/system
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/casacal/
+	sed -e 's|/usr/bin/casacal|$(PREFIX)/bin/casacal|' -e 's|/etc/casacal/|$(SYSCONFDIR)/casacal/|g' \
+	  -e 's|file:///usr/share/doc/|file://$(PREFIX)/share/doc/|' \
+	  systemd/casacal.service > $(DESTDIR)/etc/systemd/system/casacal.service
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/casacal/casacal.toml ]; then \
+	  install -d $(DESTDIR)$(SYSCONFDIR)/casacal/events.d; \
+	  install -m 0644 examples/casaco/events.d/*.toml $(DESTDIR)$(SYSCONFDIR)/casacal/events.d/; \
+	  install -m 0644 examples/casaco/members.toml $(DESTDIR)$(SYSCONFDIR)/casacal/; \
+	  sed -e 's|^database = "casacal.db"|database = "/var/lib/casacal/casacal.db"|' \
+	      -e 's|^pickup_dir = "outbox"|pickup_dir = "/var/lib/casacal/outbox"|' \
+	      examples/casaco/casacal.toml > $(DESTDIR)$(SYSCONFDIR)/casacal/casacal.toml; \
+	  echo "installed the example site in $(SYSCONFDIR)/casacal: edit it, then casacal check"; \
+	fi
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/casacal/smtp-password ]; then \
+	  install -m 0600 /dev/null $(DESTDIR)$(SYSCONFDIR)/casacal/smtp-password; \
+	fi
 
 clean:
 	rm -rf build

@@ -249,11 +249,11 @@ struct service::impl {
             retry_delay = std::min(retry_delay * 2, k_last_retry);
         }
         watch_site(); // a folder replaced by the refused edit is watched all the same
+        const std::string errors = std::to_string(health.errors.size()) +
+                                   (health.errors.size() == 1 ? " error" : " errors");
         log_warning("reload rejected, still serving generation " +
-                    std::to_string(current->generation) + " (" +
-                    std::to_string(health.errors.size()) + " errors)");
-        notifier.ready("degraded: " + std::to_string(health.errors.size()) +
-                       " errors in config, serving generation " +
+                    std::to_string(current->generation) + " (" + errors + ")");
+        notifier.ready("degraded: " + errors + " in config, serving generation " +
                        std::to_string(current->generation));
     }
 
