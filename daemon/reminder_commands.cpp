@@ -174,8 +174,13 @@ int send_test(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << result->reply << '\n';
         return exit_ok;
     }
-    err << "casacal send-test: " << notify::to_string(result->outcome) << ": " << result->reason()
-        << '\n';
+    // The words of the outcome, not its name: a 535 to AUTH is "transient"
+    // for the outbox (the fault is not the recipient's), which reads wrong here.
+    err << "casacal send-test: "
+        << (result->outcome == notify::outcome::permanent
+                ? "refused for this address (a reminder to it would fail): "
+                : "not sent (a reminder would be tried again later): ")
+        << result->reason() << '\n';
     return exit_runtime;
 }
 

@@ -995,7 +995,8 @@ class SendTestCommandTest(ReminderTestCase):
                         encoding="utf-8")
         p = run_cli("send-test", "-c", main, "--to", CAMILLE)
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.assertIn('transient: the server does not offer STARTTLS, and [smtp] starttls = "required"',
+        self.assertIn('casacal send-test: not sent (a reminder would be tried again later): '
+                      'the server does not offer STARTTLS, and [smtp] starttls = "required"',
                       p.stderr.decode())
         self.assertEqual(sink.accepted(), [])
 
