@@ -175,7 +175,7 @@ std::string day_list(const config::site& site, const std::vector<calendar::occur
 std::string subscribe_form(const config::site& site, const std::string& category) {
     const bool en = english(site);
     std::string out =
-        std::string("<h2>") + (en ? "Email reminders" : "Rappels par email") +
+        std::string("<h2 id=\"reminders\">") + (en ? "Email reminders" : "Rappels par email") +
         "</h2>\n<form method=\"post\" action=\"" + html_escape(site_path(site)) +
         "/subscribe\">\n<label>" + (en ? "Email address" : "Adresse email") +
         " <input type=\"email\" name=\"email\" required autocomplete=\"email\"></label>\n<label>" +

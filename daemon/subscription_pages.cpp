@@ -43,6 +43,28 @@ response not_found_page(const subscription_context& ctx) {
 
 std::string path_of(const request& req) { return req.target.substr(0, req.target.find('?')); }
 
+/// Where the agenda page has the subscription form.
+std::string form_href(const subscription_context& ctx) {
+    return site_path(ctx.site) + "/#reminders";
+}
+
+/// A link back to the form, for the pages that answer it.
+std::string back_to_form(const subscription_context& ctx) {
+    return "<p><a href=\"" + html_escape(form_href(ctx)) + "\">" +
+           (english(ctx.site) ? "Back to the form" : "Retour au formulaire") + "</a></p>\n";
+}
+
+/// GET /subscribe: the address the form's answer came from, opened again
+/// (a restored tab, a bookmark, a shared link) leads to the form.
+response to_the_form(subscription_context& ctx) {
+    const bool en = english(ctx.site);
+    response r = html_response(
+        303, html_page(ctx.site, en ? "Email reminders" : "Rappels par email", back_to_form(ctx)),
+        ctx.now);
+    r.set("Location", form_href(ctx));
+    return r;
+}
+
 response unsubscribe(const request& req, const std::string& token, subscription_context& ctx) {
     const bool en = english(ctx.site);
     if (token.empty()) return not_found_page(ctx);
@@ -108,8 +130,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> form_fields(std:
 response subscribe(const request& req, subscription_context& ctx) {
     const bool en = english(ctx.site);
     auto bad = [&](const std::string& why) {
-        return html_response(400, html_page(ctx.site, en ? "Subscription refused" : "Inscription refusée",
-                                       "<p>" + html_escape(why) + "</p>\n"),
+        return html_response(400,
+                             html_page(ctx.site,
+                                       en ? "Subscription refused" : "Inscription refusée",
+                                       "<p>" + html_escape(why) + "</p>\n" + back_to_form(ctx)),
                              ctx.now);
     };
     // RFC 9110 §8.3.1: type and subtype compare case-insensitively.
@@ -169,10 +193,11 @@ response subscribe(const request& req, subscription_context& ctx) {
             429,
             html_page(ctx.site, en ? "Too many requests" : "Trop de demandes",
                       "<p>" +
-                          html_escape(en ? "Too many confirmation emails right now: try again in a minute."
-                                         : "Trop d'emails de confirmation en ce moment : réessayez "
-                                           "dans une minute.") +
-                          "</p>\n"),
+                          html_escape(
+                              en ? "Too many confirmation emails right now: try again in a minute."
+                                 : "Trop d'emails de confirmation en ce moment : réessayez "
+                                   "dans une minute.") +
+                          "</p>\n" + back_to_form(ctx)),
             ctx.now);
         r.set("Retry-After", "60");
         return r;
@@ -271,8 +296,8 @@ std::optional<response> subscription_route(const request& req, subscription_cont
         if (!r) r = unsubscribe(req, *token, ctx);
         r->route = "unsubscribe";
     } else if (path == "/subscribe") {
-        r = method_answer(req, "POST", ctx.now);
-        if (!r) r = subscribe(req, ctx);
+        r = method_answer(req, "GET, HEAD, POST", ctx.now);
+        if (!r) r = req.method == "POST" ? subscribe(req, ctx) : to_the_form(ctx);
         r->route = "subscribe";
     } else if (auto token = token_after(path, "/confirm/")) {
         r = method_answer(req, "GET, HEAD", ctx.now);

@@ -198,6 +198,11 @@ class PagesTest(unittest.TestCase):
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(r.status, 202, r.body[:300])
         self.assertIn("Vérifiez votre boîte mail", r.body.decode("utf-8"))
+        # that answer's address opened again (a restored tab) leads to the form
+        again = self.daemon.get("/subscribe")
+        self.assertEqual(again.status, 303)
+        self.assertEqual(again.header("Location"), "/#reminders")
+        self.assertEqual([a.get("id") for t, a in page.tags if t == "h2" and a.get("id")], ["reminders"])
 
     def test_event_page(self):
         page = self.page("/events/casapero")
@@ -286,6 +291,7 @@ class SitePathTest(unittest.TestCase):
         r = self.daemon.request("POST", "/agenda/subscribe", body=body,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(r.status, 202, r.body[:300])
+        self.assertEqual(self.daemon.get("/agenda/subscribe").header("Location"), "/agenda/#reminders")
 
 
 if __name__ == "__main__":
