@@ -282,7 +282,9 @@ std::optional<request> under_site_path(const request& req, std::string_view path
     return inner;
 }
 
-response dispatch(const request& req, const route_context& ctx) {
+/// `stripped`: base_url's path was taken off already, once only (else
+/// "/agenda/agenda/agenda/x" would be one more name of "/agenda/x").
+response dispatch(const request& req, const route_context& ctx, bool stripped = false) {
     const std::string_view target = origin_form(req.target);
     if (req.method == "OPTIONS" && target == "*") return preflight(ctx.now);
     if (target.empty() || target.front() != '/') return text(400, "bad request target", ctx.now);
@@ -294,7 +296,8 @@ response dispatch(const request& req, const route_context& ctx) {
 
     route_kind kind = classify(path);
     if (kind == route_kind::none) {
-        if (auto inner = under_site_path(req, path, ctx)) return dispatch(*inner, ctx);
+        if (!stripped)
+            if (auto inner = under_site_path(req, path, ctx)) return dispatch(*inner, ctx, true);
         if (ctx.extra && *ctx.extra) {
             if (auto r = (*ctx.extra)(req)) return std::move(*r);
         }

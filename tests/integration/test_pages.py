@@ -287,6 +287,9 @@ class SitePathTest(unittest.TestCase):
                 self.assertEqual(self.daemon.get(path[len("/agenda"):]).status, 200)
         self.assertEqual(self.daemon.get("/agenda/calendar.ics").body, self.daemon.get("/calendar.ics").body)
         self.assertEqual(self.daemon.get("/agendas/calendar.ics").status, 404)
+        # the path is taken off once: no endless names of one page
+        self.assertEqual(self.daemon.get("/agenda/agenda/calendar.ics").status, 404)
+        self.assertEqual(self.daemon.get("/agenda/agenda/events/casapero").status, 404)
         body = urllib.parse.urlencode([("email", "visitor@example.org")]).encode()
         r = self.daemon.request("POST", "/agenda/subscribe", body=body,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
