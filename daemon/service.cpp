@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -58,6 +59,10 @@ void raise_file_limit() {
 
 constexpr std::chrono::seconds k_first_retry{2}, k_last_retry{60};
 
+/// How often `serve` looks whether its database file is still the one it
+/// opened (see database_claim::lost).
+constexpr std::chrono::seconds k_claim_check{10};
+
 std::string serving_status(const snapshot& s) {
     return "serving generation " + std::to_string(s.generation) + ", " +
            std::to_string(s.event_count) + " events";
@@ -87,7 +92,10 @@ class database_claim {
         if (fd_ >= 0 || path.empty() || path == ":memory:") return;
         fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) return;
-        if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+        if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+            path_ = path;
+            return;
+        }
         const int err = errno;
         ::close(fd_);
         fd_ = -1;
@@ -97,8 +105,27 @@ class database_claim {
         throw std::runtime_error(path + ": cannot lock: " + std::strerror(err));
     }
 
+    /// Empty while the claimed file is still at its path; else what
+    /// happened to it. Deleted or replaced under a running daemon, it takes
+    /// what the daemon records with it (the daemon writes on into the old
+    /// file), and its lock: a second serve could start on the new file.
+    std::string lost() const {
+        if (fd_ < 0) return {};
+        struct stat held {
+        }, named{};
+        if (::fstat(fd_, &held) != 0) return {};
+        if (::stat(path_.c_str(), &named) != 0) {
+            if (errno != ENOENT) return {};
+            return path_ + ": the database file was deleted while casacal ran";
+        }
+        if (named.st_dev != held.st_dev || named.st_ino != held.st_ino)
+            return path_ + ": the database file was replaced while casacal ran";
+        return {};
+    }
+
   private:
     int fd_ = -1;
+    std::string path_;
 };
 
 } // namespace
@@ -129,6 +156,9 @@ struct service::impl {
     /// itself: nothing else may come to trigger it.
     asio::steady_timer retry_timer{io};
     std::chrono::seconds retry_delay = k_first_retry;
+    asio::steady_timer claim_timer{io};
+    /// What claim.lost() found, kept: nothing brings the old file back.
+    std::string database_lost;
     std::chrono::steady_clock::time_point stop_deadline;
     bool stopping = false;
 
@@ -183,6 +213,25 @@ struct service::impl {
         if (calendar::site_of(*current->calendar).smtp.url.empty()) health.smtp = "pickup";
     }
 
+    /// Every k_claim_check: the database file still the one opened? Once it
+    /// is not, /healthz says so (degraded) until a restart.
+    void check_claim() {
+        claim_timer.expires_after(k_claim_check);
+        claim_timer.async_wait([this](const error_code& ec) {
+            if (ec || stopping) return;
+            if (database_lost.empty()) {
+                database_lost = claim.lost();
+                if (!database_lost.empty()) {
+                    database_lost += "; what casacal records now is lost when it stops: restore "
+                                     "the file from a backup, or restart casacal to start anew";
+                    log_error(database_lost);
+                }
+            }
+            if (!database_lost.empty()) health.database = database_lost;
+            check_claim();
+        });
+    }
+
     void watch_site() {
         const config::site& site = calendar::site_of(*current->calendar);
         triggers->watch(site.main_file, site.site.events_dir, site.site.members_file);
@@ -211,7 +260,7 @@ struct service::impl {
             std::shared_ptr<const snapshot> old = std::exchange(current, outcome.built);
             health.last_reload_ok = true;
             health.errors.clear();
-            health.database = "ok";
+            health.database = database_lost.empty() ? "ok" : database_lost;
             for (const auto& w : current->warnings)
                 log_warning(w);
             health.restart_needed = settings_awaiting_restart(
@@ -282,6 +331,7 @@ struct service::impl {
         notifier.cancel();
         triggers->cancel();
         retry_timer.cancel();
+        claim_timer.cancel();
         worker->stop();
         http->stop();
         if (ext.stopping) ext.stopping();
@@ -340,6 +390,7 @@ struct service::impl {
         worker->set_generation(current->generation);
         worker->set_previous(current);
         watch_site();
+        check_claim();
         wait_stop_signal();
         wait_ignored_signal();
         if (ext.started) ext.started(io, *io_db, current);

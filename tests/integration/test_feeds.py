@@ -645,6 +645,25 @@ class FeedChangeTest(DaemonTestCase):
         # Once the first has stopped, the database is free again.
         d.start()
 
+    def test_a_database_deleted_under_the_daemon_turns_it_degraded(self):
+        # It writes on into the deleted file and its lock went with it: the
+        # operator must hear of it before a restart drops what it records.
+        d = self.start_daemon()
+        self.assertEqual(d.health()["status"], "ok")
+        state = d.workdir / "state" / "casacal.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(state) + suffix).unlink(missing_ok=True)
+        health = d.wait_for(lambda doc: doc["status"] != "ok", timeout=25, what="degraded")
+        self.assertEqual(health["status"], "degraded")
+        self.assertIn("casacal.db: the database file was deleted while casacal ran", health["database"])
+        self.assertIn("the database file was deleted while casacal ran", d.stderr())
+        # a reload that succeeds does not make it look well again
+        generation = health_generation(health)
+        d.proc.send_signal(signal.SIGHUP)
+        health = d.wait_generation_above(generation)
+        self.assertIn("deleted while casacal ran", health["database"])
+        self.assertEqual(d.stop(), 0)
+
     def test_sighup_while_the_site_is_read_at_start_reloads_once_serving(self):
         # Before, SIGHUP killed a daemon still reading its site (exit by the
         # signal, which systemd counts as clean: no restart).
