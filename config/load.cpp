@@ -219,6 +219,8 @@ void load_into(const std::filesystem::path& main_file, const site* previous,
     const auto root = load_source(s.main_file, s.main_file.string(), out);
     if (!root) return; // without the main file there is no telling where the rest is
     const file_references refs = read_main_file(*root, s, out);
+    s.site.events_at = refs.events_at;
+    s.site.members_at = refs.members_at;
     read_events(refs, s, out, previous);
     check_ids(s.events, out);
     read_members(refs, s, out);

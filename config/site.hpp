@@ -66,6 +66,9 @@ struct site_section {
     std::string locale = "fr"; ///< "fr" | "en"
     std::filesystem::path events_dir;   ///< resolved against site::base_dir
     std::filesystem::path members_file; ///< resolved against site::base_dir
+    /// Where the main file names them: a folder or file that cannot be read
+    /// is reported there, though the main file itself may be right.
+    position events_at, members_at;
 };
 
 struct http_section {

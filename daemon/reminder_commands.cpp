@@ -36,14 +36,22 @@ std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
     if (!zone.empty() && !calendar::find_zone(zone))
         loaded.problems.error(loaded.site.site.timezone_at, "unknown time zone '" + zone + "'");
     if (!loaded.problems.has_errors()) return std::move(loaded.site);
+    // A missing members file or events folder is reported on the line that
+    // names it: a problem of those files all the same.
+    const auto names_a_file = [&](const config::position& p) {
+        const auto same = [&](const config::position& q) {
+            return p.path == q.path && p.line == q.line && p.column == q.column;
+        };
+        return same(loaded.site.site.events_at) || same(loaded.site.site.members_at);
+    };
     bool main_file_wrong = false;
     for (const auto& d : loaded.problems.sorted()) {
         if (d.level != config::severity::error) continue;
         err << one_line(d.format()) << '\n';
-        main_file_wrong =
-            main_file_wrong || loaded.site.main_file.empty() ||
-            std::filesystem::path(d.where.path.str()).lexically_normal() ==
-                std::filesystem::path(o.config).lexically_normal();
+        main_file_wrong = main_file_wrong || loaded.site.main_file.empty() ||
+                          (std::filesystem::path(d.where.path.str()).lexically_normal() ==
+                               std::filesystem::path(o.config).lexically_normal() &&
+                           !names_a_file(d.where));
     }
     if (!main_file_only || main_file_wrong) return std::nullopt;
     err << "casacal: " << (o.cmd == command::send_test ? "send-test" : "reminders")

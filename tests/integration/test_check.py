@@ -359,6 +359,16 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(f"{broken.name}:", p.stderr.decode())
         self.assertEqual(len(list((self.site / "outbox").glob("*.eml"))), 1)
+        # a members file or events folder that is not there (a deploy under
+        # way): reported on the main file's line naming it, and no more fatal
+        (self.site / "members.toml").rename(self.site / "members.away")
+        shutil.rmtree(self.events)
+        for args in (("reminders", "--json"), ("send-test", "--to", "camille@example.org")):
+            p = run_cli(args[0], "-c", self.site / "casacal.toml", *args[1:])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("error: cannot read members file", p.stderr.decode())
+            self.assertIn("error: cannot read events folder", p.stderr.decode())
+        self.assertEqual(len(list((self.site / "outbox").glob("*.eml"))), 2)
         replace(self.site / "casacal.toml", "[storage]", "[storage]\nbad = = 1")
         for args in (("reminders", "--json"), ("send-test", "--to", "camille@example.org")):
             p = run_cli(args[0], "-c", self.site / "casacal.toml", *args[1:])
