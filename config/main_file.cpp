@@ -28,11 +28,10 @@ std::string base_url_problem(std::string_view url) {
     return {};
 }
 
-/// Whether base_url (valid) is plain http to a host other than this machine:
-/// the unsubscribe links of its reminders would not be offered as one-click.
-bool public_http(std::string_view url) {
-    if (lower_scheme(url) != "http://") return false;
-    const std::string_view rest = url.substr(7);
+/// Whether the URL (valid, `scheme_size` characters of scheme and "://")
+/// names a host other than this machine.
+bool remote_host(std::string_view url, std::size_t scheme_size) {
+    const std::string_view rest = url.substr(scheme_size);
     std::string host;
     split_host_port(rest.substr(0, rest.find('/')), true, &host, nullptr);
     host = ascii_lower(host);
@@ -40,6 +39,12 @@ bool public_http(std::string_view url) {
     const bool loopback_v4 =
         ::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
     return host != "localhost" && !loopback_v4 && host != "::1";
+}
+
+/// Whether base_url (valid) is plain http to a host other than this machine:
+/// the unsubscribe links of its reminders would not be offered as one-click.
+bool public_http(std::string_view url) {
+    return lower_scheme(url) == "http://" && remote_host(url, 7);
 }
 
 constexpr std::array<std::string_view, 2> locale_names = {"fr", "en"};
@@ -206,6 +211,13 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
                             "[smtp] password_file is not used without a username: casacal "
                             "logs in (SMTP AUTH) only with both");
     }
+    if (!out.username.empty() && out.starttls == "off" && out.url.starts_with("smtp://") &&
+        remote_host(out.url, 7))
+        r.out().warning(r.at("starttls"),
+                        "starttls = \"off\" with a username: the password crosses the network "
+                        "in clear to " +
+                            in_quotes(without_secrets(out.url)) +
+                            "; use starttls = \"required\" or an smtps:// url");
     if (auto v = r.text("from")) {
         if (auto problem = check_mailbox(*v, nullptr, nullptr); problem.empty()) {
             out.from = *v;

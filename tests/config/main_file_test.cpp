@@ -200,6 +200,17 @@ from = "Agenda <agenda@@casaco.example>"
     CHECK(problems_with("[smtp]\nurl = \"smtps://[::1]:465\"\nstarttls = \"required\"\n") ==
           lines{"casacal.toml:14:12: warning: 'starttls' applies to smtp:// only: smtps:// is TLS "
                 "from the start, with certificate checks"});
+    // A login without TLS to another machine: the password in clear.
+    CHECK(problems_with("[smtp]\nurl = \"smtp://mail.casaco.example:587\"\nstarttls = \"off\"\n"
+                        "username = \"agenda\"\n") ==
+          lines{"casacal.toml:14:12: warning: starttls = \"off\" with a username: the password "
+                "crosses the network in clear to 'smtp://mail.casaco.example:587'; use starttls = "
+                "\"required\" or an smtps:// url"});
+    CHECK(problems_with("[smtp]\nurl = \"smtp://127.0.0.1:25\"\nstarttls = \"off\"\n"
+                        "username = \"agenda\"\n")
+              .empty());
+    CHECK(problems_with("[smtp]\nurl = \"smtp://mail.casaco.example:587\"\nstarttls = \"off\"\n")
+              .empty());
     // serve reads the password at start: check says first when it cannot.
     CHECK(problems_with("[smtp]\nurl = \"smtp://[::1]:25\"\nusername = \"agenda\"\n"
                         "password_file = \"nope/secret\"\n") ==
