@@ -169,6 +169,16 @@ response serve_api(const request& req, std::string_view query, const route_conte
     return r;
 }
 
+/// The first k_healthz_max_problems of `all`, then one line counting the
+/// others: thousands of errors would make a monitor's poll a large document.
+nlohmann::json capped(const std::vector<std::string>& all) {
+    if (all.size() <= k_healthz_max_problems) return all;
+    nlohmann::json out(std::vector<std::string>(all.begin(), all.begin() + k_healthz_max_problems));
+    out.push_back("... and " + std::to_string(all.size() - k_healthz_max_problems) +
+                  " more (casacal check lists every one)");
+    return out;
+}
+
 response serve_healthz(const route_context& ctx) {
     const health_state empty;
     const health_state& h = ctx.health ? *ctx.health : empty;
@@ -178,8 +188,8 @@ response serve_healthz(const route_context& ctx) {
     doc["generation"] = snap ? snap->generation : 0;
     std::int64_t last = h.last_reload ? h.last_reload : (snap ? snap->loaded : 0);
     doc["last_reload"] = last ? nlohmann::json(format_rfc3339_utc(last)) : nlohmann::json(nullptr);
-    doc["errors"] = h.errors;
-    doc["warnings"] = snap ? snap->warnings : std::vector<std::string>{};
+    doc["errors"] = capped(h.errors);
+    doc["warnings"] = snap ? capped(snap->warnings) : nlohmann::json::array();
     doc["restart_needed"] = h.restart_needed;
     doc["database"] = h.database;
     doc["smtp"] = h.smtp;

@@ -75,6 +75,8 @@ struct route_context {
 inline constexpr int k_feed_max_age = 300;
 /// `Cache-Control` max-age of the agenda and event pages, in seconds.
 inline constexpr int k_page_max_age = 60;
+/// The most errors, and warnings, /healthz lists; a last line counts the others.
+inline constexpr std::size_t k_healthz_max_problems = 100;
 
 /// The parameters of a query string the routes read (the first of each
 /// wins; others are ignored).

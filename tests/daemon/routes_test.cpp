@@ -327,6 +327,15 @@ TEST_CASE("/healthz reports status, generation and reload errors", "[daemon]") {
     CHECK(doc["status"] == "degraded");
     CHECK(doc["errors"][0] == "/site/events.d/a.toml:3:1: error: unknown key \"titel\"");
     CHECK(doc["last_reload"] == "2026-11-29T12:00:00Z");
+
+    // Thousands of errors: the first hundred, and a count of the others.
+    f.health.errors.clear();
+    for (int i = 1; i <= 2000; ++i)
+        f.health.errors.push_back("/site/events.d/a.toml:" + std::to_string(i) + ":1: error: x");
+    doc = nlohmann::json::parse(f.get("/healthz").payload());
+    REQUIRE(doc["errors"].size() == k_healthz_max_problems + 1);
+    CHECK(doc["errors"][99] == "/site/events.d/a.toml:100:1: error: x");
+    CHECK(doc["errors"][100] == "... and 1900 more (casacal check lists every one)");
 }
 
 TEST_CASE("/metrics is Prometheus text", "[daemon]") {
