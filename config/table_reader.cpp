@@ -2,6 +2,8 @@
 
 #include "config/suggest.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <vector>
 
@@ -267,10 +269,15 @@ std::optional<std::vector<duration>> table_reader::durations_of(std::string_view
                 d.reset();
             }
         }
-        if (d) {
-            values.push_back(std::move(*d));
-        } else {
+        if (!d) {
             ok = false;
+        } else if (auto same = std::find(values.begin(), values.end(), *d); same != values.end()) {
+            // The same instant before the start: one reminder, kept once.
+            out_.warning(at(element), in_quotes(d->text) + " in " + key_text(key) + " is " +
+                                          in_quotes(same->text) +
+                                          " again: one reminder is sent for both");
+        } else {
+            values.push_back(std::move(*d));
         }
     }
     if (!ok) return std::nullopt;

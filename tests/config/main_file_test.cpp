@@ -324,6 +324,12 @@ TEST_CASE("an offset longer than a year is refused", "[config]") {
                 "casacal.toml:13:29: error: 'offsets' must be at most P366D, not 'PT8785H'"});
 }
 
+TEST_CASE("an offset written twice is one reminder, and a warning", "[config]") {
+    CHECK(problems_with("[reminders]\noffsets = [\"PT1H\", \"PT60M\", \"P1D\", \"PT24H\"]\n") ==
+          lines{"casacal.toml:13:20: warning: 'PT60M' in 'offsets' is 'PT1H' again: one reminder "
+                "is sent for both"});
+}
+
 TEST_CASE("an offset of zero is refused: a reminder due at the start is never sent", "[config]") {
     CHECK(problems_with("[reminders]\noffsets = [\"PT2H\", \"PT0S\"]\n") ==
           lines{"casacal.toml:13:20: error: 'offsets' must be longer than zero (a reminder due at "
