@@ -47,6 +47,8 @@ struct position {
 
     /// "path:line:column", or "path" when the line is unknown.
     std::string text() const;
+
+    friend bool operator==(const position&, const position&) = default;
 };
 
 enum class severity { error, warning };

@@ -39,10 +39,7 @@ std::optional<config::site> load_site(const cli_options& o, std::ostream& err,
     // A missing members file or events folder is reported on the line that
     // names it: a problem of those files all the same.
     const auto names_a_file = [&](const config::position& p) {
-        const auto same = [&](const config::position& q) {
-            return p.path == q.path && p.line == q.line && p.column == q.column;
-        };
-        return same(loaded.site.site.events_at) || same(loaded.site.site.members_at);
+        return p == loaded.site.site.events_at || p == loaded.site.site.members_at;
     };
     bool main_file_wrong = false;
     for (const auto& d : loaded.problems.sorted()) {
