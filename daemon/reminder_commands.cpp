@@ -131,6 +131,8 @@ int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << notify::printable(r.event_id) << "  " << notify::printable(r.occurrence) << "  "
             << notify::printable(r.offset) << "  " << notify::printable(r.recipient);
         if (r.kind != store::message_kind::reminder) out << "  (" << store::to_string(r.kind) << ")";
+        if (r.state == store::delivery_state::deferred)
+            out << "  next attempt " << local_time(r.next_attempt, zone).substr(0, 19);
         if (!r.last_error.empty()) out << "  — " << notify::printable(r.last_error);
         out << '\n';
     }

@@ -12,7 +12,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import requires_binary
+from harness import requires_binary, run_cli
 from mailsink import event_toml, member_toml, now_utc, reminders, wait_rows
 from test_reminders import CAMILLE, LEA, YASMINE, ReminderTestCase, french_when, recipient_of
 
@@ -54,6 +54,11 @@ class TransientFailureTest(ReminderTestCase):
         self.assertEqual(row["attempts"], 1)
         self.assertIn("451", row["last_error"] or "")
         self.assertEqual(len(sink.accepted_for(LEA)), 1, "the other recipient is not held back")
+        # the text listing says when the deferred one is tried again
+        listing = run_cli("reminders", "-c", d.config, timeout=60).stdout.decode()
+        line = [x for x in listing.splitlines() if CAMILLE in x and "deferred" in x]
+        self.assertEqual(len(line), 1, listing)
+        self.assertRegex(line[0], r"next attempt \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", listing)
 
         deadline = time.monotonic() + 100
         while time.monotonic() < deadline and not sink.accepted_for(CAMILLE):
