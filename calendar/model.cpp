@@ -230,8 +230,8 @@ class builder {
 
     resolved resolve(const series& s, const when& w, when::kind frame);
     bool set_times(series& s, const when& start, const std::optional<when>& end,
-                   const std::optional<config::duration>& length, const std::string& who,
-                   const config::position& where);
+                   const std::optional<config::duration>& length, bool length_written,
+                   const std::string& who, const config::position& where);
     void add_overrides(series& s, const config::event_def& e, generated_starts& starts);
     std::optional<civil> to_frame(const series& s, const when& w);
     /// Whether the (exclusive) end can be written; an error at `where` if not.
@@ -295,8 +295,8 @@ builder::resolved builder::resolve(const series& s, const when& w, when::kind fr
 }
 
 bool builder::set_times(series& s, const when& start, const std::optional<when>& end,
-                        const std::optional<config::duration>& length, const std::string& who,
-                        const config::position& where) {
+                        const std::optional<config::duration>& length, bool length_written,
+                        const std::string& who, const config::position& where) {
     vevent& v = s.master;
     v.kind = start.type;
     const resolved b = resolve(s, start, start.type);
@@ -358,7 +358,8 @@ bool builder::set_times(series& s, const when& start, const std::optional<when>&
             v.end_utc = v.start_utc + std::int64_t{length->days} * 86400 + length->seconds;
         v.end = start.type == when::kind::utc ? civil_of(v.end_utc) : to_local(s.zone, v.end_utc);
     } else {
-        d_.error(where, who + " needs 'end' or 'duration'");
+        // Written but wrong: config::load said why.
+        if (!length_written) d_.error(where, who + " needs 'end' or 'duration'");
         return false;
     }
     s.length = v.end_utc - v.start_utc;
@@ -570,7 +571,8 @@ void builder::add_event(const config::event_def& e) {
             s.master.description = with_price(
                 sd.description.empty() ? e.description : sd.description, e.price, locale);
             const std::string who = "session " + std::to_string(n) + " of '" + e.id + "'";
-            if (set_times(s, sd.start, sd.end, sd.duration, who, at(sd.where, e.where)))
+            if (set_times(s, sd.start, sd.end, sd.duration, sd.length_written, who,
+                          at(sd.where, e.where)))
                 finish(s, nullptr);
         }
         return;
@@ -580,10 +582,19 @@ void builder::add_event(const config::event_def& e) {
     s.master = base(e, s.zone);
     s.master.uid = uid_of(e.id, 0, domain);
     s.master.description = with_price(e.description, e.price, locale);
-    if (!e.start) return; // config::load said why: missing, or not a date
     // The rule is checked even when the times were not right: every
-    // mistake is reported at once.
-    bool ok = set_times(s, *e.start, e.end, e.duration, "event '" + e.id + "'", e.where);
+    // mistake is reported at once. Without a start (config::load said why:
+    // missing, or not a date), those it has whatever the start would be.
+    if (!e.start) {
+        std::string error, ignored;
+        if (!e.rrule.empty() && !parse_rule(e.rrule, when::kind::local, s.zone, &error) &&
+            !parse_rule(e.rrule, when::kind::date, s.zone, &ignored) &&
+            !parse_rule(e.rrule, when::kind::utc, s.zone, &ignored))
+            d_.error(at(e.rrule_at, e.where), error);
+        return;
+    }
+    bool ok = set_times(s, *e.start, e.end, e.duration, e.length_written, "event '" + e.id + "'",
+                        e.where);
     if (!e.rrule.empty()) {
         std::string error;
         std::optional<rule> r = parse_rule(e.rrule, s.master.kind, s.zone, &error);

@@ -49,7 +49,8 @@ bool same_kind(const when& value, const when& start, std::string_view key, diagn
 }
 
 void read_end(const table_reader& r, const std::optional<when>& start, std::optional<when>& end,
-              std::optional<duration>& length) {
+              std::optional<duration>& length, bool& written) {
+    written = r.find("end") || r.find("duration");
     end = r.when_of("end");
     length = r.duration_of("duration");
     if (r.find("end") && r.find("duration")) {
@@ -179,7 +180,7 @@ event_def read_event(const table_reader& r, const std::vector<category>& categor
     read_common(r, categories, e);
     e.start = r.when_of("start");
     if (!r.find("start")) r.missing("start");
-    read_end(r, e.start, e.end, e.duration);
+    read_end(r, e.start, e.end, e.duration, e.length_written);
     if (auto v = r.text("rrule")) e.rrule = *v;
     e.rrule_at = r.at("rrule");
     read_exdates(r, e.start, e);
@@ -203,7 +204,7 @@ session_def read_session(const table_reader& r, const event_def& programme) {
     auto start = r.when_of("start");
     if (start) s.start = *start;
     if (!r.find("start")) r.missing("start");
-    read_end(r, start, s.end, s.duration);
+    read_end(r, start, s.end, s.duration, s.length_written);
     s.location = r.text("location").value_or(programme.location);
     s.description = r.text("description", text_rule::multi_line).value_or(programme.description);
     return s;

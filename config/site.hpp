@@ -126,6 +126,7 @@ struct session_def {
     when start;
     std::optional<when> end;
     std::optional<config::duration> duration;
+    bool length_written = false; ///< 'end' or 'duration' is there, even if wrong
     std::string location;
     std::string description;
     position where;
@@ -142,6 +143,7 @@ struct event_def {
     std::optional<when> start; ///< absent for programmes (and when in error)
     std::optional<when> end;
     std::optional<config::duration> duration;
+    bool length_written = false; ///< 'end' or 'duration' is there, even if wrong
     std::string rrule; ///< as written, empty when none
     position rrule_at;
     std::vector<when> exdates;

@@ -145,6 +145,33 @@ TEST_CASE("check prints nothing but ok for a valid site, every problem otherwise
         CHECK(text.compare(at, site.dir().string().size(), site.dir().string()) == 0);
 }
 
+TEST_CASE("check tells each mistake once, one hiding no other", "[daemon]") {
+    testing::test_site site;
+    cli_options o;
+    o.cmd = command::check;
+    o.config = site.main_file();
+    // A start of the wrong type does not hide the rule's own mistake; an end
+    // or a duration that is wrong is not also said to be missing.
+    site.write("events.d/bad.toml", "[[event]]\nid = \"a\"\ntitle = \"A\"\ncategory = \"apero\"\n"
+                                    "start = \"2026-12-03T18:30:00\"\nduration = \"PT1H\"\n"
+                                    "rrule = \"FREQ=WEEKLY;BYDAY=2MO\"\n"
+                                    "[[event]]\nid = \"b\"\ntitle = \"B\"\ncategory = \"apero\"\n"
+                                    "start = 2026-12-03T18:30:00\nduration = \"P1H\"\n"
+                                    "[[event]]\nid = \"c\"\ntitle = \"C\"\ncategory = \"apero\"\n"
+                                    "start = 2026-12-03T18:30:00\nend = \"tomorrow\"\n");
+    std::ostringstream out, err;
+    CHECK(run_command(o, out, err) == exit_invalid);
+    const std::string path = (site.dir() / "events.d/bad.toml").string();
+    CHECK(err.str() ==
+          path + ":5:9: error: 'start' must be a date or date-time, not a string\n" + path +
+              ":7:9: error: invalid rrule 'FREQ=WEEKLY;BYDAY=2MO': a BYDAY with an ordinal (like "
+              "2MO) needs FREQ=MONTHLY or FREQ=YEARLY\n" +
+              path +
+              ":13:12: error: invalid duration 'P1H': expected ISO 8601 like \"PT2H\" or "
+              "\"P1D\"\n" +
+              path + ":19:7: error: 'end' must be a date or date-time, not a string\n");
+}
+
 TEST_CASE("reminders lists the outbox as product.md's JSON", "[daemon]") {
     testing::test_site site;
     cli_options o;
