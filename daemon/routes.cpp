@@ -213,7 +213,8 @@ response preflight(std::int64_t now) {
     r.set("Allow", std::string(k_allow));
     r.set("Access-Control-Allow-Origin", "*");
     r.set("Access-Control-Allow-Methods", std::string(k_allow));
-    r.set("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since");
+    r.set("Access-Control-Allow-Headers",
+          "If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since");
     r.set("Access-Control-Max-Age", "86400");
     return r;
 }
@@ -297,7 +298,9 @@ std::optional<request> under_site_path(const request& req, std::string_view path
 response dispatch(const request& req, const route_context& ctx, bool stripped = false) {
     const std::string_view target = origin_form(req.target);
     if (req.method == "OPTIONS" && target == "*") return preflight(ctx.now);
-    if (target.empty() || target.front() != '/') return text(400, "bad request target", ctx.now);
+    // A fragment is the client's own and never sent (RFC 9112 §3.2).
+    if (target.empty() || target.front() != '/' || target.find('#') != std::string_view::npos)
+        return text(400, "bad request target", ctx.now);
 
     auto qmark = target.find('?');
     std::string_view path = target.substr(0, qmark);

@@ -282,6 +282,7 @@ TEST_CASE("unknown paths and traversal attempts get 404 without touching files",
         CHECK(r.payload() == "not found\n");
     }
     CHECK(f.get("*").status == 400);
+    CHECK(f.get("/calendar.ics#x").status == 400); // a fragment is never sent
 }
 
 TEST_CASE("an absolute-form target is served by its path", "[daemon]") {
@@ -297,6 +298,9 @@ TEST_CASE("OPTIONS is a CORS preflight", "[daemon]") {
     CHECK(r.status == 204);
     CHECK(header_or_empty(r, "Access-Control-Allow-Origin") == "*");
     CHECK(header_or_empty(r, "Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS");
+    // every conditional header the feeds answer to
+    CHECK(header_or_empty(r, "Access-Control-Allow-Headers") ==
+          "If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since");
     CHECK(r.payload().empty());
     CHECK(header_or_empty(f.get("/api/events", "OPTIONS"), "Access-Control-Allow-Origin") == "*");
     CHECK(f.get("/nope", "OPTIONS").status == 404);
