@@ -527,7 +527,10 @@ void builder::finish(series& s, generated_starts* starts) {
     s.last_end = last;
 
     unix_time first = s.master.start_utc;
-    s.uses_zone = s.master.kind == when::kind::local;
+    // A single event starting in a gap or in the repeated hour is written in
+    // UTC (render.cpp), and needs no VTIMEZONE.
+    s.uses_zone = s.master.kind == when::kind::local &&
+                  (s.rrule || to_utc(s.zone, s.master.start).kind == fold::none);
     for (const vevent& o : s.overrides) {
         first = std::min(first, o.start_utc);
         s.uses_zone = s.uses_zone || o.kind == when::kind::local;

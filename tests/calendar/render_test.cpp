@@ -517,6 +517,9 @@ TEST_CASE("times at a DST change are written so that every reader finds the same
           std::string::npos);
     CHECK(vevent_text(body, "printemps@casaco.example")
               .find("DTSTART:20270328T013000Z\nDTEND:20270328T023000Z\n") != std::string::npos);
+    // written in UTC alone, it uses no zone (one VTIMEZONE per zone used)
+    CHECK(feed(feeds, "/events/printemps.ics").find("VTIMEZONE") == std::string::npos);
+    CHECK(feed(feeds, "/events/nuit-hebdo.ics").find("TZID:Europe/Paris") != std::string::npos);
     // an end at the first 02:00 is in the repeated hour too: clients would
     // take the second
     CHECK(vevent_text(body, "veille@casaco.example")
