@@ -18,6 +18,8 @@ constexpr std::string_view k_base64 =
 
 std::size_t base64_length(std::size_t bytes) { return (bytes + 2) / 3 * 4; }
 
+} // namespace
+
 std::string base64(std::string_view bytes) {
     std::string out;
     out.reserve(base64_length(bytes.size()));
@@ -42,6 +44,8 @@ std::string base64(std::string_view bytes) {
     }
     return out;
 }
+
+namespace {
 
 void append_utf8(std::string& out, char32_t c) {
     if (c < 0x80) {

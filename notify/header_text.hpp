@@ -23,6 +23,9 @@ inline constexpr std::size_t max_folded_line = 76;
 /// Nothing coming out of it can end or add a header line.
 std::string single_line(std::string_view text);
 
+/// RFC 4648 base64, padded.
+std::string base64(std::string_view bytes);
+
 /// Splits `text` (valid UTF-8, as single_line returns) into RFC 2047
 /// "B" encoded-words of the UTF-8 charset, each at most `max_encoded_word`
 /// characters and the first at most `first_room`; never splits a

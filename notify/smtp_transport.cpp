@@ -3,6 +3,7 @@
 #include "config/text.hpp"
 #include "notify/curl_error.hpp"
 #include "notify/curl_library.hpp"
+#include "notify/header_text.hpp"
 #include "notify/send_rate.hpp"
 
 #include <boost/asio/post.hpp>
@@ -64,7 +65,7 @@ struct transfer {
     job work;
     mime_body body;
     curl_slist* recipients = nullptr;
-    std::string reply;      ///< last complete reply line received
+    std::string reply; ///< last complete reply line received (k_reply_kept bytes at most)
     phase stage = phase::connect;
     bool quitting = false;  ///< QUIT sent: later replies are not about this message
     char error[CURL_ERROR_SIZE] = {};
@@ -120,15 +121,34 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     return true;
 }
 
-std::string scrub(std::string text, const std::string& secret) {
-    if (secret.empty())
-        return text;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-        text.replace(at, secret.size(), "***");
-    return text;
+} // namespace
+
+std::vector<std::string> secret_forms(const std::string& username, const std::string& password) {
+    std::vector<std::string> forms;
+    if (password.empty()) return forms;
+    const std::string nul(1, '\0');
+    forms.push_back(base64(username + nul + username + nul + password)); // PLAIN with authzid
+    forms.push_back(base64(nul + username + nul + password));            // PLAIN
+    forms.push_back(base64(password));                                   // LOGIN
+    // In a token made otherwise (another authorization identity, the
+    // server's own wording re-encoded): the characters that encode the
+    // password's bits alone, at each of base64's alignments.
+    for (std::size_t k = 0; k < 3; ++k) {
+        const std::string encoded = base64(std::string(k, '\0') + password);
+        const std::size_t from = (8 * k + 5) / 6;
+        const std::size_t to = 8 * (k + password.size()) / 6;
+        if (to >= from + 4) forms.push_back(encoded.substr(from, to - from));
+    }
+    forms.push_back(password);
+    return forms;
 }
 
-} // namespace
+std::string scrub(std::string text, const std::vector<std::string>& forms) {
+    for (const std::string& form : forms)
+        for (auto at = text.find(form); at != std::string::npos; at = text.find(form, at))
+            text.replace(at, form.size(), "***");
+    return text;
+}
 
 std::string printable(std::string_view text) {
     std::string out;
@@ -158,18 +178,30 @@ std::string printable(std::string_view text) {
 
 namespace {
 
-send_result classify(CURLcode code, const transfer& t, const std::string& password) {
+/// How much of a reply line is kept, and how much is shown: the password
+/// is looked for in the whole line before it is cut.
+constexpr std::size_t k_reply_kept = 4096;
+constexpr std::size_t k_reply_shown = 512;
+
+/// The last reply as results show it. A server may quote what it was sent,
+/// password included.
+std::string shown_reply(const transfer& t, const std::vector<std::string>& secrets) {
+    std::string reply = scrub(t.reply, secrets);
+    if (reply.size() > k_reply_shown) reply.resize(k_reply_shown);
+    return printable(reply);
+}
+
+send_result classify(CURLcode code, const transfer& t, const std::vector<std::string>& secrets) {
     send_result result;
-    // A server may quote what it was sent, password included.
-    result.reply = printable(scrub(t.reply, password));
+    result.reply = shown_reply(t, secrets);
     result.smtp_code = reply_code(t.reply);
     if (code == CURLE_OK) {
         result.outcome = outcome::accepted;
         return result;
     }
     result.code = make_error_code(code);
-    result.error = printable(scrub(
-        t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code), password));
+    result.error = printable(
+        scrub(t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code), secrets));
     if (code == CURLE_USE_SSL_FAILED)
         result.error = "the server does not offer STARTTLS, and [smtp] starttls = \"required\" (" +
                        result.error + ")";
@@ -281,6 +313,7 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
 
     asio::io_context& io;
     smtp_settings settings;
+    std::vector<std::string> secrets = secret_forms(settings.username, settings.password);
     bool global_initialised = false;
     CURLM* multi = nullptr;
     // The single timer curl asks for. Setting a kernel timer is a system
@@ -345,6 +378,9 @@ void smtp_transport::core::shutdown() noexcept {
     rate_timer.cancel();
     drain_timer.cancel();
     if (multi) {
+        // As at the drain deadline: no transfer taken away half-way ends
+        // its data with a ".".
+        if (!active.empty()) connections->cut();
         for (auto& [easy, t] : active) {
             curl_multi_remove_handle(multi, easy);
             curl_easy_cleanup(easy);
@@ -520,7 +556,7 @@ void smtp_transport::core::collect() {
             curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &last_socket) != CURLE_OK)
             last_socket = CURL_SOCKET_BAD;
         curl_multi_remove_handle(multi, easy);
-        auto result = classify(code, *t, settings.password);
+        auto result = classify(code, *t, secrets);
         // Cut by a stopping daemon (see cutter()): whatever libcurl says of it.
         if (result.outcome == outcome::transient && connections->was_cut())
             result.error = k_aborted;
@@ -734,8 +770,7 @@ int smtp_transport::core::on_debug(CURL*, curl_infotype type, char* data, size_t
                 auto line = text.substr(start, end - start);
                 while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
                     line.remove_suffix(1);
-                if (!line.empty())
-                    t->reply.assign(line.substr(0, 512));
+                if (!line.empty()) t->reply.assign(line.substr(0, k_reply_kept));
                 start = end + 1;
             }
         }
@@ -768,6 +803,10 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
         auto self = weak.lock();
         if (!self || self->stopped)
             return;
+        // The connections are cut first: libcurl 7.88 ends a transfer taken
+        // from it half-way as if its data were all sent, with the "." that
+        // ends the data, and a server would accept the message cut short.
+        self->connections->cut();
         auto aborted = std::move(self->active);
         self->active.clear();
         for (auto& [easy, t] : aborted) {
@@ -775,7 +814,7 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
             curl_easy_reset(easy);
             self->idle.push_back(easy);
             auto r = not_attempted(k_aborted);
-            r.reply = printable(t->reply);
+            r.reply = shown_reply(*t, self->secrets);
             r.smtp_code = reply_code(t->reply);
             self->done_list.emplace_back(std::move(t->work.handler), std::move(r));
         }

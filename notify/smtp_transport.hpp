@@ -61,6 +61,16 @@ struct smtp_settings {
 /// it reaches terminals, JSON and logs).
 std::string printable(std::string_view text);
 
+/// What a server may quote of the password, longest first: the tokens
+/// AUTH PLAIN and AUTH LOGIN send it in (base64), the base64 runs that
+/// encode it alone at each alignment (in a token made otherwise), and the
+/// password.
+/// Empty without a password.
+std::vector<std::string> secret_forms(const std::string& username, const std::string& password);
+
+/// `text` with every one of `forms` replaced by "***".
+std::string scrub(std::string text, const std::vector<std::string>& forms);
+
 /// The SMTP transport. See the file comment for threading and lifetime.
 ///
 /// Results: CURLE_OK is accepted; otherwise the last reply decides: 4xx is

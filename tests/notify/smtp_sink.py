@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """A scriptable SMTP server for the notify tests (aiosmtpd from Debian).
 
-usage: smtp_sink.py PORT FOLDER    (PORT 0: any free port)
+usage: smtp_sink.py PORT FOLDER [--auth-echo]    (PORT 0: any free port)
+
+With --auth-echo it offers AUTH PLAIN and LOGIN on the plain connection and
+refuses every login with a 535 quoting, in base64, what the client sent.
 
 The sender's local part mail550* gets 550 to MAIL FROM. The recipient's
 local part chooses the behaviour:
@@ -17,6 +20,7 @@ its number.
 """
 
 import asyncio
+import base64
 import pathlib
 import sys
 
@@ -28,6 +32,15 @@ class Recorder:
         self.folder = folder
         self.accepted = 0
         self.connections = 0
+
+    async def handle_AUTH(self, server, session, envelope, args):
+        mechanism, quoted = args[0].upper(), args[1:]
+        if mechanism == "PLAIN" and not quoted:
+            quoted = [await server.challenge_auth("", encode_to_b64=False)]
+        elif mechanism == "LOGIN":
+            quoted = [await server.challenge_auth(prompt) for prompt in ("Username:", "Password:")]
+        quoted = [q if isinstance(q, str) else base64.b64encode(q).decode() for q in quoted]
+        return "535 5.7.8 Authentication failed for " + " ".join(quoted)
 
     def connected(self):
         self.connections += 1
@@ -77,9 +90,11 @@ async def main():
     folder = pathlib.Path(sys.argv[2])
     folder.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(folder)
+    auth_echo = sys.argv[3:] == ["--auth-echo"]
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: CountingSMTP(recorder, hostname="sink.test"), "127.0.0.1", port)
+        lambda: CountingSMTP(recorder, hostname="sink.test", auth_require_tls=not auth_echo),
+        "127.0.0.1", port)
     ready = folder / "ready.tmp"
     ready.write_text(str(server.sockets[0].getsockname()[1]))
     ready.rename(folder / "ready")

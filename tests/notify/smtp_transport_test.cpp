@@ -2,13 +2,17 @@
 #include "notify/transport_thread.hpp"
 
 #include "notify/curl_error.hpp"
+#include "notify/header_text.hpp"
 
 #include "mail_reader.hpp"
 #include "notify_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
+#include <mutex>
 #include <netinet/in.h>
+#include <optional>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,12 +43,13 @@ int free_port() {
 /// test: none that another test could take between a look and the bind.
 class smtp_sink {
 public:
-  smtp_sink() {
+  /// `option`: "--auth-echo" (see the script), or none.
+  explicit smtp_sink(const char* option = nullptr) {
       const auto script = std::string(CASACAL_SOURCE_DIR) + "/tests/notify/smtp_sink.py";
       const auto folder = scratch_.path().string() + "/sink";
       pid_ = ::fork();
       if (pid_ == 0) {
-          ::execl("/usr/bin/python3", "python3", script.c_str(), "0", folder.c_str(),
+          ::execl("/usr/bin/python3", "python3", script.c_str(), "0", folder.c_str(), option,
                   static_cast<char*>(nullptr));
           ::_exit(127);
       }
@@ -240,6 +245,38 @@ TEST_CASE("the password never shows in a result", "[notify][slow]") {
     CHECK(q.reason().find("No such user") == std::string::npos);
 }
 
+TEST_CASE("a refused login quoting the credentials in base64 shows none of them",
+          "[notify][slow]") {
+    smtp_sink sink("--auth-echo");
+    boost::asio::io_context io;
+    auto s = plain(sink.url());
+    s.username = "agenda";
+    s.password = "s3cr3t-PA55";
+    smtp_transport transport(io, s);
+    const auto r = send_one(io, transport, to("camille@example.org"));
+    CHECK(r.outcome == outcome::transient); // the server's fault, not the recipient's
+    CHECK(r.reply == "535 5.7.8 Authentication failed for ***");
+    CHECK(r.reason().find("AGFnZW5kYQBzM2NyM3QtUEE1NQ") == std::string::npos);
+}
+
+TEST_CASE("the password's forms are masked wherever a reply quotes them", "[notify]") {
+    const auto forms = secret_forms("agenda", "s3cr3t-PA55");
+    // AUTH LOGIN's token and AUTH PLAIN's
+    CHECK(scrub("535 czNjcjN0LVBBNTU= no", forms) == "535 *** no");
+    CHECK(scrub("535 AGFnZW5kYQBzM2NyM3QtUEE1NQ== no", forms) == "535 *** no");
+    // in a token made otherwise, at every alignment, the characters that
+    // encode the password alone
+    for (const std::string prefix : {"", "x", "xy"}) {
+        const std::string token = base64(prefix + "s3cr3t-PA55" + "tail");
+        const std::string shown = scrub("535 " + token, forms);
+        INFO(token << " -> " << shown);
+        CHECK(shown.find("***") != std::string::npos);
+        CHECK(shown.size() < token.size());
+    }
+    CHECK(scrub("250 s3cr3t-PA55", forms) == "250 ***");
+    CHECK(secret_forms("agenda", "").empty());
+}
+
 TEST_CASE("messages in flight share a few reused connections", "[notify][slow]") {
     smtp_sink sink;
     boost::asio::io_context io;
@@ -352,6 +389,120 @@ TEST_CASE("a stalled server holds neither a drain past its deadline nor the stop
     const auto before = std::chrono::steady_clock::now();
     transport.reset();
     CHECK(std::chrono::steady_clock::now() - before < 3s);
+}
+
+/// A server of one connection that takes the data slowly for its first
+/// second (a small receive buffer, a kilobyte every 10 ms), then as fast as
+/// it comes, and tells whether the data's end (CRLF . CRLF) ever came.
+class slow_reader {
+  public:
+    slow_reader() {
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int small = 4096;
+        ::setsockopt(listener_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(listener_, 1) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~slow_reader() {
+        ::shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        ::close(listener_);
+    }
+    slow_reader(const slow_reader&) = delete;
+    slow_reader& operator=(const slow_reader&) = delete;
+
+    std::string url() const {
+        return "smtp://127.0.0.1:" + std::to_string(port_) + "/casaco.example";
+    }
+    /// Waits until the client closed the connection; whether the end came.
+    bool data_ended() {
+        std::unique_lock lock(mutex_);
+        done_.wait_for(lock, 20s, [&] { return closed_; });
+        return ended_;
+    }
+
+  private:
+    void serve() {
+        const int c = ::accept(listener_, nullptr, nullptr);
+        if (c < 0) return;
+        const auto say = [c](std::string_view line) {
+            ::send(c, line.data(), line.size(), MSG_NOSIGNAL);
+        };
+        say("220 slow.test ESMTP\r\n");
+        const auto slow_until = std::chrono::steady_clock::now() + 1s;
+        std::string in;
+        bool data = false, ended = false;
+        char buffer[1024];
+        for (;;) {
+            const auto n = ::recv(c, buffer, sizeof buffer, 0);
+            if (n <= 0) break;
+            in.append(buffer, static_cast<std::size_t>(n));
+            for (std::size_t eol; !data && (eol = in.find("\r\n")) != std::string::npos;) {
+                const std::string line = in.substr(0, eol);
+                in.erase(0, eol + 2);
+                if (line.starts_with("DATA")) {
+                    say("354 go on\r\n");
+                    data = true;
+                } else {
+                    say(line.starts_with("QUIT") ? "221 bye\r\n" : "250 ok\r\n");
+                }
+            }
+            if (data) {
+                if (in.find("\r\n.\r\n") != std::string::npos) {
+                    ended = true;
+                    say("250 queued\r\n");
+                    data = false;
+                }
+                if (in.size() > 4) in.erase(0, in.size() - 4);
+                if (std::chrono::steady_clock::now() < slow_until)
+                    std::this_thread::sleep_for(10ms);
+            }
+        }
+        ::close(c);
+        std::lock_guard lock(mutex_);
+        ended_ = ended;
+        closed_ = true;
+        done_.notify_all();
+    }
+
+    int listener_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable done_;
+    bool ended_ = false;
+    bool closed_ = false;
+};
+
+TEST_CASE("a message cut at the drain deadline never reaches its end", "[notify][slow]") {
+    slow_reader server;
+    boost::asio::io_context io;
+    smtp_transport transport(io, plain(server.url()));
+    auto m = to("camille@example.org");
+    m.text.clear();
+    for (int i = 0; i < 200'000; ++i)
+        m.text += "Une ligne de la description, longue de quarante octets.\n";
+    std::optional<send_result> result;
+    transport.send(std::move(m), [&](const send_result& r) { result = r; });
+    // Under way: the server reads a kilobyte every 10 ms of 11 MB.
+    CHECK_FALSE(run_until(
+        io, [&] { return result.has_value(); }, 300ms));
+    bool drained = false;
+    transport.drain(std::chrono::steady_clock::now() + 200ms, [&] { drained = true; });
+    REQUIRE(run_until(
+        io, [&] { return drained; }, 5s));
+    REQUIRE(result);
+    CHECK(result->outcome == outcome::transient);
+    CHECK(result->error == "aborted at shutdown; the server may or may not have it");
+    // Ended with a "." the server would have taken the message cut short.
+    CHECK_FALSE(server.data_ended());
 }
 
 TEST_CASE("stop cuts what a stalled server keeps waiting, after a second", "[notify][slow]") {
