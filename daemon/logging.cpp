@@ -105,23 +105,31 @@ std::string redact_target(std::string_view target) {
         path = target.substr(0, q);
         query = target.substr(q);
     }
-    std::string out;
-    bool secret = false;
-    for (std::string_view prefix : k_secret_prefixes) {
-        if (path.substr(0, prefix.size()) == prefix) {
-            std::string_view rest = path.substr(prefix.size());
-            std::string_view suffix;
-            if (auto dot = rest.rfind(".ics");
-                dot != std::string_view::npos && dot + 4 == rest.size())
-                suffix = ".ics";
-            else if (auto slash = rest.find('/'); slash != std::string_view::npos)
-                suffix = rest.substr(slash);
-            out = std::string(prefix) + "REDACTED" + std::string(suffix);
-            secret = true;
-            break;
+    // Anywhere in the path: after base_url's path, or the authority of an
+    // absolute-form target, the routes find their token all the same.
+    std::size_t at = std::string_view::npos;
+    std::string_view prefix;
+    for (std::string_view p : k_secret_prefixes) {
+        const std::size_t found = path.find(p);
+        if (found < at ||
+            (found == at && found != std::string_view::npos && p.size() > prefix.size())) {
+            at = found;
+            prefix = p;
         }
     }
-    if (!secret) out = std::string(path);
+    const bool secret = at != std::string_view::npos;
+    std::string out;
+    if (secret) {
+        std::string_view rest = path.substr(at + prefix.size());
+        std::string_view suffix;
+        if (auto dot = rest.rfind(".ics"); dot != std::string_view::npos && dot + 4 == rest.size())
+            suffix = ".ics";
+        else if (auto slash = rest.find('/'); slash != std::string_view::npos)
+            suffix = rest.substr(slash);
+        out = std::string(path.substr(0, at + prefix.size())) + "REDACTED" + std::string(suffix);
+    } else {
+        out = std::string(path);
+    }
     // A query string may carry a token (confirmation links).
     if (!query.empty()) {
         if (secret || query.find("token") != std::string_view::npos) {

@@ -55,6 +55,12 @@ TEST_CASE("tokens in request targets are redacted", "[daemon]") {
     CHECK(redact_target("/calendar.ics?v=2") == "/calendar.ics?v=2");
     CHECK(redact_target("/events/a.ics") == "/events/a.ics");
     CHECK(redact_target("/x\r\nInjected: yes") == "/x  Injected: yes");
+    // under base_url's path, and in an absolute-form target
+    CHECK(redact_target("/agenda/confirm/94e9e4ff") == "/agenda/confirm/REDACTED");
+    CHECK(redact_target("/agenda/subscribe/confirm/94e9") == "/agenda/subscribe/confirm/REDACTED");
+    CHECK(redact_target("http://agenda.example/unsubscribe/1-9bdc") ==
+          "http://agenda.example/unsubscribe/REDACTED");
+    CHECK(redact_target("/a/feeds/t0k.ics?x") == "/a/feeds/REDACTED.ics?REDACTED");
 }
 
 TEST_CASE("HTTP dates format and parse in the three forms", "[daemon]") {
