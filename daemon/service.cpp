@@ -90,8 +90,15 @@ class database_claim {
     /// for SQLite to report.
     void claim(const std::string& path) {
         if (fd_ >= 0 || path.empty() || path == ":memory:") return;
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+        // Not blocking on a named pipe; what is no regular file is left for
+        // the database to refuse.
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
         if (fd_ < 0) return;
+        if (struct stat st{}; ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
         if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
             path_ = path;
             return;

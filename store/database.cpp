@@ -38,12 +38,27 @@ std::string folder_problem(const std::string& path, open_mode mode) {
     return {};
 }
 
+/// What a path that exists is when it is no regular file, for an error;
+/// empty for a regular file or no file at all. SQLite would wait forever
+/// opening a named pipe, and reads a device as it comes.
+std::string not_a_file(const std::string& path) {
+    struct stat st {};
+    if (path.empty() || path == ":memory:" || ::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode))
+        return {};
+    if (S_ISDIR(st.st_mode)) return "it is a folder, not a file";
+    if (S_ISFIFO(st.st_mode)) return "it is a named pipe, not a file";
+    if (S_ISSOCK(st.st_mode)) return "it is a socket, not a file";
+    return "it is a device, not a file";
+}
+
 } // namespace
 
 database database::open(const std::string& path, open_mode mode) {
     const int flags = (mode == open_mode::read_only ? SQLITE_OPEN_READONLY
                                                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    if (const std::string why = not_a_file(path); !why.empty())
+        throw error(make_sqlite_error(SQLITE_CANTOPEN), "cannot open database: " + why, path);
     sqlite3* handle = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
     if (rc != SQLITE_OK) {

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -237,6 +238,17 @@ TEST_CASE("a database under a file says that it is a file", "[store]") {
     CHECK(open_error(file + "/casacal.db") ==
           file + "/casacal.db: cannot open database: unable to open database file (" + file +
               " is a file, not a folder)");
+}
+
+TEST_CASE("a named pipe or a folder at the database's path is refused at once", "[store]") {
+    temp_dir dir;
+    const auto pipe = dir.file("casacal.db");
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0); // SQLite would wait for a writer forever
+    CHECK(open_error(pipe) == pipe + ": cannot open database: it is a named pipe, not a file");
+    CHECK_THROWS_AS(database::open(pipe, open_mode::read_only), error);
+    const auto folder = dir.file("folder.db");
+    std::filesystem::create_directory(folder);
+    CHECK(open_error(folder) == folder + ": cannot open database: it is a folder, not a file");
 }
 
 TEST_CASE("read-only opening needs an existing, current database", "[store]") {
