@@ -283,7 +283,7 @@ send_result not_started() {
 struct smtp_transport::core : std::enable_shared_from_this<core> {
     core(asio::io_context& io_context, smtp_settings s)
         : io(io_context), settings(std::move(s)), curl_timer(io), rate_timer(io), drain_timer(io),
-          rate(settings.max_per_minute, settings.rate_period) {}
+          reply_timer(io), rate(settings.max_per_minute, settings.rate_period) {}
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
@@ -303,6 +303,7 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     void set_curl_timer(clock::time_point when);
     void on_curl_due();
     void begin_drain(clock::time_point deadline, std::function<void()> done);
+    void watch_replies();
     void finish_drain();
 
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp) noexcept;
@@ -326,6 +327,8 @@ struct smtp_transport::core : std::enable_shared_from_this<core> {
     bool curl_due_posted = false;              ///< on_curl_due is posted
     asio::steady_timer rate_timer;  // wakes the queue when a rate token returns
     asio::steady_timer drain_timer; // the drain deadline
+    asio::steady_timer reply_timer; // runs the transfers under way once a second (watch_replies)
+    bool reply_timer_set = false;
     std::deque<job> waiting;
     std::map<CURL*, std::unique_ptr<transfer>> active;
     std::vector<CURL*> idle;
@@ -377,6 +380,7 @@ void smtp_transport::core::shutdown() noexcept {
     curl_due.reset();
     rate_timer.cancel();
     drain_timer.cancel();
+    reply_timer.cancel();
     if (multi) {
         // As at the drain deadline: no transfer taken away half-way ends
         // its data with a ".".
@@ -470,6 +474,30 @@ void smtp_transport::core::start(job work) {
         return;
     }
     active.emplace(easy, std::move(t));
+    watch_replies();
+}
+
+/// libcurl 7.88 looks at CURLOPT_SERVER_RESPONSE_TIMEOUT only when it runs
+/// a transfer, and sets no timer for it: a server that stops replying held
+/// the transfer until CURLOPT_TIMEOUT, twice as long. While transfers are
+/// under way, their sockets are run once a second so that it holds.
+void smtp_transport::core::watch_replies() {
+    if (reply_timer_set || stopped) return;
+    reply_timer_set = true;
+    reply_timer.expires_after(std::chrono::seconds(1));
+    reply_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted) return;
+        auto self = weak.lock();
+        if (!self) return;
+        self->reply_timer_set = false;
+        if (self->stopped || self->active.empty()) return;
+        std::vector<curl_socket_t> wanted;
+        for (const auto& [fd, w] : self->watches)
+            if (w->wanted != 0) wanted.push_back(fd);
+        for (const curl_socket_t fd : wanted)
+            self->act(fd, 0);
+        if (!self->active.empty()) self->watch_replies();
+    });
 }
 
 void smtp_transport::core::configure(CURL* easy, transfer& t) {

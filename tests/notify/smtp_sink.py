@@ -9,6 +9,7 @@ refuses every login with a 535 quoting, in base64, what the client sent.
 The sender's local part mail550* gets 550 to MAIL FROM. The recipient's
 local part chooses the behaviour:
   rcpt451*  -> 451 to RCPT TO          rcpt550*  -> 550 to RCPT TO
+  rcptstall* -> never answers RCPT TO
   data451*  -> 451 after the data      data554*  -> 554 after the data
   slow*     -> waits 0.5 s before accepting the data
   stall*    -> never answers the data (nor anything after it on that connection)
@@ -59,6 +60,8 @@ class Recorder:
             return "451 4.3.0 Mailbox busy, try later"
         if local.startswith("rcpt550"):
             return "550 5.1.1 No such user here"
+        if local.startswith("rcptstall"):
+            await asyncio.sleep(3600)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
 

@@ -346,6 +346,22 @@ TEST_CASE("drain lets the transfer in flight finish and gives back the queue", "
     CHECK(run_until(io, [&] { return late; }));
 }
 
+TEST_CASE("a server that stops replying is given up after the reply timeout", "[notify][slow]") {
+    smtp_sink sink;
+    boost::asio::io_context io;
+    auto settings = plain(sink.url());
+    settings.response_timeout = 1s; // the transaction's own limit stays at 20 min
+    smtp_transport transport(io, settings);
+    std::optional<send_result> result;
+    const auto started = std::chrono::steady_clock::now();
+    transport.send(to("rcptstall@example.org"), [&](const send_result& r) { result = r; });
+    REQUIRE(run_until(
+        io, [&] { return result.has_value(); }, 8s));
+    CHECK(std::chrono::steady_clock::now() - started < 4s); // the timeout, and a second or two
+    CHECK(result->outcome == outcome::transient);
+    CHECK(result->code == make_error_code(CURLE_OPERATION_TIMEDOUT));
+}
+
 TEST_CASE("a connection whose server owes a reply is not used again", "[notify][slow]") {
     smtp_sink sink;
     boost::asio::io_context io;
