@@ -460,11 +460,14 @@ void dispatcher::finish(const handed& row, const send_result& r) {
         auto next = now + (settings_.first_retry << shift);
         d.error = why;
         // The doubling would pass the start: one last try a minute before
-        // it, or, that minute come, halfway to it (a failure in the last
-        // minute, or a message cut at shutdown, still has a chance).
+        // it, or, that minute come, halfway to it (a first failure in the
+        // last minute, or a message cut at shutdown then, still has a
+        // chance), and no more: a retry that fails in that minute is the
+        // last.
         if (row.kind != store::message_kind::test && next >= row.occurrence_start)
             next = row.occurrence_start - 60 > now ? row.occurrence_start - 60
-                                                   : now + (row.occurrence_start - now) / 2;
+                   : row.attempts <= 1             ? now + (row.occurrence_start - now) / 2
+                                                   : now;
         if (row.kind != store::message_kind::test && next <= now) {
             ++status_.missed;
             d.state = store::delivery_state::missed;

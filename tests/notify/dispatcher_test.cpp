@@ -354,6 +354,48 @@ TEST_CASE("a failure in the last minute before the start is tried again halfway 
     CHECK(rows[0].next_attempt == start - 15);
 }
 
+TEST_CASE("a retry refused in the last minute before the start is the last", "[notify][slow]") {
+    // An event 4 s from now, reminded 3 s before, on the real clock: the
+    // refused reminder is tried again halfway to the start, once.
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
+    const calendar::unix_time start = std::time(nullptr) + 4;
+    config::site site = calendar::testing::base_site();
+    config::event_def event = calendar::testing::casapero();
+    event.start =
+        config::when{config::when::kind::utc, calendar::civil_of(start), event.start->where};
+    event.end =
+        config::when{config::when::kind::utc, calendar::civil_of(start + 3600), event.end->where};
+    event.rrule.clear();
+    site.events.push_back(event);
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    recipient camille = follower("camille@example.org");
+    camille.offsets = {{config::duration{0, 3, "PT3S", {}}}};
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(),
+                 [] { return calendar::unix_time(std::time(nullptr)); });
+    d.update({built.calendar, std::make_shared<const calendar::revision_map>()}, {camille});
+    send_result later;
+    later.outcome = outcome::transient;
+    later.error = "451 4.3.0 try later";
+    int tries = 0;
+    const auto refused_missed = [&] {
+        if (!transport.given.empty()) {
+            auto handler = std::move(transport.given[0].second);
+            transport.given.clear();
+            ++tries;
+            handler(later);
+        }
+        const auto rows = outbox.list();
+        return rows.size() == 1 && rows[0].state == store::delivery_state::missed;
+    };
+    REQUIRE(testing::run_until(io, refused_missed, std::chrono::seconds(8)));
+    CHECK(tries == 2); // not again at 1 s, 0.5 s... before it
+    const auto rows = outbox.list();
+    CHECK(rows[0].attempts == 2);
+    CHECK(rows[0].last_error == "gave up at the event start: 451 4.3.0 try later");
+}
+
 TEST_CASE("of late reminders of one occurrence to one recipient, only the last due goes",
           "[notify]") {
     // A recipient who arrives (or a daemon back) when the reminders 70 and
