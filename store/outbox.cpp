@@ -304,6 +304,7 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             outbox_row moved = old;
             moved.key = row.key;
             moved.occurrence = row.occurrence;
+            moved.back = was_vanished;
             result.moved.push_back(std::move(moved));
         } else if (old.state == delivery_state::sent && old.schedule.empty() &&
                    !row.schedule.empty()) {

@@ -79,6 +79,9 @@ struct outbox_row {
     calendar::unix_time created = 0;
     calendar::unix_time updated = 0;
     std::string schedule; ///< as planned_row::schedule
+    /// Set by plan() on a row of plan_result::moved that had left the plan
+    /// (its occurrence gone, or its recipient) and is back in it.
+    bool back = false;
 };
 
 /// The part of the outbox a plan speaks for: reminder rows whose occurrence

@@ -330,6 +330,36 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
     CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
 }
 
+TEST_CASE("a recipient who left and came back hears nothing of what moved meanwhile", "[notify]") {
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
+    const auto model = casapero_due_now(now);
+    const auto later = casapero_due_now(now + 1800); // the same event, half an hour later
+    const std::vector<recipient> both = {follower("camille@example.org"),
+                                         follower("lea@example.org")};
+    const std::vector<recipient> camille_only = {both[0]};
+    REQUIRE(replan(outbox, subscribers, *model, both, now, "casaco.example").planned == 2);
+    auto claimed = outbox.claim(now, 10, 60);
+    REQUIRE(claimed.size() == 2);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true},
+                   {claimed[1].id, store::delivery_state::sent, 0, {}, true}},
+                  now);
+    // Léa leaves (unsubscribed, or no longer following); the event moves:
+    // Camille is told.
+    CHECK(replan(outbox, subscribers, *model, camille_only, now + 1, "casaco.example").notices ==
+          0);
+    CHECK(replan(outbox, subscribers, *later, camille_only, now + 2, "casaco.example").notices ==
+          1);
+    // Léa is back: her reminder went out before she left, and she hears
+    // nothing of the move; a move after that is news to her.
+    CHECK(replan(outbox, subscribers, *later, both, now + 3, "casaco.example").notices == 0);
+    CHECK(replan(outbox, subscribers, *model, both, now + 4, "casaco.example").notices == 2);
+    std::string told;
+    for (const auto& r : outbox.list())
+        if (r.kind == store::message_kind::update) told += r.recipient + "; ";
+    CHECK(told == "camille@example.org; camille@example.org; lea@example.org; ");
+}
+
 TEST_CASE("a failure in the last minute before the start is tried again halfway to it",
           "[notify]") {
     in_memory f;
