@@ -112,10 +112,10 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
         // A cancellation notice not gone yet is withdrawn either way: back at
         // another time, the update alone says what happened.
         const bool withdrawn = outbox.withdraw_cancellations(sent, now) > 0;
-        const auto told =
-            outbox.find(notice_for(sent, store::message_kind::cancellation, now, domain).key);
         if (current && current->occurrence_start == sent.occurrence_start &&
             current->schedule == sent.schedule) {
+            const auto told =
+                outbox.find(notice_for(sent, store::message_kind::cancellation, now, domain).key);
             if (!told || withdrawn ||
                 (told->state != store::delivery_state::sent &&
                  told->state != store::delivery_state::sending))
@@ -125,7 +125,7 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
         // following), not after its occurrence was gone, which has a
         // cancellation notice: nothing more about a reminder received before
         // they left, whatever moved meanwhile.
-        if (sent.back && !told) continue;
+        if (sent.back && !outbox.has_cancellation(sent)) continue;
         if (!first_to_tell(sent, store::message_kind::update)) continue;
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;

@@ -387,6 +387,19 @@ int outbox::withdraw_cancellations(const outbox_row& sent, calendar::unix_time n
     return static_cast<int>(db_.changes());
 }
 
+bool outbox::has_cancellation(const outbox_row& sent) {
+    auto& st = db_.prepare("SELECT 1 FROM outbox WHERE kind = 'cancellation' AND uid = ?1 AND "
+                           "occurrence_start = ?2 AND \"offset\" = ?3 AND recipient = ?4 COLLATE "
+                           "NOCASE LIMIT 1");
+    st.bind(1, sent.uid)
+        .bind(2, sent.occurrence_start)
+        .bind(3, sent.offset)
+        .bind(4, sent.recipient);
+    const bool found = st.step();
+    st.reset();
+    return found;
+}
+
 int outbox::recover(calendar::unix_time now) {
     auto& st = db_.prepare("UPDATE outbox SET lease_until = ?1 - 1, updated = ?1 WHERE state = "
                            "'sending' AND lease_until >= ?1");

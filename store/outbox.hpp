@@ -154,6 +154,10 @@ class outbox {
     /// event's rows change). Returns how many.
     int withdraw_cancellations(const outbox_row& sent, calendar::unix_time now);
 
+    /// Whether a cancellation notice of the reminder `sent` was planned, in
+    /// any state (matched as withdraw_cancellations matches).
+    bool has_cancellation(const outbox_row& sent);
+
     /// At start-up, before the first claim: rows left sending by a previous
     /// process (it crashed, or lost power, mid-send) may be claimed at once
     /// instead of when their lease runs out. Only one process sends from a

@@ -330,6 +330,28 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
     CHECK(kinds == "cancellation cancelled; update planned; reminder sent; "); // by due
 }
 
+TEST_CASE("an event told cancelled, then written again at another time, is told moved",
+          "[notify]") {
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
+    const auto model = casapero_due_now(now);
+    const auto later = casapero_due_now(now + 1800);
+    auto empty = calendar::build(calendar::testing::base_site());
+    REQUIRE(empty.calendar);
+    const std::vector<recipient> camille = {follower("camille@example.org")};
+    replan(outbox, subscribers, *model, camille, now, "casaco.example");
+    auto claimed = outbox.claim(now, 10, 60);
+    REQUIRE(claimed.size() == 1);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now);
+    CHECK(
+        replan(outbox, subscribers, *empty.calendar, camille, now + 1, "casaco.example").notices ==
+        1);
+    claimed = outbox.claim(now + 60, 10, 60); // the cancellation notice goes
+    REQUIRE(claimed.size() == 1);
+    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now + 60);
+    CHECK(replan(outbox, subscribers, *later, camille, now + 120, "casaco.example").notices == 1);
+}
+
 TEST_CASE("a recipient who left and came back hears nothing of what moved meanwhile", "[notify]") {
     replan_fixture f;
     auto& [db, outbox, subscribers, now] = f;
