@@ -45,6 +45,20 @@ std::optional<std::string_view> segment(std::string_view path, std::string_view 
 
 enum class route_kind { none, feed, api_events, healthz, metrics, agenda, event_page };
 
+route_kind classify(std::string_view path);
+const char* route_label(route_kind k);
+
+/// The metric label of a path: its route's, including the routes other
+/// features add (which label their own answers), or "other".
+std::string label_of(std::string_view path) {
+    if (const route_kind k = classify(path); k != route_kind::none) return route_label(k);
+    if (path.starts_with("/unsubscribe/")) return "unsubscribe";
+    if (path == "/subscribe") return "subscribe";
+    if (path.starts_with("/confirm/")) return "confirm";
+    if (path.starts_with("/feeds/")) return "personal_feed";
+    return "other";
+}
+
 /// Which route a path has the shape of. Feed segments are checked against
 /// the id alphabet here, so "..", "%2e" or "/" never reach a lookup.
 route_kind classify(std::string_view path) {
@@ -585,14 +599,16 @@ response handle(const request& req, const route_context& ctx) {
         // be made again, as RFC 9110 §15.6.4 has it.
         r = e.busy() ? busy_answer(req, ctx) : text(500, "internal error", ctx.now);
         if (e.busy()) r.set("Retry-After", "5");
-    } catch (const std::exception&) {
+        r.problem = e.what();
+    } catch (const std::exception& e) {
         r = text(500, "internal error", ctx.now);
+        r.problem = e.what();
     }
-    // An error answered on the way (a 412, a 400 on a query) counts under
-    // the route it was asked of.
+    // An error answered on the way (a 412, a 400 on a query, a 503 of a
+    // route added by another feature) counts under the route it was asked of.
     if (r.route.empty() || r.route == "other") {
         const std::string_view target = origin_form(req.target);
-        r.route = route_label(classify(target.substr(0, target.find('?'))));
+        r.route = label_of(target.substr(0, target.find('?')));
     }
     r.head = req.method == "HEAD";
     return r;

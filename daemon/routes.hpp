@@ -47,6 +47,7 @@ struct response {
     std::shared_ptr<const feed_bytes> shared_body;
     bool head = false; ///< HEAD: send the headers of `payload()` without it
     std::string route; ///< metric label: "feed", "api_events", "healthz"...
+    std::string problem; ///< why a 5xx was answered, for the log (never sent)
 
     std::string_view payload() const { return shared_body ? shared_body->get() : body; }
     /// A file holding payload() to send with sendfile(2), or -1.

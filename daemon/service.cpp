@@ -185,7 +185,7 @@ struct service::impl {
         metrics.count_request(r.route, r.status);
         if (r.status >= 500)
             log_error(req.method + " " + redact_target(req.target) + " " +
-                      std::to_string(r.status));
+                      std::to_string(r.status) + (r.problem.empty() ? "" : ": " + r.problem));
         return r;
     }
 

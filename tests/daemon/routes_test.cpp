@@ -379,6 +379,28 @@ TEST_CASE("the route hook answers paths the routes do not know", "[daemon]") {
     CHECK(handle(req, ctx).status == 404);
 }
 
+TEST_CASE("a hook that fails answers 500, says why to the log alone, and counts under its route",
+          "[daemon]") {
+    fixture f;
+    route_hook hook = [](const request&) -> std::optional<response> {
+        throw std::runtime_error("casacal.db: database or disk is full");
+    };
+    request req;
+    req.method = "POST";
+    req.target = "/subscribe";
+    route_context ctx;
+    ctx.current = f.snap;
+    ctx.now = k_now;
+    ctx.extra = &hook;
+    const response r = handle(req, ctx);
+    CHECK(r.status == 500);
+    CHECK(r.payload() == "internal error\n");
+    CHECK(r.problem == "casacal.db: database or disk is full");
+    CHECK(r.route == "subscribe");
+    req.target = "/unsubscribe/1-abc";
+    CHECK(handle(req, ctx).route == "unsubscribe");
+}
+
 TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {
     testing::test_site site;
     std::optional<casacal::store::database> db;
