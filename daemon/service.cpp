@@ -127,6 +127,10 @@ class database_claim {
         }
         if (named.st_dev != held.st_dev || named.st_ino != held.st_ino)
             return path_ + ": the database file was replaced while casacal ran";
+        // Opened, a database in WAL mode has its header page written: a
+        // file of no bytes was emptied under the daemon (`: > casacal.db`),
+        // and with it every reminder recorded.
+        if (held.st_size == 0) return path_ + ": the database file was emptied while casacal ran";
         return {};
     }
 

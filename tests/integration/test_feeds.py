@@ -664,6 +664,16 @@ class FeedChangeTest(DaemonTestCase):
         self.assertIn("deleted while casacal ran", health["database"])
         self.assertEqual(d.stop(), 0)
 
+    def test_a_database_emptied_under_the_daemon_turns_it_degraded(self):
+        d = self.start_daemon()
+        state = d.workdir / "state" / "casacal.db"
+        with open(state, "w"):  # `: > casacal.db`: same file, no byte left
+            pass
+        health = d.wait_for(lambda doc: doc["status"] != "ok", timeout=25, what="degraded")
+        self.assertIn("casacal.db: the database file was emptied while casacal ran", health["database"])
+        self.assertIn("the database file was emptied while casacal ran", d.stderr())
+        self.assertEqual(d.stop(), 0)
+
     def test_sighup_while_the_site_is_read_at_start_reloads_once_serving(self):
         # Before, SIGHUP killed a daemon still reading its site (exit by the
         # signal, which systemd counts as clean: no restart).
