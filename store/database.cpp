@@ -31,10 +31,14 @@ std::string folder_problem(const std::string& path, open_mode mode) {
     struct stat st {};
     if (::stat(folder.c_str(), &st) != 0) return " (its folder " + folder + " does not exist)";
     if (!S_ISDIR(st.st_mode)) return " (" + folder + " is a file, not a folder)";
-    if (mode == open_mode::read_write && ::access(folder.c_str(), W_OK | X_OK) != 0)
-        return " (its folder " + folder +
-               " is not writable: the database, and its -wal and -shm files beside it, are "
-               "made there)";
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        return mode == open_mode::read_write
+                   ? " (its folder " + folder +
+                         " is not writable: the database, and its -wal and -shm files beside it, "
+                         "are made there)"
+                   : " (its folder " + folder +
+                         " is not writable: reading a database in WAL mode takes its -shm file "
+                         "there; read it as the user casacal serve runs as)";
     return {};
 }
 
