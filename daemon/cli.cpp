@@ -330,13 +330,18 @@ parse_result parse_arguments(const std::vector<std::string>& args) {
         } else if (c == command::send_test) {
             taken = take_value(args, i, "--to", "", o.to_address, error);
         }
+        result.command_given = c;
         if (!error.empty()) return result;
         if (!taken) {
-            error = std::string(name_of(c)) + ": unexpected argument \"" + a + "\"";
+            error =
+                std::string(name_of(c)) +
+                (a.size() > 1 && a[0] == '-' ? ": unknown option \"" : ": unexpected argument \"") +
+                a + "\"";
             return result;
         }
     }
 
+    result.command_given = cmd;
     if (config) {
         if (config->empty()) {
             error = "option -c needs a file";
@@ -474,8 +479,12 @@ int main_program(int argc, char** argv) {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     parse_result parsed = parse_arguments(args);
     if (!parsed.options) {
+        const std::string help =
+            parsed.command_given
+                ? "casacal " + std::string(name_of(*parsed.command_given)) + " --help"
+                : "casacal --help";
         std::cerr << "casacal: " << parsed.error << "\n"
-                  << "Try 'casacal --help'.\n";
+                  << "Try '" << help << "'.\n";
         return exit_usage;
     }
     open_closed_standard_descriptors(parsed.options->cmd == command::serve);

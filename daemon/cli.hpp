@@ -28,6 +28,7 @@ struct cli_options {
 struct parse_result {
     std::optional<cli_options> options;
     std::string error;
+    std::optional<command> command_given; ///< the error's command, whose help it points to
 };
 
 /// Parses argv[1..]. Never throws.

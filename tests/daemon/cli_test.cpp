@@ -107,6 +107,15 @@ TEST_CASE("usage errors are reported, not run", "[daemon]") {
     }
 }
 
+TEST_CASE("a usage error of a command points to its help", "[daemon]") {
+    auto r = parse({"check", "--bogus"});
+    CHECK(r.error == "check: unknown option \"--bogus\"");
+    CHECK(r.command_given == command::check);
+    r = parse({"send-test"});
+    CHECK(r.command_given == command::send_test);
+    CHECK_FALSE(parse({"frobnicate"}).command_given);
+}
+
 TEST_CASE("main_program exits 2 on a usage error", "[daemon]") {
     std::vector<std::string> storage = {"casacal", "frobnicate"};
     std::vector<char*> argv;
