@@ -8,10 +8,10 @@ namespace casacal::daemon {
 
 namespace asio = boost::asio;
 
-rebuilder::rebuilder(asio::io_context& io, std::filesystem::path main_file, done_handler on_done,
-                     clock now)
-    : io_(io), main_file_(std::move(main_file)), on_done_(std::move(on_done)),
-      now_(std::move(now)) {}
+rebuilder::rebuilder(asio::io_context& io, std::filesystem::path main_file, std::string database,
+                     done_handler on_done, clock now)
+    : io_(io), main_file_(std::move(main_file)), database_(std::move(database)),
+      on_done_(std::move(on_done)), now_(std::move(now)) {}
 
 rebuilder::~rebuilder() {
     worker_.join();
@@ -36,7 +36,7 @@ void rebuilder::start() {
     const std::int64_t now = now_();
     asio::post(worker_, [this, generation, now, previous = previous_] {
         build_outcome outcome = build_site(main_file_, worker_db_, now, generation,
-                                           build_for::serving, {}, previous.get());
+                                           build_for::serving, {}, previous.get(), {}, database_);
         asio::post(io_,
                    [this, outcome = std::move(outcome)]() mutable { finish(std::move(outcome)); });
     });

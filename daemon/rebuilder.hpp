@@ -26,8 +26,10 @@ class rebuilder {
     /// Returns "now" for the build (Unix seconds); a seam for tests.
     using clock = std::function<std::int64_t()>;
 
-    rebuilder(boost::asio::io_context& io, std::filesystem::path main_file, done_handler on_done,
-              clock now);
+    /// `database`: the one serve opened at start, used whatever the files
+    /// now say.
+    rebuilder(boost::asio::io_context& io, std::filesystem::path main_file, std::string database,
+              done_handler on_done, clock now);
     ~rebuilder();
     rebuilder(const rebuilder&) = delete;
     rebuilder& operator=(const rebuilder&) = delete;
@@ -56,6 +58,7 @@ class rebuilder {
     boost::asio::io_context& io_;
     boost::asio::thread_pool worker_{1};
     std::filesystem::path main_file_;
+    std::string database_;
     done_handler on_done_;
     clock now_;
     std::uint64_t generation_ = 0;

@@ -397,7 +397,8 @@ struct service::impl {
             throw startup_error(exit_runtime, e.what());
         }
         worker = std::make_unique<rebuilder>(
-            io, main_file, [this](build_outcome o) { reloaded(std::move(o)); }, unix_now);
+            io, main_file, site.storage.database.string(),
+            [this](build_outcome o) { reloaded(std::move(o)); }, unix_now);
         worker->set_generation(current->generation);
         worker->set_previous(current);
         watch_site();

@@ -135,7 +135,8 @@ class previous_texts {
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation, build_for purpose,
                          std::string_view only, const snapshot* previous,
-                         const std::function<void(const std::string&)>& before_open) {
+                         const std::function<void(const std::string&)>& before_open,
+                         std::string_view database) {
     build_outcome out;
     site_check checked = check_site(main_file, previous ? previous->calendar.get() : nullptr);
     out.problems = std::move(checked.problems);
@@ -144,7 +145,8 @@ build_outcome build_site(const std::filesystem::path& main_file, std::optional<s
     const config::site& site = calendar::site_of(model);
 
     try {
-        const std::string db_path = site.storage.database.string();
+        const std::string db_path =
+            database.empty() ? site.storage.database.string() : std::string(database);
         if (!db || db->path() != db_path) {
             if (before_open) before_open(db_path);
             db = store::database::open(db_path);

@@ -58,13 +58,16 @@ enum class build_for { serving, export_only };
 /// and the fingerprinting and rendering of the series it copied (whose
 /// revision stayed). `before_open`, when set, is called with the database's
 /// path before `db` is first opened (serve locks it there: a refused second
-/// daemon writes nothing). Never throws: database failures, and what
-/// `before_open` throws, land in `failure`.
+/// daemon writes nothing). `database`, when not empty, is the database
+/// used whatever the site's storage.database now says (serve's, fixed at
+/// its start: a change waits for a restart). Never throws: database
+/// failures, and what `before_open` throws, land in `failure`.
 build_outcome build_site(const std::filesystem::path& main_file, std::optional<store::database>& db,
                          std::int64_t now, std::uint64_t generation,
                          build_for purpose = build_for::serving, std::string_view only = {},
                          const snapshot* previous = nullptr,
-                         const std::function<void(const std::string&)>& before_open = {});
+                         const std::function<void(const std::string&)>& before_open = {},
+                         std::string_view database = {});
 
 /// gzip (RFC 1952) of `bytes`: deflate at zlib's default level, no name, mtime 0, so the
 /// output depends on the input alone.

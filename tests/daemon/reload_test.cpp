@@ -159,10 +159,19 @@ TEST_CASE("requests during a rebuild queue exactly one more", "[daemon]") {
     testing::test_site site;
     asio::io_context io;
     std::vector<build_outcome> outcomes;
+    const std::string database = (site.dir() / "casacal.db").string();
     rebuilder worker(
-        io, site.main_file(), [&](build_outcome o) { outcomes.push_back(std::move(o)); },
+        io, site.main_file(), database, [&](build_outcome o) { outcomes.push_back(std::move(o)); },
         [] { return std::int64_t{1795953600}; });
     worker.set_generation(1);
+    // A database changed in the files waits for a restart: the rebuilds keep
+    // serve's, and make no other.
+    const std::string text = site.read("casacal.toml");
+    const auto at = text.find("database = \"casacal.db\"");
+    REQUIRE(at != std::string::npos);
+    site.write("casacal.toml",
+               text.substr(0, at) + "database = \"other.db\"" +
+                   text.substr(at + std::string("database = \"casacal.db\"").size()));
     worker.request();
     CHECK(worker.busy());
     worker.request();
@@ -184,4 +193,6 @@ TEST_CASE("requests during a rebuild queue exactly one more", "[daemon]") {
     CHECK(outcomes[1].built->generation == 3);
     CHECK(outcomes[1].built->feeds.at("/calendar.ics").body.get() ==
           outcomes[0].built->feeds.at("/calendar.ics").body.get());
+    CHECK(std::filesystem::exists(database));
+    CHECK_FALSE(std::filesystem::exists(site.dir() / "other.db"));
 }

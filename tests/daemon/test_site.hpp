@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace casacal::daemon::testing {
@@ -53,6 +54,10 @@ location = "Espace convivial"
 
     void write(const std::string& relative, const std::string& text) const {
         std::ofstream(dir_ / relative, std::ios::binary | std::ios::trunc) << text;
+    }
+    std::string read(const std::string& relative) const {
+        std::ifstream in(dir_ / relative, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
     void remove(const std::string& relative) const { std::filesystem::remove(dir_ / relative); }
     std::filesystem::path main_file() const { return dir_ / "casacal.toml"; }
