@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -56,7 +57,7 @@ void systemd_notifier::reloading() {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     const auto usec = static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
                       static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
-    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\nSTATUS=reloading");
 }
 
 void systemd_notifier::status(const std::string& status) {
@@ -77,7 +78,10 @@ void systemd_notifier::ping() {
     send("WATCHDOG=1");
     // Pinging at half the interval: the io thread is the one that must be
     // alive, so a stuck loop stops the pings.
-    watchdog_.expires_after(std::chrono::microseconds(watchdog_usec_ / 2));
+    // Every 10 ms at most: a WATCHDOG_USEC of a few microseconds would
+    // make it a busy loop.
+    watchdog_.expires_after(
+        std::chrono::microseconds(std::max<std::uint64_t>(watchdog_usec_ / 2, 10000)));
     watchdog_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) ping();
     });

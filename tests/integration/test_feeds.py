@@ -3,6 +3,7 @@ bytes on the wire, HTTP caching, and the occurrences two independent readers
 (python3-icalendar + recurring_ical_events, and Mozilla's ical.js 2.x) expand
 from them, compared with /api/events over 2027 (both DST changes)."""
 
+import contextlib
 import datetime as dt
 import email.utils
 import gzip
@@ -1030,6 +1031,7 @@ class SystemdNotifyTest(DaemonTestCase):
         reloading = [m for m in self.messages(sock, "READY=1") if "RELOADING=1" in m]
         self.assertEqual(len(reloading), 1)
         self.assertRegex(reloading[0], r"(?m)^MONOTONIC_USEC=\d+$")
+        self.assertRegex(reloading[0], r"(?m)^STATUS=reloading$")
         self.assertEqual(d.stop(), 0)
         self.assertIn("STOPPING=1", self.messages(sock, "STOPPING=1")[-1])
 
@@ -1042,6 +1044,20 @@ class SystemdNotifyTest(DaemonTestCase):
             self.messages(sock, "WATCHDOG=1", timeout=5)
         # three pings every 0.2 s, the first one right after READY
         self.assertLess(time.monotonic() - started, 2.0)
+
+    def test_a_watchdog_of_a_microsecond_is_no_busy_loop(self):
+        sock, path = self.notify_socket()
+        self.start_daemon(extra_env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1"})
+        self.messages(sock, "READY=1")
+        time.sleep(0.5)
+        sock.setblocking(False)
+        pings = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                pings += sock.recv(4096).count(b"WATCHDOG=1")
+        # every 10 ms at most: about 50, where a busy loop sent thousands
+        self.assertGreater(pings, 5)
+        self.assertLess(pings, 120)
 
 
 if __name__ == "__main__":
