@@ -313,8 +313,9 @@ struct service::impl {
                                    (health.errors.size() == 1 ? " error" : " errors");
         log_warning("reload rejected, still serving generation " +
                     std::to_string(current->generation) + " (" + errors + ")");
-        notifier.ready("degraded: " + errors + " in config, serving generation " +
-                       std::to_string(current->generation));
+        notifier.ready(
+            "degraded: " + (outcome.failure.empty() ? errors + " in config" : "database error") +
+            ", serving generation " + std::to_string(current->generation));
     }
 
     void wait_stop_signal() {
