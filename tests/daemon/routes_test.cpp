@@ -64,13 +64,22 @@ struct fixture {
         req.target = target;
         return run(req);
     }
-    response run(const request& req) const {
+    response run(const request& req, const route_hook* hook = nullptr) const {
         route_context ctx;
         ctx.current = snap;
         ctx.health = &health;
         ctx.counters = &counters;
         ctx.now = k_now;
+        ctx.extra = hook;
         return handle(req, ctx);
+    }
+    /// `method` `target` with `hook` answering what the routes do not know.
+    response hooked(const route_hook& hook, const std::string& method,
+                    const std::string& target) const {
+        request req;
+        req.method = method;
+        req.target = target;
+        return run(req, &hook);
     }
     const feed_entity& feed() const { return snap->feeds.at("/calendar.ics"); }
 };
@@ -367,16 +376,8 @@ TEST_CASE("the route hook answers paths the routes do not know", "[daemon]") {
         r.body = "agenda";
         return r;
     };
-    request req;
-    req.method = "GET";
-    req.target = "/hooked";
-    route_context ctx;
-    ctx.current = f.snap;
-    ctx.now = k_now;
-    ctx.extra = &hook;
-    CHECK(handle(req, ctx).payload() == "agenda");
-    req.target = "/x";
-    CHECK(handle(req, ctx).status == 404);
+    CHECK(f.hooked(hook, "GET", "/hooked").payload() == "agenda");
+    CHECK(f.hooked(hook, "GET", "/x").status == 404);
 }
 
 TEST_CASE("a hook that fails answers 500, says why to the log alone, and counts under its route",
@@ -385,20 +386,12 @@ TEST_CASE("a hook that fails answers 500, says why to the log alone, and counts 
     route_hook hook = [](const request&) -> std::optional<response> {
         throw std::runtime_error("casacal.db: database or disk is full");
     };
-    request req;
-    req.method = "POST";
-    req.target = "/subscribe";
-    route_context ctx;
-    ctx.current = f.snap;
-    ctx.now = k_now;
-    ctx.extra = &hook;
-    const response r = handle(req, ctx);
+    const response r = f.hooked(hook, "POST", "/subscribe");
     CHECK(r.status == 500);
     CHECK(r.payload() == "internal error\n");
     CHECK(r.problem == "casacal.db: database or disk is full");
     CHECK(r.route == "subscribe");
-    req.target = "/unsubscribe/1-abc";
-    CHECK(handle(req, ctx).route == "unsubscribe");
+    CHECK(f.hooked(hook, "POST", "/unsubscribe/1-abc").route == "unsubscribe");
 }
 
 TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {

@@ -231,6 +231,17 @@ TEST_CASE("paused while another connection replans: nothing recorded or started 
 namespace {
 
 /// An outbox in memory, for replan().
+/// Claims what is due at `now` and records it all sent, as one turn would;
+/// returns how many.
+std::size_t send_due(store::outbox& outbox, calendar::unix_time now) {
+    const auto claimed = outbox.claim(now, 10, 60);
+    std::vector<store::delivery_result> sent;
+    for (const auto& row : claimed)
+        sent.push_back({row.id, store::delivery_state::sent, 0, {}, true});
+    outbox.record(sent, now);
+    return claimed.size();
+}
+
 struct replan_fixture {
     store::database db = store::database::open(":memory:");
     store::outbox outbox{db};
@@ -340,15 +351,11 @@ TEST_CASE("an event told cancelled, then written again at another time, is told 
     REQUIRE(empty.calendar);
     const std::vector<recipient> camille = {follower("camille@example.org")};
     replan(outbox, subscribers, *model, camille, now, "casaco.example");
-    auto claimed = outbox.claim(now, 10, 60);
-    REQUIRE(claimed.size() == 1);
-    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now);
+    REQUIRE(send_due(outbox, now) == 1);
     CHECK(
         replan(outbox, subscribers, *empty.calendar, camille, now + 1, "casaco.example").notices ==
         1);
-    claimed = outbox.claim(now + 60, 10, 60); // the cancellation notice goes
-    REQUIRE(claimed.size() == 1);
-    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now + 60);
+    REQUIRE(send_due(outbox, now + 60) == 1); // the cancellation notice goes
     CHECK(replan(outbox, subscribers, *later, camille, now + 120, "casaco.example").notices == 1);
 }
 
@@ -361,11 +368,7 @@ TEST_CASE("a recipient who left and came back hears nothing of what moved meanwh
                                          follower("lea@example.org")};
     const std::vector<recipient> camille_only = {both[0]};
     REQUIRE(replan(outbox, subscribers, *model, both, now, "casaco.example").planned == 2);
-    auto claimed = outbox.claim(now, 10, 60);
-    REQUIRE(claimed.size() == 2);
-    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true},
-                   {claimed[1].id, store::delivery_state::sent, 0, {}, true}},
-                  now);
+    REQUIRE(send_due(outbox, now) == 2);
     // Léa leaves (unsubscribed, or no longer following); the event moves:
     // Camille is told.
     CHECK(replan(outbox, subscribers, *model, camille_only, now + 1, "casaco.example").notices ==
