@@ -249,6 +249,24 @@ struct replan_fixture {
     const calendar::unix_time now = std::time(nullptr);
 };
 
+std::shared_ptr<const calendar::model> without_events() {
+    auto built = calendar::build(calendar::testing::base_site());
+    REQUIRE(built.calendar);
+    return built.calendar;
+}
+
+/// replan_fixture, with the Casapéro an hour from now (casapero_due_now),
+/// the same half an hour later, and the site without it.
+struct moves_fixture {
+    store::database db = store::database::open(":memory:");
+    store::outbox outbox{db};
+    store::subscribers subscribers{db};
+    const calendar::unix_time now = std::time(nullptr);
+    const std::shared_ptr<const calendar::model> model = casapero_due_now(now);
+    const std::shared_ptr<const calendar::model> later = casapero_due_now(now + 1800);
+    const std::shared_ptr<const calendar::model> empty = without_events();
+};
+
 } // namespace
 
 TEST_CASE("replan leaves out an address that unsubscribed after the recipients were read",
@@ -315,21 +333,13 @@ TEST_CASE("a cancellation undone before its notice went is withdrawn, and nobody
 TEST_CASE("an event deleted and written again at another time is moved: one update, no second "
           "reminder",
           "[notify]") {
-    replan_fixture f;
-    auto& [db, outbox, subscribers, now] = f;
-    const auto model = casapero_due_now(now);
-    const auto later = casapero_due_now(now + 1800); // the same event, half an hour later
-    auto empty = calendar::build(calendar::testing::base_site());
-    REQUIRE(empty.calendar);
+    moves_fixture f;
+    auto& [db, outbox, subscribers, now, model, later, empty] = f;
     const std::vector<recipient> camille = {follower("camille@example.org")};
     REQUIRE(replan(outbox, subscribers, *model, camille, now, "casaco.example").notices == 0);
-    auto claimed = outbox.claim(now, 10, 60);
-    REQUIRE(claimed.size() == 1);
-    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true}}, now);
+    REQUIRE(send_due(outbox, now) == 1);
 
-    CHECK(
-        replan(outbox, subscribers, *empty.calendar, camille, now + 1, "casaco.example").notices ==
-        1);
+    CHECK(replan(outbox, subscribers, *empty, camille, now + 1, "casaco.example").notices == 1);
     const plan_summary back =
         replan(outbox, subscribers, *later, camille, now + 2, "casaco.example");
     CHECK(back.inserted == 0); // no second reminder
@@ -343,18 +353,12 @@ TEST_CASE("an event deleted and written again at another time is moved: one upda
 
 TEST_CASE("an event told cancelled, then written again at another time, is told moved",
           "[notify]") {
-    replan_fixture f;
-    auto& [db, outbox, subscribers, now] = f;
-    const auto model = casapero_due_now(now);
-    const auto later = casapero_due_now(now + 1800);
-    auto empty = calendar::build(calendar::testing::base_site());
-    REQUIRE(empty.calendar);
+    moves_fixture f;
+    auto& [db, outbox, subscribers, now, model, later, empty] = f;
     const std::vector<recipient> camille = {follower("camille@example.org")};
     replan(outbox, subscribers, *model, camille, now, "casaco.example");
     REQUIRE(send_due(outbox, now) == 1);
-    CHECK(
-        replan(outbox, subscribers, *empty.calendar, camille, now + 1, "casaco.example").notices ==
-        1);
+    CHECK(replan(outbox, subscribers, *empty, camille, now + 1, "casaco.example").notices == 1);
     REQUIRE(send_due(outbox, now + 60) == 1); // the cancellation notice goes
     CHECK(replan(outbox, subscribers, *later, camille, now + 120, "casaco.example").notices == 1);
 }
@@ -477,22 +481,14 @@ TEST_CASE("of late reminders of one occurrence to one recipient, only the last d
 
 TEST_CASE("a change is told once per occurrence and recipient, whatever the offsets sent",
           "[notify]") {
-    replan_fixture f;
-    auto& [db, outbox, subscribers, now] = f;
-    const auto model = casapero_due_now(now);
-    const auto later = casapero_due_now(now + 1800);
-    auto empty = calendar::build(calendar::testing::base_site());
-    REQUIRE(empty.calendar);
+    moves_fixture f;
+    auto& [db, outbox, subscribers, now, model, later, empty] = f;
     // Two reminders, an hour and 61 minutes before: both went out.
     recipient camille = follower("camille@example.org");
     camille.offsets = {
         {config::duration{0, 3600, "PT1H", {}}, config::duration{0, 3660, "PT61M", {}}}};
     REQUIRE(replan(outbox, subscribers, *model, {camille}, now, "casaco.example").planned == 2);
-    const auto claimed = outbox.claim(now, 10, 60);
-    REQUIRE(claimed.size() == 2);
-    outbox.record({{claimed[0].id, store::delivery_state::sent, 0, {}, true},
-                   {claimed[1].id, store::delivery_state::sent, 0, {}, true}},
-                  now);
+    REQUIRE(send_due(outbox, now) == 2);
     const auto count = [&](store::message_kind kind) {
         const auto rows = outbox.list();
         return std::count_if(rows.begin(), rows.end(),
@@ -502,8 +498,7 @@ TEST_CASE("a change is told once per occurrence and recipient, whatever the offs
     CHECK(replan(outbox, subscribers, *later, {camille}, now + 1, "casaco.example").notices == 1);
     CHECK(count(store::message_kind::update) == 1);
     // Cancelled: one cancellation.
-    CHECK(replan(outbox, subscribers, *empty.calendar, {camille}, now + 2, "casaco.example")
-              .notices == 1);
+    CHECK(replan(outbox, subscribers, *empty, {camille}, now + 2, "casaco.example").notices == 1);
     CHECK(count(store::message_kind::cancellation) == 1);
 }
 
