@@ -45,20 +45,6 @@ std::optional<std::string_view> segment(std::string_view path, std::string_view 
 
 enum class route_kind { none, feed, api_events, healthz, metrics, agenda, event_page };
 
-route_kind classify(std::string_view path);
-const char* route_label(route_kind k);
-
-/// The metric label of a path: its route's, including the routes other
-/// features add (which label their own answers), or "other".
-std::string label_of(std::string_view path) {
-    if (const route_kind k = classify(path); k != route_kind::none) return route_label(k);
-    if (path.starts_with("/unsubscribe/")) return "unsubscribe";
-    if (path == "/subscribe") return "subscribe";
-    if (path.starts_with("/confirm/")) return "confirm";
-    if (path.starts_with("/feeds/")) return "personal_feed";
-    return "other";
-}
-
 /// Which route a path has the shape of. Feed segments are checked against
 /// the id alphabet here, so "..", "%2e" or "/" never reach a lookup.
 route_kind classify(std::string_view path) {
@@ -100,6 +86,17 @@ const char* route_label(route_kind k) {
     case route_kind::none:
         break;
     }
+    return "other";
+}
+
+/// The metric label of a path: its route's, including the routes other
+/// features add (which label their own answers), or "other".
+std::string label_of(std::string_view path) {
+    if (const route_kind k = classify(path); k != route_kind::none) return route_label(k);
+    if (path.starts_with("/unsubscribe/")) return "unsubscribe";
+    if (path == "/subscribe") return "subscribe";
+    if (path.starts_with("/confirm/")) return "confirm";
+    if (path.starts_with("/feeds/")) return "personal_feed";
     return "other";
 }
 
