@@ -735,8 +735,8 @@ std::string lone_calendar(const model& m, const std::vector<lone_vevent>& parts,
     shapes.reserve(parts.size());
     for (const lone_vevent& p : parts) {
         shapes.push_back(*p.s);
-        // a single event's zone as the feed has it (none when written in UTC)
-        shapes.back().uses_zone = p.v.kind == when::kind::local && (p.s->rrule || p.s->uses_zone);
+        // the zone as the feed has it (none for a single event written in UTC)
+        shapes.back().uses_zone = p.v.kind == when::kind::local && p.s->uses_zone;
     }
     std::vector<const series*> members;
     for (const series& shape : shapes)

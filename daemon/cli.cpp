@@ -310,6 +310,7 @@ parse_result parse_arguments(const std::vector<std::string>& args) {
             }
             for (const auto& n : k_commands)
                 if (a == n.name) cmd = n.cmd;
+            result.command_given = cmd;
             if (!cmd) {
                 error = "unknown command \"" + a + "\"";
                 return result;
@@ -330,7 +331,6 @@ parse_result parse_arguments(const std::vector<std::string>& args) {
         } else if (c == command::send_test) {
             taken = take_value(args, i, "--to", "", o.to_address, error);
         }
-        result.command_given = c;
         if (!error.empty()) return result;
         if (!taken) {
             error =
@@ -341,7 +341,6 @@ parse_result parse_arguments(const std::vector<std::string>& args) {
         }
     }
 
-    result.command_given = cmd;
     if (config) {
         if (config->empty()) {
             error = "option -c needs a file";
