@@ -238,6 +238,7 @@ class builder {
     bool end_in_range(const vevent& v, const std::string& who, const config::position& where);
     vevent base(const config::event_def& e, zone_ptr zone);
     void finish(series& s, generated_starts* starts);
+    void warn_folded_repeat(const series& s, const config::event_def& e, generated_starts& starts);
 
     /// Whether libical expands `text` (the rule of `s`). Creating an
     /// iterator costs more than most expansions, and whether libical
@@ -650,7 +651,33 @@ void builder::add_event(const config::event_def& e) {
     std::sort(s.exdates.begin(), s.exdates.end());
     s.exdates.erase(std::unique(s.exdates.begin(), s.exdates.end()), s.exdates.end());
     add_overrides(s, e, starts);
+    warn_folded_repeat(s, e, starts);
     finish(s, &starts);
+}
+
+/// A repeat at the start's time of day that falls in a gap or in the
+/// repeated hour gets the warning a start written there gets: the first one
+/// within ten years (a yearly DST change meets a daily or weekly rule every
+/// year). The file names no such time, so the warning says which it is.
+void builder::warn_folded_repeat(const series& s, const config::event_def& e,
+                                 generated_starts& starts) {
+    if (!s.rrule || s.master.kind != when::kind::local) return;
+    const civil& start = s.master.start;
+    int last_year = start.year + 10;
+    if (s.rrule->until) last_year = std::min(last_year, s.rrule->until->year + 1);
+    for (const fold_span& f : fold_spans(s.zone, start.year, last_year)) {
+        for (civil c : {date_of(f.from), date_of(f.to)}) {
+            c.hour = start.hour;
+            c.minute = start.minute;
+            c.second = start.second;
+            if (c <= start || c < f.from || c >= f.to) continue;
+            if (!starts.contains(c) || s.excluded(c) || s.override_at(c)) continue;
+            const resolved_time t{to_utc(s.zone, c)};
+            d_.warning(at(e.rrule_at, e.where),
+                       "a repeat of '" + e.id + "': " + fold_warning(c, s.zone_name, t, s.zone));
+            return;
+        }
+    }
 }
 
 bool builder::reuse(const config::event_def& e, const model& previous) {

@@ -253,14 +253,13 @@ zone_offsets* offsets_of(zone_ptr zone) {
     return nullptr;
 }
 
-} // namespace
-
-int utc_offset(zone_ptr zone, unix_time t) {
-    const int year = civil_of(t).year;
+/// The offsets of `zone` over a UTC year, from the cache; nullptr when the
+/// year or the zone is past what it holds.
+const year_offsets* offsets_in(zone_ptr zone, int year) {
     zone_offsets* table = offsets_of(zone);
     if (!table || year < zone_offsets::first_year ||
         year >= zone_offsets::first_year + zone_offsets::years)
-        return libical_utc_offset(zone, t);
+        return nullptr;
     std::atomic<const year_offsets*>& slot = table->by_year[year - zone_offsets::first_year];
     const year_offsets* offsets = slot.load(std::memory_order_acquire);
     if (!offsets) {
@@ -272,7 +271,32 @@ int utc_offset(zone_ptr zone, unix_time t) {
             slot.store(offsets, std::memory_order_release);
         }
     }
-    return offsets->at(t);
+    return offsets;
+}
+
+} // namespace
+
+int utc_offset(zone_ptr zone, unix_time t) {
+    const year_offsets* offsets = offsets_in(zone, civil_of(t).year);
+    return offsets ? offsets->at(t) : libical_utc_offset(zone, t);
+}
+
+std::vector<fold_span> fold_spans(zone_ptr zone, int first_year, int last_year) {
+    std::vector<fold_span> out;
+    for (int year = first_year; year <= last_year; ++year) {
+        const year_offsets* offsets = offsets_in(zone, year);
+        if (!offsets) break;
+        const auto& spans = offsets->spans;
+        for (std::size_t i = 1; i < spans.size(); ++i) {
+            const auto [at, after] = spans[i];
+            const int before = spans[i - 1].second;
+            if (after > before)
+                out.push_back({civil_of(at + before), civil_of(at + after), fold::gap});
+            else
+                out.push_back({civil_of(at + after), civil_of(at + before), fold::overlap});
+        }
+    }
+    return out;
 }
 
 resolved_time to_utc(zone_ptr zone, const config::civil& local) {

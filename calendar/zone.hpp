@@ -61,6 +61,16 @@ struct resolved_time {
 /// offset in force before the gap.
 resolved_time to_utc(zone_ptr zone, const config::civil& local);
 
+/// A change of a zone's offset as wall clocks: the times in [from, to) do
+/// not exist (gap) or happen twice (overlap).
+struct fold_span {
+    config::civil from, to;
+    fold kind = fold::none;
+};
+
+/// The changes of `zone` in the UTC years [first_year, last_year].
+std::vector<fold_span> fold_spans(zone_ptr zone, int first_year, int last_year);
+
 /// The wall clock of an instant in `zone`; sets `*offset` when non-null.
 config::civil to_local(zone_ptr zone, unix_time t, int* offset = nullptr);
 

@@ -174,6 +174,37 @@ TEST_CASE("times in a DST gap or overlap are warnings", "[calendar]") {
           "Europe/Paris; read as the first (UTC+02:00) per RFC 5545\n");
 }
 
+TEST_CASE("a repeat in a DST gap or overlap is a warning at the rule", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].start = local(2027, 3, 20, 2, 30, 5);
+    s.events[0].end = local(2027, 3, 20, 3, 0, 6);
+    s.events[0].rrule = "FREQ=WEEKLY;BYDAY=SA,SU";
+    const build_result r = build(s);
+    REQUIRE(r.calendar);
+    CHECK(
+        problems_of(r) ==
+        "events.d/casapero.toml:7:15: warning: a repeat of 'casapero': 2027-03-28T02:30:00 does "
+        "not exist in Europe/Paris (clocks go forward); read as 03:30 (UTC+02:00) per RFC 5545\n");
+
+    // Excluded (the exdate's own time is warned of), that repeat says
+    // nothing more; the next one, in the repeated hour, does.
+    s.events[0].exdates = {local(2027, 3, 28, 2, 30, 8)};
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:8:15: warning: 2027-03-28T02:30:00 does not exist in "
+          "Europe/Paris (clocks go forward); read as 03:30 (UTC+02:00) per RFC 5545\n"
+          "events.d/casapero.toml:7:15: warning: a repeat of 'casapero': 2027-10-31T02:30:00 "
+          "happens twice in Europe/Paris; read as the first (UTC+02:00) per RFC 5545\n");
+
+    // A rule that ends before, or a time of day clear of the change, says nothing.
+    s.events[0].exdates.clear();
+    s.events[0].rrule = "FREQ=WEEKLY;BYDAY=SA,SU;UNTIL=20270327";
+    CHECK(problems_of(build(s)).empty());
+    s.events[0].rrule = "FREQ=DAILY";
+    s.events[0].start = local(2027, 3, 20, 3, 30, 5);
+    s.events[0].end = local(2027, 3, 20, 4, 0, 6);
+    CHECK(problems_of(build(s)).empty());
+}
+
 TEST_CASE("an override that matches no occurrence is an error at its position", "[calendar]") {
     config::site s = casapero_site();
     config::override_def o;
