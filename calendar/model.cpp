@@ -264,6 +264,8 @@ class builder {
     std::vector<series>& out_;
     config::diagnostics& d_;
     std::map<std::pair<std::string, bool>, bool> expandable_;
+    /// Per zone and first year, its changes over ten years (most series share both).
+    std::map<std::pair<zone_ptr, int>, std::vector<fold_span>> fold_spans_;
     std::map<const config::category*, std::string> color_names_;
 };
 
@@ -663,9 +665,14 @@ void builder::warn_folded_repeat(const series& s, const config::event_def& e,
                                  generated_starts& starts) {
     if (!s.rrule || s.master.kind != when::kind::local) return;
     const civil& start = s.master.start;
-    int last_year = start.year + 10;
-    if (s.rrule->until) last_year = std::min(last_year, s.rrule->until->year + 1);
-    for (const fold_span& f : fold_spans(s.zone, start.year, last_year)) {
+    auto spans = fold_spans_.find({s.zone, start.year});
+    if (spans == fold_spans_.end())
+        spans = fold_spans_
+                    .emplace(std::make_pair(s.zone, start.year),
+                             fold_spans(s.zone, start.year, start.year + 10))
+                    .first;
+    for (const fold_span& f : spans->second) {
+        if (s.rrule->until && f.from > *s.rrule->until) break;
         for (civil c : {date_of(f.from), date_of(f.to)}) {
             c.hour = start.hour;
             c.minute = start.minute;
