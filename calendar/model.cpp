@@ -86,6 +86,17 @@ std::string written(const when& w) {
     return iso_text(w.value) + (w.type == when::kind::utc ? "Z" : "");
 }
 
+/// Why an end at `end` does not do for a start at `start` (instants): RFC
+/// 5545 wants DTEND after DTSTART. The files checked the times as written;
+/// an equal instant comes from a time in a gap, or from two kinds of time.
+std::string not_after(const series& s, unix_time start, unix_time end) {
+    // An all-day end is the day after the last: equal is a day before.
+    if (end < start || s.all_day()) return " is before its start";
+    int offset = 0;
+    const config::civil local = to_local(s.zone, start, &offset);
+    return " is not after its start: both are " + iso_text(local) + offset_text(offset);
+}
+
 const config::position& at(const config::position& preferred, const config::position& fallback) {
     return preferred.line > 0 || !preferred.path.empty() ? preferred : fallback;
 }
@@ -338,8 +349,8 @@ bool builder::set_times(series& s, const when& start, const std::optional<when>&
             return false;
         }
         const resolved e = resolve(s, *end, start.type);
-        if (e.utc < v.start_utc) {
-            d_.error(end->where, "end of " + who + " is before its start");
+        if (e.utc <= v.start_utc) {
+            d_.error(end->where, "end of " + who + not_after(s, v.start_utc, e.utc));
             return false;
         }
         v.end = e.frame;
@@ -503,9 +514,9 @@ void builder::add_overrides(series& s, const config::event_def& e, generated_sta
                     v.kind == when::kind::utc ? civil_of(v.end_utc) : to_local(s.zone, v.end_utc);
             }
         }
-        if (v.end_utc < v.start_utc) {
+        if (v.end_utc <= v.start_utc) {
             d_.error(o.end ? o.end->where : o.where,
-                     "end of an override of " + who + " is before its start");
+                     "end of an override of " + who + not_after(s, v.start_utc, v.end_utc));
             continue;
         }
         v.moved = v.start_utc != original.start_utc || v.end_utc != original.end_utc;

@@ -131,6 +131,36 @@ TEST_CASE("end before start is an error at the end", "[calendar]") {
           "events.d/casapero.toml:6:15: error: end of event 'casapero' is before its start\n");
 }
 
+TEST_CASE("an end that is the start's instant is an error, however it is written", "[calendar]") {
+    config::site s = casapero_site();
+    s.events[0].rrule.clear();
+    // 02:15 in the spring gap reads as 03:15 (UTC+02:00), the end's instant.
+    s.events[0].start = local(2027, 3, 28, 2, 15, 5);
+    s.events[0].end = local(2027, 3, 28, 3, 15, 6);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:5:15: warning: 2027-03-28T02:15:00 does not exist in "
+          "Europe/Paris (clocks go forward); read as 03:15 (UTC+02:00) per RFC 5545\n"
+          "events.d/casapero.toml:6:15: error: end of event 'casapero' is not after its start: "
+          "both are 2027-03-28T03:15:00+02:00\n");
+    // A wall clock and an instant that name the same time.
+    s.events[0].start = local(2027, 1, 10, 18, 30, 5);
+    s.events[0].end = utc(2027, 1, 10, 17, 30, 6);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:6:15: error: end of event 'casapero' is not after its start: "
+          "both are 2027-01-10T18:30:00+01:00\n");
+    // The same in an override.
+    s = casapero_site();
+    config::override_def o;
+    o.recurrence_id = local(2027, 1, 7, 18, 30, 12);
+    o.start = local(2027, 1, 7, 19, 0, 13);
+    o.end = utc(2027, 1, 7, 18, 0, 14);
+    o.where = pos(11);
+    s.events[0].overrides.push_back(o);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:14:15: error: end of an override of 'casapero' is not "
+          "after its start: both are 2027-01-07T19:00:00+01:00\n");
+}
+
 TEST_CASE("a timed event needs an end or a duration", "[calendar]") {
     config::site s = casapero_site();
     s.events[0].end.reset();
