@@ -217,7 +217,23 @@ std::string date_text(const config::civil& c) {
     return buf;
 }
 
-std::string agenda_line(const calendar::occurrence& o) {
+/// "18:30", with the UTC offset when that wall clock happens twice in
+/// `zone` (02:30 on the last Sunday of October reads as either hour).
+std::string clock_text(const config::civil& c, int offset, calendar::zone_ptr zone) {
+    // Appends rather than operator+ chains: GCC 12 warns falsely (-Wrestrict) on those.
+    std::string text = two(c.hour);
+    text += ':';
+    text += two(c.minute);
+    if (zone && calendar::to_utc(zone, c).kind == calendar::fold::overlap)
+        text += calendar::offset_text(offset);
+    return text;
+}
+
+/// One line of `casacal agenda`: times on the site's wall clock, as the
+/// agenda page shows them, whatever the event's own zone.
+std::string agenda_line(calendar::occurrence o, const config::site& site,
+                        calendar::zone_ptr site_zone) {
+    o = calendar::in_site_zone(std::move(o), site);
     std::string line = date_text(o.start_local);
     if (o.all_day) {
         // end_local is exclusive: the last day is the one before it.
@@ -230,26 +246,19 @@ std::string agenda_line(const calendar::occurrence& o) {
             line += last_text;
         }
     } else {
-        // Appends rather than operator+ chains: GCC 12 warns falsely (-Wrestrict) on those.
         line += ' ';
-        line += two(o.start_local.hour);
-        line += ':';
-        line += two(o.start_local.minute);
+        line += clock_text(o.start_local, o.start_offset, site_zone);
         line += "–";
-        const bool same_day = o.end_local.year == o.start_local.year &&
-                              o.end_local.month == o.start_local.month &&
-                              o.end_local.day == o.start_local.day;
-        if (!same_day) {
+        if (calendar::date_of(o.end_local) != calendar::date_of(o.start_local)) {
             line += date_text(o.end_local);
             line += ' ';
         }
-        line += two(o.end_local.hour);
-        line += ':';
-        line += two(o.end_local.minute);
+        line += clock_text(o.end_local, o.end_offset, site_zone);
     }
     line += "  " + o.title;
     if (!o.location.empty()) line += "  (" + o.location + ")";
     if (o.status == config::status::cancelled) line += "  [cancelled]";
+    if (o.status == config::status::tentative) line += "  [tentative]";
     return line;
 }
 
@@ -272,8 +281,10 @@ int agenda_command(const cli_options& o, std::ostream& out, std::ostream& err) {
         out << doc;
         if (!doc.ends_with('\n')) out << '\n';
     } else {
+        const config::site& site = calendar::site_of(*model);
+        const calendar::zone_ptr zone = calendar::find_zone(site.site.timezone);
         for (const auto& occ : occurrences)
-            out << agenda_line(occ) << '\n';
+            out << agenda_line(occ, site, zone) << '\n';
     }
     keep_until_exit(std::move(occurrences));
     return exit_ok; // main_program reports output that was not written

@@ -197,6 +197,35 @@ class CheckTest(unittest.TestCase):
             "events.d/bad.toml:2:6: error: invalid id 'Casa Pero': use only a-z, 0-9 and '-'",
             "events.d/bad.toml:6:12: error: duration of event 'Casa Pero' must be longer than zero"])
 
+    def test_agenda_text_reads_the_site_wall_clock(self):
+        (self.events / "elsewhere.toml").write_text("""
+[[event]]
+id = "new-york-call"
+title = "Appel New York"
+category = "atelier"
+timezone = "America/New_York"
+start = 2027-03-08T20:00:00
+duration = "PT1H30M"
+rrule = "FREQ=WEEKLY;BYDAY=MO"
+
+[[event]]
+id = "night-owl"
+title = "Nuit blanche"
+category = "atelier"
+start = 2027-10-31T02:30:00
+duration = "PT1H"
+status = "tentative"
+""", encoding="utf-8")
+        p = run_cli("agenda", "-c", self.site / "casacal.toml", "--from", "2027-03-23", "--to", "2027-03-24")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Monday 20:00 in New York is Tuesday 01:00 in Paris, inside the range asked for.
+        self.assertIn("2027-03-23 01:00–02:30  Appel New York\n", p.stdout.decode())
+        self.assertNotIn("2027-03-22", p.stdout.decode())
+        p = run_cli("agenda", "-c", self.site / "casacal.toml", "--from", "2027-10-31", "--to", "2027-11-01")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Both ends in the repeated hour: the offsets tell the two 02:30 apart.
+        self.assertIn("2027-10-31 02:30+02:00–02:30+01:00  Nuit blanche  [tentative]\n", p.stdout.decode())
+
     def test_missing_main_file(self):
         p = run_cli("check", "-c", self.tmp / "nowhere.toml")
         self.assertEqual(p.returncode, 1, p.stderr)
