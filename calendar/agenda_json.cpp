@@ -126,7 +126,7 @@ void append_string(std::string& out, std::string_view text) {
 }
 
 std::string rfc3339(const config::civil& local, int offset, bool all_day) {
-    return all_day ? iso_text(local, true) : iso_text(local) + offset_text(offset);
+    return all_day ? iso_text(local, true) : rfc3339_text(local, offset);
 }
 
 /// The document through nlohmann::json: the reference, and the path for text

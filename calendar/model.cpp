@@ -893,7 +893,7 @@ occurrence make_occurrence(const series& s, const vevent& v, const std::optional
         } else {
             int off = 0;
             const civil shown = to_local(s.zone, s.instant_of(*original), &off);
-            o.recurrence_id = iso_text(shown) + offset_text(off);
+            o.recurrence_id = rfc3339_text(shown, off);
         }
     }
     o.moved = v.moved;
@@ -917,8 +917,8 @@ occurrence instance_occurrence(const series& s, const civil& original, unix_time
     }
     if (s.rrule) {
         o.original_start = original;
-        o.recurrence_id = o.all_day ? iso_text(original, true)
-                                    : iso_text(o.start_local) + offset_text(o.start_offset);
+        o.recurrence_id =
+            o.all_day ? iso_text(original, true) : rfc3339_text(o.start_local, o.start_offset);
     }
     return o;
 }

@@ -145,6 +145,12 @@ std::string offset_text(int offset_seconds) {
     return std::string(buf, p);
 }
 
+std::string rfc3339_text(const config::civil& local, int offset_seconds) {
+    if (offset_seconds % 60 != 0)
+        return iso_text(civil_of(seconds_of(local) - offset_seconds)) + "Z";
+    return iso_text(local) + offset_text(offset_seconds);
+}
+
 namespace {
 // libical fills each zone's table of changes lazily and loads built-in zones
 // on first use, without a lock of its own in 3.0 (data races on those

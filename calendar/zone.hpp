@@ -41,6 +41,10 @@ std::string iso_text(const config::civil& c, bool date_only = false);
 std::string ics_text(const config::civil& c, bool date_only = false);
 /// "+02:00" / "-05:00" / "+00:00".
 std::string offset_text(int offset_seconds);
+/// RFC 3339 "2026-12-03T18:30:00+01:00" for the wall clock `local` read with
+/// `offset_seconds`; in UTC ("…Z") when the offset has seconds (Monrovia's
+/// -00:44:30 before 1972), which RFC 3339 cannot write.
+std::string rfc3339_text(const config::civil& local, int offset_seconds);
 
 /// The zone libical knows under an IANA name; nullptr when unknown.
 zone_ptr find_zone(const std::string& name);

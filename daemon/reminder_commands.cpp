@@ -61,7 +61,7 @@ std::string local_time(calendar::unix_time t, calendar::zone_ptr zone) {
     if (!zone) return calendar::iso_text(calendar::civil_of(t)) + "Z";
     int offset = 0;
     auto local = calendar::to_local(zone, t, &offset);
-    return calendar::iso_text(local) + calendar::offset_text(offset);
+    return calendar::rfc3339_text(local, offset);
 }
 
 int list_reminders(const cli_options& o, std::ostream& out, std::ostream& err) {

@@ -115,7 +115,7 @@ calendar::unix_time before(calendar::unix_time start, const std::string& zone,
 std::string occurrence_text(const calendar::occurrence& o) {
     if (!o.recurrence_id.empty()) return o.recurrence_id;
     if (o.all_day) return calendar::iso_text(o.start_local, true);
-    return calendar::iso_text(o.start_local) + calendar::offset_text(o.start_offset);
+    return calendar::rfc3339_text(o.start_local, o.start_offset);
 }
 
 std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule) {

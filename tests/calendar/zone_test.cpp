@@ -40,6 +40,17 @@ TEST_CASE("civil day arithmetic round-trips", "[calendar]") {
           config::civil{2027, 3, 1, 18, 30, 0});
     CHECK(civil_of(-1) == config::civil{1969, 12, 31, 23, 59, 59});
     CHECK(offset_text(-5 * 3600 - 1800) == "-05:30");
+    CHECK(rfc3339_text({2027, 3, 8, 20, 0, 0}, -5 * 3600) == "2027-03-08T20:00:00-05:00");
+}
+
+TEST_CASE("an offset with seconds is written in UTC, which RFC 3339 can say", "[calendar]") {
+    zone_ptr monrovia = find_zone("Africa/Monrovia");
+    REQUIRE(monrovia);
+    int offset = 0;
+    const config::civil local =
+        to_local(monrovia, to_utc(monrovia, {1971, 6, 1, 10, 0, 0}).utc, &offset);
+    CHECK(offset == -(44 * 60 + 30));
+    CHECK(rfc3339_text(local, offset) == "1971-06-01T10:44:30Z");
 }
 
 TEST_CASE("wall clock away from DST edges maps to one instant", "[calendar]") {
