@@ -46,6 +46,7 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
     } else {
         first = local_today(m, now);
     }
+    const config::civil horizon = agenda_horizon(m, now);
     config::civil last;
     if (to) {
         auto d = parse_date(*to);
@@ -55,7 +56,14 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
         }
         last = *d;
     } else {
-        last = from_day_number(day_number(first) + k_default_agenda_days);
+        // The default end stops at the horizon: the user gave no end to blame.
+        if (day_number(first) >= day_number(horizon)) {
+            r.error = "from: at most " + std::to_string(k_max_agenda_years_ahead) +
+                      " years ahead, before " + calendar::iso_text(horizon, true);
+            return r;
+        }
+        last = from_day_number(
+            std::min(day_number(first) + k_default_agenda_days, day_number(horizon)));
     }
     const std::int64_t span = day_number(last) - day_number(first);
     if (span <= 0) {
@@ -66,7 +74,6 @@ agenda_range resolve_agenda_range(const calendar::model& m, std::optional<std::s
         r.error = "range too long: at most " + std::to_string(k_max_agenda_days) + " days";
         return r;
     }
-    const config::civil horizon = agenda_horizon(m, now);
     if (day_number(last) > day_number(horizon)) {
         r.error = "to: at most " + std::to_string(k_max_agenda_years_ahead) +
                   " years ahead, " + calendar::iso_text(horizon, true);

@@ -456,6 +456,13 @@ TEST_CASE("/api/events expands the snapshot's calendar", "[daemon]") {
             CHECK(nlohmann::json::parse(r.payload())["error"] ==
                   "to: at most 10 years ahead, 2036-11-29");
         }
+        // Without `to`, the default 30 days stop there; a `from` there is the one to blame.
+        response r = f.get("/api/events?from=2036-11-20");
+        CHECK(r.status == 200);
+        r = f.get("/api/events?from=2036-11-29");
+        CHECK(r.status == 400);
+        CHECK(nlohmann::json::parse(r.payload())["error"] ==
+              "from: at most 10 years ahead, before 2036-11-29");
     }
     SECTION("bad ranges are 400 with a JSON error") {
         for (const char* target :
