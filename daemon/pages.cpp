@@ -3,6 +3,7 @@
 #include "calendar/zone.hpp"
 #include "daemon/agenda_range.hpp"
 #include "daemon/html_page.hpp"
+#include "notify/smtp_transport.hpp"
 #include "notify/wording.hpp"
 
 #include <algorithm>
@@ -213,8 +214,9 @@ response agenda_page(const request& req, const query_params& query, const route_
     const auto& keys = ctx.current->categories;
     if (!category.empty() && !std::binary_search(keys.begin(), keys.end(), category))
         return problem_page(req, 404, site, en ? "Unknown category" : "Catégorie inconnue",
+                            // The page is UTF-8: the request's other bytes are not written.
                             (en ? "There is no category " : "Il n'y a pas de catégorie ") +
-                                category + ".",
+                                notify::printable(category) + ".",
                             ctx.now);
     const config::civil today = local_today(m, ctx.now);
     config::civil first = today;

@@ -521,6 +521,9 @@ response html_response(unsigned status, std::string html, std::int64_t now,
 response cached_html_response(const request& req, unsigned status, std::string html,
                               std::int64_t now) {
     const std::string cache = "public, max-age=" + std::to_string(k_page_max_age);
+    // RFC 9110 §13.2.1: a request that fails (404, 400) ignores its
+    // preconditions; such a page gets no ETag to send back.
+    if (status < 200 || status > 299) return html_response(status, std::move(html), now, cache);
     std::string etag = strong_etag(html);
     if (auto failed = failed_precondition(req, etag, std::nullopt, now)) return *failed;
     if (req.if_none_match && if_none_match_matches(*req.if_none_match, etag)) {

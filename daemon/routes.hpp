@@ -110,7 +110,8 @@ response html_response(unsigned status, std::string html, std::int64_t now,
 
 /// A public HTML page: html_response cached for k_page_max_age seconds with
 /// a strong ETag over `html`; 304 without a body when `req`'s If-None-Match
-/// matches it.
+/// matches it, 412 when its If-Match does not. A `status` other than 2xx
+/// (a 404 page) has no ETag and answers whatever the preconditions.
 response cached_html_response(const request& req, unsigned status, std::string html,
                               std::int64_t now);
 

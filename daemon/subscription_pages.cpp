@@ -244,13 +244,14 @@ response subscribe(const request& req, subscription_context& ctx) {
         });
     }
     // The same answer whether or not the address was known: no address probing.
-    return html_response(202,
-                         html_page(ctx.site, en ? "Check your inbox" : "Vérifiez votre boîte mail",
-                              "<p>" + html_escape(en ? "A confirmation link was sent to " + address + "."
-                                                     : "Un lien de confirmation a été envoyé à " +
-                                                           address + ".") +
-                                  "</p>\n"),
-                         ctx.now);
+    return html_response(
+        202,
+        html_page(ctx.site, en ? "Check your inbox" : "Vérifiez votre boîte mail",
+                  "<p>" +
+                      html_escape(en ? "A confirmation link was sent to " + address + "."
+                                     : "Un lien de confirmation a été envoyé à " + address + ".") +
+                      "</p>\n" + back_to_form(ctx)),
+        ctx.now);
 }
 
 /// GET confirms; HEAD (a link checker, a mail scanner) answers the same

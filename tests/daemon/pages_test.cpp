@@ -154,6 +154,26 @@ TEST_CASE("the agenda filters by category and pages by date", "[daemon][pages]")
         CHECK(header_or_empty(r, "Content-Type") == "text/html; charset=utf-8");
         CHECK(has(r.payload(), "<h1>Catégorie inconnue</h1>"));
         CHECK(has(r.payload(), "<p>Il n&#39;y a pas de catégorie nope.</p>"));
+        // The page is UTF-8 whatever bytes the request named.
+        r = f.get("/?category=nope%ff%00%0d%0a%1b");
+        CHECK(r.status == 404);
+        CHECK(has(r.payload(), "<p>Il n&#39;y a pas de catégorie nope?????.</p>"));
+    }
+    SECTION("a 404 or 400 page answers whatever the preconditions (RFC 9110 §13.2.1)") {
+        for (const char* target : {"/?category=nope", "/?from=tomorrow", "/events/nope"}) {
+            INFO(target);
+            const unsigned status = f.get(target).status;
+            CHECK(status >= 400);
+            CHECK(header_or_empty(f.get(target), "ETag").empty());
+            request conditional;
+            conditional.method = "GET";
+            conditional.target = target;
+            conditional.if_none_match = "*";
+            CHECK(f.run(conditional).status == status);
+            conditional.if_none_match.reset();
+            conditional.if_match = "\"x\"";
+            CHECK(f.run(conditional).status == status);
+        }
     }
     SECTION("from a later date") {
         response r = f.get("/?from=2027-01-05");
