@@ -335,6 +335,17 @@ response event_page(const request& req, std::string_view id, const route_context
         [&](calendar::unix_time a, calendar::unix_time b) {
             return calendar::expand_event(m, e->id, a, b);
         });
+    // Upcoming: those of today already over are not.
+    std::erase_if(found, [&](const calendar::occurrence& o) { return o.end <= ctx.now; });
+    if (found.empty()) {
+        // None in the two years listed: the first one after, up to the
+        // horizon, rather than a false "no upcoming date".
+        const calendar::unix_time end =
+            calendar::site_midnight(m, calendar::add_days(today, k_max_agenda_days));
+        std::vector<calendar::occurrence> later = calendar::expand_event(
+            m, e->id, end, calendar::site_midnight(m, agenda_horizon(m, ctx.now)));
+        if (!later.empty()) found.push_back(std::move(later.front()));
+    }
     body += std::string("<h2>") + (en ? "Upcoming dates" : "Prochaines dates") + "</h2>\n";
     if (found.empty())
         body += std::string("<p>") + (en ? "No upcoming date." : "Aucune date à venir.") + "</p>\n";
@@ -345,7 +356,7 @@ response event_page(const request& req, std::string_view id, const route_context
         const calendar::occurrence o = calendar::in_site_zone(found[i], site);
         body += item_open(site, o) + "<span class=\"when\">" +
                 html_escape(notify::span_text(o, lang)) + "</span>" + status_mark(o.status, lang);
-        if (found[i].listed < from)
+        if (found[i].listed <= ctx.now)
             body += std::string(" <span class=\"meta\">") + (en ? "(under way)" : "(en cours)") +
                     "</span>";
         // A session's title after the programme's, an override's own title.

@@ -359,6 +359,24 @@ title = "Réveillon"
 category = "atelier"
 start = 2026-12-30
 end = 2027-01-02
+[[event]]
+id = "brunch"
+title = "Brunch"
+category = "atelier"
+start = 2026-11-29T10:00:00
+end = 2026-11-29T12:00:00
+[[event]]
+id = "dejeuner"
+title = "Déjeuner"
+category = "atelier"
+start = 2026-11-29T12:30:00
+end = 2026-11-29T14:00:00
+[[event]]
+id = "jubile"
+title = "Jubilé"
+category = "atelier"
+start = 2030-06-01T18:00:00
+end = 2030-06-01T20:00:00
 )");
     std::string html(f.get("/").payload());
     // Over at 02:00 today: gone; the closure goes on until Thursday.
@@ -381,6 +399,15 @@ end = 2027-01-02
     CHECK(has(f.get("/events/reveillon").payload(),
               "<span class=\"when\">mercredi 30 décembre 2026 – samedi 2 janvier 2027</span>"));
     CHECK(has(f.get("/events/nuit").payload(), "Aucune date à venir"));
+    // Today's: over at noon, it is not upcoming; begun at 12:30, it is under way.
+    CHECK(has(f.get("/events/brunch").payload(), "Aucune date à venir"));
+    CHECK(has(f.get("/events/dejeuner").payload(),
+              "<span class=\"when\">dimanche 29 novembre 2026, 12h30 – 14h00</span> "
+              "<span class=\"meta\">(en cours)</span>"));
+    // Past the two years listed, its date is still given.
+    html = f.get("/events/jubile").payload();
+    CHECK_FALSE(has(html, "Aucune date à venir"));
+    CHECK(has(html, "<span class=\"when\">samedi 1er juin 2030, 18h00 – 20h00</span>"));
 }
 
 TEST_CASE("pages follow site.locale", "[daemon][pages]") {
