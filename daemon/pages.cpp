@@ -64,7 +64,8 @@ std::string feed_links(const config::site& site, const std::string& label,
            (en ? "Feed address: " : "Adresse du flux : ") + html_escape(label) + "\"></div>\n";
 }
 
-/// "18h30 – 21h", "Toute la journée", "Jusqu'au dimanche 13 décembre"; the
+/// "18h30 – 21h", "22h – samedi 12 décembre, 2h", "Toute la journée",
+/// "Jusqu'au dimanche 13 décembre"; the
 /// year of a last day in another year than the first.
 std::string hours_text(const calendar::occurrence& o, language lang) {
     const bool en = lang == language::en;
@@ -76,7 +77,7 @@ std::string hours_text(const calendar::occurrence& o, language lang) {
     }
     std::string out = notify::clock_text(o.start_local, lang) + " – ";
     if (calendar::date_of(o.end_local) != calendar::date_of(o.start_local))
-        out += notify::day_text(o.end_local, lang, o.end_local.year != o.start_local.year) + " ";
+        out += notify::day_text(o.end_local, lang, o.end_local.year != o.start_local.year) + ", ";
     return out + notify::clock_text(o.end_local, lang);
 }
 

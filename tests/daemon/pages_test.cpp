@@ -381,6 +381,8 @@ end = 2030-06-01T20:00:00
     std::string html(f.get("/").payload());
     // Over at 02:00 today: gone; the closure goes on until Thursday.
     CHECK_FALSE(has(html, "Nuit blanche"));
+    CHECK(has(f.get("/?from=2026-11-28").payload(),
+              "<span class=\"when\">22h – dimanche 29 novembre, 2h</span>"));
     CHECK(has(html, "<h2>En cours</h2>\n<ul class=\"events\">\n<li>"
                     "<span class=\"when\">vendredi 20 novembre – jeudi 3 décembre 2026</span> "
                     "<a class=\"title\" href=\"/events/fermeture\">Fermeture</a>"));
