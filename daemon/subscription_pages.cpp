@@ -153,6 +153,8 @@ response subscribe(const request& req, subscription_context& ctx) {
         else if (key == "name") s.name = value;
         else if (key == "categories" || key == "category") s.categories.push_back(value);
     }
+    if (email.empty())
+        return bad(en ? "Enter your email address." : "Indiquez votre adresse email.");
     std::string display, address;
     if (auto why = config::check_mailbox(email, &display, &address); !why.empty() || email.find('<') != std::string::npos)
         return bad(
@@ -177,6 +179,10 @@ response subscribe(const request& req, subscription_context& ctx) {
         if (c != "*" && !ctx.site.find_category(c))
             return bad((en ? "Unknown category: " : "Catégorie inconnue : ") +
                        notify::printable(c));
+    // Each once; "*" holds every other.
+    std::sort(s.categories.begin(), s.categories.end());
+    s.categories.erase(std::unique(s.categories.begin(), s.categories.end()), s.categories.end());
+    if (s.categories.front() == "*") s.categories = {"*"};
     s.email = address;
     // No locale of their own (the form offers no choice): the site's, as it
     // is when each message is written.

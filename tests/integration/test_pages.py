@@ -7,6 +7,7 @@ them makes the browser fetch anything from another origin."""
 import datetime as dt
 import re
 import tomllib
+import sqlite3
 import unittest
 import urllib.parse
 from html.parser import HTMLParser
@@ -202,6 +203,21 @@ class PagesTest(unittest.TestCase):
         self.assertEqual(r.status, 202, r.body[:300])
         self.assertIn("Vérifiez votre boîte mail", r.body.decode("utf-8"))
         self.assertIn('<a href="/#reminders">Retour au formulaire</a>', r.body.decode("utf-8"))
+        # no address: said so, not "invalid address: "
+        r = self.daemon.request("POST", "/subscribe", body=b"name=&categories=apero",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("Indiquez votre adresse email.", r.body.decode("utf-8"))
+        # a category twice, and "*" beside it: kept as everything, once
+        body = urllib.parse.urlencode([("email", "twice@example.org"), ("categories", "apero"),
+                                       ("categories", "apero"), ("categories", "*")]).encode()
+        r = self.daemon.request("POST", "/subscribe", body=body,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 202, r.body[:300])
+        db = sqlite3.connect(f"file:{self.daemon.workdir / 'state' / 'casacal.db'}?mode=ro", uri=True)
+        self.addCleanup(db.close)
+        self.assertEqual(db.execute("SELECT categories FROM subscribers WHERE email = 'twice@example.org'").fetchall(),
+                         [("*",)])
         # that answer's address opened again (a restored tab) leads to the form
         again = self.daemon.get("/subscribe")
         self.assertEqual(again.status, 303)
