@@ -78,6 +78,18 @@ dispatcher::dispatcher(boost::asio::io_context& io, store::outbox& outbox,
 
 dispatcher::~dispatcher() { *alive_ = false; }
 
+namespace {
+
+const recipient* find_recipient(const std::vector<recipient>& recipients,
+                                const std::string& email) {
+    const auto found = std::find_if(recipients.begin(), recipients.end(), [&](const recipient& r) {
+        return config::ascii_iequal(r.email, email);
+    });
+    return found == recipients.end() ? nullptr : &*found;
+}
+
+} // namespace
+
 plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
                     const calendar::model& model, const std::vector<recipient>& recipients,
                     calendar::unix_time now, const std::string& domain) {
@@ -129,6 +141,12 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
         if (!first_to_tell(sent, store::message_kind::update)) continue;
         auto row = notice_for(sent, store::message_kind::update, now, domain);
         if (current) row.occurrence_start = current->occurrence_start;
+        // Written now, to the recipient as the files or the form have them
+        // now: their name and language, as their next reminder.
+        if (const recipient* r = find_recipient(recipients, sent.recipient)) {
+            row.recipient_name = r->name;
+            row.locale = r->locale.empty() ? calendar::site_of(model).site.locale : r->locale;
+        }
         notices.push_back(std::move(row));
     }
     // A sent reminder leaves the plan when its occurrence is gone, but also
@@ -143,12 +161,14 @@ plan_summary replan(store::outbox& outbox, store::subscribers& subscribers,
             }))
             continue;
         if (unsubscribed.count(config::ascii_lower(sent.recipient))) continue;
-        if (std::none_of(recipients.begin(), recipients.end(), [&](const recipient& r) {
-                return config::ascii_iequal(r.email, sent.recipient);
-            }))
-            continue;
+        const recipient* r = find_recipient(recipients, sent.recipient);
+        if (!r) continue;
         if (!first_to_tell(sent, store::message_kind::cancellation)) continue;
-        notices.push_back(notice_for(sent, store::message_kind::cancellation, now, domain));
+        auto row = notice_for(sent, store::message_kind::cancellation, now, domain);
+        // Their name as it is now; the language stays the reminder's, in
+        // which the occurrence, gone from the site, was recorded.
+        row.recipient_name = r->name;
+        notices.push_back(std::move(row));
     }
     if (!notices.empty()) outbox.enqueue(notices, now);
     tx.commit();
@@ -382,10 +402,15 @@ std::optional<store::delivery_result> dispatcher::refusal(const store::outbox_ro
                                       false};
     };
     calendar::unix_time begins = row.occurrence_start;
-    // An update of a programme under way matters until its last session.
-    if (row.kind == store::message_kind::update && is_programme(row))
-        for (const calendar::occurrence& o : subject_of(row))
-            begins = std::max(begins, o.start);
+    // A notice about a programme under way matters until its last session,
+    // as it is now or as its reminder listed it (one removed or cancelled).
+    if (row.kind != store::message_kind::reminder && is_programme(row)) {
+        for (const auto& [session, start] : schedule_sessions(row.schedule))
+            begins = std::max(begins, start);
+        if (row.kind == store::message_kind::update)
+            for (const calendar::occurrence& o : subject_of(row))
+                begins = std::max(begins, o.start);
+    }
     if (row.kind != store::message_kind::test && now >= begins)
         return missed("the event had started");
     if (row.kind == store::message_kind::reminder && now > row.due + settings_.grace)

@@ -6,7 +6,6 @@
 #include "notify/reminder_mail.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -118,25 +117,6 @@ std::string occurrence_text(const calendar::occurrence& o) {
     return calendar::rfc3339_text(o.start_local, o.start_offset);
 }
 
-std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule) {
-    const auto whole = [](std::string_view text, auto& value) {
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        return ec == std::errc() && end == text.data() + text.size();
-    };
-    std::vector<std::pair<int, calendar::unix_time>> out;
-    while (!schedule.empty()) {
-        const std::string_view entry = schedule.substr(0, schedule.find(';'));
-        schedule.remove_prefix(std::min(schedule.size(), entry.size() + 1));
-        const auto at = entry.find('@');
-        int session = 0;
-        calendar::unix_time start = 0;
-        if (at != std::string_view::npos && whole(entry.substr(0, at), session) && session > 0 &&
-            whole(entry.substr(at + 1), start))
-            out.emplace_back(session, start);
-    }
-    return out;
-}
-
 std::string message_id_for(const std::string& key, const std::string& domain) {
     return calendar::sha256_hex(key).substr(0, 32) + "@" + domain;
 }
@@ -145,15 +125,16 @@ plan make_plan(const calendar::model& m, const std::vector<recipient>& recipient
                calendar::unix_time now) {
     const auto& site = calendar::site_of(m);
     plan out;
-    out.scope = {now, now + planning_horizon + longest_offset(site, recipients)};
-    if (recipients.empty()) return out;
-
     // Looking back a month finds the first session of a programme that has
     // begun already: such a programme gets no more reminders, but a session
-    // still to come that moves brings an update to those who had one.
-    // Sessions do not repeat, so the look back reads them off the model;
-    // only the horizon is expanded.
+    // still to come that moves brings an update to those who had one, and
+    // its cancellation a notice. Sessions do not repeat, so the look back
+    // reads them off the model; only the horizon is expanded.
     constexpr calendar::unix_time programme_lookback = 31 * 24 * 3600;
+    out.scope = {now, now + planning_horizon + longest_offset(site, recipients),
+                 now - programme_lookback};
+    if (recipients.empty()) return out;
+
     std::vector<calendar::occurrence> occurrences;
     for (const auto& series : m.all)
         if (series.master.session > 0 && !series.rrule &&

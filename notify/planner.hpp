@@ -62,10 +62,8 @@ calendar::unix_time before(calendar::unix_time start, const std::string& zone,
 /// recurrence id, or the start (RFC 3339, or a date) of a single event.
 std::string occurrence_text(const calendar::occurrence& o);
 
-/// A programme's sessions as its reminder's schedule lists them
-/// ("n@start;", n from 1, start in seconds since the epoch, one per
-/// session): (n, start) pairs, entries that are not of that form left out.
-std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule);
+/// A programme's sessions as its reminder's schedule lists them (see store).
+using store::schedule_sessions;
 
 /// The token of `email`'s personal feed, /feeds/{token}.ics: the first 128
 /// bits of HMAC-SHA-256, under the site's feed key

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -251,6 +252,25 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
         }
         st.reset();
     }
+    // Sent reminders of programmes under way that the plan no longer holds
+    // (cancelled, deleted, or their recipient left) while a session they
+    // listed is still to come.
+    std::vector<std::string> unplanned_begun;
+    if (scope.begun_from < scope.from) {
+        auto& st = db_.prepare(
+            "SELECT key, schedule FROM outbox WHERE kind = 'reminder' AND state = 'sent' AND "
+            "vanished IS NULL AND schedule != '' AND occurrence_start >= ?1 AND "
+            "occurrence_start < ?2");
+        st.bind(1, scope.begun_from).bind(2, scope.from);
+        while (st.step()) {
+            if (by_key.contains(st.get_text_view(0))) continue;
+            const auto sessions = schedule_sessions(st.get_text_view(1));
+            if (std::any_of(sessions.begin(), sessions.end(),
+                            [&](const auto& s) { return s.second >= scope.from; }))
+                unplanned_begun.push_back(st.get_text(0));
+        }
+        st.reset();
+    }
 
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const planned_row& row = rows[i];
@@ -326,6 +346,11 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             "(state IN ('planned', 'deferred') OR (state = 'sent' AND vanished IS NULL))");
         for (const auto& key : unplanned) {
             still.bind(1, key).bind(2, scope.from).bind(3, scope.to);
+            if (still.step()) gone.push_back(read_row(still));
+            still.reset();
+        }
+        for (const auto& key : unplanned_begun) {
+            still.bind(1, key).bind(2, scope.begun_from).bind(3, scope.from);
             if (still.step()) gone.push_back(read_row(still));
             still.reset();
         }
@@ -557,6 +582,25 @@ std::map<delivery_state, std::int64_t> outbox::counts() {
         if (auto s = parse_delivery_state(st.get_text(0))) result[*s] = st.get_int64(1);
     }
     return result;
+}
+
+std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule) {
+    const auto whole = [](std::string_view text, auto& value) {
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return ec == std::errc() && end == text.data() + text.size();
+    };
+    std::vector<std::pair<int, calendar::unix_time>> out;
+    while (!schedule.empty()) {
+        const std::string_view entry = schedule.substr(0, schedule.find(';'));
+        schedule.remove_prefix(std::min(schedule.size(), entry.size() + 1));
+        const auto at = entry.find('@');
+        int session = 0;
+        calendar::unix_time start = 0;
+        if (at != std::string_view::npos && whole(entry.substr(0, at), session) && session > 0 &&
+            whole(entry.substr(at + 1), start))
+            out.emplace_back(session, start);
+    }
+    return out;
 }
 
 } // namespace casacal::store

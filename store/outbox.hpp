@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace casacal::store {
@@ -52,6 +53,11 @@ struct planned_row {
     bool update_only = false;
 };
 
+/// A programme's sessions as its reminder's schedule lists them
+/// ("n@start;", n from 1, start in seconds since the epoch, one per
+/// session): (n, start) pairs, entries that are not of that form left out.
+std::vector<std::pair<int, calendar::unix_time>> schedule_sessions(std::string_view schedule);
+
 /// One row of the outbox as stored.
 struct outbox_row {
     std::int64_t id = 0;
@@ -91,6 +97,10 @@ struct outbox_row {
 struct plan_scope {
     calendar::unix_time from = 0;
     calendar::unix_time to = 0;
+    /// Programmes whose first session began in [begun_from, from) (the
+    /// planner's look back): a sent reminder of one that the plan no longer
+    /// contains has vanished too while a session it listed is still to come.
+    calendar::unix_time begun_from = 0;
 };
 
 struct plan_result {

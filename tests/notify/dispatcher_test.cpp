@@ -255,6 +255,32 @@ std::shared_ptr<const calendar::model> without_events() {
     return built.calendar;
 }
 
+/// A programme of the Casapéro's category whose sessions start 1 h, then
+/// 2 h from `now` (to the minute), its reminder an hour before the first:
+/// due now. `sessions` leaves out the later ones; `status` for all.
+std::shared_ptr<const calendar::model>
+weekend_due_now(calendar::unix_time now, int sessions = 2,
+                config::status status = config::status::confirmed) {
+    config::site site = calendar::testing::base_site();
+    config::event_def p = calendar::testing::weekend_programme("weekend", 2);
+    p.category = "apero";
+    p.status = status;
+    p.sessions.resize(static_cast<std::size_t>(sessions));
+    for (int i = 0; i < sessions; ++i) {
+        config::session_def& sd = p.sessions[static_cast<std::size_t>(i)];
+        const calendar::unix_time start = now - now % 60 + 3600 * (i + 1);
+        sd.start = config::when{config::when::kind::utc, calendar::civil_of(start), sd.start.where};
+        sd.end =
+            config::when{config::when::kind::utc, calendar::civil_of(start + 1800), sd.end->where};
+    }
+    site.events.push_back(p);
+    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
+    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    return built.calendar;
+}
+
 /// replan_fixture, with the Casapéro an hour from now (casapero_due_now),
 /// the same half an hour later, and the site without it.
 struct moves_fixture {
@@ -387,6 +413,86 @@ TEST_CASE("a recipient who left and came back hears nothing of what moved meanwh
     for (const auto& r : outbox.list())
         if (r.kind == store::message_kind::update) told += r.recipient + "; ";
     CHECK(told == "camille@example.org; camille@example.org; lea@example.org; ");
+}
+
+TEST_CASE("a programme under way, cancelled, deleted or cut short, is told while a session it "
+          "listed is still to come",
+          "[notify]") {
+    in_memory f;
+    auto& [db, outbox, subscribers, transport, io] = f;
+    calendar::unix_time now = std::time(nullptr);
+    const calendar::unix_time t0 = now;
+    dispatcher d(io, outbox, subscribers, transport, casaco_settings(), [&] { return now; });
+    const std::vector<recipient> camille = {follower("camille@example.org")};
+    const auto view = [](std::shared_ptr<const calendar::model> m) {
+        return calendar_view{std::move(m), std::make_shared<const calendar::revision_map>()};
+    };
+    d.update(view(weekend_due_now(t0)), camille);
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 1; }));
+    transport.accept_first();
+    REQUIRE(
+        testing::run_until(io, [&] { return rows_in(outbox, store::delivery_state::sent) == 1; }));
+
+    // Ten minutes into the first session, the second still to come.
+    now = t0 + 3600 + 600;
+    std::shared_ptr<const calendar::model> changed;
+    std::string subject;
+    SECTION("cancelled") {
+        changed = weekend_due_now(t0, 2, config::status::cancelled);
+        subject = "Annulé : ";
+    }
+    SECTION("deleted") {
+        changed = without_events();
+        subject = "Annulé : ";
+    }
+    SECTION("its last session removed") {
+        changed = weekend_due_now(t0, 1);
+        subject = "Modifié : ";
+    }
+    CHECK(d.update(view(changed), camille).notices == 1);
+    // The dispatcher's timer runs on the real clock: the notice is made due
+    // on it, and judged at `now`, past its settling time.
+    now += notice_settle;
+    db.prepare("UPDATE outbox SET next_attempt = ?1 WHERE state = 'planned'").bind(1, t0).run();
+    d.update(view(changed), camille);
+    REQUIRE(testing::run_until(io, [&] { return transport.given.size() == 2; }));
+    CHECK(transport.given[1].first.subject.rfind(subject, 0) == 0);
+    CHECK(rows_in(outbox, store::delivery_state::missed) == 0);
+}
+
+TEST_CASE("a programme under way is not told to a recipient who left and came back", "[notify]") {
+    replan_fixture f;
+    auto& [db, outbox, subscribers, now] = f;
+    const auto model = weekend_due_now(now);
+    const auto moved = weekend_due_now(now + 300); // both sessions five minutes later
+    const std::vector<recipient> both = {follower("camille@example.org"),
+                                         follower("lea@example.org")};
+    const std::vector<recipient> camille_only = {both[0]};
+    REQUIRE(replan(outbox, subscribers, *model, both, now, "casaco.example").planned == 2);
+    REQUIRE(send_due(outbox, now) == 2);
+    const calendar::unix_time under_way = now + 3600 + 60;
+    CHECK(replan(outbox, subscribers, *model, camille_only, under_way, "casaco.example").notices ==
+          0);
+    CHECK(replan(outbox, subscribers, *moved, camille_only, under_way + 1, "casaco.example")
+              .notices == 1);
+    CHECK(replan(outbox, subscribers, *moved, both, under_way + 2, "casaco.example").notices == 0);
+}
+
+TEST_CASE("an update is written to the recipient as they are now", "[notify]") {
+    moves_fixture f;
+    auto& [db, outbox, subscribers, now, model, later, empty] = f;
+    recipient camille = follower("camille@example.org");
+    camille.name = "Camille";
+    REQUIRE(replan(outbox, subscribers, *model, {camille}, now, "casaco.example").planned == 1);
+    REQUIRE(send_due(outbox, now) == 1);
+    camille.name = "Camille Durand";
+    camille.locale = "en";
+    CHECK(replan(outbox, subscribers, *later, {camille}, now + 1, "casaco.example").notices == 1);
+    for (const auto& r : outbox.list())
+        if (r.kind == store::message_kind::update) {
+            CHECK(r.recipient_name == "Camille Durand");
+            CHECK(r.locale == "en");
+        }
 }
 
 TEST_CASE("a failure in the last minute before the start is tried again halfway to it",
