@@ -308,16 +308,16 @@ plan_result outbox::plan(const std::vector<planned_row>& rows, const plan_scope&
             ++result.updated;
         } else if (old.state == delivery_state::sent &&
                    (old.occurrence_start != row.occurrence_start || was_vanished || rescheduled)) {
-            // Record the new start so that the move is reported once.
-            db_.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, due = ?4, "
-                        "payload = ?5, vanished = NULL, updated = ?6, schedule = ?7 WHERE id = ?1")
+            // Record the new start so that the move is reported once; its
+            // due stays when it was sent for, as the listing shows it.
+            db_.prepare("UPDATE outbox SET occurrence = ?2, occurrence_start = ?3, payload = ?4, "
+                        "vanished = NULL, updated = ?5, schedule = ?6 WHERE id = ?1")
                 .bind(1, old.id)
                 .bind(2, row.occurrence)
                 .bind(3, row.occurrence_start)
-                .bind(4, row.due)
-                .bind(5, row.payload)
-                .bind(6, now)
-                .bind(7, row.schedule)
+                .bind(4, row.payload)
+                .bind(5, now)
+                .bind(6, row.schedule)
                 .run();
             // Reported under what it is now: a single event's key and
             // occurrence name its start.
