@@ -65,6 +65,15 @@ dispatch_settings casaco_settings() {
     return settings;
 }
 
+/// `site` built with one reminder an hour before, and half an hour of grace.
+std::shared_ptr<const calendar::model> with_reminder_an_hour_before(config::site site) {
+    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
+    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
+    auto built = calendar::build(site);
+    REQUIRE(built.calendar);
+    return built.calendar;
+}
+
 /// The Casapéro once, an hour from `now` (to the minute), with one reminder
 /// an hour before: due now.
 std::shared_ptr<const calendar::model> casapero_due_now(calendar::unix_time now) {
@@ -76,11 +85,7 @@ std::shared_ptr<const calendar::model> casapero_due_now(calendar::unix_time now)
                              event.end->where};
     event.rrule.clear();
     site.events.push_back(event);
-    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
-    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
-    return built.calendar;
+    return with_reminder_an_hour_before(site);
 }
 
 } // namespace
@@ -274,11 +279,7 @@ weekend_due_now(calendar::unix_time now, int sessions = 2,
             config::when{config::when::kind::utc, calendar::civil_of(start + 1800), sd.end->where};
     }
     site.events.push_back(p);
-    site.reminders.offsets = {config::duration{0, 3600, "PT1H", {}}};
-    site.reminders.grace = config::duration{0, 1800, "PT30M", {}};
-    auto built = calendar::build(site);
-    REQUIRE(built.calendar);
-    return built.calendar;
+    return with_reminder_an_hour_before(site);
 }
 
 /// replan_fixture, with the Casapéro an hour from now (casapero_due_now),
