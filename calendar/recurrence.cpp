@@ -256,10 +256,26 @@ std::optional<rule> parse_rule(const std::string& text, config::when::kind kind,
         *error = prefix + why;
         return std::nullopt;
     }
+    if (!icaltime_is_null_time(r.until)) {
+        // libical reads 20270230 or T250000 and carries the excess over.
+        const icaltimetype u = r.until;
+        const config::civil day = civil_from_days(days_from_civil(u.year, u.month, u.day));
+        if (u.month < 1 || u.month > 12 || day.month != u.month || day.day != u.day ||
+            u.hour > 23 || u.minute > 59 || u.second > 59) {
+            *error = prefix + "UNTIL names no real " + (u.is_date ? "date" : "date and time");
+            return std::nullopt;
+        }
+    }
     const bool all_day = kind == when::kind::date;
     if (all_day && (r.freq == ICAL_SECONDLY_RECURRENCE || r.freq == ICAL_MINUTELY_RECURRENCE ||
                     r.freq == ICAL_HOURLY_RECURRENCE)) {
         *error = prefix + "an all-day event cannot repeat more often than daily";
+        return std::nullopt;
+    }
+    const auto given = [](const short* by) { return by[0] != ICAL_RECURRENCE_ARRAY_MAX; };
+    if (all_day && (given(r.by_hour) || given(r.by_minute) || given(r.by_second))) {
+        // RFC 5545 §3.3.10: they MUST NOT be given with a DATE start.
+        *error = prefix + "an all-day event's rule cannot have BYHOUR, BYMINUTE or BYSECOND";
         return std::nullopt;
     }
 

@@ -66,7 +66,7 @@ std::optional<std::int64_t> read_number(std::string_view text, std::size_t& i) {
     const std::size_t begin = i;
     std::int64_t value = 0;
     while (i < text.size() && is_digit(text[i])) {
-        value = value * 10 + (text[i] - '0');
+        if (i - begin < 9) value = value * 10 + (text[i] - '0');
         ++i;
     }
     if (i == begin || i - begin > 9) return std::nullopt;

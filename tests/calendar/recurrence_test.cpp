@@ -107,7 +107,8 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
         {"FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
         // libical takes these, and reads them modulo 2^32: COUNT=1, INTERVAL=2...
         {"FREQ=DAILY;COUNT=4294967297", "COUNT must be a positive integer (at most 999999999)"},
-        {"FREQ=DAILY;INTERVAL=4294967298", "INTERVAL must be a positive integer (at most 999999999)"},
+        {"FREQ=DAILY;INTERVAL=4294967298",
+         "INTERVAL must be a positive integer (at most 999999999)"},
         {"FREQ=YEARLY;BYMONTH=4294967297", "BYMONTH takes months from 1 to 12"},
         {"FREQ=MONTHLY;BYMONTHDAY=4294967297", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
         {"FREQ=DAILY;BYHOUR=4294967306", "BYHOUR takes hours from 0 to 23"},
@@ -115,12 +116,19 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
         {"FREQ=DAILY;BYSECOND=61", "BYSECOND takes seconds from 0 to 60"},
         {"FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO takes weeks from 1 to 53 (or -53 to -1)"},
         {"FREQ=YEARLY;BYYEARDAY=-367", "BYYEARDAY takes days from 1 to 366 (or -366 to -1)"},
-        {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "BYSETPOS takes positions from 1 to 366 (or -366 to -1)"},
-        {"FREQ=MONTHLY;BYDAY=4294967297MO", "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each "
-                                            "with an optional ordinal from 1 to 53 (or -53 to -1) like "
-                                            "1TH or -1FR"},
+        {"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0",
+         "BYSETPOS takes positions from 1 to 366 (or -366 to -1)"},
+        {"FREQ=MONTHLY;BYDAY=4294967297MO",
+         "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each "
+         "with an optional ordinal from 1 to 53 (or -53 to -1) like "
+         "1TH or -1FR"},
         {"FREQ=DAILY;UNTIL=2027", "UNTIL must be a date like 20270630 or a date-time like "
                                   "20270630T235959Z"},
+        // libical takes these and carries the excess over (March 2nd).
+        {"FREQ=DAILY;UNTIL=20270230", "UNTIL names no real date"},
+        {"FREQ=DAILY;UNTIL=20271301", "UNTIL names no real date"},
+        {"FREQ=DAILY;UNTIL=20270228T256000", "UNTIL names no real date and time"},
+        {"FREQ=DAILY;UNTIL=20270228T235960Z", "UNTIL names no real date and time"},
         // RFC 5545 §3.3.10 forbids these parts with these FREQs; libical
         // expands them all the same, each its own way (ical.js never ends
         // FREQ=DAILY;BYDAY=1MO).
@@ -143,6 +151,14 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
     }
     CHECK(!parse_rule("FREQ=YEARLY;BYMONTH=13", kind::local, paris, &error));
     CHECK(!parse_rule("FREQ=HOURLY", kind::date, paris, &error));
+    // RFC 5545 §3.3.10: no time parts with a DATE start.
+    for (const char* text :
+         {"FREQ=DAILY;BYHOUR=3", "FREQ=WEEKLY;BYMINUTE=5,10", "FREQ=MONTHLY;BYSECOND=0"}) {
+        CHECK(!parse_rule(text, kind::date, paris, &error));
+        CHECK(error == "invalid rrule '" + std::string(text) +
+                           "': an all-day event's rule cannot have BYHOUR, BYMINUTE or BYSECOND");
+        CHECK(parse_rule(text, kind::local, paris, &error));
+    }
     CHECK(!parse_rule("BYDAY=MO", kind::local, paris, &error));
     CHECK(!parse_rule("RSCALE=HEBREW;FREQ=YEARLY", kind::local, paris, &error));
     CHECK(error == "invalid rrule 'RSCALE=HEBREW;FREQ=YEARLY': RSCALE is not supported (RFC 5545 "
