@@ -134,7 +134,10 @@ void read_exdates(const table_reader& r, const std::optional<when>& start, event
     }
 }
 
-override_def read_override(const table_reader& r, const std::optional<when>& master_start) {
+/// The override, or nullopt when it names no occurrence it could match
+/// (its recurrence_id missing or wrong: said already, and only that).
+std::optional<override_def> read_override(const table_reader& r,
+                                          const std::optional<when>& master_start) {
     r.reject_unknown(
         {"recurrence_id", "start", "end", "title", "location", "description", "status"});
     override_def o;
@@ -169,6 +172,7 @@ override_def read_override(const table_reader& r, const std::optional<when>& mas
         o.status = static_cast<config::status>(
             std::find(status_names.begin(), status_names.end(), *v) - status_names.begin());
     }
+    if (!has_id) return std::nullopt;
     return o;
 }
 
@@ -191,7 +195,7 @@ event_def read_event(const table_reader& r, const std::vector<category>& categor
                 o.at(),
                 "[[event.override]] needs a recurring event, but this [[event]] has no 'rrule'");
         }
-        e.overrides.push_back(read_override(o, e.start));
+        if (auto over = read_override(o, e.start)) e.overrides.push_back(std::move(*over));
     }
     return e;
 }

@@ -202,11 +202,13 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
             r.out().warning(r.at("starttls"), "'starttls' applies to smtp:// only: smtps:// is "
                                               "TLS from the start, with certificate checks");
     }
-    if (auto v = r.text("username")) out.username = *v;
+    const auto username = r.text("username");
+    if (username) out.username = *username;
     if (auto p = path_value(r, "password_file", base)) {
         out.password_file = *p;
         if (!out.url.empty()) check_password_file(r, *p);
-        if (out.username.empty())
+        // A username written wrong was said so: not also missing.
+        if (out.username.empty() && (username || !r.find("username")))
             r.out().warning(r.at("password_file"),
                             "[smtp] password_file is not used without a username: casacal "
                             "logs in (SMTP AUTH) only with both");

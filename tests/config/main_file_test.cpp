@@ -238,6 +238,14 @@ from = "Agenda <agenda@@casaco.example>"
         CHECK(dir.problems() ==
               lines{"casacal.toml:14:17: warning: [smtp] password_file is not used without a "
                     "username: casacal logs in (SMTP AUTH) only with both"});
+        // A username there but refused is said so, not also said missing.
+        dir.write("casacal.toml", minimal_main + "[smtp]\nurl = \"smtp://[::1]:25\"\n"
+                                                 "username = \"u\\r\\nx\"\n"
+                                                 "password_file = \"secret\"\n");
+        const auto refused = dir.problems();
+        REQUIRE(refused.size() == 1);
+        CHECK(refused[0].starts_with("casacal.toml:14:"));
+        CHECK(refused[0].find("error") != std::string::npos);
     }
     // A password written into the URL is not repeated.
     CHECK(problems_with("[smtp]\nurl = \"smtp://agenda:S3cret@mail.casaco.example\"\n") ==

@@ -120,6 +120,16 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(len(got), 2, out)
         self.assertNotIn(f"casapero.toml:{line_rule}:", out)
 
+    def test_a_recurrence_id_of_the_wrong_type_is_said_once(self):
+        casapero = self.events / "casapero.toml"
+        line_rid, _ = line_of(casapero, "recurrence_id = 2027-08-05T18:30:00")
+        replace(casapero, "recurrence_id = 2027-08-05T18:30:00", 'recurrence_id = "2027-08-05T18:30:00"')
+        code, errors, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertEqual(self.normalized(errors),
+                         [f"events.d/casapero.toml:{line_rid}:19: error: 'recurrence_id' must be a date or "
+                          f"date-time, not a string"], out)
+
     def test_calendar_problems_are_reported_with_file_problems(self):
         # product.md: check reports *every* problem at once, invalid RRULEs
         # included, so an organizer fixing a typo in members.toml does not
