@@ -34,6 +34,68 @@ std::string not_regular(mode_t mode) {
     return "not a regular file";
 }
 
+/// Whether `column` (1-based, in characters) of line `line` of `content`
+/// is its end: where a line break or the end of the file stands.
+bool at_line_end(std::string_view content, std::size_t line, std::size_t column) {
+    std::size_t at = 0;
+    for (std::size_t n = 1; n < line && at != std::string_view::npos; ++n) {
+        at = content.find('\n', at);
+        if (at != std::string_view::npos) ++at;
+    }
+    if (at == std::string_view::npos || at > content.size()) return true;
+    std::string_view text = content.substr(at, content.find('\n', at) - at);
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    const auto characters =
+        static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        }));
+    return column > characters;
+}
+
+/// The column where the date or time holding `column` of line `line`
+/// begins: toml++ places such errors on the character after the bad field.
+int date_start(std::string_view content, std::size_t line, std::size_t column) {
+    std::size_t at = 0;
+    for (std::size_t n = 1; n < line && at != std::string_view::npos; ++n) {
+        at = content.find('\n', at);
+        if (at != std::string_view::npos) ++at;
+    }
+    if (at == std::string_view::npos || at > content.size()) return static_cast<int>(column);
+    const std::string_view text = content.substr(at, content.find('\n', at) - at);
+    // Dates and times are ASCII: the bytes before the column are characters
+    // unless the line has others before the value, when the column stays.
+    if (std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; }) ||
+        column - 1 > text.size())
+        return static_cast<int>(column);
+    std::size_t i = column - 1;
+    const auto in_date = [](char c) {
+        return (c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == 't' || c == '.' ||
+               c == 'Z' || c == 'z' || c == '+';
+    };
+    while (i > 0 && in_date(text[i - 1]))
+        --i;
+    return static_cast<int>(i + 1);
+}
+
+/// toml++'s message, said the way an organizer fixing a file needs it
+/// where it is unclear or wrong (toml++ 3.3 gives hours "between 0 to 59").
+std::string syntax_message(std::string_view description, std::string_view content,
+                           const toml::source_position& at) {
+    const bool in_string = description.starts_with("Error while parsing string") ||
+                           description.starts_with("Error while parsing literal string");
+    if (in_string && description.ends_with("end-of-file"))
+        return "unterminated string: the file ends before its closing quote";
+    if (in_string && description.find("control characters") != std::string_view::npos &&
+        at_line_end(content, at.line, at.column))
+        return "unterminated string: the line ends before its closing quote (text over several "
+               "lines goes between triple quotes, \"\"\"like this\"\"\")";
+    std::string text(description);
+    constexpr std::string_view hour = "expected hour between 0 to 59";
+    if (const auto h = text.find(hour); h != std::string::npos)
+        text.replace(h, hour.size(), "expected hour between 0 and 23");
+    return text;
+}
+
 } // namespace
 
 std::string_view password_in(std::string_view content) {
@@ -124,8 +186,13 @@ std::optional<toml::table> parse_source(std::string_view content, const std::str
             return std::nullopt;
         }
         const auto& begin = e.source().begin;
-        out.error({shown, static_cast<int>(begin.line), static_cast<int>(begin.column)},
-                  std::string(e.description()));
+        const std::string_view what = e.description();
+        const bool date = what.starts_with("Error while parsing date") ||
+                          what.starts_with("Error while parsing time");
+        out.error(
+            {shown, static_cast<int>(begin.line),
+             date ? date_start(content, begin.line, begin.column) : static_cast<int>(begin.column)},
+            syntax_message(what, content, begin));
         return std::nullopt;
     }
 }

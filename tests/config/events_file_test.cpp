@@ -23,6 +23,39 @@ start = 2026-12-03T18:30:00
           });
 }
 
+TEST_CASE("TOML syntax errors toml++ words unclearly are said plainly", "[config]") {
+    const std::pair<const char*, const char*> cases[] = {
+        {"location = \"Salle 2\ntitle = \"A\"\n",
+         "events.d/a.toml:3:20: error: unterminated string: the line ends before its closing "
+         "quote (text over several lines goes between triple quotes, \"\"\"like this\"\"\")"},
+        {"location = 'Salle 2\r\ntitle = \"A\"\n",
+         "events.d/a.toml:3:20: error: unterminated string: the line ends before its closing "
+         "quote (text over several lines goes between triple quotes, \"\"\"like this\"\"\")"},
+        {"description = \"\"\"Deux jours.\nOuvert.\n",
+         "events.d/a.toml:4:9: error: unterminated string: the file ends before its closing quote"},
+        // toml++ 3.3 says "between 0 to 59"
+        {"start = 2027-01-20T25:00:00\n",
+         "events.d/a.toml:3:9: error: Error while parsing time: expected hour between 0 and 23 "
+         "(inclusive), saw 25"},
+        // Placed on the date, not on the character after its bad field.
+        {"exdates = [2027-01-20T10:00:00, 2027-02-30T10:00:00]\n",
+         "events.d/a.toml:3:33: error: Error while parsing date: expected day between 1 and 28 "
+         "(inclusive), saw 30"},
+        // A control character inside the line is what toml++ says it is.
+        {"location = \"Sa\x01lle\"\n",
+         "events.d/a.toml:3:15: error: Error while parsing string: unescaped control characters "
+         "other than TAB (U+0009) are explicitly prohibited"},
+    };
+    for (const auto& [text, said] : cases) {
+        INFO(text);
+        site_dir dir;
+        write_site(dir, std::string("[[event]]\nid = \"a\"\n") + text);
+        const auto found = dir.problems();
+        REQUIRE_FALSE(found.empty());
+        CHECK(found[0] == said);
+    }
+}
+
 TEST_CASE("bytes that are not UTF-8 are placed on the bad byte itself", "[config]") {
     // toml++ names the character before the bad one, and the end of the
     // previous line when the bad byte starts a line.

@@ -288,7 +288,8 @@ TEST_CASE("a syntax error in the main file stops there", "[config]") {
     const auto found = dir.problems();
     REQUIRE(found.size() == 1);
     CHECK(found[0].starts_with("casacal.toml:2:"));
-    CHECK(found[0].find(": error: Error while parsing string: ") != std::string::npos);
+    CHECK(found[0].find(": error: unterminated string: the line ends before its closing quote") !=
+          std::string::npos);
 }
 
 TEST_CASE("a missing events folder is reported where it is named", "[config]") {
