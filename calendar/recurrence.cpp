@@ -101,8 +101,11 @@ std::string value_problem(std::string_view name, std::string_view value) {
         {"BYSECOND", 0, 60, false, "seconds from 0 to 60"},
         {"BYSETPOS", 1, 366, true, "positions from 1 to 366 (or -366 to -1)"},
     }};
-    if ((name == "COUNT" || name == "INTERVAL") && !positive_integer(value))
-        return std::string(name) + " must be a positive integer (at most 999999999)";
+    if (name == "COUNT" && !positive_integer(value))
+        return "COUNT must be a positive integer (at most 999999999)";
+    // libical keeps INTERVAL in a short.
+    if (name == "INTERVAL" && (!positive_integer(value) || small_number(value) > 32767))
+        return "INTERVAL must be a positive integer (at most 32767)";
     if (name == "BYDAY" && !weekday_list(value))
         return "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an optional "
                "ordinal from 1 to 53 (or -53 to -1) like 1TH or -1FR";

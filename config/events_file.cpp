@@ -162,8 +162,9 @@ std::optional<override_def> read_override(const table_reader& r,
     if (o.end && (o.start || has_id))
         check_end(o.start ? *o.start : o.recurrence_id, *o.end, r.out());
     o.title = r.text("title");
-    if (o.title && o.title->empty()) {
-        r.error("title", "'title' must not be empty");
+    if (o.title && blank(*o.title)) {
+        r.error("title",
+                o.title->empty() ? "'title' must not be empty" : "'title' must not be only spaces");
         o.title.reset();
     }
     o.location = r.text("location");
@@ -185,7 +186,12 @@ event_def read_event(const table_reader& r, const std::vector<category>& categor
     e.start = r.when_of("start");
     if (!r.find("start")) r.missing("start");
     read_end(r, e.start, e.end, e.duration, e.length_written);
-    if (auto v = r.text("rrule")) e.rrule = *v;
+    if (auto v = r.text("rrule")) {
+        e.rrule = *v;
+        if (v->empty())
+            r.error("rrule", "'rrule' must not be empty: leave it out for an event "
+                             "that does not repeat");
+    }
     e.rrule_at = r.at("rrule");
     read_exdates(r, e.start, e);
     for (const toml::table* t : r.tables("override", "[[event.override]]")) {

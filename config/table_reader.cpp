@@ -1,6 +1,7 @@
 #include "config/table_reader.hpp"
 
 #include "config/suggest.hpp"
+#include "config/text.hpp"
 
 #include <algorithm>
 
@@ -155,8 +156,9 @@ std::optional<std::string> table_reader::required_text(std::string_view key) con
         return std::nullopt;
     }
     auto value = string_value(*node, key, text_rule::single_line);
-    if (value && value->empty()) {
-        out_.error(at(*node), key_text(key) + " must not be empty");
+    if (value && blank(*value)) {
+        out_.error(at(*node), key_text(key) + (value->empty() ? " must not be empty"
+                                                              : " must not be only spaces"));
         return std::nullopt;
     }
     return value;

@@ -137,6 +137,20 @@ std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c) {
     return len;
 }
 
+bool blank(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t c = 0;
+        const std::size_t n = decode_utf8(text, i, c);
+        if (n == 0) return false;
+        const bool space = c == ' ' || c == '\t' || c == 0xA0 || c == 0x1680 ||
+                           (c >= 0x2000 && c <= 0x200B) || c == 0x202F || c == 0x205F ||
+                           c == 0x3000 || c == 0xFEFF;
+        if (!space) return false;
+        i += n;
+    }
+    return true;
+}
+
 text_position first_invalid_utf8(std::string_view text) {
     text_position at{1, 1, 0};
     for (std::size_t i = 0; i < text.size();) {

@@ -32,6 +32,10 @@ std::string text_problem(std::string_view key, std::string_view value, text_rule
 /// or 0 when the bytes there are not a valid, shortest-form scalar value.
 std::size_t decode_utf8(std::string_view text, std::size_t i, char32_t& c);
 
+/// Whether `text` holds nothing but spaces (ASCII blanks, no-break and
+/// Unicode spaces, the byte-order mark): as good as empty to a reader.
+bool blank(std::string_view text);
+
 /// Where the first byte that is not valid UTF-8 lies in `text`: its line
 /// and column (1-based, in characters, as toml++ counts them), or line 0
 /// when the whole text is valid.

@@ -101,14 +101,15 @@ TEST_CASE("invalid rules are rejected with the rule quoted", "[calendar]") {
         {"FREQ=DAILY;FREQ=WEEKLY", "'FREQ' is given twice"},
         {"FREQ=DAILY;COLOR=RED", "unknown part 'COLOR'"},
         {"FREQ=DAILY;COUNT", "'COUNT' is not NAME=VALUE"},
-        {"FREQ=DAILY;INTERVAL=0", "INTERVAL must be a positive integer (at most 999999999)"},
+        {"FREQ=DAILY;INTERVAL=0", "INTERVAL must be a positive integer (at most 32767)"},
+        {"FREQ=DAILY;INTERVAL=32768", "INTERVAL must be a positive integer (at most 32767)"},
+        {"FREQ=DAILY;INTERVAL=1,2", "INTERVAL must be a positive integer (at most 32767)"},
         {"FREQ=WEEKLY;BYDAY=XX", "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each with an "
                                  "optional ordinal from 1 to 53 (or -53 to -1) like 1TH or -1FR"},
         {"FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
         // libical takes these, and reads them modulo 2^32: COUNT=1, INTERVAL=2...
         {"FREQ=DAILY;COUNT=4294967297", "COUNT must be a positive integer (at most 999999999)"},
-        {"FREQ=DAILY;INTERVAL=4294967298",
-         "INTERVAL must be a positive integer (at most 999999999)"},
+        {"FREQ=DAILY;INTERVAL=4294967298", "INTERVAL must be a positive integer (at most 32767)"},
         {"FREQ=YEARLY;BYMONTH=4294967297", "BYMONTH takes months from 1 to 12"},
         {"FREQ=MONTHLY;BYMONTHDAY=4294967297", "BYMONTHDAY takes days from 1 to 31 (or -31 to -1)"},
         {"FREQ=DAILY;BYHOUR=4294967306", "BYHOUR takes hours from 0 to 23"},

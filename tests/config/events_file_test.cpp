@@ -193,6 +193,13 @@ id = "b"
 title = ""
 category = "apero"
 start = 2026-12-03
+
+[[event]]
+id = "c"
+title = " \u00a0\t"
+category = "apero"
+start = 2026-12-03
+rrule = ""
 )");
     CHECK(dir.problems() ==
           lines{
@@ -200,6 +207,9 @@ start = 2026-12-03
               "events.d/a.toml:2:3: error: missing required key 'category' in [[event]]",
               "events.d/a.toml:2:3: error: missing required key 'start' in [[event]]",
               "events.d/a.toml:7:9: error: 'title' must not be empty",
+              "events.d/a.toml:13:9: error: 'title' must not be only spaces",
+              "events.d/a.toml:16:9: error: 'rrule' must not be empty: leave it out for an event "
+              "that does not repeat",
           });
 }
 
