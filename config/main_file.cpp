@@ -100,6 +100,7 @@ file_references read_site(const table_reader& root, const position& top, site& s
                 out.base_url.pop_back();
         }
     }
+    out.domain_at = r.at("domain");
     if (auto v = r.required_text("domain")) {
         if (is_host_name(*v, false)) {
             out.domain = *v;
@@ -305,7 +306,14 @@ file_references read_main_file(const toml::table& root, site& s, diagnostics& ou
     }
     std::sort(s.categories.begin(), s.categories.end(),
               [](const category& a, const category& b) { return a.key < b.key; });
-    if (s.smtp.from.empty() && !s.site.domain.empty()) s.smtp.from = "agenda@" + s.site.domain;
+    if (s.smtp.from.empty() && !s.site.domain.empty()) {
+        s.smtp.from = "agenda@" + s.site.domain;
+        if (s.site.domain.find('.') == std::string::npos)
+            out.warning(s.site.domain_at,
+                        "the sender the domain gives, " + s.smtp.from +
+                            ", has no '.' after its '@': mail servers refuse it; write [smtp] "
+                            "from, or a domain like \"casaco.example\"");
+    }
     return refs;
 }
 

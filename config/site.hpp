@@ -61,6 +61,7 @@ struct site_section {
     std::string name;
     std::string base_url; ///< no trailing slash
     std::string domain;
+    position domain_at;
     std::string timezone = "Europe/Paris";
     position timezone_at;
     std::string locale = "fr"; ///< "fr" | "en"

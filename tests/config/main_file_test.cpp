@@ -127,6 +127,19 @@ locale = "de"
                   "casacal.toml:6:10: error: 'locale' must be \"fr\" or \"en\", not 'de'",
               });
     }
+    SECTION("a domain without a dot makes an address mail servers refuse") {
+        site_dir dir;
+        std::string main = minimal_main;
+        main.replace(main.find("domain = \"casaco.example\""), 25, "domain = \"casaco\"");
+        dir.write("casacal.toml", main);
+        dir.mkdir("events.d");
+        CHECK(dir.problems() ==
+              lines{"casacal.toml:4:10: warning: the sender the domain gives, agenda@casaco, has "
+                    "no '.' after its '@': mail servers refuse it; write [smtp] from, or a domain "
+                    "like \"casaco.example\""});
+        dir.write("casacal.toml", main + "[smtp]\nfrom = \"agenda@casaco.example\"\n");
+        CHECK(dir.problems().empty());
+    }
 }
 
 TEST_CASE("wrong types in the main file", "[config]") {
