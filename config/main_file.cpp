@@ -169,11 +169,16 @@ void check_password_file(const table_reader& r, const std::filesystem::path& fil
     std::string reason;
     const std::string shown = file.string();
     if (const auto content = read_source(file, &reason)) {
+        const std::string_view password = password_in(*content);
         // A second line would be sent as part of the password.
-        if (password_in(*content).find_first_of("\r\n") != std::string_view::npos)
+        if (password.find_first_of("\r\n") != std::string_view::npos)
             r.error("password_file", "[smtp] password_file '" + shown +
                                          "' holds more than one line: it must hold the password "
                                          "alone");
+        else if (password.empty())
+            r.out().warning(r.at("password_file"),
+                            "[smtp] password_file '" + shown +
+                                "' is empty: casacal logs in (SMTP AUTH) only with a password");
         return;
     }
     const std::string message = "cannot read [smtp] password_file '" + shown + "': " + reason;
@@ -214,12 +219,19 @@ void read_smtp(const table_reader& r, const std::filesystem::path& base, smtp_se
                             "[smtp] password_file is not used without a username: casacal "
                             "logs in (SMTP AUTH) only with both");
     }
-    if (!out.username.empty() && out.starttls == "off" && out.url.starts_with("smtp://") &&
+    if (!out.username.empty() && out.password_file.empty() && !out.url.empty())
+        r.out().warning(r.at("username"), "[smtp] username is not used without a password_file: "
+                                          "casacal logs in (SMTP AUTH) only with both");
+    if (!out.username.empty() && out.starttls != "required" && out.url.starts_with("smtp://") &&
         remote_host(out.url, 7))
         r.out().warning(r.at("starttls"),
-                        "starttls = \"off\" with a username: the password crosses the network "
-                        "in clear to " +
+                        "starttls = \"" + out.starttls +
+                            "\" with a username: the password crosses the network in clear to " +
                             in_quotes(without_secrets(out.url)) +
+                            (out.starttls == "off"
+                                 ? ""
+                                 : " when the server offers no STARTTLS, or someone between "
+                                   "takes the offer out") +
                             "; use starttls = \"required\" or an smtps:// url");
     if (auto v = r.text("from")) {
         if (auto problem = check_mailbox(*v, nullptr, nullptr); problem.empty()) {

@@ -525,7 +525,8 @@ void smtp_transport::core::configure(CURL* easy, transfer& t) {
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!s.ca_file.empty())
         curl_easy_setopt(easy, CURLOPT_CAINFO, s.ca_file.c_str());
-    if (!s.username.empty()) {
+    // AUTH with both (check warns of one without the other).
+    if (!s.username.empty() && !s.password.empty()) {
         curl_easy_setopt(easy, CURLOPT_USERNAME, s.username.c_str());
         curl_easy_setopt(easy, CURLOPT_PASSWORD, s.password.c_str());
     }

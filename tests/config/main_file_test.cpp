@@ -218,10 +218,22 @@ from = "Agenda <agenda@@casaco.example>"
                         "username = \"agenda\"\n") ==
           lines{"casacal.toml:14:12: warning: starttls = \"off\" with a username: the password "
                 "crosses the network in clear to 'smtp://mail.casaco.example:587'; use starttls = "
-                "\"required\" or an smtps:// url"});
+                "\"required\" or an smtps:// url",
+                "casacal.toml:15:12: warning: [smtp] username is not used without a "
+                "password_file: casacal logs in (SMTP AUTH) only with both"});
+    // ... or when the server offers no STARTTLS, or someone takes the offer out.
+    CHECK(problems_with("[smtp]\nurl = \"smtp://mail.casaco.example:587\"\n"
+                        "starttls = \"opportunistic\"\nusername = \"agenda\"\n") ==
+          lines{"casacal.toml:14:12: warning: starttls = \"opportunistic\" with a username: the "
+                "password crosses the network in clear to 'smtp://mail.casaco.example:587' when "
+                "the server offers no STARTTLS, or someone between takes the offer out; use "
+                "starttls = \"required\" or an smtps:// url",
+                "casacal.toml:15:12: warning: [smtp] username is not used without a "
+                "password_file: casacal logs in (SMTP AUTH) only with both"});
     CHECK(problems_with("[smtp]\nurl = \"smtp://127.0.0.1:25\"\nstarttls = \"off\"\n"
-                        "username = \"agenda\"\n")
-              .empty());
+                        "username = \"agenda\"\n") ==
+          lines{"casacal.toml:15:12: warning: [smtp] username is not used without a "
+                "password_file: casacal logs in (SMTP AUTH) only with both"});
     CHECK(problems_with("[smtp]\nurl = \"smtp://mail.casaco.example:587\"\nstarttls = \"off\"\n")
               .empty());
     // serve reads the password at start: check says first when it cannot.
@@ -238,6 +250,10 @@ from = "Agenda <agenda@@casaco.example>"
         dir.mkdir("events.d");
         dir.write("secret", "S3cret\n");
         CHECK(dir.problems().empty());
+        dir.write("secret", "\n");
+        CHECK(dir.problems() ==
+              lines{"casacal.toml:15:17: warning: [smtp] password_file 'secret' is empty: casacal "
+                    "logs in (SMTP AUTH) only with a password"});
         dir.write("secret", "S3cret\r\nother\n");
         const auto problems = dir.problems();
         REQUIRE(problems.size() == 1);

@@ -257,6 +257,12 @@ TEST_CASE("a refused login quoting the credentials in base64 shows none of them"
     CHECK(r.outcome == outcome::transient); // the server's fault, not the recipient's
     CHECK(r.reply == "535 5.7.8 Authentication failed for ***");
     CHECK(r.reason().find("AGFnZW5kYQBzM2NyM3QtUEE1NQ") == std::string::npos);
+
+    // A username without a password (an empty password_file): no AUTH at
+    // all, where an empty password would be refused every time.
+    s.password.clear();
+    smtp_transport anonymous(io, s);
+    CHECK(send_one(io, anonymous, to("camille@example.org")).outcome == outcome::accepted);
 }
 
 TEST_CASE("the password's forms are masked wherever a reply quotes them", "[notify]") {
