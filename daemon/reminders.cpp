@@ -69,6 +69,13 @@ struct reminders::impl {
         subscribers.emplace(db);
         transport = make_transport(ctx, site);
         rate = std::make_shared<notify::send_rate>(site.smtp.max_per_minute);
+        // The minute before a restart still counts.
+        guarded("reading the messages of the last minute", [&] {
+            const auto steady = notify::send_rate::clock::now();
+            const calendar::unix_time wall = unix_now();
+            for (const calendar::unix_time at : outbox->sent_since(wall - 60))
+                rate->taken_at(steady - std::chrono::seconds(wall - at));
+        });
         confirmation_rate = std::make_shared<notify::send_rate>(
             site.smtp.max_per_minute > 0 ? std::max(1, site.smtp.max_per_minute / 4) : 0);
         transport_label = transport_name(site);

@@ -36,6 +36,15 @@ class send_rate {
         return true;
     }
 
+    /// Counts one message that went at `when` (not later than the ones
+    /// counted before it): those of a run before a restart.
+    void taken_at(clock::time_point when) {
+        if (limit_ <= 0) return;
+        // More than the limit (a lower one now): the latest count.
+        if (taken_.size() == static_cast<std::size_t>(limit_)) taken_.pop_front();
+        taken_.push_back(when + period_);
+    }
+
     /// When the next message may go: `now` when one may already.
     clock::time_point next_free(clock::time_point now) {
         return available(now) > 0 ? now : taken_.front();

@@ -271,8 +271,14 @@ class socket_set {
 
 } // namespace
 
-/// A transfer stopped by shutdown in the middle.
-constexpr const char* k_aborted = "aborted at shutdown; the server may or may not have it";
+/// Why a transfer stopped by shutdown did not end: the message may have
+/// reached the server only once its upload had begun.
+std::string aborted(CURL* easy) {
+    curl_off_t sent = 0;
+    if (curl_easy_getinfo(easy, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK && sent == 0)
+        return "aborted at shutdown, before the message was sent";
+    return "aborted at shutdown; the server may or may not have it";
+}
 
 send_result not_started() {
     send_result r = not_attempted("not attempted: the transport is stopping");
@@ -588,7 +594,7 @@ void smtp_transport::core::collect() {
         auto result = classify(code, *t, secrets);
         // Cut by a stopping daemon (see cutter()): whatever libcurl says of it.
         if (result.outcome == outcome::transient && connections->was_cut())
-            result.error = k_aborted;
+            result.error = aborted(easy);
         // libcurl keeps a connection whose transfer ended without a reply
         // it could read (a timeout, a line with no reply code) for the next
         // message, which would then wait behind what the server still owes,
@@ -836,13 +842,13 @@ void smtp_transport::core::begin_drain(clock::time_point deadline, std::function
         // from it half-way as if its data were all sent, with the "." that
         // ends the data, and a server would accept the message cut short.
         self->connections->cut();
-        auto aborted = std::move(self->active);
+        auto stopped = std::move(self->active);
         self->active.clear();
-        for (auto& [easy, t] : aborted) {
+        for (auto& [easy, t] : stopped) {
             curl_multi_remove_handle(self->multi, easy);
+            auto r = not_attempted(aborted(easy));
             curl_easy_reset(easy);
             self->idle.push_back(easy);
-            auto r = not_attempted(k_aborted);
             r.reply = shown_reply(*t, self->secrets);
             r.smtp_code = reply_code(t->reply);
             self->done_list.emplace_back(std::move(t->work.handler), std::move(r));

@@ -449,6 +449,16 @@ bool outbox::overtaken(const outbox_row& row, calendar::unix_time now) {
     return found;
 }
 
+std::vector<calendar::unix_time> outbox::sent_since(calendar::unix_time since) {
+    std::vector<calendar::unix_time> out;
+    auto& st = db_.prepare("SELECT sent_at FROM outbox WHERE sent_at >= ?1 ORDER BY sent_at");
+    st.bind(1, since);
+    while (st.step())
+        out.push_back(st.get_int64(0));
+    st.reset();
+    return out;
+}
+
 std::optional<calendar::unix_time> outbox::next_due() {
     auto& st = db_.prepare(
         "SELECT min(t) FROM (SELECT min(next_attempt) AS t FROM outbox WHERE state IN "

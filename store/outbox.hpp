@@ -185,6 +185,10 @@ class outbox {
     /// left sending (claim takes it once its lease is past, not at its end).
     std::optional<calendar::unix_time> next_due();
 
+    /// When the messages sent at or after `since` went, oldest first: what
+    /// max_per_minute counted before a restart.
+    std::vector<calendar::unix_time> sent_since(calendar::unix_time since);
+
     /// Takes, in one transaction, up to `limit` rows to send: planned or
     /// deferred with next_attempt <= now, and sending with lease_until < now
     /// (a send interrupted by a crash), earliest first. Each becomes sending

@@ -967,6 +967,8 @@ class RateLimitTest(ReminderTestCase):
         sink = self.sink()
         d = self.daemon(event_toml("casapero", "Casapéro", "apero", start), members, sink,
                         offsets=("PT2M",), max_per_minute=4)
+        sink.wait_accepted(4, timeout=140, what="the first four reminders")
+        d.restart()  # the minute goes on across a restart
         got = sink.wait_accepted(6, timeout=140, what="six reminders, four a minute")
         sink.wait_quiet(2)
         self.assertEqual(len(sink.accepted()), 6)

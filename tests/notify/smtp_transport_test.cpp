@@ -527,6 +527,24 @@ TEST_CASE("a message cut at the drain deadline never reaches its end", "[notify]
     CHECK_FALSE(server.data_ended());
 }
 
+TEST_CASE("a transfer cut before its message went says the server does not have it",
+          "[notify][slow]") {
+    smtp_sink sink; // never answers RCPT TO for this address
+    boost::asio::io_context io;
+    smtp_transport transport(io, plain(sink.url()));
+    std::optional<send_result> result;
+    transport.send(to("rcptstall@example.org"), [&](const send_result& r) { result = r; });
+    CHECK_FALSE(run_until(
+        io, [&] { return result.has_value(); }, 300ms));
+    bool drained = false;
+    transport.drain(std::chrono::steady_clock::now() + 200ms, [&] { drained = true; });
+    REQUIRE(run_until(
+        io, [&] { return drained; }, 5s));
+    REQUIRE(result);
+    CHECK(result->outcome == outcome::transient);
+    CHECK(result->error == "aborted at shutdown, before the message was sent");
+}
+
 TEST_CASE("stop cuts what a stalled server keeps waiting, after a second", "[notify][slow]") {
     smtp_sink sink;
     boost::asio::io_context io;

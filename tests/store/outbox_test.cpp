@@ -162,6 +162,10 @@ TEST_CASE("outbox: sent rows are never planned again; moves and removals are rep
     REQUIRE(claimed.size() == 1);
     box.record({{claimed[0].id, delivery_state::sent, 0, ""}}, start - day + 2);
 
+    SECTION("what went in the last minute is found at start") {
+        CHECK(box.sent_since(start - day) == std::vector<calendar::unix_time>{start - day + 2});
+        CHECK(box.sent_since(start - day + 3).empty());
+    }
     SECTION("the same plan changes nothing") {
         auto result = box.plan({camille}, horizon, 2000);
         CHECK(result.inserted + result.updated + result.cancelled == 0);
