@@ -637,7 +637,7 @@ void builder::add_event(const config::event_def& e) {
     if (!ok) return;
     generated_starts starts(s);
     if (s.rrule && !expandable(e.rrule, s, starts)) {
-        d_.error(at(e.rrule_at, e.where), cannot_expand(e.rrule));
+        d_.error(at(e.rrule_at, e.where), cannot_expand(e.rrule, s.master.start.year));
         return;
     }
     // RFC 5545 leaves a series whose rule does not give its start undefined:

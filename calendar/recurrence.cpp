@@ -398,8 +398,12 @@ rule_iterator::~rule_iterator() {
     if (it_) icalrecur_iterator_free(it_);
 }
 
-std::string cannot_expand(const std::string& text) {
+std::string cannot_expand(const std::string& text, int start_year) {
     icalerror_clear_errno();
+    if (start_year > last_rule_year)
+        return "invalid rrule '" + text + "': rules are expanded up to " +
+               std::to_string(last_rule_year) + " (libical 3.0), and this one starts in " +
+               std::to_string(start_year);
     return "invalid rrule '" + text + "': it cannot be expanded: its parts contradict each "
            "other or do not go with its FREQ (BYMONTH=2 with BYMONTHDAY=30, BYYEARDAY with "
            "FREQ=WEEKLY)";

@@ -58,8 +58,12 @@ std::string rrule_text(const icalrecurrencetype& r);
 std::optional<rule> parse_rule(const std::string& text, config::when::kind kind, zone_ptr zone,
                                std::string* error);
 
-/// The error for a rule whose iterator is not valid(); clears libical's errno.
-std::string cannot_expand(const std::string& text);
+/// The error for a rule whose iterator is not valid(), for a series
+/// starting in `start_year`; clears libical's errno.
+std::string cannot_expand(const std::string& text, int start_year);
+
+/// The last year libical 3.0 expands rules in.
+inline constexpr int last_rule_year = 2582;
 
 /// The starts a rule generates, in the DTSTART's frame, in order. Not copyable.
 class rule_iterator {

@@ -122,6 +122,14 @@ TEST_CASE("a rule libical parses but cannot expand is an error at its position",
           "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=YEARLY;BYWEEKNO=5;BYMONTHDAY=1': "
           "it cannot be expanded: its parts contradict each other or do not go with its FREQ "
           "(BYMONTH=2 with BYMONTHDAY=30, BYYEARDAY with FREQ=WEEKLY)\n");
+
+    // A rule starting past libical's last year says that instead.
+    s.events[0].rrule = "FREQ=DAILY";
+    s.events[0].start = local(2600, 1, 20, 14, 0, 5);
+    s.events[0].end = local(2600, 1, 20, 15, 0, 6);
+    CHECK(problems_of(build(s)) ==
+          "events.d/casapero.toml:7:15: error: invalid rrule 'FREQ=DAILY': rules are expanded up "
+          "to 2582 (libical 3.0), and this one starts in 2600\n");
 }
 
 TEST_CASE("end before start is an error at the end", "[calendar]") {
