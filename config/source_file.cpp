@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,19 +35,27 @@ std::string not_regular(mode_t mode) {
     return "not a regular file";
 }
 
+/// Line `line` (1-based) of `content`, without its line break (and CR);
+/// nullopt past the last line.
+std::optional<std::string_view> line_text(std::string_view content, std::size_t line) {
+    std::size_t at = 0;
+    for (std::size_t n = 1; n < line; ++n) {
+        at = content.find('\n', at);
+        if (at == std::string_view::npos) return std::nullopt;
+        ++at;
+    }
+    std::string_view text = content.substr(at, content.find('\n', at) - at);
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    return text;
+}
+
 /// Whether `column` (1-based, in characters) of line `line` of `content`
 /// is its end: where a line break or the end of the file stands.
 bool at_line_end(std::string_view content, std::size_t line, std::size_t column) {
-    std::size_t at = 0;
-    for (std::size_t n = 1; n < line && at != std::string_view::npos; ++n) {
-        at = content.find('\n', at);
-        if (at != std::string_view::npos) ++at;
-    }
-    if (at == std::string_view::npos || at > content.size()) return true;
-    std::string_view text = content.substr(at, content.find('\n', at) - at);
-    if (text.ends_with('\r')) text.remove_suffix(1);
+    const auto text = line_text(content, line);
+    if (!text) return true;
     const auto characters =
-        static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        static_cast<std::size_t>(std::count_if(text->begin(), text->end(), [](char c) {
             return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
         }));
     return column > characters;
@@ -55,13 +64,9 @@ bool at_line_end(std::string_view content, std::size_t line, std::size_t column)
 /// The column where the date or time holding `column` of line `line`
 /// begins: toml++ places such errors on the character after the bad field.
 int date_start(std::string_view content, std::size_t line, std::size_t column) {
-    std::size_t at = 0;
-    for (std::size_t n = 1; n < line && at != std::string_view::npos; ++n) {
-        at = content.find('\n', at);
-        if (at != std::string_view::npos) ++at;
-    }
-    if (at == std::string_view::npos || at > content.size()) return static_cast<int>(column);
-    const std::string_view text = content.substr(at, content.find('\n', at) - at);
+    const auto line_of = line_text(content, line);
+    if (!line_of) return static_cast<int>(column);
+    const std::string_view text = *line_of;
     // Dates and times are ASCII: the bytes before the column are characters
     // unless the line has others before the value, when the column stays.
     if (std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; }) ||
