@@ -503,6 +503,21 @@ class slow_reader {
     bool closed_ = false;
 };
 
+/// Sends `m`, checks it is still under way 300 ms later, then drains with a
+/// deadline 200 ms ahead; the result the drain gave (none if it gave none).
+std::optional<send_result> cut_at_drain(boost::asio::io_context& io, smtp_transport& transport,
+                                        message m) {
+    std::optional<send_result> result;
+    transport.send(std::move(m), [&](const send_result& r) { result = r; });
+    CHECK_FALSE(run_until(
+        io, [&] { return result.has_value(); }, 300ms));
+    bool drained = false;
+    transport.drain(std::chrono::steady_clock::now() + 200ms, [&] { drained = true; });
+    REQUIRE(run_until(
+        io, [&] { return drained; }, 5s));
+    return result;
+}
+
 TEST_CASE("a message cut at the drain deadline never reaches its end", "[notify][slow]") {
     slow_reader server;
     boost::asio::io_context io;
@@ -511,15 +526,8 @@ TEST_CASE("a message cut at the drain deadline never reaches its end", "[notify]
     m.text.clear();
     for (int i = 0; i < 200'000; ++i)
         m.text += "Une ligne de la description, longue de quarante octets.\n";
-    std::optional<send_result> result;
-    transport.send(std::move(m), [&](const send_result& r) { result = r; });
     // Under way: the server reads a kilobyte every 10 ms of 11 MB.
-    CHECK_FALSE(run_until(
-        io, [&] { return result.has_value(); }, 300ms));
-    bool drained = false;
-    transport.drain(std::chrono::steady_clock::now() + 200ms, [&] { drained = true; });
-    REQUIRE(run_until(
-        io, [&] { return drained; }, 5s));
+    const std::optional<send_result> result = cut_at_drain(io, transport, std::move(m));
     REQUIRE(result);
     CHECK(result->outcome == outcome::transient);
     CHECK(result->error == "aborted at shutdown; the server may or may not have it");
@@ -532,14 +540,8 @@ TEST_CASE("a transfer cut before its message went says the server does not have 
     smtp_sink sink; // never answers RCPT TO for this address
     boost::asio::io_context io;
     smtp_transport transport(io, plain(sink.url()));
-    std::optional<send_result> result;
-    transport.send(to("rcptstall@example.org"), [&](const send_result& r) { result = r; });
-    CHECK_FALSE(run_until(
-        io, [&] { return result.has_value(); }, 300ms));
-    bool drained = false;
-    transport.drain(std::chrono::steady_clock::now() + 200ms, [&] { drained = true; });
-    REQUIRE(run_until(
-        io, [&] { return drained; }, 5s));
+    const std::optional<send_result> result =
+        cut_at_drain(io, transport, to("rcptstall@example.org"));
     REQUIRE(result);
     CHECK(result->outcome == outcome::transient);
     CHECK(result->error == "aborted at shutdown, before the message was sent");
